@@ -1,11 +1,87 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { createReadStream, existsSync, statSync, readdirSync, mkdirSync, copyFileSync } from 'node:fs';
+import { dirname, join, resolve, sep, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-// The bundled encoder lives in models/ and is served as static files from public/models
-// (a copy made by scripts/sync-models? no: publicDir points at public/, and models/ is
-// exposed through the `models` alias below).
+const root = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Files that live outside public/ but must be served at a URL prefix in dev and preview, and copied
+ * into dist/ at build, without duplicating them in git:
+ *   /models/**   <- models/            (the bundled TF.js encoder: model.json + weight shards)
+ *   /tfjs-wasm/* <- the .wasm binaries of @tensorflow/tfjs-backend-wasm (passed to setWasmPaths)
+ */
+const STATIC_DIRS: { url: string; dir: string; filter?: (name: string) => boolean }[] = [
+  { url: '/models/', dir: resolve(root, 'models') },
+  {
+    url: '/tfjs-wasm/',
+    dir: resolve(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
+    filter: (n) => n.endsWith('.wasm'),
+  },
+];
+
+const MIME: Record<string, string> = {
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
+  '.md': 'text/markdown; charset=utf-8',
+};
+
+function listFiles(dir: string, filter?: (n: string) => boolean, prefix = ''): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(join(dir, e.name), filter, rel));
+    else if (e.isFile() && (!filter || filter(e.name))) out.push(rel);
+  }
+  return out;
+}
+
+function staticDirs(): Plugin {
+  const serve = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    for (const s of STATIC_DIRS) {
+      if (!url.startsWith(s.url)) continue;
+      const rel = url.slice(s.url.length);
+      const file = resolve(s.dir, rel);
+      if (!file.startsWith(s.dir + sep) || (s.filter && !s.filter(rel))) break;
+      if (!existsSync(file) || !statSync(file).isFile()) break;
+      res.setHeader('Content-Type', MIME[extname(file)] ?? 'application/octet-stream');
+      res.setHeader('Cache-Control', 'no-cache');
+      createReadStream(file).pipe(res);
+      return;
+    }
+    next();
+  };
+  let outDir = resolve(root, 'dist');
+  return {
+    name: 'memory-lab-static-dirs',
+    configResolved(c) {
+      outDir = resolve(c.root, c.build.outDir);
+    },
+    configureServer(server) {
+      server.middlewares.use(serve);
+    },
+    configurePreviewServer(server) {
+      // preview serves dist/, which already holds the copies; this keeps it working before a rebuild.
+      server.middlewares.use(serve);
+    },
+    closeBundle() {
+      for (const s of STATIC_DIRS) {
+        for (const rel of listFiles(s.dir, s.filter)) {
+          const dest = join(outDir, s.url, rel);
+          mkdirSync(dirname(dest), { recursive: true });
+          copyFileSync(join(s.dir, rel), dest);
+        }
+      }
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), staticDirs()],
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },
   optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
