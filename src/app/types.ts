@@ -1,0 +1,95 @@
+/** Plain, serialisable data the store holds and the components render (no tensors, no classes). */
+
+export type BackendChoice = 'auto' | 'webgpu' | 'webgl' | 'wasm';
+export type LookupMode = 'exact' | 'lsh';
+
+export interface Settings {
+  /** number of memory slots */
+  memorySize: number;
+  /** neighbours per query (capped by the filled slots) */
+  k: number;
+  /** inverse temperature of the softmax over similarities */
+  t: number;
+  /** margin of the memory loss */
+  alpha: number;
+  /** amplitude of the uniform noise added to ages when choosing the oldest slot n' */
+  ageNoise: number;
+  lookup: LookupMode;
+  backend: BackendChoice;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  memorySize: 1024,
+  k: 256,
+  t: 40,
+  alpha: 0.1,
+  ageNoise: 8,
+  lookup: 'exact',
+  backend: 'auto',
+};
+
+export interface LabelInfo {
+  id: number;
+  name: string;
+  /** filled slots holding this label */
+  count: number;
+}
+
+export interface NeighbourView {
+  slot: number;
+  label: number;
+  name: string;
+  similarity: number;
+  /** softmax(t * similarity) weight of this neighbour */
+  weight: number;
+}
+
+export interface PredictionView {
+  /** predicted label V[n1], or null when the memory cannot tell ("I don't know this yet") */
+  label: number | null;
+  name: string | null;
+  /** why there is no prediction */
+  unknownReason: 'empty-memory' | 'nothing-close' | null;
+  /** cosine similarity of n1 */
+  topSimilarity: number;
+  neighbours: NeighbourView[];
+  /** softmax weights summed per label, descending */
+  perLabel: { label: number; name: string; p: number }[];
+  /** the LSH buckets probed by this query (LSH mode) */
+  buckets: number[] | null;
+}
+
+export interface WriteView {
+  label: number;
+  name: string;
+  /** 'update': V[n1] == v, K[n1] averaged, age reset; 'new': written to the oldest slot n' */
+  case: 'update' | 'new';
+  slot: number;
+  /** what the new write replaced in slot n' (null: the slot was empty) */
+  evicted: { label: number; name: string; age: number } | null;
+  /** memory loss [q·K[nb] - q·K[np] + alpha]+ before the write, with np and nb (-1: none) */
+  loss: number | null;
+  np: number;
+  nb: number;
+  /** slots whose content changed */
+  touched: number[];
+}
+
+export interface Latency {
+  encodeMs: number | null;
+  queryMs: number | null;
+  writeMs: number | null;
+}
+
+export interface MemorySummary {
+  size: number;
+  keySize: number;
+  filled: number;
+  /** per slot: label id, -1 for empty */
+  values: Int32Array;
+  /** per slot: age */
+  ages: Float32Array;
+  labels: LabelInfo[];
+  /** increases on each change, so views can memoise on it */
+  version: number;
+}
