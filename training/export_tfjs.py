@@ -1,0 +1,139 @@
+"""Export the encoder to the TensorFlow.js layers format (model.json + one binary shard).
+
+    /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
+
+Written directly (no converter): a Keras `Sequential` topology that tfjs-layers deserialises,
+and little-endian float32 weights in manifest order. BatchNorm (inference statistics) is folded
+into the preceding convolution in float64: conv -> relu -> (max-pool) per block, then flatten
+and dense. PyTorch flattens [C, H, W] and TF.js [H, W, C], so the dense kernel's rows are
+permuted to match. Also writes tests/fixtures/encoder_parity.json: embeddings PyTorch computed
+(unfolded model, eval mode) for synthetic inputs, which tests/unit/encoder.test.ts checks.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import Encoder, ModelConfig, parameter_count  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def folded_blocks(model: Encoder):
+    """-> list of (kernel HWIO float32, bias float32, pool) with BatchNorm folded in."""
+    out = []
+    for blk in model.features:
+        conv, bn = blk[0], blk[1]
+        pool = any(isinstance(m, torch.nn.MaxPool2d) for m in blk)
+        w = conv.weight.detach().double()
+        b = conv.bias.detach().double()
+        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
+        w = w * scale[:, None, None, None]
+        b = (b - bn.running_mean.detach().double()) * scale + bn.bias.detach().double()
+        out.append((w.permute(2, 3, 1, 0).numpy().astype(np.float32), b.numpy().astype(np.float32), pool))
+    return out
+
+
+def dense_kernel(model: Encoder) -> np.ndarray:
+    c = model.cfg.channels[-1]
+    s = model.flat_side
+    w = model.fc.weight.detach().double().view(model.cfg.key_size, c, s, s)  # [out, C, H, W]
+    return w.permute(2, 3, 1, 0).reshape(s * s * c, model.cfg.key_size).numpy().astype(np.float32)
+
+
+def export(model: Encoder, out_dir: str, name: str = "omniglot-conv4") -> dict:
+    model = model.eval().cpu()
+    os.makedirs(out_dir, exist_ok=True)
+    layers, weights, blobs = [], [], []
+    size = model.cfg.image_size
+    for i, (kernel, bias, pool) in enumerate(folded_blocks(model), start=1):
+        cfg = dict(name=f"conv{i}", trainable=True, dtype="float32", filters=int(kernel.shape[3]),
+                   kernel_size=[3, 3], strides=[1, 1], padding="same", data_format="channels_last",
+                   dilation_rate=[1, 1], activation="relu", use_bias=True)
+        if i == 1:
+            cfg["batch_input_shape"] = [None, size, size, 1]
+        layers.append(dict(class_name="Conv2D", config=cfg))
+        weights += [dict(name=f"conv{i}/kernel", shape=list(kernel.shape), dtype="float32"),
+                    dict(name=f"conv{i}/bias", shape=list(bias.shape), dtype="float32")]
+        blobs += [kernel, bias]
+        if pool:
+            layers.append(dict(class_name="MaxPooling2D", config=dict(
+                name=f"pool{i}", trainable=True, dtype="float32", pool_size=[2, 2], strides=[2, 2],
+                padding="valid", data_format="channels_last")))
+    layers.append(dict(class_name="Flatten", config=dict(name="flatten", trainable=True, dtype="float32",
+                                                         data_format="channels_last")))
+    dk = dense_kernel(model)
+    db = model.fc.bias.detach().numpy().astype(np.float32)
+    layers.append(dict(class_name="Dense", config=dict(name="key", trainable=True, dtype="float32",
+                                                       units=int(dk.shape[1]), activation="linear", use_bias=True)))
+    weights += [dict(name="key/kernel", shape=list(dk.shape), dtype="float32"),
+                dict(name="key/bias", shape=list(db.shape), dtype="float32")]
+    blobs += [dk, db]
+    shard = "weights.bin"
+    with open(os.path.join(out_dir, shard), "wb") as f:
+        for b in blobs:
+            f.write(np.ascontiguousarray(b, dtype="<f4").tobytes())
+    doc = dict(
+        format="layers-model", generatedBy="memory-lab training/export_tfjs.py", convertedBy=None,
+        modelTopology=dict(class_name="Sequential", config=dict(name=name, layers=layers),
+                           keras_version="tfjs-layers 4.22.0", backend="tensor_flow.js"),
+        weightsManifest=[dict(paths=[shard], weights=weights)],
+        userDefinedMetadata=dict(input="[batch, 28, 28, 1] float32, ink = 1 on background = 0 (training/preprocess.py)",
+                                 output="[batch, key_size] raw embedding; L2-normalise to get the memory key",
+                                 key_size=model.cfg.key_size, parameters=parameter_count(model)))
+    with open(os.path.join(out_dir, "model.json"), "w") as f:
+        json.dump(doc, f)
+    return doc
+
+
+def parity_fixture(model: Encoder, path: str, model_dir: str, n_random: int = 4):
+    """Synthetic inputs (stroke drawings through the preprocessing, and noise) -> PyTorch embeddings."""
+    from make_fixtures import synthetic_drawing
+    from preprocess import preprocess
+
+    rng = np.random.default_rng(7)
+    inputs = [preprocess(synthetic_drawing(rng, 105, 105), ink_is_dark=True) for _ in range(6)]
+    inputs += [rng.random((28, 28)).astype(np.float32) for _ in range(n_random)]
+    x = torch.from_numpy(np.stack(inputs))[:, None]
+    model = model.eval().cpu()
+    with torch.no_grad():
+        raw = model(x)
+        keys = torch.nn.functional.normalize(raw, dim=1)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(dict(model=os.path.relpath(model_dir, ROOT),
+                       inputs=[[round(float(v), 7) for v in a.flatten()] for a in inputs],
+                       outputs=[[float(v) for v in r] for r in raw.numpy()],
+                       keys=[[float(v) for v in r] for r in keys.numpy()]), f)
+
+
+def load_model(ckpt: str | None) -> Encoder:
+    model = Encoder(ModelConfig())
+    if ckpt:
+        state = torch.load(ckpt, map_location="cpu")
+        model.load_state_dict(state["model"])
+    else:  # an untrained encoder of the right shape (placeholder), with non-trivial BN statistics
+        torch.manual_seed(0)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def main():
+    args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+    out = os.path.abspath(args.get("out", os.path.join(ROOT, "models", "omniglot-conv4")))
+    model = load_model(args.get("ckpt"))
+    export(model, out)
+    parity_fixture(model, os.path.join(ROOT, "tests", "fixtures", "encoder_parity.json"), out)
+    print(f"exported {parameter_count(model)} parameters to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The key-value memory of Kaiser et al. 2017 (section 2), as used in training.
+
+Same semantics as the TypeScript memory in src/memory/ (a trace fixture written by
+make_fixtures.py is replayed by tests/unit/memoryTrace.test.ts):
+- keys K [M, D] unit length, values V [M] (-1 = empty slot), ages A [M] (0 for empty slots);
+- query: the k nearest filled slots by cosine similarity (k capped by the filled count),
+  V[n1], and softmax(t * similarities) over those k;
+- loss: [q.K[nb] - q.K[np] + alpha]+ with np the first neighbour with value v (if none among
+  the top k, the most similar slot with value v anywhere), nb the first neighbour with another
+  value; a missing np or nb (-1) contributes a similarity of 0;
+- write (labelled update): if V[n1] == v, K[n1] = normalize(q + K[n1]) and A[n1] = 0 (case
+  'update'); else (q, v) goes to the lowest-index empty slot, or when full to
+  n' = argmax(A + r), r ~ U[0, age_noise) (ties -> lowest index), with A[n'] = 0 (case 'new');
+  the ages of all other filled slots grow by 1. A batch of writes is applied one at a time,
+  in batch order.
+The keys are never part of the autograd graph: gradients reach the encoder through q only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class MemoryConfig:
+    memory_size: int = 8192
+    key_size: int = 128
+    k: int = 256
+    inverse_temperature: float = 40.0
+    alpha: float = 0.1
+    age_noise: float = 8.0
+
+
+class Memory:
+    def __init__(self, cfg: MemoryConfig, device: str = "cpu", dtype=torch.float32, seed: int = 0):
+        if cfg.memory_size < 1 or cfg.key_size < 1 or cfg.k < 1:
+            raise ValueError(f"impossible memory settings: {cfg}")
+        self.cfg = cfg
+        self.keys = torch.zeros(cfg.memory_size, cfg.key_size, device=device, dtype=dtype)
+        self.values = torch.full((cfg.memory_size,), -1, dtype=torch.long, device=device)
+        self.ages = torch.zeros(cfg.memory_size, dtype=dtype, device=device)
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def clear(self):
+        self.keys.zero_()
+        self.values.fill_(-1)
+        self.ages.zero_()
+
+    @property
+    def filled(self) -> torch.Tensor:
+        return self.values >= 0
+
+    def similarities(self, q: torch.Tensor) -> torch.Tensor:
+        """q [B, D] -> cosine similarity to every slot [B, M], -inf for empty slots."""
+        sims = q @ self.keys.detach().T
+        return sims.masked_fill(~self.filled[None, :], float("-inf"))
+
+    def query(self, q: torch.Tensor):
+        n = int(self.filled.sum())
+        if n == 0:
+            raise ValueError("the memory is empty")
+        k = min(self.cfg.k, n)
+        sims, idx = self.similarities(q).topk(k, dim=1)
+        vals = self.values[idx]
+        return dict(indices=idx, similarities=sims, values=vals, prediction=vals[:, 0],
+                    softmax=torch.softmax(self.cfg.inverse_temperature * sims, dim=1))
+
+    def loss(self, q: torch.Tensor, v: torch.Tensor):
+        """Memory loss (eq. 2 of the paper), differentiable in q. -> (loss [B], np [B], nb [B])."""
+        all_sims = self.similarities(q.detach())
+        n = int(self.filled.sum())
+        B = q.shape[0]
+        pos = torch.full((B,), -1, dtype=torch.long, device=q.device)
+        neg = torch.full((B,), -1, dtype=torch.long, device=q.device)
+        if n > 0:
+            k = min(self.cfg.k, n)
+            _, idx = all_sims.topk(k, dim=1)
+            hit = self.values[idx] == v[:, None]
+            ar = torch.arange(k, device=q.device)[None, :].expand(B, k)
+            first_pos = torch.where(hit, ar, k).min(1).values
+            first_neg = torch.where(~hit, ar, k).min(1).values
+            rows = torch.arange(B, device=q.device)
+            pos = torch.where(first_pos < k, idx[rows, first_pos.clamp(max=k - 1)], pos)
+            neg = torch.where(first_neg < k, idx[rows, first_neg.clamp(max=k - 1)], neg)
+            # np not among the top k: the most similar slot with value v anywhere (paper, sec. 2)
+            same = self.values[None, :] == v[:, None]
+            far = all_sims.masked_fill(~same, float("-inf")).max(1)
+            need = (pos < 0) & same.any(1)
+            pos = torch.where(need, far.indices, pos)
+        kp = self.keys.detach()[pos.clamp(min=0)] * (pos >= 0)[:, None]
+        kn = self.keys.detach()[neg.clamp(min=0)] * (neg >= 0)[:, None]
+        loss = F.relu((q * kn).sum(1) - (q * kp).sum(1) + self.cfg.alpha)
+        return loss, pos, neg
+
+    @torch.no_grad()
+    def write(self, q: torch.Tensor, v: torch.Tensor):
+        """Labelled update of section 2, one row at a time. -> list of (case, slot, prev value, prev age)."""
+        q = F.normalize(q.detach().to(self.keys.dtype), dim=1)
+        out = []
+        for i in range(q.shape[0]):
+            qi, vi = q[i], int(v[i])
+            filled = self.filled
+            n1 = -1
+            if bool(filled.any()):
+                n1 = int(self.similarities(qi[None])[0].argmax())
+            if n1 >= 0 and int(self.values[n1]) == vi:
+                self.keys[n1] = F.normalize(qi + self.keys[n1], dim=0)
+                slot, case = n1, "update"
+                prev = (vi, float(self.ages[n1]))
+            else:
+                empty = torch.nonzero(~filled).flatten()
+                if empty.numel() > 0:
+                    slot = int(empty[0])
+                else:
+                    r = torch.rand(self.ages.shape, generator=self.gen, dtype=self.ages.dtype).to(self.ages.device)
+                    slot = int((self.ages + r * self.cfg.age_noise).argmax())
+                prev = (int(self.values[slot]), float(self.ages[slot]))
+                self.keys[slot] = qi
+                self.values[slot] = vi
+                case = "new"
+            self.ages += self.filled.to(self.ages.dtype)
+            self.ages[slot] = 0
+            out.append((case, slot) + prev)
+        return out

@@ -1,0 +1,57 @@
+"""The encoder: a small ConvNet that maps a 28x28 drawing (ink = 1) to a 128-d key.
+
+Architecture (see models/omniglot-conv4/README.md for why it differs from the paper's):
+four blocks of 3x3 conv (same padding) -> BatchNorm -> ReLU, max-pool 2x2 after the first
+three (28 -> 14 -> 7 -> 3), flatten 3x3x128 and a fully connected layer to the key size.
+`keys()` L2-normalises the output: memory keys are unit length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelConfig:
+    channels: tuple = (64, 64, 128, 128)
+    pools: tuple = (True, True, True, False)
+    key_size: int = 128
+    image_size: int = 28
+
+
+def block(cin: int, cout: int, pool: bool) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    if pool:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.cfg = cfg
+        blocks, cin, side = [], 1, cfg.image_size
+        for cout, pool in zip(cfg.channels, cfg.pools):
+            blocks.append(block(cin, cout, pool))
+            cin = cout
+            side = side // 2 if pool else side
+        self.features = nn.Sequential(*blocks)
+        self.flat_side = side
+        self.fc = nn.Linear(cin * side * side, cfg.key_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [B, 1, 28, 28] (or [B, 28, 28]) ink = 1 -> raw embedding [B, key_size]."""
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        h = self.features(x)
+        return self.fc(h.flatten(1))
+
+    def keys(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.forward(x), dim=1)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

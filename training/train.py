@@ -1,0 +1,251 @@
+"""Train the Omniglot encoder. Usage (from the repository root):
+
+    /usr/bin/python3 training/train.py                       # full run, defaults below
+    /usr/bin/python3 training/train.py --resume              # continue from the last checkpoint
+    /usr/bin/python3 training/train.py --warmup_steps=200 --memory_steps=20 --out=training/runs/smoke
+
+Two phases, both on `images_background` only (validation alphabets held out, see data.py):
+ 1. warm-up: a cosine-softmax classifier (additive margin) over all training classes
+    (character x 90-degree rotation) on augmented images; the classifier is thrown away.
+ 2. the paper's objective: episodes through the memory module and its memory loss
+    (memory cleared per episode, Adam, gradient clipping), as the reference train.py.
+Every `eval_every` steps: N-way K-shot accuracy on the validation alphabets through the memory,
+and a checkpoint. Runs on CUDA when available, with no other change.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import AugmentConfig, Dataset, load_zip, split  # noqa: E402
+from memory import Memory, MemoryConfig  # noqa: E402
+from model import Encoder, ModelConfig, parameter_count  # noqa: E402
+
+
+@dataclass
+class TrainConfig:
+    out: str = "training/runs/omniglot-conv4"
+    seed: int = 1
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    threads: int = 2
+    # phase 1: cosine-softmax warm-up
+    warmup_steps: int = 7000
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 5e-4
+    scale: float = 20.0  # s of the normalised softmax
+    margin: float = 0.15  # additive cosine margin
+    # phase 2: memory-loss episodes (reference train.py: episode width 5, Adam 1e-4, clipping)
+    memory_steps: int = 300
+    episode_batch: int = 16  # parallel episodes sharing one memory (labels kept apart)
+    episode_width: int = 5  # classes per episode
+    episode_length: int = 30  # examples per episode
+    memory_lr: float = 1e-4
+    clip: float = 5.0
+    k: int = 256
+    alpha: float = 0.1
+    augment: bool = True
+    # validation
+    eval_every: int = 500
+    eval_episodes: int = 400
+
+
+def parse_args(argv) -> tuple[TrainConfig, bool]:
+    cfg, resume = TrainConfig(), False
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    for a in argv:
+        if a == "--resume":
+            resume = True
+            continue
+        if not a.startswith("--") or "=" not in a:
+            raise SystemExit(f"unknown argument {a!r}: use --name=value or --resume")
+        k, v = a[2:].split("=", 1)
+        if k not in types:
+            raise SystemExit(f"unknown setting {k!r}; settings: {', '.join(types)}")
+        cur = getattr(cfg, k)
+        setattr(cfg, k, (v.lower() in ("1", "true", "yes")) if isinstance(cur, bool) else type(cur)(v))
+    return cfg, resume
+
+
+@torch.no_grad()
+def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512) -> torch.Tensor:
+    """Unit keys of every image x 4 rotations -> [4, N, D] (no augmentation)."""
+    model.eval()
+    out = []
+    for rot in range(4):
+        keys = []
+        for s in range(0, len(ds.char), batch):
+            idx = torch.arange(s, min(s + batch, len(ds.char)))
+            keys.append(model.keys(ds.images(idx, torch.full_like(idx, rot), None, None)).cpu())
+        out.append(torch.cat(keys))
+    model.train()
+    return torch.stack(out)
+
+
+def few_shot_accuracy(keys: torch.Tensor, ds: Dataset, n_way: int, k_shot: int, episodes: int, seed: int) -> float:
+    """N-way K-shot through the memory: supports written one at a time, queries answered by V[n1]."""
+    rng = np.random.default_rng(seed)
+    correct = total = 0
+    mem = Memory(MemoryConfig(memory_size=n_way * k_shot, key_size=keys.shape[-1], k=1, age_noise=0))
+    for _ in range(episodes):
+        mem.clear()
+        classes = rng.choice(ds.n_chars * 4, n_way, replace=False)
+        sup, qry = [], []
+        for label, c in enumerate(classes):
+            imgs = ds.by_char[c // 4].numpy()
+            pick = rng.choice(imgs, k_shot + 1, replace=False)
+            sup += [(keys[c % 4, i], label) for i in pick[:k_shot]]
+            qry.append((keys[c % 4, pick[k_shot]], label))
+        order = rng.permutation(len(sup))
+        mem.write(torch.stack([sup[i][0] for i in order]), torch.tensor([sup[i][1] for i in order]))
+        pred = mem.query(torch.stack([q for q, _ in qry]))["prediction"]
+        correct += int((pred == torch.tensor([l for _, l in qry])).sum())
+        total += len(qry)
+    return 100.0 * correct / total
+
+
+def validate(model, val_ds, cfg: TrainConfig) -> dict:
+    keys = embed_all(model, val_ds, cfg.device)
+    return {f"{n}w{k}s": round(few_shot_accuracy(keys, val_ds, n, k, cfg.eval_episodes, seed=123), 2)
+            for n, k in ((5, 1), (5, 5), (20, 1), (20, 5))}
+
+
+def cosine_lr(step: int, total: int, base: float, warm: int = 200) -> float:
+    if step < warm:
+        return base * (step + 1) / warm
+    return base * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+
+def warmup_loss(model, head, ds, cfg, gen):
+    """Additive-margin cosine softmax over (character, rotation) classes."""
+    idx = torch.randint(len(ds.char), (cfg.batch_size,), generator=gen)
+    rot = torch.randint(4, (cfg.batch_size,), generator=gen)
+    x = ds.images(idx, rot, AugmentConfig() if cfg.augment else None, gen)
+    y = ds.labels(idx, rot).to(cfg.device)
+    cos = F.normalize(model(x), dim=1) @ F.normalize(head, dim=1).T
+    logits = cfg.scale * (cos - cfg.margin * F.one_hot(y, cos.shape[1]))
+    return F.cross_entropy(logits, y)
+
+
+def episode_loss(model, ds, cfg, gen, mem: Memory):
+    """The paper's training objective on one batch of episodes.
+
+    `episode_batch` episodes run side by side, sharing one cleared memory (their labels are
+    disjoint). All their images are encoded in one forward pass; then, step by step, each
+    query's memory loss is taken against the memory as it stands and the query is written.
+    """
+    B, W, L = cfg.episode_batch, cfg.episode_width, cfg.episode_length
+    cls = torch.stack([torch.randperm(ds.n_classes, generator=gen)[:W] for _ in range(B)])  # [B, W]
+    which = torch.randint(W, (B, L), generator=gen)  # class slot per step
+    c = torch.gather(cls, 1, which)  # [B, L] class ids
+    img = torch.stack([ds.by_char[int(ci) // 4][torch.randint(len(ds.by_char[int(ci) // 4]), (1,), generator=gen)]
+                       for ci in c.flatten()]).flatten()
+    rot = c.flatten() % 4
+    x = ds.images(img, rot, AugmentConfig() if cfg.augment else None, gen)
+    q = F.normalize(model(x), dim=1).view(B, L, -1)
+    labels = (torch.arange(B)[:, None] * W + which).to(cfg.device)  # episode-local labels, disjoint
+    mem.clear()
+    losses = []
+    for t in range(L):
+        if t > 0:
+            loss, _, _ = mem.loss(q[:, t], labels[:, t])
+            losses.append(loss)
+        mem.write(q[:, t].detach(), labels[:, t])
+    return torch.cat(losses).mean()
+
+
+def main():
+    cfg, resume = parse_args(sys.argv[1:])
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    os.makedirs(cfg.out, exist_ok=True)
+    log = open(os.path.join(cfg.out, "log.txt"), "a")
+
+    def say(msg):
+        tqdm.write(msg)
+        log.write(msg + "\n")
+        log.flush()
+
+    chars = load_zip("images_background")
+    tr_ids, va_ids = split(chars)
+    train_ds = Dataset(chars, tr_ids, cfg.device)
+    val_ds = Dataset(chars, va_ids, cfg.device)
+    say(f"config {json.dumps(asdict(cfg))}")
+    say(f"train: {train_ds.n_chars} characters x 4 rotations = {train_ds.n_classes} classes, {len(train_ds.char)} images; "
+        f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)")
+
+    model = Encoder(ModelConfig()).to(cfg.device)
+    head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
+    opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
+    mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr)
+    mem = Memory(MemoryConfig(memory_size=cfg.episode_batch * cfg.episode_length, key_size=model.cfg.key_size,
+                              k=cfg.k, alpha=cfg.alpha), device=cfg.device, seed=cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step, history, elapsed = 0, [], 0.0
+    ckpt_path = os.path.join(cfg.out, "ckpt.pt")
+    if resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location=cfg.device)
+        model.load_state_dict(ck["model"])
+        head.data.copy_(ck["head"])
+        opt.load_state_dict(ck["opt"])
+        mem_opt.load_state_dict(ck["mem_opt"])
+        gen.set_state(ck["gen"])
+        torch.set_rng_state(ck["torch_rng"])
+        step, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
+        say(f"resumed at step {step} ({elapsed / 60:.1f} min of training so far)")
+    say(f"encoder parameters: {parameter_count(model)}; device {cfg.device}")
+
+    total = cfg.warmup_steps + cfg.memory_steps
+    t0 = time.time() - elapsed
+    bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, mininterval=2.0)
+    model.train()
+    while step < total:
+        if step < cfg.warmup_steps:
+            for g in opt.param_groups:
+                g["lr"] = cosine_lr(step, cfg.warmup_steps, cfg.lr)
+            loss = warmup_loss(model, head, train_ds, cfg, gen)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            phase = "warmup"
+        else:
+            loss = episode_loss(model, train_ds, cfg, gen, mem)
+            mem_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            mem_opt.step()
+            phase = "memory"
+        step += 1
+        bar.update(1)
+        bar.set_postfix(phase=phase, loss=f"{loss.item():.3f}")
+        if step % cfg.eval_every == 0 or step == total or step == cfg.warmup_steps:
+            acc = validate(model, val_ds, cfg)
+            rec = dict(step=step, phase=phase, loss=round(loss.item(), 4), minutes=round((time.time() - t0) / 60, 2), **acc)
+            history.append(rec)
+            say(json.dumps(rec))
+            torch.save(dict(model=model.state_dict(), head=head.data, opt=opt.state_dict(), mem_opt=mem_opt.state_dict(),
+                            gen=gen.get_state(), torch_rng=torch.get_rng_state(), step=step, history=history,
+                            elapsed=time.time() - t0, config=asdict(cfg)), ckpt_path + ".tmp")
+            os.replace(ckpt_path + ".tmp", ckpt_path)
+    bar.close()
+    minutes = (time.time() - t0) / 60
+    torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "final.pt"))
+    summary = dict(config=asdict(cfg), history=history, minutes=round(minutes, 1), parameters=parameter_count(model),
+                   device=cfg.device, torch=torch.__version__, threads=cfg.threads)
+    with open(os.path.join(cfg.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    say(f"done in {minutes:.1f} min; final validation {history[-1] if history else None}")
+
+
+if __name__ == "__main__":
+    main()
