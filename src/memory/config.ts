@@ -1,0 +1,115 @@
+/** Memory settings: defaults (the paper's), validation, and the reference code's temperature. */
+
+export type LookupKind = 'exact' | 'lsh';
+/**
+ * How the exact lookup keeps the key matrix on the tfjs backend:
+ * - 'in-place': one [memorySize, keySize] tensor whose rows are written straight into the
+ *   backend's buffer (wasm heap / cpu array); a write costs O(keySize). wasm and cpu only.
+ * - 'blocked': the key matrix as fixed-size block tensors; a write rebuilds only its block
+ *   (O(blockRows x keySize)). Works on every backend (webgpu, webgl).
+ * - 'auto': 'in-place' on wasm/cpu, 'blocked' elsewhere.
+ */
+export type KeyStorage = 'auto' | 'in-place' | 'blocked';
+
+export interface LshSettings {
+  /** Number of hash tables L. */
+  tables: number;
+  /** Random hyperplanes (bits) per table. */
+  bits: number;
+  /** Seed of the hyperplanes. */
+  seed: number;
+}
+
+export interface MemorySettings {
+  memorySize: number;
+  keySize: number;
+  /** Neighbours returned by a query (capped by the number of filled slots). */
+  k: number;
+  /** Inverse temperature t of softmax(t * similarities). */
+  inverseTemperature: number;
+  /** Margin alpha of the memory loss. */
+  alpha: number;
+  /** Amplitude of the age noise r ~ U[0, ageNoise) used to pick the oldest slot. */
+  ageNoise: number;
+  /** Seed of the age noise. */
+  seed: number;
+  lookup: LookupKind;
+  lsh: LshSettings;
+  storage: KeyStorage;
+  /** Rows per block for 'blocked' key storage. */
+  blockRows: number;
+}
+
+export type MemoryConfig = Partial<Omit<MemorySettings, 'lsh'>> & {
+  memorySize: number;
+  lsh?: Partial<LshSettings>;
+};
+
+/**
+ * The reference implementation (tensorflow/models, learning_to_remember_rare_events/memory.py)
+ * sets the softmax inverse temperature to max(1, ln(0.2 k) / alpha); for k = 256, alpha = 0.1 that
+ * is 39.4, which the paper rounds to t = 40 (our default).
+ */
+export function referenceInverseTemperature(k: number, alpha: number): number {
+  return Math.max(1, Math.log(0.2 * k) / alpha);
+}
+
+/** Default LSH bits per table: about memorySize / 16 buckets per table, between 4 and 20 bits. */
+export function defaultLshBits(memorySize: number): number {
+  return Math.max(4, Math.min(20, Math.round(Math.log2(Math.max(1, memorySize / 16)))));
+}
+
+export const DEFAULTS = {
+  keySize: 128,
+  k: 256,
+  inverseTemperature: 40,
+  alpha: 0.1,
+  ageNoise: 8,
+  seed: 0,
+  lookup: 'exact' as LookupKind,
+  lshTables: 16,
+  storage: 'auto' as KeyStorage,
+  blockRows: 4096,
+};
+
+function checkInt(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new Error(`expected ${name} to be an integer ${range}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function checkNumber(name: string, v: unknown, min: number, exclusive: boolean): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (exclusive ? v <= min : v < min)) {
+    throw new Error(`expected ${name} to be a finite number ${exclusive ? '>' : '>='} ${min}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Fill in defaults and validate; throws an Error naming the bad field, what was expected and what came. */
+export function resolveSettings(config: MemoryConfig): MemorySettings {
+  if (config === null || typeof config !== 'object') {
+    throw new Error(`expected a memory config object, got ${String(config)}`);
+  }
+  const memorySize = checkInt('memorySize', config.memorySize, 1, 2 ** 31 - 1);
+  const keySize = checkInt('keySize', config.keySize ?? DEFAULTS.keySize, 1, 65536);
+  const k = checkInt('k', config.k ?? DEFAULTS.k, 1);
+  const inverseTemperature = checkNumber('inverseTemperature', config.inverseTemperature ?? DEFAULTS.inverseTemperature, 0, true);
+  const alpha = checkNumber('alpha', config.alpha ?? DEFAULTS.alpha, 0, false);
+  const ageNoise = checkNumber('ageNoise', config.ageNoise ?? DEFAULTS.ageNoise, 0, false);
+  const seed = checkInt('seed', config.seed ?? DEFAULTS.seed, 0, 2 ** 32 - 1);
+  const lookup = config.lookup ?? DEFAULTS.lookup;
+  if (lookup !== 'exact' && lookup !== 'lsh') throw new Error(`expected lookup 'exact' or 'lsh', got '${String(lookup)}'`);
+  const storage = config.storage ?? DEFAULTS.storage;
+  if (storage !== 'auto' && storage !== 'in-place' && storage !== 'blocked') {
+    throw new Error(`expected storage 'auto', 'in-place' or 'blocked', got '${String(storage)}'`);
+  }
+  const blockRows = checkInt('blockRows', config.blockRows ?? DEFAULTS.blockRows, 1);
+  const lsh: LshSettings = {
+    tables: checkInt('lsh.tables', config.lsh?.tables ?? DEFAULTS.lshTables, 1, 256),
+    bits: checkInt('lsh.bits', config.lsh?.bits ?? defaultLshBits(memorySize), 1, 30),
+    seed: checkInt('lsh.seed', config.lsh?.seed ?? seed, 0, 2 ** 32 - 1),
+  };
+  return { memorySize, keySize, k, inverseTemperature, alpha, ageNoise, seed, lookup, lsh, storage, blockRows };
+}

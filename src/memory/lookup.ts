@@ -1,0 +1,233 @@
+/**
+ * Candidate selection behind one interface (faiss style): the memory's update rule and loss are
+ * written once against `Lookup`; only how the top-k neighbours are found differs.
+ *
+ * - ExactLookup: one matmul q K^T on the tfjs backend + top-k (masked: empty slots excluded).
+ * - LshLookup: random-hyperplane LSH (L tables of `bits` sign bits each); the union of the query's
+ *   buckets is re-ranked exactly against the CPU mirror of the keys. Tables are updated on every
+ *   write (the slot leaves its old buckets and joins its new ones).
+ *
+ * Layout: keys are row-major, slot i at mirror[i*D .. i*D+D). Queries are B unit rows, q[b*D ..].
+ * Ranking: similarity descending, ties to the lower slot index; only filled slots are ranked.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LookupKind, LshSettings } from './config';
+import { BlockedKeyStore, InPlaceKeyStore, supportsInPlace, type KeyStore } from './keyStore';
+import type { KeyStorage } from './config';
+import { mulberry32, normalSampler } from './random';
+
+export interface Ranked {
+  /** Slot indices, best first. */
+  indices: Int32Array;
+  /** Cosine similarities (keys and queries are unit length), same order. */
+  sims: Float32Array;
+}
+
+export interface Lookup {
+  readonly kind: LookupKind;
+  /** Top-k filled slots for each of the B query rows (fewer if fewer are found/filled). */
+  search(q: Float32Array, b: number, k: number): Ranked[];
+  /** Slot `slot` of the mirror was written (filled) or emptied. */
+  setSlot(slot: number, filled: boolean): void;
+  /** Rebuild from the mirror and the filled mask (after a restore). */
+  reload(filled: Uint8Array): void;
+  dispose(): void;
+}
+
+/** q[qo..qo+d) . keys[ko..ko+d) in float64, four accumulators. */
+export function dot(keys: Float32Array, ko: number, q: Float32Array, qo: number, d: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = 0;
+  for (; i + 3 < d; i += 4) {
+    s0 += keys[ko + i] * q[qo + i];
+    s1 += keys[ko + i + 1] * q[qo + i + 1];
+    s2 += keys[ko + i + 2] * q[qo + i + 2];
+    s3 += keys[ko + i + 3] * q[qo + i + 3];
+  }
+  for (; i < d; i++) s0 += keys[ko + i] * q[qo + i];
+  return s0 + s1 + s2 + s3;
+}
+
+export class ExactLookup implements Lookup {
+  readonly kind = 'exact' as const;
+  private store: KeyStore;
+
+  constructor(mirror: Float32Array, private readonly n: number, private readonly d: number, storage: KeyStorage, blockRows: number) {
+    const backend = tf.getBackend();
+    const inPlace = storage === 'in-place' || (storage === 'auto' && supportsInPlace(backend));
+    this.store = inPlace ? new InPlaceKeyStore(mirror, n, d) : new BlockedKeyStore(mirror, n, d, Math.min(blockRows, n));
+  }
+
+  search(q: Float32Array, b: number, k: number): Ranked[] {
+    if (k < 1) return Array.from({ length: b }, () => ({ indices: new Int32Array(0), sims: new Float32Array(0) }));
+    this.store.flush();
+    const kk = Math.min(k, this.n);
+    const [idx, val] = tf.tidy(() => {
+      const qt = tf.tensor2d(q, [b, this.d]);
+      const top = tf.topk(this.store.scores(qt), kk, true);
+      return [top.indices.dataSync() as Int32Array, top.values.dataSync() as Float32Array];
+    });
+    const out: Ranked[] = [];
+    for (let r = 0; r < b; r++) {
+      // tf.topk orders equal values by lower index first, matching our tie rule.
+      out.push({ indices: idx.slice(r * kk, r * kk + kk), sims: val.slice(r * kk, r * kk + kk) });
+    }
+    return out;
+  }
+
+  setSlot(slot: number, filled: boolean): void {
+    this.store.setRow(slot, filled);
+  }
+
+  reload(filled: Uint8Array): void {
+    this.store.reload(filled);
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
+/** Sort candidate slots by similarity desc, index asc, and keep the first k. */
+export function rankCandidates(cands: ArrayLike<number>, sims: ArrayLike<number>, count: number, k: number): Ranked {
+  const order = new Array<number>(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  order.sort((a, b) => sims[b] - sims[a] || cands[a] - cands[b]);
+  const kk = Math.min(k, count);
+  const indices = new Int32Array(kk);
+  const out = new Float32Array(kk);
+  for (let i = 0; i < kk; i++) {
+    indices[i] = cands[order[i]];
+    out[i] = sims[order[i]];
+  }
+  return { indices, sims: out };
+}
+
+export class LshLookup implements Lookup {
+  readonly kind = 'lsh' as const;
+  private readonly planes: Float32Array; // [L * bits, D]
+  private readonly codes: Int32Array; // [L, N], -1: not in the table
+  private readonly pos: Int32Array; // [L, N], position of the slot in its bucket list
+  private buckets: Map<number, number[]>[];
+  private readonly stamp: Int32Array;
+  private stampId = 0;
+  private readonly qcode: Int32Array;
+  private readonly candBuf: Int32Array;
+  private readonly simBuf: Float64Array;
+
+  constructor(private readonly mirror: Float32Array, private readonly n: number, private readonly d: number, private readonly p: LshSettings) {
+    const normal = normalSampler(mulberry32(p.seed ^ 0x5bd1e995));
+    this.planes = new Float32Array(p.tables * p.bits * d);
+    for (let i = 0; i < this.planes.length; i++) this.planes[i] = normal();
+    this.codes = new Int32Array(p.tables * n).fill(-1);
+    this.pos = new Int32Array(p.tables * n);
+    this.buckets = Array.from({ length: p.tables }, () => new Map<number, number[]>());
+    this.stamp = new Int32Array(n);
+    this.qcode = new Int32Array(p.tables);
+    this.candBuf = new Int32Array(n);
+    this.simBuf = new Float64Array(n);
+  }
+
+  /** The L bucket codes of vec[o..o+D): bit j of table t is [h_tj . vec >= 0]. */
+  private hash(vec: Float32Array, o: number, out: Int32Array): void {
+    const { tables, bits } = this.p;
+    for (let t = 0; t < tables; t++) {
+      let code = 0;
+      for (let j = 0; j < bits; j++) {
+        if (dot(this.planes, (t * bits + j) * this.d, vec, o, this.d) >= 0) code |= 1 << j;
+      }
+      out[t] = code;
+    }
+  }
+
+  private insert(t: number, slot: number, code: number): void {
+    let list = this.buckets[t].get(code);
+    if (list === undefined) {
+      list = [];
+      this.buckets[t].set(code, list);
+    }
+    this.pos[t * this.n + slot] = list.length;
+    list.push(slot);
+    this.codes[t * this.n + slot] = code;
+  }
+
+  private remove(t: number, slot: number): void {
+    const code = this.codes[t * this.n + slot];
+    if (code < 0) return;
+    const list = this.buckets[t].get(code)!;
+    const p = this.pos[t * this.n + slot];
+    const last = list.pop()!;
+    if (last !== slot) {
+      list[p] = last;
+      this.pos[t * this.n + last] = p;
+    }
+    if (list.length === 0) this.buckets[t].delete(code);
+    this.codes[t * this.n + slot] = -1;
+  }
+
+  search(q: Float32Array, b: number, k: number): Ranked[] {
+    const out: Ranked[] = [];
+    for (let r = 0; r < b; r++) {
+      this.hash(q, r * this.d, this.qcode);
+      if (++this.stampId === 2 ** 31 - 1) {
+        this.stamp.fill(0);
+        this.stampId = 1;
+      }
+      let count = 0;
+      for (let t = 0; t < this.p.tables; t++) {
+        const list = this.buckets[t].get(this.qcode[t]);
+        if (list === undefined) continue;
+        for (const slot of list) {
+          if (this.stamp[slot] === this.stampId) continue;
+          this.stamp[slot] = this.stampId;
+          this.candBuf[count] = slot;
+          // float32 like the exact path's similarities
+          this.simBuf[count] = Math.fround(dot(this.mirror, slot * this.d, q, r * this.d, this.d));
+          count++;
+        }
+      }
+      out.push(rankCandidates(this.candBuf, this.simBuf, count, k));
+    }
+    return out;
+  }
+
+  setSlot(slot: number, filled: boolean): void {
+    for (let t = 0; t < this.p.tables; t++) this.remove(t, slot);
+    if (!filled) return;
+    this.hash(this.mirror, slot * this.d, this.qcode);
+    for (let t = 0; t < this.p.tables; t++) this.insert(t, slot, this.qcode[t]);
+  }
+
+  reload(filled: Uint8Array): void {
+    const { tables, bits } = this.p;
+    const h = tables * bits;
+    this.codes.fill(-1);
+    this.buckets = Array.from({ length: tables }, () => new Map<number, number[]>());
+    // Hash all keys with one matmul per chunk on the tfjs backend (the JS loop is ~10x slower).
+    const chunk = 16384;
+    const planesT = tf.tensor2d(this.planes, [h, this.d]);
+    try {
+      for (let c0 = 0; c0 < this.n; c0 += chunk) {
+        const c1 = Math.min(this.n, c0 + chunk);
+        const proj = tf.tidy(() =>
+          tf.matMul(tf.tensor2d(this.mirror.subarray(c0 * this.d, c1 * this.d), [c1 - c0, this.d]), planesT, false, true).dataSync(),
+        );
+        for (let i = c0; i < c1; i++) {
+          if (!filled[i]) continue;
+          const o = (i - c0) * h;
+          for (let t = 0; t < tables; t++) {
+            let code = 0;
+            for (let j = 0; j < bits; j++) if (proj[o + t * bits + j] >= 0) code |= 1 << j;
+            this.insert(t, i, code);
+          }
+        }
+      }
+    } finally {
+      planesT.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.buckets = [];
+  }
+}

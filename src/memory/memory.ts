@@ -1,0 +1,691 @@
+/**
+ * The key-value memory of Kaiser, Nachum, Roy, Bengio, "Learning to Remember Rare Events"
+ * (ICLR 2017), section 2: keys K [memorySize, keySize] (unit length), values V (integer label ids),
+ * ages A. Empty slots are explicit (V = -1, key zeros, age 0) and are never neighbours.
+ *
+ * State lives in CPU typed arrays (the mirror); the exact lookup also keeps the keys on the tfjs
+ * backend (see keyStore.ts), written row by row so that a write never copies the memory.
+ *
+ * Ages: an empty slot has age 0 and is not aged; a write sets the written slot's age to 0 and adds
+ * 1 to the age of every other filled slot. They are stored as write times (age = clock - time),
+ * so a write is O(keySize), not O(memorySize).
+ *
+ * Batches: a batch of writes is applied as if its rows were written one at a time in batch order
+ * (write i sees writes < i); the Python training memory and tests/fixtures/memory_trace.json do the
+ * same. Two writes of one batch may therefore touch the same slot (e.g. two updates of one n1).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { resolveSettings, type LookupKind, type MemoryConfig, type MemorySettings } from './config';
+import { dot, ExactLookup, LshLookup, type Lookup, type Ranked } from './lookup';
+import { ageNoiseUniform } from './random';
+import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from './snapshot';
+
+/** Query keys: a [B, keySize] tensor, or B rows as number arrays / Float32Arrays. */
+export type KeysInput = tf.Tensor2D | ReadonlyArray<ArrayLike<number>>;
+/** Labels: B non-negative integers. */
+export type LabelsInput = ArrayLike<number>;
+
+export interface QueryResult {
+  /** [B][k'] slot indices of the top-k neighbours, by cosine similarity descending (k' = min(k, filled) for exact; LSH may find fewer). */
+  indices: number[][];
+  /** [B][k'] their cosine similarities. */
+  similarities: number[][];
+  /** [B][k'] their values (label ids). */
+  values: number[][];
+  /** [B] the main result V[n1] (-1 when the memory is empty). */
+  prediction: number[];
+  /** [B][k'] softmax(t * similarities) over the k' neighbours. */
+  softmax: number[][];
+  /** Memory version the result was computed on (see write's `queryResult` option). */
+  version: number;
+}
+
+export interface PreviousOccupant {
+  empty: boolean;
+  /** Label id, -1 if the slot was empty. */
+  value: number;
+  /** Age before the write (0 if empty). */
+  age: number;
+}
+
+export interface WriteResult {
+  /** 'update': case 1, V[n1] == v, K[n1] = normalize(q + K[n1]); 'new': case 2, (q, v) to slot n'. */
+  case: 'update' | 'new';
+  slot: number;
+  /** The nearest neighbour n1 seen by this write (-1 if the memory was empty). */
+  nearest: number;
+  previous: PreviousOccupant;
+}
+
+export interface LossResult {
+  /** [B] [q.K[nb] - q.K[np] + alpha]_+ */
+  loss: number[];
+  /** [B] positive neighbour np (-1: no slot has value v; its similarity counts as 0). */
+  np: number[];
+  /** [B] negative neighbour nb (-1: no top-k neighbour has another value; similarity 0). */
+  nb: number[];
+  /** [B] q.K[np] (0 if np = -1). */
+  positiveSimilarity: number[];
+  /** [B] q.K[nb] (0 if nb = -1). */
+  negativeSimilarity: number[];
+}
+
+export interface WriteOptions {
+  /**
+   * The result of query(q) on the current memory for these same keys: its neighbour lists are
+   * used to find n1 instead of a second lookup (a training step = one query + one write). It must
+   * come from the current version of the memory; otherwise an Error is thrown.
+   */
+  queryResult?: QueryResult;
+}
+
+const MAX_LABEL = 2 ** 31 - 1;
+
+export class KeyValueMemory {
+  private readonly s: MemorySettings;
+  private readonly n: number;
+  private readonly d: number;
+  private readonly keys: Float32Array; // mirror [N * D]
+  private readonly vals: Int32Array; // -1 empty
+  private readonly filled: Uint8Array;
+  private readonly writeTime: Float64Array; // age = clock - writeTime (filled slots)
+  // filled slots in increasing writeTime order (oldest at head): a doubly linked list
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private head = -1;
+  private tail = -1;
+  private emptyHeap: Int32Array; // min-heap of empty slots
+  private emptyCount: number;
+  private clock = 0;
+  private readonly labelSlots = new Map<number, Set<number>>();
+  private readonly names = new Map<number, string>();
+  private lookup: Lookup;
+  private _version = 0;
+  private disposed = false;
+
+  private constructor(settings: MemorySettings) {
+    this.s = settings;
+    this.n = settings.memorySize;
+    this.d = settings.keySize;
+    this.keys = new Float32Array(this.n * this.d);
+    this.vals = new Int32Array(this.n).fill(-1);
+    this.filled = new Uint8Array(this.n);
+    this.writeTime = new Float64Array(this.n);
+    this.prev = new Int32Array(this.n).fill(-1);
+    this.next = new Int32Array(this.n).fill(-1);
+    this.emptyHeap = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) this.emptyHeap[i] = i; // sorted = a valid min-heap
+    this.emptyCount = this.n;
+    this.lookup = this.makeLookup(settings.lookup);
+  }
+
+  /** Make an empty memory (allocates its tensors on the active tfjs backend; release with dispose()). */
+  static create(config: MemoryConfig): KeyValueMemory {
+    return new KeyValueMemory(resolveSettings(config));
+  }
+
+  /** Make a memory with the snapshot's settings and contents (lookup settings may be overridden). */
+  static fromSnapshot(snapshot: unknown, override: Pick<MemoryConfig, 'lookup' | 'lsh' | 'storage' | 'blockRows'> = {}): KeyValueMemory {
+    const snap = parseSnapshot(snapshot);
+    const m = KeyValueMemory.create({ ...snap.settings, ...override, lsh: { ...snap.settings.lsh, ...override.lsh } });
+    try {
+      m.restore(snap);
+    } catch (e) {
+      m.dispose();
+      throw e;
+    }
+    return m;
+  }
+
+  private makeLookup(kind: LookupKind): Lookup {
+    return kind === 'exact'
+      ? new ExactLookup(this.keys, this.n, this.d, this.s.storage, this.s.blockRows)
+      : new LshLookup(this.keys, this.n, this.d, this.s.lsh);
+  }
+
+  // ---------------------------------------------------------------- accessors
+
+  /** Number of slots (memorySize). */
+  get size(): number {
+    return this.n;
+  }
+  get keySize(): number {
+    return this.d;
+  }
+  get filledCount(): number {
+    return this.n - this.emptyCount;
+  }
+  /** Incremented by every state change (writes, restore, label deletion). */
+  get version(): number {
+    return this._version;
+  }
+  /** Writes applied so far (also the age-noise counter). */
+  get writeCount(): number {
+    return this.clock;
+  }
+  get settings(): Readonly<MemorySettings> {
+    return { ...this.s, lsh: { ...this.s.lsh } };
+  }
+  /** A copy of V: label id per slot, -1 for empty slots. */
+  get values(): Int32Array {
+    return this.vals.slice();
+  }
+  /** A copy of A: age per slot (0 for empty slots). */
+  get ages(): Int32Array {
+    const a = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) if (this.filled[i]) a[i] = this.clock - this.writeTime[i];
+    return a;
+  }
+  /** A copy of the filled mask (1 = filled). */
+  get filledMask(): Uint8Array {
+    return this.filled.slice();
+  }
+  /** Label id -> display name. */
+  get labelNames(): ReadonlyMap<number, string> {
+    return new Map(this.names);
+  }
+  /** Slots currently holding label `label`, ascending. */
+  slotsOf(label: number): number[] {
+    return [...(this.labelSlots.get(label) ?? [])].sort((a, b) => a - b);
+  }
+  /** A copy of key K[i] (zeros for an empty slot). */
+  getKey(i: number): Float32Array {
+    this.checkSlot(i);
+    return this.keys.slice(i * this.d, (i + 1) * this.d);
+  }
+
+  // ---------------------------------------------------------------- input checks
+
+  private alive(): void {
+    if (this.disposed) throw new Error('expected a live memory, got one that was disposed');
+  }
+
+  private checkSlot(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.n) {
+      throw new Error(`expected a slot index in [0, ${this.n - 1}], got ${String(i)}`);
+    }
+  }
+
+  /** Rows -> one normalised Float32Array [B * D]; throws on wrong sizes, NaN/Inf, zero vectors. */
+  private keysFrom(q: KeysInput, what: string): { data: Float32Array; b: number } {
+    let rows: ArrayLike<number>[];
+    let b: number;
+    let flat: Float32Array | null = null;
+    if (q instanceof tf.Tensor) {
+      if (q.rank !== 2) throw new Error(`expected ${what} as a [B, ${this.d}] tensor, got rank ${q.rank} (shape [${q.shape.join(', ')}])`);
+      if (q.shape[1] !== this.d) throw new Error(`expected a key of size ${this.d}, got ${q.shape[1]} (tensor shape [${q.shape.join(', ')}])`);
+      b = q.shape[0];
+      flat = Float32Array.from(q.dataSync());
+      rows = [];
+    } else if (Array.isArray(q)) {
+      rows = q as ArrayLike<number>[];
+      b = rows.length;
+    } else {
+      throw new Error(`expected ${what} as a [B, ${this.d}] tensor or an array of rows, got ${q === null ? 'null' : typeof q}`);
+    }
+    if (b < 1) throw new Error(`expected at least one key in ${what}, got an empty batch`);
+    const data = flat ?? new Float32Array(b * this.d);
+    if (flat === null) {
+      for (let r = 0; r < b; r++) {
+        const row = rows[r];
+        if (row === null || typeof row !== 'object' || typeof row.length !== 'number') {
+          throw new Error(`expected ${what} row ${r} to be an array of ${this.d} numbers, got ${String(row)}`);
+        }
+        if (row.length !== this.d) throw new Error(`expected a key of size ${this.d}, got ${row.length} (row ${r} of ${what})`);
+        for (let c = 0; c < this.d; c++) data[r * this.d + c] = row[c];
+      }
+    }
+    for (let r = 0; r < b; r++) {
+      let ss = 0;
+      for (let c = 0; c < this.d; c++) {
+        const x = data[r * this.d + c];
+        if (!Number.isFinite(x)) throw new Error(`expected finite key values, got ${x} at row ${r}, column ${c} of ${what}`);
+        ss += x * x;
+      }
+      if (ss === 0) throw new Error(`expected a non-zero key, got a zero vector at row ${r} of ${what}`);
+      // Keys that are not unit length are normalised (cosine similarity is the paper's metric).
+      const inv = 1 / Math.sqrt(ss);
+      for (let c = 0; c < this.d; c++) data[r * this.d + c] *= inv;
+    }
+    return { data, b };
+  }
+
+  private labelsFrom(v: LabelsInput, b: number): Int32Array {
+    if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {
+      throw new Error(`expected ${b} labels (one per key), got ${String(v)}`);
+    }
+    if (v.length !== b) throw new Error(`expected ${b} labels (one per key), got ${v.length}`);
+    const out = new Int32Array(b);
+    for (let i = 0; i < b; i++) {
+      const x = v[i];
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > MAX_LABEL) {
+        throw new Error(`expected labels to be integers in [0, ${MAX_LABEL}], got ${String(x)} at position ${i}`);
+      }
+      out[i] = x;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- lookup
+
+  private kEff(): number {
+    return Math.min(this.s.k, this.filledCount);
+  }
+
+  /**
+   * Nearest neighbours of a batch of queries (paper section 2: NN_k(q, M)).
+   * q: [B, keySize] keys (normalised if not unit length). Returns plain arrays (no tensors).
+   */
+  query(q: KeysInput): QueryResult {
+    this.alive();
+    const { data, b } = this.keysFrom(q, 'the queries');
+    const ranked = this.lookup.search(data, b, this.kEff());
+    const res: QueryResult = { indices: [], similarities: [], values: [], prediction: [], softmax: [], version: this._version };
+    for (const r of ranked) {
+      const idx = Array.from(r.indices);
+      const sims = Array.from(r.sims);
+      res.indices.push(idx);
+      res.similarities.push(sims);
+      res.values.push(idx.map((i) => this.vals[i]));
+      res.prediction.push(idx.length > 0 ? this.vals[idx[0]] : -1);
+      res.softmax.push(softmaxOf(sims, this.s.inverseTemperature));
+    }
+    return res;
+  }
+
+  // ---------------------------------------------------------------- write (update rule)
+
+  /**
+   * Labelled update (paper section 2, "memory update"), for each row i in batch order:
+   *   n1 = the nearest neighbour of q_i;
+   *   case 1, V[n1] == v_i:  K[n1] = normalize(q_i + K[n1]),  A[n1] = 0;
+   *   case 2, otherwise:     n' = the lowest-index empty slot if any, else argmax(A + r) with
+   *                          r ~ U[0, ageNoise) (ties to the lower index); K[n'] = q_i, V[n'] = v_i, A[n'] = 0;
+   *   and every other filled slot's age += 1.
+   * q: [B, keySize] (normalised if not unit length); v: B integer labels >= 0.
+   */
+  write(q: KeysInput, v: LabelsInput, options: WriteOptions = {}): WriteResult[] {
+    this.alive();
+    const { data, b } = this.keysFrom(q, 'the keys to write');
+    const labels = this.labelsFrom(v, b);
+    const hint = options.queryResult;
+    if (hint !== undefined) {
+      if (hint.version !== this._version) {
+        throw new Error(`expected a queryResult from memory version ${this._version}, got one from version ${hint.version}`);
+      }
+      if (!Array.isArray(hint.indices) || hint.indices.length !== b) {
+        throw new Error(`expected a queryResult for ${b} keys, got one for ${hint.indices?.length}`);
+      }
+    }
+    // Neighbour lists on the pre-batch memory: enough (min(filled, B)) that write i always finds
+    // an untouched slot in its list unless all listed slots were touched by writes < i.
+    let lists: Ranked[];
+    if (hint !== undefined) {
+      lists = hint.indices.map((idx, r) => ({ indices: Int32Array.from(idx), sims: Float32Array.from(hint.similarities[r]) }));
+    } else {
+      lists = this.lookup.search(data, b, Math.min(this.filledCount, b));
+    }
+    const touched: number[] = [];
+    const touchedSet = new Set<number>();
+    const results: WriteResult[] = [];
+    for (let i = 0; i < b; i++) {
+      const n1 = this.nearestInBatch(data, i, lists[i], touched, touchedSet);
+      const r = this.writeOne(data, i * this.d, labels[i], n1);
+      results.push(r);
+      if (!touchedSet.has(r.slot)) {
+        touchedSet.add(r.slot);
+        touched.push(r.slot);
+      }
+    }
+    this._version++;
+    return results;
+  }
+
+  /**
+   * n1 for write i of a batch, as if the earlier writes had been applied before its lookup: the
+   * best of (the first untouched slot of its pre-batch list) and (the slots touched by writes < i,
+   * similarities recomputed). Falls back to a fresh lookup when every listed slot was touched.
+   */
+  private nearestInBatch(q: Float32Array, i: number, list: Ranked, touched: number[], touchedSet: Set<number>): number {
+    const qo = i * this.d;
+    let best = -1;
+    let bestSim = -Infinity;
+    let listExhausted = list.indices.length > 0;
+    for (let j = 0; j < list.indices.length; j++) {
+      const slot = list.indices[j];
+      if (!touchedSet.has(slot)) {
+        best = slot;
+        bestSim = list.sims[j];
+        listExhausted = false;
+        break;
+      }
+    }
+    if (listExhausted && this.filledCount > touched.length) {
+      // all listed slots changed; the list may have been shorter than the batch (a queryResult with k < B)
+      const fresh = this.lookup.search(q.subarray(qo, qo + this.d), 1, 1)[0];
+      return fresh.indices.length > 0 ? fresh.indices[0] : -1;
+    }
+    for (const slot of touched) {
+      if (!this.filled[slot]) continue;
+      const sim = Math.fround(dot(this.keys, slot * this.d, q, qo, this.d));
+      if (sim > bestSim || (sim === bestSim && slot < best)) {
+        best = slot;
+        bestSim = sim;
+      }
+    }
+    return best;
+  }
+
+  /** Apply one write of key q[qo..qo+D) with label v, whose nearest neighbour is n1. */
+  private writeOne(q: Float32Array, qo: number, v: number, n1: number): WriteResult {
+    const d = this.d;
+    if (n1 >= 0 && this.vals[n1] === v) {
+      // Case 1: K[n1] = (q + K[n1]) / ||q + K[n1]||, A[n1] = 0.
+      const previous = { empty: false, value: v, age: this.clock - this.writeTime[n1] };
+      const o = n1 * d;
+      let ss = 0;
+      for (let c = 0; c < d; c++) ss += (q[qo + c] + this.keys[o + c]) ** 2;
+      if (ss > 0) {
+        const inv = 1 / Math.sqrt(ss);
+        for (let c = 0; c < d; c++) this.keys[o + c] = (q[qo + c] + this.keys[o + c]) * inv;
+      } else {
+        for (let c = 0; c < d; c++) this.keys[o + c] = q[qo + c]; // q = -K[n1]: keep q
+      }
+      this.touch(n1);
+      this.lookup.setSlot(n1, true);
+      return { case: 'update', slot: n1, nearest: n1, previous };
+    }
+    // Case 2: n' = an empty slot (lowest index) or argmax(A + r); K[n'] = q, V[n'] = v, A[n'] = 0.
+    const slot = this.emptyCount > 0 ? this.heapPeek() : this.oldestSlot();
+    const wasEmpty = !this.filled[slot];
+    const previous = { empty: wasEmpty, value: this.vals[slot], age: wasEmpty ? 0 : this.clock - this.writeTime[slot] };
+    if (wasEmpty) {
+      this.heapPop();
+      this.filled[slot] = 1;
+    } else {
+      this.labelSlots.get(this.vals[slot])?.delete(slot);
+      this.unlink(slot);
+    }
+    this.keys.set(q.subarray(qo, qo + d), slot * d);
+    this.vals[slot] = v;
+    let set = this.labelSlots.get(v);
+    if (set === undefined) this.labelSlots.set(v, (set = new Set()));
+    set.add(slot);
+    this.touch(slot);
+    this.lookup.setSlot(slot, true);
+    return { case: 'new', slot, nearest: n1, previous };
+  }
+
+  /** A[slot] = 0 and every other filled slot ages by one: advance the clock, move slot to the tail. */
+  private touch(slot: number): void {
+    this.clock++;
+    if (this.prev[slot] !== -1 || this.head === slot) this.unlink(slot);
+    this.writeTime[slot] = this.clock;
+    this.append(slot);
+  }
+
+  /**
+   * n' = argmax_i(A_i + r_i) over a full memory, r_i = ageNoise * U(seed, writeCount, i), ties to
+   * the lower index. Only slots with A_i > maxA - ageNoise can win, and they sit at the head of the
+   * age-ordered list, so this is O(ageNoise) on a memory whose ages are distinct (as writes make them).
+   */
+  private oldestSlot(): number {
+    const noise = this.s.ageNoise;
+    const maxAge = this.clock - this.writeTime[this.head];
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let i = this.head; i !== -1; i = this.next[i]) {
+      const age = this.clock - this.writeTime[i];
+      if (noise === 0 ? age < maxAge : age <= maxAge - noise) break;
+      const score = noise === 0 ? age : age + noise * ageNoiseUniform(this.s.seed, this.clock, i);
+      if (score > bestScore || (score === bestScore && i < best)) {
+        best = i;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- loss
+
+  /**
+   * Memory loss (paper eq. in section 2): [q.K[nb] - q.K[np] + alpha]_+ where, among the top-k
+   * neighbours, np is the first with value v and nb the first with another value. If no top-k
+   * neighbour has value v, np is the most similar slot with value v anywhere in memory (the
+   * paper). If no slot has value v, np = -1 and q.K[np] counts as 0 (the reference code uses a
+   * zero key); likewise nb = -1 counts as similarity 0.
+   */
+  loss(q: KeysInput, v: LabelsInput): LossResult {
+    this.alive();
+    const { data, b } = this.keysFrom(q, 'the queries');
+    const labels = this.labelsFrom(v, b);
+    const ranked = this.lookup.search(data, b, this.kEff());
+    const out: LossResult = { loss: [], np: [], nb: [], positiveSimilarity: [], negativeSimilarity: [] };
+    for (let r = 0; r < b; r++) {
+      const { indices, sims } = ranked[r];
+      let np = -1, nb = -1, simP = 0, simB = 0;
+      for (let j = 0; j < indices.length && (np < 0 || nb < 0); j++) {
+        const same = this.vals[indices[j]] === labels[r];
+        if (same && np < 0) [np, simP] = [indices[j], sims[j]];
+        if (!same && nb < 0) [nb, simB] = [indices[j], sims[j]];
+      }
+      if (np < 0) [np, simP] = this.bestWithLabel(data, r * this.d, labels[r]);
+      out.np.push(np);
+      out.nb.push(nb);
+      out.positiveSimilarity.push(simP);
+      out.negativeSimilarity.push(simB);
+      out.loss.push(Math.max(0, simB - simP + this.s.alpha));
+    }
+    return out;
+  }
+
+  /** The most similar slot holding `label` ([-1, 0] if none), ties to the lower index. */
+  private bestWithLabel(q: Float32Array, qo: number, label: number): [number, number] {
+    let best = -1;
+    let bestSim = 0;
+    for (const slot of this.labelSlots.get(label) ?? []) {
+      const sim = Math.fround(dot(this.keys, slot * this.d, q, qo, this.d));
+      if (best < 0 || sim > bestSim || (sim === bestSim && slot < best)) [best, bestSim] = [slot, sim];
+    }
+    return [best, bestSim];
+  }
+
+  // ---------------------------------------------------------------- labels
+
+  setLabelName(label: number, name: string): void {
+    this.labelsFrom([label], 1);
+    if (typeof name !== 'string') throw new Error(`expected a label name string, got ${typeof name}`);
+    this.names.set(label, name);
+    this._version++;
+  }
+
+  /** Rename a label that has a name. */
+  renameLabel(label: number, name: string): void {
+    this.labelsFrom([label], 1);
+    if (!this.names.has(label)) throw new Error(`expected a label with a name, got label ${label} which has none`);
+    this.setLabelName(label, name);
+  }
+
+  /** Delete a label: its name is removed and its slots are freed (marked empty). Returns the freed slots. */
+  deleteLabel(label: number): number[] {
+    this.alive();
+    this.labelsFrom([label], 1);
+    const slots = this.slotsOf(label);
+    for (const slot of slots) {
+      this.unlink(slot);
+      this.filled[slot] = 0;
+      this.vals[slot] = -1;
+      this.writeTime[slot] = 0;
+      this.keys.fill(0, slot * this.d, (slot + 1) * this.d);
+      this.heapPush(slot);
+      this.lookup.setSlot(slot, false);
+    }
+    this.labelSlots.delete(label);
+    this.names.delete(label);
+    this._version++;
+    return slots;
+  }
+
+  // ---------------------------------------------------------------- snapshot
+
+  /** A versioned, self-contained copy of the state (typed arrays; see snapshot.ts). */
+  snapshot(): MemorySnapshot {
+    this.alive();
+    const { storage: _storage, blockRows: _blockRows, ...settings } = this.s;
+    void _storage;
+    void _blockRows;
+    return {
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      settings: { ...settings, lsh: { ...settings.lsh } },
+      keys: new Float32Array(this.keys),
+      values: new Int32Array(this.vals),
+      ages: new Int32Array(this.ages),
+      writeCount: this.clock,
+      labelNames: Object.fromEntries([...this.names].map(([id, name]) => [String(id), name])),
+    };
+  }
+
+  /**
+   * Replace the contents with a snapshot's (keys, values, ages, label names, write count) and take
+   * its k, inverse temperature, alpha, age noise and seed. memorySize and keySize must match this
+   * memory's; the lookup (exact/LSH) stays this memory's. Throws and leaves the state unchanged on
+   * a malformed or mismatched snapshot.
+   */
+  restore(snapshot: unknown): void {
+    this.alive();
+    const snap = parseSnapshot(snapshot);
+    const st = snap.settings;
+    if (st.keySize !== this.d) throw new Error(`expected a snapshot with key size ${this.d}, got ${st.keySize}`);
+    if (st.memorySize !== this.n) throw new Error(`expected a snapshot with memory size ${this.n}, got ${st.memorySize}`);
+    const n = this.n, d = this.d;
+    if (snap.keys.length !== n * d) throw new Error(`expected ${n * d} key values (${n} x ${d}), got ${snap.keys.length}`);
+    if (snap.values.length !== n) throw new Error(`expected ${n} values, got ${snap.values.length}`);
+    if (snap.ages.length !== n) throw new Error(`expected ${n} ages, got ${snap.ages.length}`);
+    const keys = snap.keys instanceof Float32Array ? snap.keys.slice() : Float32Array.from(snap.keys);
+    const vals = Int32Array.from(snap.values);
+    const ages = Int32Array.from(snap.ages);
+    const filled = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (vals[i] < -1) throw new Error(`expected values >= -1 (-1 = empty), got ${vals[i]} at slot ${i}`);
+      if (vals[i] === -1) {
+        keys.fill(0, i * d, (i + 1) * d);
+        ages[i] = 0;
+        continue;
+      }
+      if (ages[i] < 0) throw new Error(`expected ages >= 0, got ${ages[i]} at slot ${i}`);
+      filled[i] = 1;
+      let ss = 0;
+      for (let c = 0; c < d; c++) {
+        const x = keys[i * d + c];
+        if (!Number.isFinite(x)) throw new Error(`expected finite keys, got ${x} at slot ${i}`);
+        ss += x * x;
+      }
+      if (Math.abs(Math.sqrt(ss) - 1) > 1e-3) throw new Error(`expected unit-length keys, got norm ${Math.sqrt(ss)} at slot ${i}`);
+    }
+    for (const [id, name] of Object.entries(snap.labelNames)) {
+      if (Number(id) > MAX_LABEL) throw new Error(`expected label ids <= ${MAX_LABEL}, got ${id} in labelNames (${name})`);
+    }
+    // Validated: commit.
+    Object.assign(this.s, { k: st.k, inverseTemperature: st.inverseTemperature, alpha: st.alpha, ageNoise: st.ageNoise, seed: st.seed });
+    this.keys.set(keys);
+    this.vals.set(vals);
+    this.filled.set(filled);
+    // age = clock - writeTime needs clock >= every age
+    let maxAge = 0;
+    for (let i = 0; i < n; i++) if (filled[i] && ages[i] > maxAge) maxAge = ages[i];
+    this.clock = Math.max(snap.writeCount, maxAge);
+    this.labelSlots.clear();
+    const order: number[] = [];
+    this.emptyCount = 0;
+    for (let i = 0; i < n; i++) {
+      this.prev[i] = this.next[i] = -1;
+      if (filled[i]) {
+        this.writeTime[i] = this.clock - ages[i];
+        order.push(i);
+        let set = this.labelSlots.get(vals[i]);
+        if (set === undefined) this.labelSlots.set(vals[i], (set = new Set()));
+        set.add(i);
+      } else {
+        this.writeTime[i] = 0;
+        this.emptyHeap[this.emptyCount++] = i; // ascending: a valid min-heap
+      }
+    }
+    order.sort((a, b) => this.writeTime[a] - this.writeTime[b] || a - b);
+    this.head = this.tail = -1;
+    for (const i of order) this.append(i);
+    this.names.clear();
+    for (const [id, name] of Object.entries(snap.labelNames)) this.names.set(Number(id), name);
+    this.lookup.reload(filled);
+    this._version++;
+  }
+
+  /** Release the memory's tensors. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.lookup.dispose();
+    this.disposed = true;
+  }
+
+  // ---------------------------------------------------------------- age list & empty heap
+
+  private append(i: number): void {
+    this.prev[i] = this.tail;
+    this.next[i] = -1;
+    if (this.tail !== -1) this.next[this.tail] = i;
+    else this.head = i;
+    this.tail = i;
+  }
+
+  private unlink(i: number): void {
+    const p = this.prev[i], nx = this.next[i];
+    if (p !== -1) this.next[p] = nx;
+    else if (this.head === i) this.head = nx;
+    if (nx !== -1) this.prev[nx] = p;
+    else if (this.tail === i) this.tail = p;
+    this.prev[i] = this.next[i] = -1;
+  }
+
+  private heapPeek(): number {
+    return this.emptyHeap[0];
+  }
+
+  private heapPop(): number {
+    const h = this.emptyHeap;
+    const top = h[0];
+    const last = h[--this.emptyCount];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.emptyCount) break;
+      const c = l + 1 < this.emptyCount && h[l + 1] < h[l] ? l + 1 : l;
+      if (h[c] >= last) break;
+      h[i] = h[c];
+      i = c;
+    }
+    if (this.emptyCount > 0) h[i] = last;
+    return top;
+  }
+
+  private heapPush(slot: number): void {
+    const h = this.emptyHeap;
+    let i = this.emptyCount++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p] <= slot) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = slot;
+  }
+}
+
+/** softmax(t * s), computed stably in float64. */
+export function softmaxOf(sims: readonly number[], t: number): number[] {
+  if (sims.length === 0) return [];
+  let max = -Infinity;
+  for (const s of sims) max = Math.max(max, t * s);
+  const e = sims.map((s) => Math.exp(t * s - max));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / z);
+}
