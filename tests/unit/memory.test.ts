@@ -227,7 +227,7 @@ describe('labels', () => {
 describe('bad input: an Error that says what was expected, state unchanged', () => {
   const bad: [string, (m: KeyValueMemory) => unknown, RegExp][] = [
     ['wrong key size', (m) => m.query([[1, 0]]), /expected a key of size 4, got 2/],
-    ['wrong key size (tensor)', (m) => tf.tidy(() => m.query(tf.ones([1, 3]) as tf.Tensor2D)), /expected a key of size 4, got 3/],
+    ['wrong key size (tensor)', (m) => tf.tidy(() => { m.query(tf.ones([1, 3]) as tf.Tensor2D); }), /expected a key of size 4, got 3/],
     ['NaN', (m) => m.write([[1, NaN, 0, 0]], [1]), /expected finite key values, got NaN/],
     ['Infinity', (m) => m.query([[1, Infinity, 0, 0]]), /expected finite key values, got Infinity/],
     ['zero vector', (m) => m.write([[0, 0, 0, 0]], [1]), /expected a non-zero key, got a zero vector/],
@@ -273,7 +273,7 @@ describe('tensors', () => {
         noLeak(() => m.query([e(0, D)]));
         const qr = noLeak(() => m.query([e(2, D)]));
         noLeak(() => m.write([e(2, D)], [3], { queryResult: qr }));
-        noLeak(() => tf.tidy(() => m.query(tf.tensor2d([e(3, D)]))));
+        noLeak(() => tf.tidy(() => { m.query(tf.tensor2d([e(3, D)])); }));
         noLeak(() => m.loss([e(0, D)], [2]));
         const snap = noLeak(() => m.snapshot());
         noLeak(() => m.deleteLabel(1));
