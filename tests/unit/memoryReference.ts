@@ -82,7 +82,8 @@ export class ReferenceMemory {
       let ss = 0;
       for (let c = 0; c < d; c++) ss += (q[c] + this.keys[n1 * d + c]) ** 2;
       const inv = 1 / Math.sqrt(ss);
-      for (let c = 0; c < d; c++) this.keys[n1 * d + c] = (q[c] + this.keys[n1 * d + c]) * inv;
+      // q = -K[n1] (sum zero): the memory keeps q (documented in src/memory/memory.ts)
+      for (let c = 0; c < d; c++) this.keys[n1 * d + c] = ss > 0 ? (q[c] + this.keys[n1 * d + c]) * inv : q[c];
     } else {
       kind = 'new';
       slot = this.values.indexOf(-1);
@@ -117,5 +118,15 @@ export class ReferenceMemory {
       if (j >= 0) [np, sp] = [r.idx[j], r.sims[j]];
     }
     return { loss: Math.max(0, sb - sp + this.s.alpha), np, nb };
+  }
+}
+
+/** Reference label deletion: the label's slots become empty (value -1, zero key, age 0). */
+export function referenceDeleteLabel(m: ReferenceMemory, label: number): void {
+  for (let i = 0; i < m.s.memorySize; i++) {
+    if (m.values[i] !== label) continue;
+    m.values[i] = -1;
+    m.ages[i] = 0;
+    m.keys.fill(0, i * m.s.keySize, (i + 1) * m.s.keySize);
   }
 }
