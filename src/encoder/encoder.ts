@@ -1,0 +1,206 @@
+/**
+ * The encoder: a TF.js layers model (models/<name>/model.json + weights) that maps a
+ * preprocessed 28x28 drawing (ink = 1, see src/preprocess) to a memory key.
+ *
+ * Model contract: input [null, 28, 28, 1] float32, output [null, keySize] raw features.
+ * This wrapper L2-normalises the output, so every key it returns has unit length (the memory's
+ * cosine similarity is then a plain dot product, as in the paper).
+ *
+ * Plain TypeScript, no DOM: works in the browser (URL) and in Node (pass an IOHandler, e.g.
+ * `fileSystemHandler(dir)` from `./node`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { OUT, OUT_SIZE } from '../preprocess/preprocess';
+
+/** A model location: a URL of model.json (browser / http), or a tfjs IOHandler. */
+export type EncoderSource = string | URL | tf.io.IOHandler;
+
+export interface EncodeOptions {
+  /** images per forward pass; default Encoder.batchSize (256). */
+  batchSize?: number;
+  /** called after each batch with (done, total) images. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Same epsilon as torch.nn.functional.normalize. */
+const NORM_EPS = 1e-12;
+
+/** Images given to encode(): one flat [n*784] array, or a list of 784-value images. */
+export type ImageBatch = Float32Array | ArrayLike<number>[] ;
+
+function describeSource(source: EncoderSource): string {
+  if (typeof source === 'string') return source;
+  if (source instanceof URL) return source.href;
+  return 'an IOHandler';
+}
+
+/** Flatten and validate a batch into one Float32Array [n * 784]. */
+export function imagesToFlat(images: ImageBatch): Float32Array {
+  if (images instanceof Float32Array) {
+    if (images.length % OUT_SIZE !== 0) {
+      throw new Error(
+        `expected a flat Float32Array of n*${OUT_SIZE} values (n images of ${OUT}x${OUT}), got ${images.length} values`,
+      );
+    }
+    for (let i = 0; i < images.length; i++) {
+      if (!Number.isFinite(images[i])) throw new Error(`image ${Math.floor(i / OUT_SIZE)} contains NaN or Inf`);
+    }
+    return images;
+  }
+  if (!Array.isArray(images)) {
+    throw new Error(`expected a Float32Array or an array of ${OUT_SIZE}-value images, got ${typeof images}`);
+  }
+  const flat = new Float32Array(images.length * OUT_SIZE);
+  images.forEach((img, i) => {
+    if (img == null || img.length !== OUT_SIZE) {
+      throw new Error(
+        `expected image ${i} to be ${OUT}x${OUT} = ${OUT_SIZE} values (preprocessed), got ${img == null ? img : img.length}`,
+      );
+    }
+    for (let j = 0; j < OUT_SIZE; j++) {
+      const v = img[j];
+      if (!Number.isFinite(v)) throw new Error(`image ${i} contains NaN or Inf (value ${j})`);
+      flat[i * OUT_SIZE + j] = v;
+    }
+  });
+  return flat;
+}
+
+export class Encoder {
+  /** default images per forward pass */
+  static readonly defaultBatchSize = 256;
+  private disposed = false;
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    /** key size (the model's output width), e.g. 128 */
+    readonly keySize: number,
+  ) {}
+
+  /**
+   * Load the layers model from a URL of model.json or an IOHandler, and check its contract.
+   * @throws Error naming the source when it cannot be loaded or has the wrong shapes.
+   */
+  static async load(source: EncoderSource): Promise<Encoder> {
+    let model: tf.LayersModel;
+    try {
+      const handler = source instanceof URL ? source.href : source;
+      model = await tf.loadLayersModel(handler as string | tf.io.IOHandler);
+    } catch (err) {
+      throw new Error(
+        `could not load the encoder from ${describeSource(source)} (expected a TF.js layers model.json with its weights): ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+      );
+    }
+    return Encoder.fromModel(model, describeSource(source));
+  }
+
+  /** Wrap an already built layers model (checked: input [null,28,28,1], output [null,k]). */
+  static fromModel(model: tf.LayersModel, name = 'the model'): Encoder {
+    const inShape = model.inputs[0]?.shape;
+    const outShape = model.outputs[0]?.shape;
+    const ok =
+      model.inputs.length === 1 &&
+      model.outputs.length === 1 &&
+      inShape != null &&
+      inShape.length === 4 &&
+      inShape[1] === OUT &&
+      inShape[2] === OUT &&
+      inShape[3] === 1 &&
+      outShape != null &&
+      outShape.length === 2 &&
+      typeof outShape[1] === 'number';
+    if (!ok) {
+      model.dispose();
+      throw new Error(
+        `${name}: expected one input [null, ${OUT}, ${OUT}, 1] and one output [null, keySize], got inputs ${JSON.stringify(
+          model.inputs.map((t) => t.shape),
+        )} and outputs ${JSON.stringify(model.outputs.map((t) => t.shape))}`,
+      );
+    }
+    return new Encoder(model, outShape[1] as number);
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('this Encoder was disposed');
+  }
+
+  /**
+   * Keys of a batch as a tensor: [n, 28, 28, 1] (or [n, 784]) ink-1 images -> [n, keySize]
+   * unit rows (raw = false) or the model's raw outputs (raw = true). The caller disposes the result.
+   */
+  encodeTensor(images: tf.Tensor, raw = false): tf.Tensor2D {
+    this.check();
+    const s = images.shape;
+    const ok = (s.length === 4 && s[1] === OUT && s[2] === OUT && s[3] === 1) || (s.length === 2 && s[1] === OUT_SIZE);
+    if (!ok) {
+      throw new Error(`expected images of shape [n, ${OUT}, ${OUT}, 1] or [n, ${OUT_SIZE}], got [${s.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const x = images.reshape([s[0], OUT, OUT, 1]).toFloat();
+      const y = this.model.predict(x) as tf.Tensor2D;
+      if (raw) return y;
+      const norm = tf.maximum(tf.norm(y, 'euclidean', 1, true), NORM_EPS);
+      return tf.div(y, norm) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * Keys of many images, batched: returns a flat Float32Array [n * keySize], row i = image i,
+   * each row of unit length (or raw outputs with `raw`). Async so the browser stays responsive.
+   */
+  async encode(images: ImageBatch, options: EncodeOptions & { raw?: boolean } = {}): Promise<Float32Array> {
+    this.check();
+    const flat = imagesToFlat(images);
+    const n = flat.length / OUT_SIZE;
+    const batch = this.batchSizeOf(options.batchSize);
+    const out = new Float32Array(n * this.keySize);
+    for (let start = 0; start < n; start += batch) {
+      const m = Math.min(batch, n - start);
+      const keys = tf.tidy(() => {
+        const x = tf.tensor4d(flat.subarray(start * OUT_SIZE, (start + m) * OUT_SIZE), [m, OUT, OUT, 1]);
+        return this.encodeTensor(x, options.raw ?? false);
+      });
+      try {
+        out.set(await keys.data(), start * this.keySize);
+      } finally {
+        keys.dispose();
+      }
+      options.onProgress?.(start + m, n);
+    }
+    return out;
+  }
+
+  /** Synchronous encode() (blocks; fine in Node and for a single drawing). */
+  encodeSync(images: ImageBatch, options: EncodeOptions & { raw?: boolean } = {}): Float32Array {
+    this.check();
+    const flat = imagesToFlat(images);
+    const n = flat.length / OUT_SIZE;
+    const batch = this.batchSizeOf(options.batchSize);
+    const out = new Float32Array(n * this.keySize);
+    for (let start = 0; start < n; start += batch) {
+      const m = Math.min(batch, n - start);
+      const data = tf.tidy(() => {
+        const x = tf.tensor4d(flat.subarray(start * OUT_SIZE, (start + m) * OUT_SIZE), [m, OUT, OUT, 1]);
+        return this.encodeTensor(x, options.raw ?? false).dataSync();
+      });
+      out.set(data, start * this.keySize);
+      options.onProgress?.(start + m, n);
+    }
+    return out;
+  }
+
+  private batchSizeOf(b: number | undefined): number {
+    const batch = b ?? Encoder.defaultBatchSize;
+    if (!Number.isInteger(batch) || batch < 1) throw new Error(`expected a batch size >= 1, got ${batch}`);
+    return batch;
+  }
+
+  /** Free the model's weights. The encoder cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,2 @@
+export { Encoder, imagesToFlat } from './encoder';
+export type { EncoderSource, EncodeOptions, ImageBatch } from './encoder';

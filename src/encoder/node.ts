@@ -1,0 +1,59 @@
+/**
+ * Node-only helpers for the encoder: a file-system IOHandler (tfjs-node is not available, so
+ * `file://` URLs do not work). Not imported by the browser bundle.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { Encoder } from './encoder';
+
+/**
+ * An IOHandler that reads `model.json` (path to the file or to its folder) and the weight files
+ * its manifest names, relative to the folder.
+ */
+export function fileSystemHandler(path: string): tf.io.IOHandler {
+  const jsonPath = resolve(path.endsWith('.json') ? path : join(path, 'model.json'));
+  const dir = dirname(jsonPath);
+  return {
+    load: async () => {
+      let text: string;
+      try {
+        text = await readFile(jsonPath, 'utf8');
+      } catch (err) {
+        throw new Error(`cannot read ${jsonPath}: ${(err as Error).message}`);
+      }
+      let json: tf.io.ModelJSON;
+      try {
+        json = JSON.parse(text) as tf.io.ModelJSON;
+      } catch (err) {
+        throw new Error(`${jsonPath} is not valid JSON: ${(err as Error).message}`);
+      }
+      if (json.modelTopology == null || !Array.isArray(json.weightsManifest)) {
+        throw new Error(`${jsonPath}: expected a layers model.json with "modelTopology" and "weightsManifest"`);
+      }
+      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+        const specs: tf.io.WeightsManifestEntry[] = [];
+        const buffers: ArrayBuffer[] = [];
+        for (const group of manifest) {
+          specs.push(...group.weights);
+          for (const p of group.paths) {
+            const file = join(dir, p);
+            let buf: Buffer;
+            try {
+              buf = await readFile(file);
+            } catch (err) {
+              throw new Error(`cannot read weight file ${file} named in ${jsonPath}: ${(err as Error).message}`);
+            }
+            buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+          }
+        }
+        return [specs, tf.io.concatenateArrayBuffers(buffers)];
+      });
+    },
+  };
+}
+
+/** Load an Encoder from a folder holding model.json (or the path of model.json) in Node. */
+export function loadEncoderFromDir(path: string): Promise<Encoder> {
+  return Encoder.load(fileSystemHandler(path));
+}
