@@ -16,6 +16,8 @@ export interface LshSettings {
   tables: number;
   /** Random hyperplanes (bits) per table. */
   bits: number;
+  /** Size of the hyperplane pool the tables draw their bits from (tables * bits: all independent). */
+  planes: number;
   /** Seed of the hyperplanes. */
   seed: number;
 }
@@ -59,6 +61,11 @@ export function defaultLshBits(memorySize: number): number {
   return Math.max(4, Math.min(20, Math.round(Math.log2(Math.max(1, memorySize / 16)))));
 }
 
+/** Default hyperplane pool: min(tables * bits, max(DEFAULTS.lshPlanes, 2 * bits)). */
+export function defaultLshPlanes(tables: number, bits: number): number {
+  return Math.min(tables * bits, Math.max(DEFAULTS.lshPlanes, 2 * bits));
+}
+
 export const DEFAULTS = {
   keySize: 128,
   k: 256,
@@ -67,7 +74,8 @@ export const DEFAULTS = {
   ageNoise: 8,
   seed: 0,
   lookup: 'exact' as LookupKind,
-  lshTables: 16,
+  lshTables: 24,
+  lshPlanes: 64,
   storage: 'auto' as KeyStorage,
   blockRows: 4096,
 };
@@ -110,6 +118,8 @@ export function resolveSettings(config: MemoryConfig): MemorySettings {
     tables: checkInt('lsh.tables', config.lsh?.tables ?? DEFAULTS.lshTables, 1, 256),
     bits: checkInt('lsh.bits', config.lsh?.bits ?? defaultLshBits(memorySize), 1, 30),
     seed: checkInt('lsh.seed', config.lsh?.seed ?? seed, 0, 2 ** 32 - 1),
+    planes: 0,
   };
+  lsh.planes = checkInt('lsh.planes', config.lsh?.planes ?? defaultLshPlanes(lsh.tables, lsh.bits), lsh.bits, lsh.tables * lsh.bits);
   return { memorySize, keySize, k, inverseTemperature, alpha, ageNoise, seed, lookup, lsh, storage, blockRows };
 }

@@ -5,7 +5,9 @@
  * - ExactLookup: one matmul q K^T on the tfjs backend + top-k (masked: empty slots excluded).
  * - LshLookup: random-hyperplane LSH (L tables of `bits` sign bits each); the union of the query's
  *   buckets is re-ranked exactly against the CPU mirror of the keys. Tables are updated on every
- *   write (the slot leaves its old buckets and joins its new ones).
+ *   write (the slot leaves its old buckets and joins its new ones). To keep hashing cheap the
+ *   tables draw their bits from one pool of P (settings.lsh.planes) random hyperplanes
+ *   (each table a random subset of `bits` of them): a key costs P dot products, not L*bits.
  *
  * Layout: keys are row-major, slot i at mirror[i*D .. i*D+D). Queries are B unit rows, q[b*D ..].
  * Ranking: similarity descending, ties to the lower slot index; only filled slots are ranked.
@@ -105,7 +107,10 @@ export function rankCandidates(cands: ArrayLike<number>, sims: ArrayLike<number>
 
 export class LshLookup implements Lookup {
   readonly kind = 'lsh' as const;
-  private readonly planes: Float32Array; // [L * bits, D]
+  private readonly planes: Float32Array; // [P, D] hyperplane pool
+  private readonly pool: number;
+  private readonly tableBits: Int32Array; // [L, bits] plane index of each bit
+  private readonly proj: Float64Array; // [P] scratch
   private readonly codes: Int32Array; // [L, N], -1: not in the table
   private readonly pos: Int32Array; // [L, N], position of the slot in its bucket list
   private buckets: Map<number, number[]>[];
@@ -116,9 +121,26 @@ export class LshLookup implements Lookup {
   private readonly simBuf: Float64Array;
 
   constructor(private readonly mirror: Float32Array, private readonly n: number, private readonly d: number, private readonly p: LshSettings) {
-    const normal = normalSampler(mulberry32(p.seed ^ 0x5bd1e995));
-    this.planes = new Float32Array(p.tables * p.bits * d);
+    const u = mulberry32(p.seed ^ 0x5bd1e995);
+    const normal = normalSampler(u);
+    this.pool = p.planes;
+    this.planes = new Float32Array(this.pool * d);
     for (let i = 0; i < this.planes.length; i++) this.planes[i] = normal();
+    this.tableBits = new Int32Array(p.tables * p.bits);
+    const all = Array.from({ length: this.pool }, (_, i) => i);
+    for (let t = 0; t < p.tables; t++) {
+      if (this.pool === p.tables * p.bits) {
+        for (let j = 0; j < p.bits; j++) this.tableBits[t * p.bits + j] = t * p.bits + j; // independent planes
+        continue;
+      }
+      for (let j = 0; j < p.bits; j++) {
+        // partial Fisher-Yates: `bits` distinct planes for this table
+        const r = j + Math.floor(u() * (this.pool - j));
+        [all[j], all[r]] = [all[r], all[j]];
+        this.tableBits[t * p.bits + j] = all[j];
+      }
+    }
+    this.proj = new Float64Array(this.pool);
     this.codes = new Int32Array(p.tables * n).fill(-1);
     this.pos = new Int32Array(p.tables * n);
     this.buckets = Array.from({ length: p.tables }, () => new Map<number, number[]>());
@@ -128,14 +150,17 @@ export class LshLookup implements Lookup {
     this.simBuf = new Float64Array(n);
   }
 
-  /** The L bucket codes of vec[o..o+D): bit j of table t is [h_tj . vec >= 0]. */
+  /** The L bucket codes of vec[o..o+D): bit j of table t is [h . vec >= 0] for its j-th plane h. */
   private hash(vec: Float32Array, o: number, out: Int32Array): void {
+    for (let p = 0; p < this.pool; p++) this.proj[p] = dot(this.planes, p * this.d, vec, o, this.d);
+    this.codesFromProj(this.proj, 0, out);
+  }
+
+  private codesFromProj(proj: ArrayLike<number>, o: number, out: Int32Array): void {
     const { tables, bits } = this.p;
     for (let t = 0; t < tables; t++) {
       let code = 0;
-      for (let j = 0; j < bits; j++) {
-        if (dot(this.planes, (t * bits + j) * this.d, vec, o, this.d) >= 0) code |= 1 << j;
-      }
+      for (let j = 0; j < bits; j++) if (proj[o + this.tableBits[t * bits + j]] >= 0) code |= 1 << j;
       out[t] = code;
     }
   }
@@ -199,31 +224,12 @@ export class LshLookup implements Lookup {
   }
 
   reload(filled: Uint8Array): void {
-    const { tables, bits } = this.p;
-    const h = tables * bits;
     this.codes.fill(-1);
-    this.buckets = Array.from({ length: tables }, () => new Map<number, number[]>());
-    // Hash all keys with one matmul per chunk on the tfjs backend (the JS loop is ~10x slower).
-    const chunk = 16384;
-    const planesT = tf.tensor2d(this.planes, [h, this.d]);
-    try {
-      for (let c0 = 0; c0 < this.n; c0 += chunk) {
-        const c1 = Math.min(this.n, c0 + chunk);
-        const proj = tf.tidy(() =>
-          tf.matMul(tf.tensor2d(this.mirror.subarray(c0 * this.d, c1 * this.d), [c1 - c0, this.d]), planesT, false, true).dataSync(),
-        );
-        for (let i = c0; i < c1; i++) {
-          if (!filled[i]) continue;
-          const o = (i - c0) * h;
-          for (let t = 0; t < tables; t++) {
-            let code = 0;
-            for (let j = 0; j < bits; j++) if (proj[o + t * bits + j] >= 0) code |= 1 << j;
-            this.insert(t, i, code);
-          }
-        }
-      }
-    } finally {
-      planesT.dispose();
+    this.buckets = Array.from({ length: this.p.tables }, () => new Map<number, number[]>());
+    for (let i = 0; i < this.n; i++) {
+      if (!filled[i]) continue;
+      this.hash(this.mirror, i * this.d, this.qcode);
+      for (let t = 0; t < this.p.tables; t++) this.insert(t, i, this.qcode[t]);
     }
   }
 

@@ -1,0 +1,80 @@
+/** LSH lookup: recall@1 against exact on 65k clustered keys, tables kept current by writes. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../../src/memory';
+import { clusteredKeys, queriesNear } from './memoryLshData';
+import { noLeak, useBackend } from './memorySetup';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+function snapshotOf(keys: Float32Array, labels: Int32Array, n: number, d: number): MemorySnapshot {
+  const ages = new Int32Array(n);
+  for (let i = 0; i < n; i++) ages[i] = n - 1 - i;
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    settings: { memorySize: n, keySize: d, k: 256, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact', lsh: { tables: 24, bits: 12, seed: 1, planes: 64 } },
+    keys: keys as Float32Array<ArrayBuffer>,
+    values: labels as Int32Array<ArrayBuffer>,
+    ages,
+    writeCount: n,
+    labelNames: {},
+  };
+}
+
+describe('LSH lookup', () => {
+  it('recall@1 against exact >= 0.95 on 65k clustered keys (keySize 128)', () => {
+    const n = 65536, d = 128;
+    const data = clusteredKeys(n, d, 2048, 7);
+    const snap = snapshotOf(data.keys, data.labels, n, d);
+    const exact = KeyValueMemory.fromSnapshot(snap, { lookup: 'exact' });
+    const lsh = KeyValueMemory.fromSnapshot(snap, { lookup: 'lsh' });
+    const queries = queriesNear(data.keys, d, 300, 11);
+    let hits = 0;
+    let candidates = 0;
+    for (let i = 0; i < queries.length; i += 50) {
+      const batch = queries.slice(i, i + 50);
+      const e = exact.query(batch);
+      const l = noLeak(() => lsh.query(batch));
+      batch.forEach((_, b) => {
+        if (l.indices[b][0] === e.indices[b][0]) hits++;
+        candidates += l.indices[b].length;
+        // LSH re-ranks exactly: its similarities are the true ones, best first
+        expect(l.similarities[b][0]).toBeLessThanOrEqual(e.similarities[b][0] + 1e-5);
+      });
+    }
+    const recall = hits / queries.length;
+    console.log(`LSH recall@1 ${recall.toFixed(3)} (tables ${lsh.settings.lsh.tables}, bits ${lsh.settings.lsh.bits}), mean neighbours returned ${(candidates / queries.length).toFixed(0)}`);
+    expect(recall).toBeGreaterThanOrEqual(0.95);
+    exact.dispose();
+    lsh.dispose();
+  });
+
+  it('tables follow writes: new keys are found, evicted and deleted ones are gone', () => {
+    const d = 16;
+    const data = clusteredKeys(64, d, 8, 3);
+    const m = KeyValueMemory.create({ memorySize: 32, keySize: d, lookup: 'lsh', ageNoise: 0, lsh: { tables: 4, bits: 6 } });
+    const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => data.keys.subarray((from + i) * d, (from + i + 1) * d));
+    // distinct labels: every write is case 2 (new)
+    m.write(rows(0, 32), Array.from({ length: 32 }, (_, i) => i));
+    for (let i = 0; i < 32; i++) {
+      const r = m.query([m.getKey(i)]);
+      expect(r.indices[0][0]).toBe(i);
+      expect(r.similarities[0][0]).toBeCloseTo(1, 5);
+    }
+    // memory full: the next 8 writes evict the 8 oldest slots 0..7
+    const w = m.write(rows(32, 40), Array.from({ length: 8 }, (_, i) => 100 + i));
+    expect(w.map((x) => x.slot)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (let i = 0; i < 8; i++) {
+      const fresh = m.query([data.keys.subarray((32 + i) * d, (33 + i) * d)]);
+      expect(fresh.indices[0][0]).toBe(i);
+      const old = m.query([data.keys.subarray(i * d, (i + 1) * d)]);
+      expect(old.similarities[0][0] ?? 0).toBeLessThan(0.9999); // the evicted key is no longer stored
+    }
+    m.deleteLabel(100);
+    const gone = m.query([data.keys.subarray(32 * d, 33 * d)]);
+    expect(gone.indices[0]).not.toContain(0);
+    m.dispose();
+  });
+});
