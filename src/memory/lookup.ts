@@ -33,6 +33,8 @@ export interface Lookup {
   setSlot(slot: number, filled: boolean): void;
   /** Rebuild from the mirror and the filled mask (after a restore). */
   reload(filled: Uint8Array): void;
+  /** The end of a batch of setSlot calls: push them to the backend now (so a write pays for its own upload). */
+  commit(): void;
   dispose(): void;
 }
 
@@ -83,6 +85,10 @@ export class ExactLookup implements Lookup {
 
   reload(filled: Uint8Array): void {
     this.store.reload(filled);
+  }
+
+  commit(): void {
+    this.store.flush();
   }
 
   dispose(): void {
@@ -231,6 +237,10 @@ export class LshLookup implements Lookup {
       this.hash(this.mirror, i * this.d, this.qcode);
       for (let t = 0; t < this.p.tables; t++) this.insert(t, i, this.qcode[t]);
     }
+  }
+
+  commit(): void {
+    // tables are updated in setSlot
   }
 
   dispose(): void {

@@ -337,6 +337,7 @@ export class KeyValueMemory {
         touched.push(r.slot);
       }
     }
+    this.lookup.commit();
     this._version++;
     return results;
   }
@@ -520,6 +521,7 @@ export class KeyValueMemory {
       this.heapPush(slot);
       this.lookup.setSlot(slot, false);
     }
+    this.lookup.commit();
     this.labelSlots.delete(label);
     this.names.delete(label);
     this._version++;
