@@ -1,0 +1,110 @@
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import train
+from data import Characters, Dataset
+from export_tfjs import export, folded_blocks
+from make_fixtures import synthetic_drawing
+from model import Encoder, ModelConfig
+
+
+def test_shapes_and_unit_keys():
+    m = Encoder(ModelConfig()).eval()
+    x = torch.rand(5, 1, 28, 28)
+    assert m(x).shape == (5, 128)
+    torch.testing.assert_close(m.keys(x).norm(dim=1), torch.ones(5))
+    assert m(x[:, 0]).shape == (5, 128)  # [B, 28, 28] accepted too
+
+
+def tfjs_forward(model_dir, x):
+    """Run the exported model.json + weights.bin with plain torch ops, as TF.js would (NHWC)."""
+    doc = json.load(open(os.path.join(model_dir, "model.json")))
+    raw = np.fromfile(os.path.join(model_dir, "weights.bin"), dtype="<f4")
+    weights, off = {}, 0
+    for spec in doc["weightsManifest"][0]["weights"]:
+        n = int(np.prod(spec["shape"]))
+        weights[spec["name"]] = torch.from_numpy(raw[off:off + n].reshape(spec["shape"]).copy())
+        off += n
+    assert off == raw.size, "every byte of the shard is accounted for"
+    h = x.permute(0, 2, 3, 1)  # NHWC
+    for layer in doc["modelTopology"]["config"]["layers"]:
+        cls, cfg = layer["class_name"], layer["config"]
+        if cls == "Conv2D":
+            k = weights[cfg["name"] + "/kernel"].permute(3, 2, 0, 1)  # HWIO -> OIHW
+            h = F.relu(F.conv2d(h.permute(0, 3, 1, 2), k, weights[cfg["name"] + "/bias"], padding=1)).permute(0, 2, 3, 1)
+        elif cls == "MaxPooling2D":
+            h = F.max_pool2d(h.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+        elif cls == "Flatten":
+            h = h.reshape(h.shape[0], -1)
+        elif cls == "Dense":
+            h = h @ weights[cfg["name"] + "/kernel"] + weights[cfg["name"] + "/bias"]
+    return h
+
+
+def test_export_reload_round_trip(tmp_path):
+    torch.manual_seed(0)
+    m = Encoder(ModelConfig())
+    for mod in m.modules():  # non-trivial BatchNorm statistics, so the folding is exercised
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.1, 0.1)
+    m.eval()
+    export(m, str(tmp_path))
+    # the bytes written are exactly the folded weights
+    raw = np.fromfile(tmp_path / "weights.bin", dtype="<f4")
+    first = folded_blocks(m)[0][0]
+    np.testing.assert_array_equal(raw[:first.size], first.flatten())
+    x = torch.rand(6, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(tfjs_forward(str(tmp_path), x), m(x), atol=1e-5, rtol=1e-5)
+
+
+def synthetic_characters(n_chars=12, per_char=8, seed=0) -> Characters:
+    """Classes of synthetic stroke drawings: each class a template, drawers jitter its width."""
+    imgs, chars = [], []
+    for c in range(n_chars):
+        for d in range(per_char):
+            rng = np.random.default_rng(1000 + c)  # same strokes for every drawer of a class
+            img = synthetic_drawing(rng, 105, 105, width=2.0 + d % 3)
+            imgs.append((img < 0.5).astype(np.uint8))
+            chars.append(c)
+    return Characters(np.stack(imgs), np.asarray(chars), [f"Synth/character{c:02d}" for c in range(n_chars)])
+
+
+def test_short_training_run_lowers_the_loss():
+    torch.manual_seed(0)
+    chars = synthetic_characters()
+    ds = Dataset(chars, np.arange(12))
+    cfg = train.TrainConfig(batch_size=32, lr=3e-3, augment=False, device="cpu")
+    model = Encoder(ModelConfig())
+    head = torch.nn.Parameter(torch.randn(ds.n_classes, 128) * 0.01)
+    opt = torch.optim.Adam(list(model.parameters()) + [head], lr=cfg.lr)
+    gen = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(30):
+        loss = train.warmup_loss(model, head, ds, cfg, gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+def test_episode_loss_is_finite_and_trains_the_encoder():
+    torch.manual_seed(0)
+    ds = Dataset(synthetic_characters(n_chars=10, per_char=6), np.arange(10))
+    cfg = train.TrainConfig(episode_batch=4, episode_width=3, episode_length=8, augment=True, device="cpu")
+    from memory import Memory, MemoryConfig
+    model = Encoder(ModelConfig())
+    mem = Memory(MemoryConfig(memory_size=cfg.episode_batch * cfg.episode_length, k=cfg.k))
+    gen = torch.Generator().manual_seed(0)
+    loss = train.episode_loss(model, ds, cfg, gen, mem)
+    assert torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    assert model.features[0][0].weight.grad.abs().sum() > 0
