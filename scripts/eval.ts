@@ -1,0 +1,116 @@
+/**
+ * `npm run eval`: the paper's Omniglot table measured by Memory Lab (Node, WASM backend).
+ *
+ *   npm run eval -- [--episodes 1000] [--model models/omniglot-conv4] [--omniglot-dir DIR]
+ *                   [--quick] [--seed 1] [--no-pixels] [--backend wasm|cpu] [--out bench/eval-results]
+ *
+ * Reads images_evaluation.zip and splits/vinyals/test.txt from OMNIGLOT_DIR (default
+ * ../shared/data/omniglot), embeds every image once, runs the protocols, prints the markdown
+ * report and writes <out>.md and <out>.json (default bench/eval-results, or
+ * bench/eval-results-quick with --quick).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/backend';
+import { loadEncoderFromDir } from '../src/encoder/node';
+import { defaultConfig, quickConfig, resultsToMarkdown, runBenchmark } from '../src/eval/benchmark';
+import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../src/eval/omniglotNode';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      episodes: { type: 'string' },
+      model: { type: 'string', default: 'models/omniglot-conv4' },
+      'omniglot-dir': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      'no-pixels': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run eval -- [--episodes N] [--model DIR] [--omniglot-dir DIR] [--quick] [--seed S] [--no-pixels] [--backend wasm|cpu] [--out PREFIX]',
+    );
+    return;
+  }
+  const config = values.quick ? quickConfig() : defaultConfig();
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`expected --${name} to be an integer >= 1, got ${v}`);
+    return n;
+  };
+  config.episodes = int('episodes', values.episodes) ?? config.episodes;
+  config.seed = int('seed', values.seed) ?? config.seed;
+  config.pixelsBaseline = !values['no-pixels'];
+  const backendName = values.backend;
+  if (backendName !== 'wasm' && backendName !== 'cpu') throw new Error(`expected --backend wasm or cpu, got ${backendName}`);
+
+  const t0 = performance.now();
+  const dir = values['omniglot-dir'] ? resolve(values['omniglot-dir']) : defaultOmniglotDir(repoRoot);
+  const set = loadOmniglotZip(dir, 'evaluation');
+  const split = loadVinyalsSplit(dir, 'test');
+  const backend = await selectBackend({ force: backendName });
+  const modelDir = resolve(repoRoot, values.model);
+  const encoder = await loadEncoderFromDir(modelDir);
+  const modelName = relative(repoRoot, modelDir) || modelDir;
+  console.log(
+    `Omniglot: ${set.source} (${set.characters.length} characters, ${set.alphabets.length} alphabets); split ${split.source} ` +
+      `(${split.classes.length} classes); model ${modelName} (key ${encoder.keySize}); backend ${backend.backend}`,
+  );
+
+  const bar = new cliProgress.SingleBar(
+    { format: '{stage} [{bar}] {value}/{total} | {duration_formatted} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  try {
+    const results = await runBenchmark(
+      {
+        set,
+        split,
+        model: modelName,
+        backend: `tfjs ${tf.version.tfjs} ${backend.backend} (Node ${process.version})`,
+        embed: async (pixels, onProgress) => {
+          const data = await encoder.encode(pixels.data, { batchSize: 256, onProgress });
+          return { dim: encoder.keySize, count: pixels.count, data };
+        },
+      },
+      config,
+      {
+        onStage: (label, total) => {
+          if (started) bar.stop();
+          bar.start(total, 0, { stage: label.padEnd(52).slice(0, 52) });
+          started = true;
+        },
+        onProgress: (done) => bar.update(done),
+      },
+    );
+    if (started) bar.stop();
+    results.timings.total = (performance.now() - t0) / 1000;
+    const md = resultsToMarkdown(results);
+    const out = resolve(repoRoot, values.out ?? (values.quick ? 'bench/eval-results-quick' : 'bench/eval-results'));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.md`, md);
+    writeFileSync(`${out}.json`, JSON.stringify(results, null, 1) + '\n');
+    console.log('\n' + md);
+    console.log(`wrote ${relative(repoRoot, out)}.md and .json in ${results.timings.total.toFixed(0)} s`);
+  } finally {
+    if (started) bar.stop();
+    encoder.dispose();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`eval: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
