@@ -1,28 +1,129 @@
-import { useEffect, useState } from 'react';
-import { backendFromUrl, startBackend, type BackendReport } from './tfjsBackend';
+import { lazy, Suspense, useEffect, type ComponentType } from 'react';
+import { DrawPanel } from './components/DrawPanel';
+import { LabelsPanel } from './components/LabelsPanel';
+import { MemoryView } from './components/MemoryView';
+import { PredictionPanel } from './components/PredictionPanel';
+import { SettingsPanel, Status } from './components/SettingsPanel';
+import { installTestApi } from './testApi';
+import { useApp, type Tab } from './store';
+import { backendFromUrl } from './tfjsBackend';
+import { ExampleSymbol, Tour } from './tour/Tour';
+
+// The Benchmark view (src/app/benchmark/BenchmarkView.tsx, exporting `BenchmarkView` or a default
+// component) is optional: the tab appears when that file exists.
+const benchmarkModules = import.meta.glob<{ BenchmarkView?: ComponentType; default?: ComponentType }>(
+  './benchmark/BenchmarkView.tsx',
+);
+const loadBenchmark = benchmarkModules['./benchmark/BenchmarkView.tsx'];
+const BenchmarkView = loadBenchmark
+  ? lazy(async () => {
+      const m = await loadBenchmark();
+      const C = m.BenchmarkView ?? m.default;
+      if (!C) throw new Error('src/app/benchmark/BenchmarkView.tsx exports no BenchmarkView component');
+      return { default: C };
+    })
+  : null;
+
+/** The navigation: add a view by adding an entry here. */
+export const TABS: { id: Tab; title: string; render: () => React.ReactNode }[] = [
+  {
+    id: 'draw',
+    title: 'Draw & predict',
+    render: () => (
+      <div className="draw-layout">
+        <DrawPanel />
+        <PredictionPanel />
+      </div>
+    ),
+  },
+  { id: 'memory', title: 'Memory', render: () => <MemoryView /> },
+  { id: 'labels', title: 'Labels', render: () => <LabelsPanel /> },
+  { id: 'settings', title: 'Settings', render: () => <SettingsPanel /> },
+  ...(BenchmarkView
+    ? [{ id: 'benchmark' as Tab, title: 'Benchmark', render: () => <Suspense fallback={<p>loading…</p>}><BenchmarkView /></Suspense> }]
+    : []),
+];
+
+const isTyping = (t: EventTarget | null) =>
+  t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
+
+function useKeyboard() {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const s = useApp.getState();
+      if (e.defaultPrevented) return;
+      if (e.key === 'Escape') {
+        s.clearDrawing();
+      } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') {
+        if (isTyping(e.target)) return; // the field's own undo
+        e.preventDefault();
+        s.undoStroke();
+      } else if (e.key === 'Enter' && !isTyping(e.target) && !(e.target instanceof HTMLButtonElement) && !(e.target instanceof HTMLAnchorElement)) {
+        e.preventDefault();
+        void s.remember(s.labelDraft).then((ok) => {
+          if (ok) {
+            useApp.getState().clearDrawing();
+            useApp.getState().setLabelDraft('');
+          }
+        });
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+}
 
 export function App() {
-  const [report, setReport] = useState<BackendReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const tab = useApp((s) => s.tab);
+  const setTab = useApp((s) => s.setTab);
+  const message = useApp((s) => s.message);
+  const ready = useApp((s) => s.ready);
+  const setMessage = useApp((s) => s.setMessage);
+  useKeyboard();
   useEffect(() => {
-    startBackend(backendFromUrl()).then(setReport, (e: unknown) => setError(String(e)));
+    installTestApi();
+    const forced = backendFromUrl();
+    void useApp.getState().start(forced === 'cpu' ? undefined : forced);
   }, []);
+  const current = TABS.find((t) => t.id === tab) ?? TABS[0];
+
   return (
-    <main className="app">
-      <h1>Memory Lab</h1>
-      {error && <p role="alert">{error}</p>}
-      <p>
-        TensorFlow.js backend: <strong data-testid="backend-name">{report ? report.name : 'starting…'}</strong>
-      </p>
-      {report && report.skipped.length > 0 && (
-        <ul data-testid="backend-skipped">
-          {report.skipped.map((s) => (
-            <li key={s.name}>
-              {s.name} skipped: {s.reason}
-            </li>
-          ))}
-        </ul>
+    <div className="app" data-ready={ready} data-testid="app">
+      <header className="top">
+        <h1>Memory Lab</h1>
+        <p className="tagline">Draw a symbol once, label it once — the memory of “Learning to Remember Rare Events” recognises it.</p>
+        <Status />
+      </header>
+      <nav className="tabs" role="tablist" aria-label="views">
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            role="tab"
+            type="button"
+            id={`tab-${t.id}`}
+            aria-selected={t.id === current.id}
+            aria-controls="tabpanel"
+            data-testid={`tab-${t.id}`}
+            onClick={() => setTab(t.id)}
+          >
+            {t.title}
+          </button>
+        ))}
+        <Tour />
+        <ExampleSymbol />
+      </nav>
+      {message && (
+        <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
+          <span>{message.text}</span>
+          <button type="button" aria-label="dismiss message" onClick={() => setMessage(null)}>
+            ×
+          </button>
+        </div>
       )}
-    </main>
+      {!ready && !message && <p data-testid="loading">Loading the encoder…</p>}
+      <main id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
+        {current.render()}
+      </main>
+    </div>
   );
 }

@@ -1,0 +1,144 @@
+import { useState } from 'react';
+import { useApp } from '../store';
+import type { LabelInfo } from '../types';
+
+const NO_LABELS: LabelInfo[] = [];
+
+/** Labels with their slot counts: rename, delete (frees its slots), clear the whole memory. */
+export function LabelsPanel() {
+  const labels = useApp((s) => s.summary?.labels ?? NO_LABELS);
+  const rename = useApp((s) => s.renameLabel);
+  const del = useApp((s) => s.deleteLabel);
+  const clearMemory = useApp((s) => s.clearMemory);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [draft, setDraft] = useState('');
+  const [confirming, setConfirming] = useState(false);
+
+  return (
+    <section className="panel labels" aria-labelledby="labels-h">
+      <h2 id="labels-h">Labels</h2>
+      {labels.length === 0 ? (
+        <p className="muted">No labels yet: draw a symbol, type a label, press Remember.</p>
+      ) : (
+        <table data-testid="labels-table">
+          <thead>
+            <tr>
+              <th scope="col">label</th>
+              <th scope="col">slots</th>
+              <th scope="col">actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {labels.map((l) => (
+              <tr key={l.id} data-testid="label-row" data-label={l.name} data-count={l.count}>
+                <td>
+                  {editing === l.id ? (
+                    <form
+                      onSubmit={(e) => {
+                        e.preventDefault();
+                        rename(l.id, draft);
+                        setEditing(null);
+                      }}
+                    >
+                      <input
+                        aria-label={`new name for ${l.name}`}
+                        data-testid="rename-input"
+                        value={draft}
+                        autoFocus
+                        onChange={(e) => setDraft(e.target.value)}
+                        onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), setEditing(null))}
+                      />
+                      <button type="submit">Save</button>
+                    </form>
+                  ) : (
+                    l.name
+                  )}
+                </td>
+                <td>{l.count}</td>
+                <td>
+                  <button
+                    type="button"
+                    aria-label={`rename ${l.name}`}
+                    data-testid="rename"
+                    onClick={() => {
+                      setEditing(l.id);
+                      setDraft(l.name);
+                    }}
+                  >
+                    Rename
+                  </button>
+                  <button type="button" aria-label={`delete ${l.name}`} data-testid="delete-label" onClick={() => void del(l.id)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {!confirming ? (
+        <button type="button" data-testid="clear-memory" onClick={() => setConfirming(true)}>
+          Clear the whole memory…
+        </button>
+      ) : (
+        <div role="alertdialog" aria-labelledby="confirm-h" className="confirm">
+          <p id="confirm-h">Forget every stored drawing and label? This cannot be undone (export first to keep a copy).</p>
+          <button
+            type="button"
+            data-testid="confirm-clear"
+            onClick={() => {
+              setConfirming(false);
+              void clearMemory();
+            }}
+          >
+            Yes, clear it
+          </button>
+          <button type="button" autoFocus onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      <ImportExport />
+    </section>
+  );
+}
+
+function ImportExport() {
+  const exportText = useApp((s) => s.exportText);
+  const importText = useApp((s) => s.importText);
+  const ready = useApp((s) => s.ready);
+  return (
+    <div className="import-export">
+      <h3>Keep a copy</h3>
+      <button
+        type="button"
+        data-testid="export"
+        disabled={!ready}
+        onClick={() => {
+          const blob = new Blob([exportText()], { type: 'application/json' });
+          const a = document.createElement('a');
+          a.href = URL.createObjectURL(blob);
+          a.download = `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`;
+          a.click();
+          setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+        }}
+      >
+        Export memory to a file
+      </button>
+      <label className="file-label">
+        Import a memory file
+        <input
+          type="file"
+          accept="application/json,.json"
+          data-testid="import"
+          disabled={!ready}
+          onChange={async (e) => {
+            const f = e.target.files?.[0];
+            e.target.value = '';
+            if (f) await importText(await f.text());
+          }}
+        />
+      </label>
+    </div>
+  );
+}

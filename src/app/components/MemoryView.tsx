@@ -1,0 +1,156 @@
+import { useMemo } from 'react';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { pca2 } from '../pca';
+import { getEngine, useApp } from '../store';
+import { Thumb } from './Thumb';
+
+/** A colour per label (golden-angle hues) and an age shade. */
+export function labelColour(label: number, age: number, maxAge: number): string {
+  if (label < 0) return '#e9e9e6';
+  const hue = (label * 137.508) % 360;
+  const light = 40 + 45 * (maxAge > 0 ? Math.min(1, age / maxAge) : 0);
+  return `hsl(${hue.toFixed(0)} 65% ${light.toFixed(0)}%)`;
+}
+
+const MAX_GRID = 4096; // beyond this the grid shows the first slots and says so
+const MAP_POINTS = 300;
+
+/** Every slot at a glance, the age histogram, the 2-D key map and the LSH buckets. */
+export function MemoryView() {
+  const summary = useApp((s) => s.summary);
+  const lastWrite = useApp((s) => s.lastWrite);
+  const prediction = useApp((s) => s.prediction);
+  const lookup = useApp((s) => s.settings.lookup);
+  if (!summary) return <p>starting…</p>;
+  const { values, ages, size, filled } = summary;
+  let maxAge = 0;
+  for (let i = 0; i < size; i++) if (values[i] >= 0 && ages[i] > maxAge) maxAge = ages[i];
+  const touched = new Set(lastWrite?.touched ?? []);
+  const shown = Math.min(size, MAX_GRID);
+
+  return (
+    <section className="panel memory-view" aria-labelledby="mem-h" data-testid="memory-view">
+      <h2 id="mem-h">Memory</h2>
+      <p data-testid="memory-fill">
+        {filled} of {size} slots filled · {summary.labels.length} labels · key size {summary.keySize}
+      </p>
+      <div
+        className="slot-grid"
+        role="list"
+        aria-label={`memory slots, ${filled} of ${size} filled`}
+        style={{ gridTemplateColumns: `repeat(${Math.ceil(Math.sqrt(shown))}, 1fr)` }}
+      >
+        {Array.from({ length: shown }, (_, i) => {
+          const v = values[i];
+          const name = v >= 0 ? getEngine().labelName(v) : '';
+          return (
+            <div
+              key={i}
+              role="listitem"
+              className={`slot${touched.has(i) ? ' touched' : ''}`}
+              data-testid="slot"
+              data-slot={i}
+              data-label={name}
+              data-age={v >= 0 ? ages[i] : ''}
+              style={{ background: labelColour(v, ages[i], maxAge) }}
+              title={v >= 0 ? `slot ${i}: ${name}, age ${ages[i]}` : `slot ${i}: empty`}
+            />
+          );
+        })}
+      </div>
+      {shown < size && <p className="muted">showing the first {shown} of {size} slots</p>}
+      <p className="legend muted">colour = label, lighter = older; outlined = touched by the last write</p>
+      <div className="charts">
+        <AgeHistogram values={values} ages={ages} version={summary.version} />
+        <KeyMap version={summary.version} />
+      </div>
+      {lookup === 'lsh' && (
+        <div data-testid="lsh-buckets">
+          <h3>LSH buckets of the last query</h3>
+          {prediction?.buckets?.length ? (
+            <p>
+              {prediction.buckets.map((b, i) => (
+                <span key={i} className="bucket">
+                  table {i}: bucket {b}
+                </span>
+              ))}
+            </p>
+          ) : (
+            <p className="muted">draw something to see which buckets the query probes</p>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Float32Array; version: number }) {
+  const data = useMemo(() => {
+    const filledAges: number[] = [];
+    values.forEach((v, i) => v >= 0 && filledAges.push(ages[i]));
+    if (!filledAges.length) return [];
+    const max = Math.max(...filledAges);
+    const bins = Math.min(12, Math.max(1, Math.ceil(max) + 1));
+    const width = Math.max(1, Math.ceil((max + 1) / bins));
+    const counts = new Array(bins).fill(0);
+    for (const a of filledAges) counts[Math.min(bins - 1, Math.floor(a / width))]++;
+    return counts.map((c, i) => ({ age: width === 1 ? `${i}` : `${i * width}–${(i + 1) * width - 1}`, slots: c }));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version]);
+  return (
+    <figure data-testid="age-histogram">
+      <figcaption>age distribution of filled slots</figcaption>
+      <ResponsiveContainer width="100%" height={180}>
+        <BarChart data={data}>
+          <CartesianGrid strokeDasharray="3 3" vertical={false} />
+          <XAxis dataKey="age" tick={{ fontSize: 10 }} />
+          <YAxis allowDecimals={false} width={30} />
+          <Tooltip />
+          <Bar dataKey="slots" fill="#6a8f3b" isAnimationActive={false} />
+        </BarChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+function KeyMap({ version }: { version: number }) {
+  const points = useMemo(() => {
+    const e = getEngine();
+    const { slots, keys } = e.filledKeys();
+    if (slots.length < 2) return [];
+    // the newest slots first when there are too many to draw
+    const ages = e.summary().ages;
+    const order = slots.map((s, j) => ({ s, j })).sort((a, b) => ages[a.s] - ages[b.s]).slice(0, MAP_POINTS);
+    const d = e.keySize;
+    const sub = new Float32Array(order.length * d);
+    order.forEach((o, i) => sub.set(keys.subarray(o.j * d, (o.j + 1) * d), i * d));
+    const xy = pca2(sub, order.length, d);
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (let i = 0; i < order.length; i++) {
+      x0 = Math.min(x0, xy[2 * i]); x1 = Math.max(x1, xy[2 * i]);
+      y0 = Math.min(y0, xy[2 * i + 1]); y1 = Math.max(y1, xy[2 * i + 1]);
+    }
+    const sx = x1 > x0 ? 1 / (x1 - x0) : 0, sy = y1 > y0 ? 1 / (y1 - y0) : 0;
+    return order.map((o, i) => ({
+      slot: o.s,
+      label: e.labelName(e.summary().values[o.s]),
+      x: (xy[2 * i] - x0) * sx,
+      y: (xy[2 * i + 1] - y0) * sy,
+    }));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version]);
+  return (
+    <figure className="key-map" data-testid="key-map">
+      <figcaption>2-D map of the stored keys (PCA)</figcaption>
+      <div className="key-map-area">
+        {points.length === 0 && <p className="muted">remember at least two drawings</p>}
+        {points.map((p) => (
+          <div key={p.slot} className="key-map-point" style={{ left: `${p.x * 88}%`, top: `${p.y * 85}%` }} title={`slot ${p.slot}: ${p.label}`}>
+            <Thumb image={getEngine().thumbnail(p.slot)} size={26} />
+            <span>{p.label}</span>
+          </div>
+        ))}
+      </div>
+    </figure>
+  );
+}

@@ -1,0 +1,357 @@
+/**
+ * The app's core session (plain TS, no React): the TF.js backend, the encoder, the key-value
+ * memory and what the app adds around it (label names, the drawing stored with each slot, a
+ * CPU mirror of the memory so it survives a lost GPU device and autosaves cheaply).
+ * The zustand store calls this; components never do.
+ */
+import { Encoder } from '../encoder';
+import { inputToThumbnail } from '../strokes';
+import { createMemoryPort } from './memoryAdapter';
+import type { MemoryPort } from './memoryPort';
+import type { SavedMemory, SavedSlot } from './persist';
+import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
+import type { BackendChoice, LabelInfo, MemorySummary, PredictionView, Settings, WriteView } from './types';
+
+/** Below this cosine similarity of n1 the app says "I don't know this yet". */
+export const NEAR_SIMILARITY = 0.5;
+/** Neighbours shown in the prediction panel. */
+export const SHOWN_NEIGHBOURS = 8;
+
+export const MODEL_URL = `${import.meta.env?.BASE_URL ?? '/'}models/omniglot-conv4/model.json`;
+
+export interface Timed<T> {
+  value: T;
+  ms: number;
+}
+
+const now = () => performance.now();
+
+export class Engine {
+  private memory!: MemoryPort;
+  private encoder!: Encoder;
+  backend!: BackendReport;
+  settings: Settings;
+  keySize = 0;
+  private labels = new Map<number, string>();
+  private thumbs: (Uint8Array | null)[] = [];
+  /** CPU mirror of the memory content */
+  private keys = new Float32Array(0);
+  private values = new Int32Array(0);
+  private ages = new Float32Array(0);
+  private version = 0;
+  private unsubscribeLost: (() => void) | null = null;
+  /** called when the backend was lost and the engine moved to another one */
+  onFallback: ((from: string, to: BackendReport, reason: string) => void) | null = null;
+
+  private constructor(settings: Settings) {
+    this.settings = { ...settings };
+  }
+
+  /** Start the backend (honouring `force`, e.g. from ?backend=), load the encoder, make an empty memory. */
+  static async start(settings: Settings, force?: Exclude<BackendChoice, 'auto'>): Promise<Engine> {
+    const e = new Engine(settings);
+    await e.startBackend(force ?? (settings.backend === 'auto' ? undefined : settings.backend));
+    await e.loadEncoder();
+    await e.rebuild([]);
+    return e;
+  }
+
+  private async startBackend(force?: Exclude<BackendChoice, 'auto'>, exclude: string[] = []) {
+    this.backend = await startBackend(force, exclude);
+    this.unsubscribeLost?.();
+    this.unsubscribeLost = onBackendLost((reason) => void this.fallBack(reason));
+  }
+
+  private async loadEncoder() {
+    this.encoder?.dispose();
+    this.encoder = await Encoder.load(MODEL_URL);
+    this.keySize = this.encoder.keySize;
+  }
+
+  /** A new memory with the current settings, holding `slots` (and nothing else). */
+  private async rebuild(slots: SavedSlot[]) {
+    const next = await createMemoryPort(this.settings, this.keySize);
+    try {
+      if (slots.length) await next.load(slots);
+    } catch (err) {
+      next.dispose();
+      throw err;
+    }
+    this.memory?.dispose();
+    this.memory = next;
+    const n = this.settings.memorySize;
+    this.keys = new Float32Array(n * this.keySize);
+    this.thumbs = new Array<Uint8Array | null>(n).fill(null);
+    for (const s of slots) {
+      this.keys.set(s.key, s.slot * this.keySize);
+      this.thumbs[s.slot] = s.thumb;
+    }
+    this.refreshMirror();
+  }
+
+  private refreshMirror() {
+    const st = this.memory.state();
+    this.values = Int32Array.from(st.values);
+    this.ages = Float32Array.from(st.ages);
+    this.version++;
+  }
+
+  /** WebGPU device lost (or another backend failure): move to the next backend, keep the memory. */
+  private async fallBack(reason: string) {
+    const from = this.backend.name;
+    const saved = this.saved();
+    await this.startBackend(undefined, [from]);
+    await this.loadEncoder();
+    this.memory = undefined as unknown as MemoryPort; // the old one lived on the lost device
+    await this.rebuild(saved.slots);
+    this.onFallback?.(from, this.backend, reason);
+  }
+
+  /** Move to another backend on request; the memory is carried over through the CPU mirror. */
+  async switchBackend(choice: BackendChoice): Promise<void> {
+    const saved = this.saved();
+    this.settings = { ...this.settings, backend: choice };
+    await this.startBackend(choice === 'auto' ? undefined : choice);
+    await this.loadEncoder();
+    await this.rebuild(saved.slots);
+  }
+
+  // ---- drawing -> key -> prediction ----
+
+  async encode(input: Float32Array): Promise<Timed<Float32Array>> {
+    const t0 = now();
+    const key = await this.encoder.encode(input);
+    return { value: key, ms: now() - t0 };
+  }
+
+  async predict(input: Float32Array): Promise<{ prediction: PredictionView; encodeMs: number; queryMs: number; key: Float32Array }> {
+    const enc = await this.encode(input);
+    const t0 = now();
+    const filled = this.filled();
+    if (filled === 0) {
+      return {
+        key: enc.value,
+        encodeMs: enc.ms,
+        queryMs: 0,
+        prediction: { label: null, name: null, unknownReason: 'empty-memory', topSimilarity: 0, neighbours: [], perLabel: [], buckets: null },
+      };
+    }
+    const q = await this.memory.query(enc.value);
+    const queryMs = now() - t0;
+    const per = new Map<number, number>();
+    q.values.forEach((v, i) => per.set(v, (per.get(v) ?? 0) + q.weights[i]));
+    const perLabel = [...per.entries()]
+      .map(([label, p]) => ({ label, name: this.labelName(label), p }))
+      .sort((a, b) => b.p - a.p);
+    const top = q.similarities[0] ?? 0;
+    const close = top >= NEAR_SIMILARITY;
+    const label = close ? q.values[0] : null;
+    return {
+      key: enc.value,
+      encodeMs: enc.ms,
+      queryMs,
+      prediction: {
+        label,
+        name: label === null ? null : this.labelName(label),
+        unknownReason: close ? null : 'nothing-close',
+        topSimilarity: top,
+        neighbours: q.indices.slice(0, SHOWN_NEIGHBOURS).map((slot, i) => ({
+          slot,
+          label: q.values[i],
+          name: this.labelName(q.values[i]),
+          similarity: q.similarities[i],
+          weight: q.weights[i],
+        })),
+        perLabel,
+        buckets: q.buckets,
+      },
+    };
+  }
+
+  // ---- remember ----
+
+  /** Label id of a name, creating it when new. */
+  labelIdFor(name: string): number {
+    const clean = name.trim();
+    if (!clean) throw new Error('a label needs a name: type one or pick a known label');
+    if (clean.length > 80) throw new Error(`a label name has at most 80 characters, got ${clean.length}`);
+    for (const [id, n] of this.labels) if (n === clean) return id;
+    const id = this.labels.size ? Math.max(...this.labels.keys()) + 1 : 0;
+    this.labels.set(id, clean);
+    return id;
+  }
+
+  /** One labelled write through the paper's update rule; returns what happened. */
+  async remember(input: Float32Array, name: string, key?: Float32Array): Promise<{ write: WriteView; encodeMs: number; writeMs: number }> {
+    const known = new Set(this.labels.keys());
+    const label = this.labelIdFor(name);
+    try {
+      const enc = key ? { value: key, ms: 0 } : await this.encode(input);
+      const t0 = now();
+      const lossOut = this.filled() > 0 ? await this.memory.loss(enc.value, label) : null;
+      const w = await this.memory.write(enc.value, label);
+      const writeMs = now() - t0;
+      const [stored] = [await this.memory.keysOf([w.slot])];
+      this.keys.set(stored, w.slot * this.keySize);
+      this.thumbs[w.slot] = inputToThumbnail(input);
+      const evicted = w.previous && w.previous.value >= 0
+        ? { label: w.previous.value, name: this.labelName(w.previous.value), age: w.previous.age }
+        : null;
+      this.refreshMirror();
+      this.dropUnusedLabels(evicted ? [evicted.label] : []);
+      return {
+        encodeMs: enc.ms,
+        writeMs,
+        write: {
+          label,
+          name: this.labelName(label),
+          case: w.case,
+          slot: w.slot,
+          evicted,
+          loss: lossOut ? lossOut.loss : null,
+          np: lossOut ? lossOut.np : -1,
+          nb: lossOut ? lossOut.nb : -1,
+          touched: [w.slot],
+        },
+      };
+    } catch (err) {
+      if (!known.has(label)) this.labels.delete(label);
+      throw err;
+    }
+  }
+
+  /** A label whose last slot was evicted keeps its name only while some slot holds it. */
+  private dropUnusedLabels(candidates: number[]) {
+    for (const id of candidates) if (!this.values.includes(id)) this.labels.delete(id);
+  }
+
+  // ---- labels ----
+
+  renameLabel(id: number, name: string) {
+    const clean = name.trim();
+    if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
+    if (!clean) throw new Error('a label needs a non-empty name');
+    for (const [other, n] of this.labels) if (n === clean && other !== id) throw new Error(`a label named "${clean}" exists already`);
+    this.labels.set(id, clean);
+    this.version++;
+  }
+
+  async deleteLabel(id: number) {
+    if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
+    const slots = await this.memory.deleteLabel(id);
+    for (const s of slots) {
+      this.thumbs[s] = null;
+      this.keys.fill(0, s * this.keySize, (s + 1) * this.keySize);
+    }
+    this.labels.delete(id);
+    this.refreshMirror();
+  }
+
+  async clear() {
+    this.labels.clear();
+    await this.rebuild([]);
+  }
+
+  // ---- settings ----
+
+  async applySettings(next: Settings): Promise<void> {
+    const prev = this.settings;
+    if (next.backend !== prev.backend) await this.switchBackend(next.backend);
+    if (next.memorySize !== prev.memorySize || next.lookup !== prev.lookup) {
+      const saved = this.saved();
+      // a smaller memory keeps the youngest slots
+      const keep = [...saved.slots].sort((a, b) => a.age - b.age).slice(0, next.memorySize);
+      const renumbered = keep.map((s, i) => ({ ...s, slot: next.memorySize >= prev.memorySize ? s.slot : i }));
+      const old = this.settings;
+      this.settings = { ...next };
+      try {
+        await this.rebuild(renumbered);
+      } catch (err) {
+        this.settings = old;
+        throw err;
+      }
+      const kept = new Set(renumbered.map((s) => s.label));
+      for (const id of [...this.labels.keys()]) if (!kept.has(id)) this.labels.delete(id);
+    } else {
+      this.settings = { ...next };
+      this.memory.setParams(next);
+      this.version++;
+    }
+  }
+
+  // ---- reading ----
+
+  filled(): number {
+    let n = 0;
+    for (const v of this.values) if (v >= 0) n++;
+    return n;
+  }
+
+  labelName(id: number): string {
+    return this.labels.get(id) ?? `#${id}`;
+  }
+
+  labelList(): LabelInfo[] {
+    const counts = new Map<number, number>();
+    for (const v of this.values) if (v >= 0) counts.set(v, (counts.get(v) ?? 0) + 1);
+    return [...this.labels.entries()].map(([id, name]) => ({ id, name, count: counts.get(id) ?? 0 })).sort((a, b) => a.id - b.id);
+  }
+
+  summary(): MemorySummary {
+    return {
+      size: this.settings.memorySize,
+      keySize: this.keySize,
+      filled: this.filled(),
+      values: this.values,
+      ages: this.ages,
+      labels: this.labelList(),
+      version: this.version,
+    };
+  }
+
+  thumbnail(slot: number): Uint8Array | null {
+    return this.thumbs[slot] ?? null;
+  }
+
+  /** keys of the filled slots (CPU mirror) with their slot numbers */
+  filledKeys(): { slots: number[]; keys: Float32Array } {
+    const slots: number[] = [];
+    this.values.forEach((v, i) => v >= 0 && slots.push(i));
+    const keys = new Float32Array(slots.length * this.keySize);
+    slots.forEach((s, j) => keys.set(this.keys.subarray(s * this.keySize, (s + 1) * this.keySize), j * this.keySize));
+    return { slots, keys };
+  }
+
+  // ---- save / restore ----
+
+  saved(): SavedMemory {
+    const { slots, keys } = this.filledKeys();
+    return {
+      settings: { ...this.settings },
+      size: this.settings.memorySize,
+      keySize: this.keySize,
+      labels: [...this.labels.entries()].map(([id, name]) => ({ id, name })),
+      slots: slots.map((slot, j) => ({
+        slot,
+        label: this.values[slot],
+        age: this.ages[slot],
+        key: keys.slice(j * this.keySize, (j + 1) * this.keySize),
+        thumb: this.thumbs[slot] ?? new Uint8Array(784),
+      })),
+    };
+  }
+
+  /** Replace the whole memory by a validated saved one; on error nothing changes. */
+  async restore(m: SavedMemory): Promise<void> {
+    const old = this.settings;
+    this.settings = { ...m.settings, backend: old.backend };
+    try {
+      await this.rebuild(m.slots);
+    } catch (err) {
+      this.settings = old;
+      throw err;
+    }
+    this.memory.setParams(this.settings);
+    this.labels = new Map(m.labels.map((l) => [l.id, l.name]));
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * MemoryPort over the shared KeyValueMemory (src/memory). The memory is synchronous and keeps its
+ * keys in a CPU mirror; this adapter only reshapes single-key calls and the snapshot.
+ */
+import { KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../memory';
+import type { MemoryPort, PortQuery } from './memoryPort';
+import type { Settings } from './types';
+
+/**
+ * LSH mode: the buckets the last query probed, one code per table. The memory does not expose
+ * them, so this reads the LSH lookup's last query codes (`qcode`); null when that is not available.
+ */
+function lastLshBuckets(m: KeyValueMemory): number[] | null {
+  const lookup = (m as unknown as { lookup?: { kind?: string; qcode?: Int32Array } }).lookup;
+  return lookup?.kind === 'lsh' && lookup.qcode instanceof Int32Array ? Array.from(lookup.qcode) : null;
+}
+
+class KeyValueMemoryPort implements MemoryPort {
+  constructor(private m: KeyValueMemory) {}
+
+  get size() {
+    return this.m.size;
+  }
+  get keySize() {
+    return this.m.keySize;
+  }
+
+  async query(key: Float32Array): Promise<PortQuery> {
+    const r = this.m.query([key]);
+    return {
+      indices: r.indices[0],
+      similarities: r.similarities[0],
+      values: r.values[0],
+      weights: r.softmax[0],
+      buckets: lastLshBuckets(this.m),
+    };
+  }
+
+  async loss(key: Float32Array, label: number) {
+    const r = this.m.loss([key], [label]);
+    return { loss: r.loss[0], np: r.np[0], nb: r.nb[0] };
+  }
+
+  async write(key: Float32Array, label: number) {
+    const [w] = this.m.write([key], [label]);
+    return {
+      case: w.case,
+      slot: w.slot,
+      previous: w.case === 'new' && !w.previous.empty ? { value: w.previous.value, age: w.previous.age } : null,
+    };
+  }
+
+  state() {
+    return { values: this.m.values, ages: Float32Array.from(this.m.ages) };
+  }
+
+  async keysOf(slots: number[]) {
+    const d = this.m.keySize;
+    const out = new Float32Array(slots.length * d);
+    slots.forEach((s, i) => out.set(this.m.getKey(s), i * d));
+    return out;
+  }
+
+  async load(slots: { slot: number; label: number; age: number; key: Float32Array }[]) {
+    const n = this.m.size, d = this.m.keySize;
+    const keys = new Float32Array(n * d);
+    const values = new Int32Array(n).fill(-1);
+    const ages = new Int32Array(n);
+    for (const s of slots) {
+      if (s.slot < 0 || s.slot >= n) throw new Error(`slot ${s.slot} is outside a memory of ${n} slots`);
+      if (s.key.length !== d) throw new Error(`expected a key of size ${d}, got ${s.key.length}`);
+      keys.set(s.key, s.slot * d);
+      values[s.slot] = s.label;
+      ages[s.slot] = Math.round(s.age);
+    }
+    this.m.restore(this.snapshotWith({ keys, values, ages, writeCount: Math.max(0, ...ages) }));
+  }
+
+  private snapshotWith(part: Pick<MemorySnapshot, 'keys' | 'values' | 'ages' | 'writeCount'>, settings?: Partial<MemorySnapshot['settings']>): MemorySnapshot {
+    const { storage: _s, blockRows: _b, ...st } = this.m.settings;
+    void _s;
+    void _b;
+    return {
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      settings: { ...st, lsh: { ...st.lsh }, ...settings },
+      labelNames: {},
+      ...part,
+    };
+  }
+
+  async deleteLabel(label: number) {
+    return this.m.deleteLabel(label);
+  }
+
+  setParams(p: Pick<Settings, 'k' | 't' | 'alpha' | 'ageNoise'>) {
+    // the memory takes k, t, alpha and age noise from a snapshot: restore its own content with them
+    const snap = this.m.snapshot();
+    this.m.restore({ ...snap, settings: { ...snap.settings, k: p.k, inverseTemperature: p.t, alpha: p.alpha, ageNoise: p.ageNoise } });
+  }
+
+  dispose() {
+    this.m.dispose();
+  }
+}
+
+export async function createMemoryPort(s: Settings, keySize: number): Promise<MemoryPort> {
+  const m = KeyValueMemory.create({
+    memorySize: s.memorySize,
+    keySize,
+    k: s.k,
+    inverseTemperature: s.t,
+    alpha: s.alpha,
+    ageNoise: s.ageNoise,
+    lookup: s.lookup,
+    seed: (Math.random() * 2 ** 31) >>> 0,
+  });
+  return new KeyValueMemoryPort(m);
+}

@@ -1,0 +1,47 @@
+/**
+ * The narrow interface the app needs from the key-value memory (src/memory/). The adapter at the
+ * bottom maps it onto the shared module; nothing here re-implements the memory.
+ */
+import type { Settings } from './types';
+
+export interface PortQuery {
+  /** top-k slots by cosine similarity, descending */
+  indices: number[];
+  similarities: number[];
+  values: number[];
+  /** softmax(t * similarities) */
+  weights: number[];
+  /** LSH: buckets probed, one per table (null in exact mode) */
+  buckets: number[] | null;
+}
+
+export interface PortWrite {
+  case: 'update' | 'new';
+  slot: number;
+  /** occupant of slot n' before a 'new' write (null: was empty, or case 'update') */
+  previous: { value: number; age: number } | null;
+}
+
+export interface PortLoss {
+  loss: number;
+  np: number;
+  nb: number;
+}
+
+export interface MemoryPort {
+  readonly size: number;
+  readonly keySize: number;
+  query(key: Float32Array): Promise<PortQuery>;
+  /** the memory loss of (key, label) against the current memory (before the write) */
+  loss(key: Float32Array, label: number): Promise<PortLoss>;
+  write(key: Float32Array, label: number): Promise<PortWrite>;
+  /** per-slot values (-1 empty) and ages */
+  state(): { values: Int32Array; ages: Float32Array };
+  keysOf(slots: number[]): Promise<Float32Array>;
+  /** put saved slots back (memory must be empty of them) */
+  load(slots: { slot: number; label: number; age: number; key: Float32Array }[]): Promise<void>;
+  /** free every slot holding `label`; returns the freed slots */
+  deleteLabel(label: number): Promise<number[]>;
+  setParams(p: Pick<Settings, 'k' | 't' | 'alpha' | 'ageNoise'>): void;
+  dispose(): void;
+}

@@ -1,0 +1,65 @@
+/**
+ * A small test API on window for Playwright and the benchmark: read the memory state, wait for
+ * autosave, simulate a lost GPU device. Plain data only.
+ */
+import type { StrokePoint } from '../strokes';
+import { flushSave, getEngine, useApp } from './store';
+import { destroyBackendDevice } from './tfjsBackend';
+
+export interface MemoryLabTestApi {
+  ready(): boolean;
+  state(): {
+    backend: string | null;
+    size: number;
+    filled: number;
+    values: number[];
+    ages: number[];
+    labels: { id: number; name: string; count: number }[];
+    lastWrite: unknown;
+    prediction: unknown;
+    predictionSeq: number;
+    strokes: number;
+    settings: unknown;
+  };
+  flushSave(): Promise<void>;
+  exportText(): string;
+  importText(text: string): Promise<boolean>;
+  setStrokes(strokes: StrokePoint[][]): void;
+  lastPredictionLatencyMs(): number | null;
+  simulateDeviceLost(): boolean;
+}
+
+declare global {
+  interface Window {
+    __memoryLab?: MemoryLabTestApi;
+  }
+}
+
+export function installTestApi(): void {
+  window.__memoryLab = {
+    ready: () => useApp.getState().ready,
+    state: () => {
+      const s = useApp.getState();
+      const sum = s.summary;
+      return {
+        backend: s.backend?.name ?? null,
+        size: sum?.size ?? 0,
+        filled: sum?.filled ?? 0,
+        values: sum ? Array.from(sum.values) : [],
+        ages: sum ? Array.from(sum.ages) : [],
+        labels: sum?.labels ?? [],
+        lastWrite: s.lastWrite,
+        prediction: s.prediction,
+        predictionSeq: s.predictionSeq,
+        strokes: s.strokes.length,
+        settings: s.settings,
+      };
+    },
+    flushSave,
+    exportText: () => getEngine() && useApp.getState().exportText(),
+    importText: (t) => useApp.getState().importText(t),
+    setStrokes: (s) => useApp.getState().setStrokes(s, true),
+    lastPredictionLatencyMs: () => useApp.getState().lastPredictionLatencyMs,
+    simulateDeviceLost: destroyBackendDevice,
+  };
+}

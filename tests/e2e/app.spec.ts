@@ -1,0 +1,205 @@
+import { readFile } from 'node:fs/promises';
+import { test, expect } from './fixtures';
+import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
+
+// The full flows run on WASM; WebGPU runs through SwiftShader (CPU emulation, slow), so it gets
+// the core flow and the device-lost fallback only.
+const fullOnly = (backend: string) => test.skip(backend !== 'wasm', 'full flow on the wasm project; webgpu runs the core flow');
+
+test.describe('Memory Lab', () => {
+  let app: MemoryLabPage;
+  test.beforeEach(async ({ page, backend }) => {
+    app = new MemoryLabPage(page);
+    await app.open(backend);
+  });
+
+  test('one-shot: two symbols labelled once, a variant of the first is recognised with its stored drawing', async ({ backend }) => {
+    expect((await app.state()).backend).toBe(backend);
+    await app.draw(SYMBOLS.ring);
+    await expect(app.page.getByTestId('prediction-unknown')).toContainText('don’t know this yet');
+    const a = await app.remember('ring');
+    expect(a.write.case).toBe('new');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    await app.draw(variant(SYMBOLS.ring, 7));
+    await expect(app.page.getByTestId('prediction-label')).toHaveText('ring');
+    const neighbours = app.page.getByTestId('neighbour');
+    await expect(neighbours.first()).toHaveAttribute('data-slot', String(a.write.slot));
+    await expect(neighbours.first()).toHaveAttribute('data-label', 'ring');
+    await expect(neighbours.first().locator('canvas')).toBeVisible();
+  });
+
+  test('a second write of the same label averages into slot n1 and resets its age (case 1)', async () => {
+    await app.draw(SYMBOLS.zigzag);
+    const first = await app.remember('zig');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    expect((await app.state()).ages[first.write.slot]).toBe(1);
+    await app.draw(SYMBOLS.zigzag);
+    const second = await app.remember('zig');
+    expect(second.write.case).toBe('update');
+    expect(second.write.slot).toBe(first.write.slot);
+    await expect(app.writeReport).toHaveAttribute('data-case', 'update');
+    await expect(app.writeReport).toContainText('age was reset to 0');
+    expect((await app.state()).ages[first.write.slot]).toBe(0);
+    expect((await app.state()).filled).toBe(2);
+  });
+
+  test('a full small memory evicts the oldest slot', async ({ backend }) => {
+    fullOnly(backend);
+    await app.setSettings({ memorySize: 2, ageNoise: 0 });
+    await app.draw(SYMBOLS.ring);
+    const ring = await app.remember('ring');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    await app.draw(SYMBOLS.zigzag);
+    const z = await app.remember('zigzag');
+    expect(z.write.case).toBe('new');
+    expect(z.write.slot).toBe(ring.write.slot);
+    expect(z.write.evicted?.name).toBe('ring');
+    await expect(app.page.getByTestId('write-evicted')).toContainText('ring');
+    const s = await app.state();
+    expect(s.filled).toBe(2);
+    expect(s.labels.map((l) => l.name).sort()).toEqual(['cross', 'zigzag']);
+    await app.tab('memory');
+    await expect(app.page.locator(`[data-testid=slot][data-slot="${ring.write.slot}"]`)).toHaveClass(/touched/);
+  });
+
+  test('reload keeps the memory', async ({ page, backend }) => {
+    fullOnly(backend);
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    const before = await app.state();
+    await page.evaluate(() => window.__memoryLab!.flushSave());
+    await page.reload();
+    await app.waitReady();
+    const after = await app.state();
+    expect(after.filled).toBe(2);
+    expect(after.values).toEqual(before.values);
+    expect(after.ages).toEqual(before.ages);
+    expect(after.labels).toEqual(before.labels);
+    await app.draw(variant(SYMBOLS.cross, 3));
+    await expect(app.page.getByTestId('prediction-label')).toHaveText('cross');
+  });
+
+  test('export then import round-trips, a corrupt file is refused and the memory is unchanged', async ({ page, backend }, info) => {
+    fullOnly(backend);
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.draw(SYMBOLS.zigzag);
+    await app.remember('zigzag');
+    const saved = await app.state();
+    await app.tab('labels');
+    const download = page.waitForEvent('download');
+    await page.getByTestId('export').click();
+    const file = info.outputPath('memory.json');
+    await (await download).saveAs(file);
+    const text = await readFile(file, 'utf8');
+    expect(JSON.parse(text).format).toBe('memory-lab/memory');
+
+    // change the memory, then import the export: back to the exported state
+    await page.getByTestId('clear-memory').click();
+    await page.getByTestId('confirm-clear').click();
+    await expect.poll(async () => (await app.state()).filled).toBe(0);
+    await page.getByTestId('import').setInputFiles(file);
+    await expect.poll(async () => (await app.state()).filled).toBe(2);
+    const back = await app.state();
+    expect(back.values).toEqual(saved.values);
+    expect(back.ages).toEqual(saved.ages);
+    expect(back.labels).toEqual(saved.labels);
+
+    // corrupt files: refused with a message, memory unchanged
+    const corrupt = JSON.parse(text);
+    corrupt.slots[0].key = corrupt.slots[0].key.slice(0, 20);
+    for (const [name, body] of [
+      ['broken.json', text.slice(0, text.length / 2)],
+      ['corrupt.json', JSON.stringify(corrupt)],
+      ['other.json', JSON.stringify({ hello: 'world' })],
+    ] as const) {
+      await page.getByTestId('import').setInputFiles({ name, mimeType: 'application/json', buffer: Buffer.from(body) });
+      await expect(app.message).toHaveAttribute('data-kind', 'error');
+      await expect(app.message).toContainText('import refused, the memory is unchanged');
+      const now = await app.state();
+      expect(now.values).toEqual(saved.values);
+      expect(now.labels).toEqual(saved.labels);
+      await page.getByRole('button', { name: 'dismiss message' }).click();
+    }
+  });
+
+  test('an empty canvas cannot be remembered', async ({ page }) => {
+    await app.labelInput.fill('nothing');
+    await app.labelInput.press('Enter');
+    await expect(app.message).toContainText('empty canvas cannot be remembered');
+    await app.canvas.focus();
+    await page.keyboard.press('Enter');
+    expect((await app.state()).filled).toBe(0);
+    // clear after drawing empties it again
+    await app.draw(SYMBOLS.cross);
+    await page.getByTestId('clear').click();
+    await page.getByRole('button', { name: 'dismiss message' }).click();
+    await app.rememberButton.click();
+    await expect(app.message).toContainText('empty canvas cannot be remembered');
+    expect((await app.state()).filled).toBe(0);
+  });
+
+  test('keyboard-only flow: example symbol, label, Enter, Ctrl+Z, Esc', async ({ page, backend }) => {
+    fullOnly(backend);
+    // reach the example picker and its button with Tab only
+    const pick = page.getByTestId('example-pick');
+    for (let i = 0; i < 40 && !(await pick.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+    await expect(pick).toBeFocused();
+    await page.keyboard.press('Tab');
+    await expect(page.getByTestId('example-draw')).toBeFocused();
+    await page.keyboard.press('Enter'); // draws the "sun" script
+    await expect.poll(async () => (await app.state()).strokes).toBe(5);
+    // Ctrl+Z removes the last stroke, Esc clears
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await app.state()).strokes).toBe(4);
+    await page.keyboard.press('Escape');
+    await expect.poll(async () => (await app.state()).strokes).toBe(0);
+    await page.getByTestId('example-draw').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => (await app.state()).strokes).toBe(5);
+    // to the label field by keyboard, type, Enter remembers
+    for (let i = 0; i < 40 && !(await app.labelInput.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+    await expect(app.labelInput).toBeFocused();
+    await page.keyboard.type('sun');
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => (await app.state()).filled).toBe(1);
+    expect((await app.state()).labels[0].name).toBe('sun');
+    expect((await app.state()).strokes).toBe(0); // cleared for the next drawing
+  });
+
+  test('labels: rename and delete free slots', async ({ page, backend }) => {
+    fullOnly(backend);
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    await app.tab('labels');
+    const ringRow = page.locator('[data-testid=label-row][data-label=ring]');
+    await ringRow.getByTestId('rename').click();
+    await page.getByTestId('rename-input').fill('circle');
+    await page.getByTestId('rename-input').press('Enter');
+    await expect(page.locator('[data-testid=label-row][data-label=circle]')).toHaveAttribute('data-count', '1');
+    await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
+    await expect.poll(async () => (await app.state()).filled).toBe(1);
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['circle']);
+  });
+
+  test('WebGPU device lost: falls back to another backend and keeps the memory', async ({ page, backend }) => {
+    test.skip(backend !== 'webgpu', 'only meaningful on WebGPU');
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    const before = await app.state();
+    expect(await page.evaluate(() => window.__memoryLab!.simulateDeviceLost())).toBe(true);
+    await expect(app.message).toContainText('your memory was kept');
+    await expect.poll(async () => (await app.state()).backend).not.toBe('webgpu');
+    const after = await app.state();
+    expect(after.values).toEqual(before.values);
+    await app.draw(variant(SYMBOLS.ring, 5));
+    await expect(app.page.getByTestId('prediction-label')).toHaveText('ring');
+  });
+});
