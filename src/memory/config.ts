@@ -2,14 +2,17 @@
 
 export type LookupKind = 'exact' | 'lsh';
 /**
- * How the exact lookup keeps the key matrix on the tfjs backend:
+ * Where the exact lookup keeps the key matrix:
+ * - 'simd': only in the CPU mirror, which lives in the memory of a small WebAssembly SIMD kernel
+ *   that scans it (see simdScan.ts); a write costs O(keySize). Needs keySize % 4 == 0.
  * - 'in-place': one [memorySize, keySize] tensor whose rows are written straight into the
  *   backend's buffer (wasm heap / cpu array); a write costs O(keySize). wasm and cpu only.
  * - 'blocked': the key matrix as fixed-size block tensors; a write rebuilds only its block
  *   (O(blockRows x keySize)). Works on every backend (webgpu, webgl).
- * - 'auto': 'in-place' on wasm/cpu, 'blocked' elsewhere.
+ * - 'auto': 'simd' on the wasm/cpu backends when available (measured fastest there, see
+ *   bench/memory-results.md), else 'in-place' on wasm/cpu, 'blocked' on GPU backends.
  */
-export type KeyStorage = 'auto' | 'in-place' | 'blocked';
+export type KeyStorage = 'auto' | 'simd' | 'in-place' | 'blocked';
 
 export interface LshSettings {
   /** Number of hash tables L. */
@@ -56,9 +59,12 @@ export function referenceInverseTemperature(k: number, alpha: number): number {
   return Math.max(1, Math.log(0.2 * k) / alpha);
 }
 
-/** Default LSH bits per table: about memorySize / 16 buckets per table, between 4 and 20 bits. */
+/**
+ * Default LSH bits per table: about 64 keys per bucket (2^bits ~ memorySize / 64), between 4 and
+ * 20 bits. Measured (bench/memory-results.md): at 500k, 15 bits gave recall@1 0.90, 13 bits > 0.95.
+ */
 export function defaultLshBits(memorySize: number): number {
-  return Math.max(4, Math.min(20, Math.round(Math.log2(Math.max(1, memorySize / 16)))));
+  return Math.max(4, Math.min(20, Math.round(Math.log2(Math.max(1, memorySize / 64)))));
 }
 
 /** Default hyperplane pool: min(tables * bits, max(DEFAULTS.lshPlanes, 2 * bits)). */
@@ -110,8 +116,8 @@ export function resolveSettings(config: MemoryConfig): MemorySettings {
   const lookup = config.lookup ?? DEFAULTS.lookup;
   if (lookup !== 'exact' && lookup !== 'lsh') throw new Error(`expected lookup 'exact' or 'lsh', got '${String(lookup)}'`);
   const storage = config.storage ?? DEFAULTS.storage;
-  if (storage !== 'auto' && storage !== 'in-place' && storage !== 'blocked') {
-    throw new Error(`expected storage 'auto', 'in-place' or 'blocked', got '${String(storage)}'`);
+  if (storage !== 'auto' && storage !== 'simd' && storage !== 'in-place' && storage !== 'blocked') {
+    throw new Error(`expected storage 'auto', 'simd', 'in-place' or 'blocked', got '${String(storage)}'`);
   }
   const blockRows = checkInt('blockRows', config.blockRows ?? DEFAULTS.blockRows, 1);
   const lsh: LshSettings = {

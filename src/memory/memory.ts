@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { resolveSettings, type LookupKind, type MemoryConfig, type MemorySettings } from './config';
 import { dot, ExactLookup, LshLookup, type Lookup, type Ranked } from './lookup';
+import { SimdScanLookup, simdScanAvailable } from './simdScan';
 import { ageNoiseUniform } from './random';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from './snapshot';
 
@@ -107,7 +108,10 @@ export class KeyValueMemory {
     this.s = settings;
     this.n = settings.memorySize;
     this.d = settings.keySize;
-    this.keys = new Float32Array(this.n * this.d);
+    let simd: SimdScanLookup | null = null;
+    if (settings.lookup === 'exact' && this.wantsSimd(settings)) simd = new SimdScanLookup(this.n, this.d);
+    // With the SIMD scan the mirror is the kernel's memory: no second copy of the keys.
+    this.keys = simd !== null ? simd.keys : new Float32Array(this.n * this.d);
     this.vals = new Int32Array(this.n).fill(-1);
     this.filled = new Uint8Array(this.n);
     this.writeTime = new Float64Array(this.n);
@@ -116,7 +120,18 @@ export class KeyValueMemory {
     this.emptyHeap = new Int32Array(this.n);
     for (let i = 0; i < this.n; i++) this.emptyHeap[i] = i; // sorted = a valid min-heap
     this.emptyCount = this.n;
-    this.lookup = this.makeLookup(settings.lookup);
+    this.lookup = simd ?? this.makeLookup(settings.lookup);
+  }
+
+  private wantsSimd(s: MemorySettings): boolean {
+    if (s.storage === 'simd') {
+      if (!simdScanAvailable(s.memorySize, s.keySize)) {
+        throw new Error(`expected WebAssembly SIMD and a keySize divisible by 4 for storage 'simd', got keySize ${s.keySize}`);
+      }
+      return true;
+    }
+    const backend = tf.getBackend();
+    return s.storage === 'auto' && (backend === 'wasm' || backend === 'cpu') && simdScanAvailable(s.memorySize, s.keySize);
   }
 
   /** Make an empty memory (allocates its tensors on the active tfjs backend; release with dispose()). */

@@ -1,6 +1,6 @@
 /** LSH lookup: recall@1 against exact on 65k clustered keys, tables kept current by writes. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../../src/memory';
+import { DEFAULTS, defaultLshBits, KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../../src/memory';
 import { clusteredKeys, queriesNear } from './memoryLshData';
 import { noLeak, useBackend } from './memorySetup';
 
@@ -14,7 +14,7 @@ function snapshotOf(keys: Float32Array, labels: Int32Array, n: number, d: number
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
-    settings: { memorySize: n, keySize: d, k: 256, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact', lsh: { tables: 24, bits: 12, seed: 1, planes: 64 } },
+    settings: { memorySize: n, keySize: d, k: 256, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact', lsh: { tables: DEFAULTS.lshTables, bits: defaultLshBits(n), seed: 1, planes: DEFAULTS.lshPlanes } }, // the defaults
     keys: keys as Float32Array<ArrayBuffer>,
     values: labels as Int32Array<ArrayBuffer>,
     ages,

@@ -38,13 +38,13 @@ beforeAll(async () => {
 });
 
 describe('memory trace from the Python training memory', () => {
-  it('replays every step with the same decisions and numbers', () => {
+  it.each(['simd', 'in-place', 'blocked'] as const)('replays every step with the same decisions and numbers (%s key storage)', (storage) => {
     if (!existsSync(FIXTURE)) {
       throw new Error(`missing ${FIXTURE}: it is written by the Python training memory (training/make_fixtures.py); run that first`);
     }
     const trace = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Trace;
     expect(trace.config.ageNoise).toBe(0);
-    const m = KeyValueMemory.create({ ...trace.config, lookup: 'exact' });
+    const m = KeyValueMemory.create({ ...trace.config, lookup: 'exact', storage, blockRows: 5 });
     const counts = { query: 0, loss: 0, write: 0, update: 0, evict: 0 };
     trace.steps.forEach((step, si) => {
       const at = `step ${si} (${step.op})`;

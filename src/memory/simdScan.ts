@@ -1,0 +1,197 @@
+/**
+ * Exact lookup over the CPU key mirror with a tiny hand-assembled WebAssembly SIMD kernel.
+ *
+ * Why: on the tfjs wasm backend a [1,128] x [128,500k] matMul + topk ran at ~5x the memory
+ * bandwidth bound (bench/memory-results.md). This kernel streams each key row once per batch
+ * (f32x4 multiply-add against up to 16 queries) and a JS heap keeps the top k, so the scan is
+ * bound by memory bandwidth. The key mirror itself lives in the kernel's WebAssembly.Memory, so
+ * nothing is copied: a write updates the mirror row and the next scan sees it.
+ *
+ * Layout (bytes) of the memory: [keys n*d*4][queries 16*d*4][scores 16*n*4], all row-major.
+ */
+import type { Lookup, Ranked } from './lookup';
+
+const MAX_BATCH = 16;
+
+// scores(kp, n, d, qp, b, outp): out[j*n + r] = sum_c K[r, c] * Q[j, c], for d % 4 == 0.
+function kernelBytes(): Uint8Array<ArrayBuffer> {
+  const L = { kp: 0, n: 1, d: 2, qp: 3, b: 4, outp: 5, r: 6, j: 7, c: 8, krow: 9, qrow: 10, db: 11, acc: 12 };
+  const get = (i: number) => [0x20, i];
+  const set = (i: number) => [0x21, i];
+  const i32 = (v: number) => [0x41, ...leb(v)];
+  const simd = (op: number) => [0xfd, ...leb(op)];
+  const body = [
+    // locals: 6 x i32 (r, j, c, krow, qrow, db), 1 x v128 (acc)
+    0x02, 0x06, 0x7f, 0x01, 0x7b,
+    ...get(L.d), ...i32(2), 0x74, ...set(L.db),
+    ...i32(0), ...set(L.r),
+    0x02, 0x40, 0x03, 0x40, // block $R loop $r
+    ...get(L.r), ...get(L.n), 0x4f, 0x0d, 0x01, // r >= n -> br $R
+    ...get(L.kp), ...get(L.r), ...get(L.db), 0x6c, 0x6a, ...set(L.krow),
+    ...i32(0), ...set(L.j),
+    0x02, 0x40, 0x03, 0x40, // block $J loop $j
+    ...get(L.j), ...get(L.b), 0x4f, 0x0d, 0x01,
+    ...get(L.qp), ...get(L.j), ...get(L.db), 0x6c, 0x6a, ...set(L.qrow),
+    ...simd(0x0c), ...new Array(16).fill(0), ...set(L.acc),
+    ...i32(0), ...set(L.c),
+    0x02, 0x40, 0x03, 0x40, // block $C loop $c
+    ...get(L.c), ...get(L.db), 0x4f, 0x0d, 0x01,
+    ...get(L.acc),
+    ...get(L.krow), ...get(L.c), 0x6a, ...simd(0x00), 0x00, 0x00, // v128.load
+    ...get(L.qrow), ...get(L.c), 0x6a, ...simd(0x00), 0x00, 0x00,
+    ...simd(230), // f32x4.mul
+    ...simd(228), // f32x4.add
+    ...set(L.acc),
+    ...get(L.c), ...i32(16), 0x6a, ...set(L.c),
+    0x0c, 0x00, 0x0b, 0x0b, // br $c; end loop; end block
+    // out[(j*n + r)] = (acc0 + acc1) + (acc2 + acc3)
+    ...get(L.outp), ...get(L.j), ...get(L.n), 0x6c, ...get(L.r), 0x6a, ...i32(2), 0x74, 0x6a,
+    ...get(L.acc), ...simd(0x1f), 0x00, ...get(L.acc), ...simd(0x1f), 0x01, 0x92,
+    ...get(L.acc), ...simd(0x1f), 0x02, ...get(L.acc), ...simd(0x1f), 0x03, 0x92, 0x92,
+    0x38, 0x02, 0x00, // f32.store
+    ...get(L.j), ...i32(1), 0x6a, ...set(L.j),
+    0x0c, 0x00, 0x0b, 0x0b,
+    ...get(L.r), ...i32(1), 0x6a, ...set(L.r),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b, // end function
+  ];
+  const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
+  const str = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [0x01, 0x60, 0x06, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00]),
+    ...section(2, [0x01, ...str('env'), ...str('mem'), 0x02, 0x00, 0x01]),
+    ...section(3, [0x01, 0x00]),
+    ...section(7, [0x01, ...str('scores'), 0x00, 0x00]),
+    ...section(10, [0x01, ...leb(body.length), ...body]),
+  ];
+  return new Uint8Array(bytes);
+}
+
+function leb(v: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = kernelBytes();
+      compiled = typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** Whether the SIMD scan can hold an [n, d] memory here (WebAssembly SIMD, d % 4 == 0, < 2 GiB). */
+export function simdScanAvailable(n: number, d: number): boolean {
+  return d % 4 === 0 && (n * d + MAX_BATCH * d + MAX_BATCH * n) * 4 < 2 ** 31 && kernelModule() !== null;
+}
+
+export class SimdScanLookup implements Lookup {
+  readonly kind = 'exact' as const;
+  /** The key mirror [n * d], a view into the kernel's memory. */
+  readonly keys: Float32Array;
+  private readonly queries: Float32Array;
+  private readonly scores: Float32Array;
+  private readonly run: (kp: number, n: number, d: number, qp: number, b: number, outp: number) => void;
+  private filled: Uint8Array;
+
+  constructor(private readonly n: number, private readonly d: number) {
+    const mod = kernelModule();
+    if (mod === null || !simdScanAvailable(n, d)) throw new Error(`expected WebAssembly SIMD and a key size divisible by 4 for the SIMD scan, got keySize ${d}`);
+    const bytes = (n * d + MAX_BATCH * d + MAX_BATCH * n) * 4;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+    const inst = new WebAssembly.Instance(mod, { env: { mem: memory } });
+    this.run = inst.exports.scores as SimdScanLookup['run'];
+    this.keys = new Float32Array(memory.buffer, 0, n * d);
+    this.queries = new Float32Array(memory.buffer, n * d * 4, MAX_BATCH * d);
+    this.scores = new Float32Array(memory.buffer, (n * d + MAX_BATCH * d) * 4, MAX_BATCH * n);
+    this.filled = new Uint8Array(n);
+  }
+
+  search(q: Float32Array, b: number, k: number): Ranked[] {
+    const out: Ranked[] = [];
+    const kk = Math.min(k, this.n);
+    for (let b0 = 0; b0 < b; b0 += MAX_BATCH) {
+      const bb = Math.min(MAX_BATCH, b - b0);
+      this.queries.set(q.subarray(b0 * this.d, (b0 + bb) * this.d));
+      this.run(0, this.n, this.d, this.n * this.d * 4, bb, (this.n * this.d + MAX_BATCH * this.d) * 4);
+      for (let j = 0; j < bb; j++) out.push(topK(this.scores, j * this.n, this.n, this.filled, kk));
+    }
+    return out;
+  }
+
+  setSlot(slot: number, filled: boolean): void {
+    this.filled[slot] = filled ? 1 : 0; // the key row is already in the mirror (this.keys)
+  }
+
+  reload(filled: Uint8Array): void {
+    this.filled = filled.slice();
+  }
+
+  commit(): void {
+    // nothing pending: the mirror is the kernel's memory
+  }
+
+  dispose(): void {
+    // the WebAssembly.Memory is garbage collected with this object
+  }
+}
+
+/**
+ * The k best filled slots of s[o .. o+n): similarity descending, index ascending on ties.
+ * A size-k min-heap ordered by (score asc, index desc); scanning in index order, an equal score
+ * never displaces an earlier slot.
+ */
+export function topK(s: Float32Array, o: number, n: number, filled: Uint8Array, k: number): Ranked {
+  const hs = new Float64Array(k);
+  const hi = new Int32Array(k);
+  let size = 0;
+  const worse = (a: number, b: number) => hs[a] < hs[b] || (hs[a] === hs[b] && hi[a] > hi[b]);
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) return;
+      const c = l + 1 < size && worse(l + 1, l) ? l + 1 : l;
+      if (!worse(c, i)) return;
+      [hs[c], hs[i]] = [hs[i], hs[c]];
+      [hi[c], hi[i]] = [hi[i], hi[c]];
+      i = c;
+    }
+  };
+  if (k > 0) {
+    for (let i = 0; i < n; i++) {
+      if (!filled[i]) continue;
+      const v = s[o + i];
+      if (size < k) {
+        let c = size++;
+        hs[c] = v;
+        hi[c] = i;
+        while (c > 0) {
+          const p = (c - 1) >> 1;
+          if (!worse(c, p)) break;
+          [hs[c], hs[p]] = [hs[p], hs[c]];
+          [hi[c], hi[p]] = [hi[p], hi[c]];
+          c = p;
+        }
+      } else if (v > hs[0]) {
+        hs[0] = v;
+        hi[0] = i;
+        siftDown(0);
+      }
+    }
+  }
+  const order = Array.from({ length: size }, (_, i) => i).sort((a, b) => hs[b] - hs[a] || hi[a] - hi[b]);
+  return { indices: Int32Array.from(order, (i) => hi[i]), sims: Float32Array.from(order, (i) => hs[i]) };
+}
