@@ -288,13 +288,18 @@ describe('tensors', () => {
     }
   });
 
-  it.each(['blocked', 'simd'] as const)('%s and in-place key storage give the same results', (storage) => {
-    const a = KeyValueMemory.create({ memorySize: 37, keySize: 8, k: 5, storage: 'in-place', ageNoise: 8, seed: 3 });
-    const b = KeyValueMemory.create({ memorySize: 37, keySize: 8, k: 5, storage, blockRows: 5, ageNoise: 8, seed: 3 });
+  // keySize 8 runs the plain SIMD kernel, 32 the 4x-unrolled one (keySize % 16 == 0)
+  it.each([
+    ['blocked', 8],
+    ['simd', 8],
+    ['simd', 32],
+  ] as const)('%s and in-place key storage give the same results (keySize %i)', (storage, keySize) => {
+    const a = KeyValueMemory.create({ memorySize: 37, keySize, k: 5, storage: 'in-place', ageNoise: 8, seed: 3 });
+    const b = KeyValueMemory.create({ memorySize: 37, keySize, k: 5, storage, blockRows: 5, ageNoise: 8, seed: 3 });
     let s = 1;
     const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5;
     for (let i = 0; i < 30; i++) {
-      const q = Array.from({ length: 3 }, () => Array.from({ length: 8 }, rnd));
+      const q = Array.from({ length: 3 }, () => Array.from({ length: keySize }, rnd));
       const v = [i % 7, (i * 3) % 7, (i * 5) % 11];
       const qa = a.query(q);
       const qb = b.query(q);
