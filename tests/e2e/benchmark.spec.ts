@@ -1,0 +1,45 @@
+import { test, expect } from './fixtures';
+import { omniglotZip } from './syntheticOmniglot';
+
+// 3 alphabets x 8 characters x 12 drawers: enough classes and drawings for every task (20-way 5-shot).
+const zip = Buffer.from(omniglotZip({ alphabets: 3, chars: 8, drawers: 12 }));
+
+test.describe('Benchmark view', () => {
+  test.beforeEach(async ({ page, backend }) => {
+    await page.goto(`/?backend=${backend}`);
+    await expect(page.getByTestId('backend-name')).toHaveText(backend, { timeout: 60_000 });
+    await page.getByTestId('tab-benchmark').click();
+    await expect(page.getByTestId('benchmark-view')).toBeVisible();
+  });
+
+  test('runs a tiny benchmark in the page on a synthetic zip', async ({ page }) => {
+    test.setTimeout(300_000);
+    await expect(page.getByTestId('benchmark-run')).toBeDisabled();
+    await page.getByTestId('benchmark-file').setInputFiles({ name: 'synthetic.zip', mimeType: 'application/zip', buffer: zip });
+    await expect(page.getByTestId('benchmark-dataset')).toHaveText('synthetic.zip: 24 characters, 3 alphabets, 288 drawings');
+    await page.getByTestId('benchmark-episodes').fill('6');
+    await page.getByTestId('benchmark-run').click();
+    await expect(page.getByTestId('benchmark-progress')).toBeVisible();
+    await expect(page.getByTestId('benchmark-view')).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
+    await expect(page.getByTestId('benchmark-error')).toHaveCount(0);
+
+    const ours = page.getByTestId('benchmark-row-ours');
+    await expect(ours).toHaveCount(1);
+    const cells = ours.locator('td.num');
+    await expect(cells).toHaveCount(4);
+    for (const text of await cells.allTextContents()) expect(text).toMatch(/^\d+\.\d ± \d+\.\d$/);
+    await expect(page.getByTestId('benchmark-table')).toContainText('Kaiser et al. (conv + memory) (published)');
+    await expect(page.getByTestId('benchmark-table')).toContainText('98.4');
+    await expect(page.getByTestId('benchmark-shot-chart').locator('svg path.recharts-curve').first()).toBeVisible();
+    await expect(page.getByTestId('benchmark-lifelong-chart')).toBeVisible();
+    const progress = page.getByTestId('benchmark-progress');
+    expect(await progress.getAttribute('value')).toBe(await progress.getAttribute('max'));
+  });
+
+  test('a file that is not a zip gives an error naming it and the expected layout', async ({ page }) => {
+    await page.getByTestId('benchmark-file').setInputFiles({ name: 'broken.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
+    await expect(page.getByTestId('benchmark-error')).toContainText('broken.zip: not a readable zip');
+    await expect(page.getByTestId('benchmark-error')).toContainText('<root>/<Alphabet>/characterNN/<ID>_<DD>.png');
+    await expect(page.getByTestId('benchmark-run')).toBeDisabled();
+  });
+});
