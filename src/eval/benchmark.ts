@@ -246,10 +246,18 @@ export async function runBenchmark(
       );
       results.online.push({ method, testSet: primary.name, ...r });
     }
-    const ll = prepared.sets[prepared.sets.length - 1];
+    // life-long on the largest set, and only as many episodes as it has new classes for (no class
+    // comes back under a new label, which would pit it against its own stale slots)
+    const ll = prepared.sets.reduce((a, b) => (b.classes.length > a.classes.length ? b : a));
     if (!fits(ll, config.lifelong.ways, 1, `${label(method)}: life-long`)) continue;
-    const r = await stage(`${label(method)}: life-long on ${ll.name}`, config.lifelong.episodes, `lifelong-${method}`, () =>
-      lifelong(emb, ll, { ...config.lifelong, seed: config.seed, memory: config.memory, maxShot: config.online.maxShot, ...progress }),
+    const llEpisodes = Math.min(config.lifelong.episodes, Math.floor(ll.classes.length / config.lifelong.ways));
+    if (llEpisodes < config.lifelong.episodes && method === 'memory') {
+      results.skipped.push(
+        `life-long on ${ll.name}: ${llEpisodes} episodes instead of ${config.lifelong.episodes} (${ll.classes.length} classes, ${config.lifelong.ways} new per episode)`,
+      );
+    }
+    const r = await stage(`${label(method)}: life-long on ${ll.name}`, llEpisodes, `lifelong-${method}`, () =>
+      lifelong(emb, ll, { ...config.lifelong, episodes: llEpisodes, seed: config.seed, memory: config.memory, maxShot: config.online.maxShot, ...progress }),
     );
     results.lifelong.push({ method, testSet: ll.name, ...r });
   }
@@ -353,7 +361,7 @@ export function resultsToMarkdown(r: BenchmarkResults): string {
     L.push('');
   }
   if (r.skipped.length > 0) {
-    L.push('Skipped (test set too small):');
+    L.push('Skipped or shortened (test set too small):');
     for (const s of r.skipped) L.push(`- ${s}`);
     L.push('');
   }

@@ -158,7 +158,7 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
     const config = defaultConfig();
     config.episodes = 20;
     config.online = { ways: [5], length: [20], episodes: 5, maxShot: 5 };
-    config.lifelong = { ways: 5, length: 20, episodes: 6, memorySize: 12, window: 3 };
+    config.lifelong = { ways: 5, length: 20, episodes: 4, memorySize: 12, window: 2 };
     const stages: string[] = [];
     // 6 characters x 4 rotations = 24 classes: enough for 20-way
     const lines = set.characters.slice(0, 6).flatMap((c) => ['000', '090', '180', '270'].map((r) => `${c.name}/rot${r}`));
@@ -207,8 +207,10 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
       'id: 20-way 1-shot on evaluation-unrotated: needs 20 classes of >= 6 images, the set has 6 classes of >= 12',
       'id: 20-way 5-shot on evaluation-unrotated: needs 20 classes of >= 10 images, the set has 6 classes of >= 12',
       'id: online 20-way on evaluation-unrotated: needs 20 classes of >= 1 images, the set has 6 classes of >= 12',
+      'life-long on evaluation-unrotated: 1 episodes instead of 2 (6 classes, 5 new per episode)',
     ]);
-    expect(resultsToMarkdown(r)).toContain('Skipped (test set too small):');
+    expect(r.lifelong[0].episodes).toBe(1);
+    expect(resultsToMarkdown(r)).toContain('Skipped or shortened (test set too small):');
   });
 
   it('can be cancelled', async () => {
