@@ -3,15 +3,14 @@ import { test, expect } from './fixtures';
 import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
 
 // The full flows run on WASM; WebGPU runs through SwiftShader (CPU emulation, slow), so it gets
-// the core flow and the device-lost fallback only.
-const fullOnly = (backend: string) => test.skip(backend !== 'wasm', 'full flow on the wasm project; webgpu runs the core flow');
+// the core flows (marked @core) and the device-lost fallback.
+let app: MemoryLabPage;
+test.beforeEach(async ({ page, backend }) => {
+  app = new MemoryLabPage(page);
+  await app.open(backend);
+});
 
-test.describe('Memory Lab', () => {
-  let app: MemoryLabPage;
-  test.beforeEach(async ({ page, backend }) => {
-    app = new MemoryLabPage(page);
-    await app.open(backend);
-  });
+test.describe('core flows', () => {
 
   test('one-shot: two symbols labelled once, a variant of the first is recognised with its stored drawing', async ({ backend }) => {
     expect((await app.state()).backend).toBe(backend);
@@ -45,8 +44,27 @@ test.describe('Memory Lab', () => {
     expect((await app.state()).filled).toBe(2);
   });
 
-  test('a full small memory evicts the oldest slot', async ({ backend }) => {
-    fullOnly(backend);
+  test('an empty canvas cannot be remembered', async ({ page }) => {
+    await app.labelInput.fill('nothing');
+    await app.labelInput.press('Enter');
+    await expect(app.message).toContainText('empty canvas cannot be remembered');
+    await app.canvas.focus();
+    await page.keyboard.press('Enter');
+    expect((await app.state()).filled).toBe(0);
+    // clear after drawing empties it again
+    await app.draw(SYMBOLS.cross);
+    await page.getByTestId('clear').click();
+    await page.getByRole('button', { name: 'dismiss message' }).click();
+    await app.rememberButton.click();
+    await expect(app.message).toContainText('empty canvas cannot be remembered');
+    expect((await app.state()).filled).toBe(0);
+  });
+});
+
+test.describe('full flows', () => {
+  test.skip(({ backend }) => backend !== 'wasm', 'full flows run on the wasm project; webgpu (SwiftShader) runs the core flows');
+
+  test('a full small memory evicts the oldest slot', async () => {
     await app.setSettings({ memorySize: 2, ageNoise: 0 });
     await app.draw(SYMBOLS.ring);
     const ring = await app.remember('ring');
@@ -65,8 +83,7 @@ test.describe('Memory Lab', () => {
     await expect(app.page.locator(`[data-testid=slot][data-slot="${ring.write.slot}"]`)).toHaveClass(/touched/);
   });
 
-  test('reload keeps the memory', async ({ page, backend }) => {
-    fullOnly(backend);
+  test('reload keeps the memory', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     await app.draw(SYMBOLS.cross);
@@ -84,8 +101,7 @@ test.describe('Memory Lab', () => {
     await expect(app.page.getByTestId('prediction-label')).toHaveText('cross');
   });
 
-  test('export then import round-trips, a corrupt file is refused and the memory is unchanged', async ({ page, backend }, info) => {
-    fullOnly(backend);
+  test('export then import round-trips, a corrupt file is refused and the memory is unchanged', async ({ page }, info) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     await app.draw(SYMBOLS.zigzag);
@@ -128,24 +144,7 @@ test.describe('Memory Lab', () => {
     }
   });
 
-  test('an empty canvas cannot be remembered', async ({ page }) => {
-    await app.labelInput.fill('nothing');
-    await app.labelInput.press('Enter');
-    await expect(app.message).toContainText('empty canvas cannot be remembered');
-    await app.canvas.focus();
-    await page.keyboard.press('Enter');
-    expect((await app.state()).filled).toBe(0);
-    // clear after drawing empties it again
-    await app.draw(SYMBOLS.cross);
-    await page.getByTestId('clear').click();
-    await page.getByRole('button', { name: 'dismiss message' }).click();
-    await app.rememberButton.click();
-    await expect(app.message).toContainText('empty canvas cannot be remembered');
-    expect((await app.state()).filled).toBe(0);
-  });
-
-  test('keyboard-only flow: example symbol, label, Enter, Ctrl+Z, Esc', async ({ page, backend }) => {
-    fullOnly(backend);
+  test('keyboard-only flow: example symbol, label, Enter, Ctrl+Z, Esc', async ({ page }) => {
     // reach the example picker and its button with Tab only
     const pick = page.getByTestId('example-pick');
     for (let i = 0; i < 40 && !(await pick.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
@@ -172,8 +171,7 @@ test.describe('Memory Lab', () => {
     expect((await app.state()).strokes).toBe(0); // cleared for the next drawing
   });
 
-  test('labels: rename and delete free slots', async ({ page, backend }) => {
-    fullOnly(backend);
+  test('labels: rename and delete free slots', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     await app.draw(SYMBOLS.cross);
@@ -189,8 +187,12 @@ test.describe('Memory Lab', () => {
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['circle']);
   });
 
-  test('WebGPU device lost: falls back to another backend and keeps the memory', async ({ page, backend }) => {
-    test.skip(backend !== 'webgpu', 'only meaningful on WebGPU');
+});
+
+test.describe('WebGPU', () => {
+  test.skip(({ backend }) => backend !== 'webgpu', 'only meaningful on WebGPU');
+
+  test('WebGPU device lost: falls back to another backend and keeps the memory', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     const before = await app.state();
