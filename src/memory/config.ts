@@ -61,7 +61,8 @@ export function referenceInverseTemperature(k: number, alpha: number): number {
 
 /**
  * Default LSH bits per table: about 64 keys per bucket (2^bits ~ memorySize / 64), between 4 and
- * 20 bits. Measured (bench/memory-results.md): at 500k, 15 bits gave recall@1 0.90, 13 bits > 0.95.
+ * 20 bits. Measured (bench/memory-results.md): at 500k with 24 tables, 15 bits gave recall@1 0.90,
+ * 13 bits 0.945; hence 32 tables by default.
  */
 export function defaultLshBits(memorySize: number): number {
   return Math.max(4, Math.min(20, Math.round(Math.log2(Math.max(1, memorySize / 64)))));
@@ -80,7 +81,7 @@ export const DEFAULTS = {
   ageNoise: 8,
   seed: 0,
   lookup: 'exact' as LookupKind,
-  lshTables: 24,
+  lshTables: 32,
   lshPlanes: 64,
   storage: 'auto' as KeyStorage,
   blockRows: 4096,

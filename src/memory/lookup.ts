@@ -96,19 +96,47 @@ export class ExactLookup implements Lookup {
   }
 }
 
-/** Sort candidate slots by similarity desc, index asc, and keep the first k. */
+/**
+ * The k best candidates, by similarity desc then slot asc: a size-k min-heap over the candidates
+ * (O(count log k)), then a sort of the k kept.
+ */
 export function rankCandidates(cands: ArrayLike<number>, sims: ArrayLike<number>, count: number, k: number): Ranked {
-  const order = new Array<number>(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  order.sort((a, b) => sims[b] - sims[a] || cands[a] - cands[b]);
   const kk = Math.min(k, count);
-  const indices = new Int32Array(kk);
-  const out = new Float32Array(kk);
-  for (let i = 0; i < kk; i++) {
-    indices[i] = cands[order[i]];
-    out[i] = sims[order[i]];
+  const heap = new Int32Array(kk); // positions into cands/sims
+  // a is "worse" than b: lower similarity, or equal similarity and higher slot index
+  const worse = (a: number, b: number) => sims[a] < sims[b] || (sims[a] === sims[b] && cands[a] > cands[b]);
+  let size = 0;
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) return;
+      const c = l + 1 < size && worse(heap[l + 1], heap[l]) ? l + 1 : l;
+      if (!worse(heap[c], heap[i])) return;
+      const t = heap[c];
+      heap[c] = heap[i];
+      heap[i] = t;
+      i = c;
+    }
+  };
+  for (let p = 0; p < count && kk > 0; p++) {
+    if (size < kk) {
+      let c = size++;
+      heap[c] = p;
+      while (c > 0) {
+        const parent = (c - 1) >> 1;
+        if (!worse(heap[c], heap[parent])) break;
+        const t = heap[c];
+        heap[c] = heap[parent];
+        heap[parent] = t;
+        c = parent;
+      }
+    } else if (worse(heap[0], p)) {
+      heap[0] = p;
+      siftDown(0);
+    }
   }
-  return { indices, sims: out };
+  const order = Array.from(heap.subarray(0, size)).sort((a, b) => sims[b] - sims[a] || cands[a] - cands[b]);
+  return { indices: Int32Array.from(order, (p) => cands[p]), sims: Float32Array.from(order, (p) => sims[p]) };
 }
 
 export class LshLookup implements Lookup {
