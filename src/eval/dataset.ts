@@ -6,7 +6,7 @@
  * Every image is preprocessed once (src/preprocess) and embedded once; the protocols then only
  * run memory operations on the rows.
  */
-import { OUT_SIZE, preprocess, rotateImage90 } from '../preprocess';
+import { OUT, OUT_SIZE, preprocess, rotateImage90 } from '../preprocess';
 import { decodeDrawing, OmniglotLayoutError, type OmniglotSet, type SplitClass } from './omniglot';
 
 /** One class of a test set: its name and the rows of its images in the image table. */
@@ -71,6 +71,8 @@ export function splitClasses(set: OmniglotSet, split: SplitClass[], splitSource:
 export interface PreparedImages {
   /** preprocessed 28x28 images (ink 1), row i = image i: [count, 784] */
   pixels: Embeddings;
+  /** with `rawPixels`: the whole drawing area-resized to 28x28 (ink 1), no crop or rescale */
+  rawPixels?: Embeddings;
   /** one ClassSet per list of specs given, in order */
   sets: ClassSet[];
 }
@@ -83,6 +85,34 @@ export interface PrepareOptions {
   /** awaited every `yieldEvery` images (the browser passes a macrotask so it can repaint) */
   tick?: () => Promise<void>;
   yieldEvery?: number;
+  /** also keep the plain 28x28 area resize of each (rotated) drawing (the pixels baseline of Vinyals et al.) */
+  rawPixels?: boolean;
+}
+
+/**
+ * The whole [h, w] image area-resized (box filter) to OUT x OUT, as ink (1 - gray): the plain
+ * "resize to 28x28" that the published pixels baseline used, without the crop and rescale of
+ * preprocess().
+ */
+export function plainResize(gray: ArrayLike<number>, height: number, width: number): Float32Array {
+  const out = new Float32Array(OUT * OUT);
+  const sy = height / OUT, sx = width / OUT;
+  for (let i = 0; i < OUT; i++) {
+    const y0 = i * sy, y1 = y0 + sy;
+    for (let j = 0; j < OUT; j++) {
+      const x0 = j * sx, x1 = x0 + sx;
+      let s = 0;
+      for (let r = Math.floor(y0); r < Math.min(height, Math.ceil(y1)); r++) {
+        const wy = Math.min(y1, r + 1) - Math.max(y0, r);
+        for (let c = Math.floor(x0); c < Math.min(width, Math.ceil(x1)); c++) {
+          const wx = Math.min(x1, c + 1) - Math.max(x0, c);
+          s += wy * wx * (1 - gray[r * width + c]);
+        }
+      }
+      out[i * OUT + j] = s / (sy * sx);
+    }
+  }
+  return out;
 }
 
 /**
@@ -116,6 +146,7 @@ export async function prepareImages(
     }),
   }));
   const data = new Float32Array(jobs.length * OUT_SIZE);
+  const raw = options.rawPixels ? new Float32Array(jobs.length * OUT_SIZE) : null;
   const decoded = new Map<string, { pixels: Float32Array; height: number; width: number }>();
   const yieldEvery = options.yieldEvery ?? 200;
   for (let j = 0; j < jobs.length; j++) {
@@ -132,6 +163,7 @@ export async function prepareImages(
     const rot = rotateImage90(img.pixels, img.height, img.width, rotation);
     try {
       data.set(preprocess(rot.pixels, rot.height, rot.width, { inkIsDark: true }), j * OUT_SIZE);
+      raw?.set(plainResize(rot.pixels, rot.height, rot.width), j * OUT_SIZE);
     } catch (err) {
       throw new Error(`${set.source}: ${dr.path}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -140,7 +172,11 @@ export async function prepareImages(
       if (options.tick) await options.tick();
     }
   }
-  return { pixels: { dim: OUT_SIZE, count: jobs.length, data }, sets };
+  return {
+    pixels: { dim: OUT_SIZE, count: jobs.length, data },
+    ...(raw ? { rawPixels: { dim: OUT_SIZE, count: jobs.length, data: raw } } : {}),
+    sets,
+  };
 }
 
 /** Rows scaled to unit length (zero rows stay zero). */

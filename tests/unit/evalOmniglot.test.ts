@@ -5,7 +5,7 @@ import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
 import { defaultConfig, resultsToMarkdown, runBenchmark, EVAL_UNROTATED, VINYALS_TEST } from '../../src/eval/benchmark';
-import { prepareImages, rotatedClasses, splitClasses, unrotatedClasses } from '../../src/eval/dataset';
+import { plainResize, prepareImages, rotatedClasses, splitClasses, unrotatedClasses } from '../../src/eval/dataset';
 import { decodeDrawing, OmniglotLayoutError, parseSplit, readOmniglotZip } from '../../src/eval/omniglot';
 import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../../src/eval/omniglotNode';
 import { preprocess, rotateImage90 } from '../../src/preprocess';
@@ -148,6 +148,21 @@ describe('prepareImages', () => {
   });
 });
 
+describe('plainResize (the raw pixels baseline input)', () => {
+  it('area-averages the whole image to 28x28 as ink = 1 - gray', () => {
+    const white = new Array(56 * 56).fill(1);
+    expect(Array.from(plainResize(white, 56, 56)).every((v) => v === 0)).toBe(true);
+    const img = white.slice();
+    img[0] = 0; // one black pixel in the top-left 2x2 cell
+    img[57] = 0.5;
+    const out = plainResize(img, 56, 56);
+    expect(out[0]).toBeCloseTo((1 + 0.5) / 4, 12);
+    expect(out.slice(1).every((v) => v === 0)).toBe(true);
+    // 105 -> 28: 3.75 source cells per output cell; a black image stays all ink
+    expect(Array.from(plainResize(new Array(105 * 105).fill(0), 105, 105)).every((v) => Math.abs(v - 1) < 1e-12)).toBe(true);
+  });
+});
+
 describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
   beforeAll(async () => {
     await selectBackend({ force: 'wasm' });
@@ -157,6 +172,7 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
     const set = readOmniglotZip(omniglotZip({ alphabets: 3, chars: 8, drawers: 12 }), 'syn.zip');
     const config = defaultConfig();
     config.episodes = 20;
+    config.rawPixelsBaseline = true;
     config.online = { ways: [5], length: [20], episodes: 5, maxShot: 5 };
     config.lifelong = { ways: 5, length: 20, episodes: 4, memorySize: 12, window: 2 };
     const stages: string[] = [];
@@ -179,7 +195,8 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
       [VINYALS_TEST, 24, 288],
       [EVAL_UNROTATED, 24, 288],
     ]);
-    expect(r.fewShot.length).toBe(2 * 2 * 4);
+    expect(r.fewShot.length).toBe(3 * 2 * 4);
+    expect(r.fewShot.filter((f) => f.method === 'raw-pixels').length).toBe(2 * 4);
     expect(r.skipped).toEqual([]);
     // the synthetic characters are clean rectangles of distinct shapes: pixels separate them well
     for (const f of r.fewShot.filter((x) => x.shots === 5)) expect(f.accuracy.mean).toBeGreaterThan(0.5);
@@ -190,6 +207,7 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
     expect(md).toContain('| Kaiser et al. (conv + memory) (published) | Kaiser et al. 2017, Table 1 | 98.4 | 99.6 | 95.0 | 98.6 |');
     expect(md).toContain('| Prototypical Networks (published) | Snell et al. 2017 | 98.8 | 99.7 | 96.0 | 98.9 |');
     expect(md).toMatch(/\| \*\*Memory Lab: `identity` \+ memory\*\* \| vinyals-test \| \d+\.\d ± \d+\.\d \|/);
+    expect(md).toContain('| Memory Lab: raw pixels NN (plain 28x28 resize) | evaluation-unrotated |');
     expect(md).toContain('## Online protocol');
     expect(md).toContain('## Life-long');
   });
