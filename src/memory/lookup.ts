@@ -17,6 +17,7 @@ import type { LookupKind, LshSettings } from './config';
 import { BlockedKeyStore, InPlaceKeyStore, supportsInPlace, type KeyStore } from './keyStore';
 import type { KeyStorage } from './config';
 import { mulberry32, normalSampler } from './random';
+import type { SimdGather } from './simdScan';
 
 export interface Ranked {
   /** Slot indices, best first. */
@@ -152,9 +153,16 @@ export class LshLookup implements Lookup {
   private stampId = 0;
   private readonly qcode: Int32Array;
   private readonly candBuf: Int32Array;
-  private readonly simBuf: Float64Array;
+  private readonly simBuf: Float64Array | Float32Array;
 
-  constructor(private readonly mirror: Float32Array, private readonly n: number, private readonly d: number, private readonly p: LshSettings) {
+  /** `gather`: when given, `mirror` is gather.keys and candidates are re-ranked by its SIMD kernel. */
+  constructor(
+    private readonly mirror: Float32Array,
+    private readonly n: number,
+    private readonly d: number,
+    private readonly p: LshSettings,
+    private readonly gather: SimdGather | null = null,
+  ) {
     const u = mulberry32(p.seed ^ 0x5bd1e995);
     const normal = normalSampler(u);
     this.pool = p.planes;
@@ -180,8 +188,8 @@ export class LshLookup implements Lookup {
     this.buckets = Array.from({ length: p.tables }, () => new Map<number, number[]>());
     this.stamp = new Int32Array(n);
     this.qcode = new Int32Array(p.tables);
-    this.candBuf = new Int32Array(n);
-    this.simBuf = new Float64Array(n);
+    this.candBuf = gather !== null ? gather.idx : new Int32Array(n);
+    this.simBuf = gather !== null ? gather.out : new Float64Array(n);
   }
 
   /** The L bucket codes of vec[o..o+D): bit j of table t is [h . vec >= 0] for its j-th plane h. */
@@ -241,9 +249,13 @@ export class LshLookup implements Lookup {
           this.stamp[slot] = this.stampId;
           this.candBuf[count] = slot;
           // float32 like the exact path's similarities
-          this.simBuf[count] = Math.fround(dot(this.mirror, slot * this.d, q, r * this.d, this.d));
+          if (this.gather === null) this.simBuf[count] = Math.fround(dot(this.mirror, slot * this.d, q, r * this.d, this.d));
           count++;
         }
+      }
+      if (this.gather !== null) {
+        this.gather.query.set(q.subarray(r * this.d, (r + 1) * this.d));
+        this.gather.dots(count);
       }
       out.push(rankCandidates(this.candBuf, this.simBuf, count, k));
     }

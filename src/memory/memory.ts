@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { resolveSettings, type LookupKind, type MemoryConfig, type MemorySettings } from './config';
 import { dot, ExactLookup, LshLookup, type Lookup, type Ranked } from './lookup';
-import { SimdScanLookup, simdScanAvailable } from './simdScan';
+import { SimdGather, SimdScanLookup, simdScanAvailable } from './simdScan';
 import { ageNoiseUniform } from './random';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from './snapshot';
 
@@ -109,9 +109,13 @@ export class KeyValueMemory {
     this.n = settings.memorySize;
     this.d = settings.keySize;
     let simd: SimdScanLookup | null = null;
+    let gather: SimdGather | null = null;
     if (settings.lookup === 'exact' && this.wantsSimd(settings)) simd = new SimdScanLookup(this.n, this.d);
-    // With the SIMD scan the mirror is the kernel's memory: no second copy of the keys.
-    this.keys = simd !== null ? simd.keys : new Float32Array(this.n * this.d);
+    if (settings.lookup === 'lsh' && settings.storage !== 'in-place' && settings.storage !== 'blocked' && SimdGather.available(this.n, this.d)) {
+      gather = new SimdGather(this.n, this.d);
+    }
+    // With a SIMD kernel the mirror is the kernel's memory: no second copy of the keys.
+    this.keys = simd?.keys ?? gather?.keys ?? new Float32Array(this.n * this.d);
     this.vals = new Int32Array(this.n).fill(-1);
     this.filled = new Uint8Array(this.n);
     this.writeTime = new Float64Array(this.n);
@@ -120,7 +124,7 @@ export class KeyValueMemory {
     this.emptyHeap = new Int32Array(this.n);
     for (let i = 0; i < this.n; i++) this.emptyHeap[i] = i; // sorted = a valid min-heap
     this.emptyCount = this.n;
-    this.lookup = simd ?? this.makeLookup(settings.lookup);
+    this.lookup = simd ?? (gather !== null ? new LshLookup(this.keys, this.n, this.d, settings.lsh, gather) : this.makeLookup(settings.lookup));
   }
 
   private wantsSimd(s: MemorySettings): boolean {

@@ -56,15 +56,16 @@ function kernelBytes(): Uint8Array<ArrayBuffer> {
     0x0b, // end function
   ];
   const body16 = unrolledBody();
+  const bodyGather = gatherBody();
   const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
   const str = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [0x01, 0x60, 0x06, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00]),
     ...section(2, [0x01, ...str('env'), ...str('mem'), 0x02, 0x00, 0x01]),
-    ...section(3, [0x02, 0x00, 0x00]),
-    ...section(7, [0x02, ...str('scores'), 0x00, 0x00, ...str('scores16'), 0x00, 0x01]),
-    ...section(10, [0x02, ...leb(body.length), ...body, ...leb(body16.length), ...body16]),
+    ...section(3, [0x03, 0x00, 0x00, 0x00]),
+    ...section(7, [0x03, ...str('scores'), 0x00, 0x00, ...str('scores16'), 0x00, 0x01, ...str('gather'), 0x00, 0x02]),
+    ...section(10, [0x03, ...leb(body.length), ...body, ...leb(body16.length), ...body16, ...leb(bodyGather.length), ...bodyGather]),
   ];
   return new Uint8Array(bytes);
 }
@@ -111,6 +112,40 @@ function unrolledBody(): number[] {
     ...get(L.j), ...i32(1), 0x6a, ...set(L.j),
     0x0c, 0x00, 0x0b, 0x0b,
     ...get(L.r), ...i32(1), 0x6a, ...set(L.r),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b,
+  ];
+}
+
+/** gather(kp, count, d, qp, idxp, outp): out[i] = K[idx[i]] . q for i < count (LSH re-ranking). */
+function gatherBody(): number[] {
+  const L = { kp: 0, count: 1, d: 2, qp: 3, idxp: 4, outp: 5, i: 6, c: 7, krow: 8, db: 9, acc: 10 };
+  const get = (i: number) => [0x20, i];
+  const set = (i: number) => [0x21, i];
+  const i32 = (v: number) => [0x41, ...sleb(v)];
+  const simd = (op: number) => [0xfd, ...leb(op)];
+  const lane = (l: number) => [...get(L.acc), ...simd(0x1f), l];
+  return [
+    0x02, 0x04, 0x7f, 0x01, 0x7b,
+    ...get(L.d), ...i32(2), 0x74, ...set(L.db),
+    ...i32(0), ...set(L.i),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(L.i), ...get(L.count), 0x4f, 0x0d, 0x01,
+    ...get(L.kp), ...get(L.idxp), ...get(L.i), ...i32(2), 0x74, 0x6a, 0x28, 0x02, 0x00, ...get(L.db), 0x6c, 0x6a, ...set(L.krow),
+    ...simd(0x0c), ...new Array(16).fill(0), ...set(L.acc),
+    ...i32(0), ...set(L.c),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(L.c), ...get(L.db), 0x4f, 0x0d, 0x01,
+    ...get(L.acc),
+    ...get(L.krow), ...get(L.c), 0x6a, ...simd(0x00), 0x00, 0x00,
+    ...get(L.qp), ...get(L.c), 0x6a, ...simd(0x00), 0x00, 0x00,
+    ...simd(230), ...simd(228), ...set(L.acc),
+    ...get(L.c), ...i32(16), 0x6a, ...set(L.c),
+    0x0c, 0x00, 0x0b, 0x0b,
+    ...get(L.outp), ...get(L.i), ...i32(2), 0x74, 0x6a,
+    ...lane(0), ...lane(1), 0x92, ...lane(2), ...lane(3), 0x92, 0x92,
+    0x38, 0x02, 0x00,
+    ...get(L.i), ...i32(1), 0x6a, ...set(L.i),
     0x0c, 0x00, 0x0b, 0x0b,
     0x0b,
   ];
@@ -256,4 +291,43 @@ export function topK(s: Float32Array, o: number, n: number, filled: Uint8Array, 
   }
   const order = Array.from({ length: size }, (_, i) => i).sort((a, b) => hs[b] - hs[a] || hi[a] - hi[b]);
   return { indices: Int32Array.from(order, (i) => hi[i]), sims: Float32Array.from(order, (i) => hs[i]) };
+}
+
+/**
+ * Key mirror + candidate buffers in one WebAssembly.Memory, for the LSH re-ranking: dots(count)
+ * computes q . K[idx[i]] for the first `count` slots written to `idx`, into `out`.
+ * Layout (bytes): [keys n*d*4][query d*4][idx n*4][out n*4].
+ */
+export class SimdGather {
+  readonly keys: Float32Array;
+  readonly query: Float32Array;
+  readonly idx: Int32Array;
+  readonly out: Float32Array;
+  private readonly run: (kp: number, count: number, d: number, qp: number, idxp: number, outp: number) => void;
+  private readonly qp: number;
+  private readonly idxp: number;
+  private readonly outp: number;
+
+  constructor(n: number, private readonly d: number) {
+    const mod = kernelModule();
+    if (mod === null || d % 4 !== 0) throw new Error(`expected WebAssembly SIMD and a key size divisible by 4, got keySize ${d}`);
+    this.qp = n * d * 4;
+    this.idxp = this.qp + d * 4;
+    this.outp = this.idxp + n * 4;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil((this.outp + n * 4) / 65536) });
+    const inst = new WebAssembly.Instance(mod, { env: { mem: memory } });
+    this.run = inst.exports.gather as SimdGather['run'];
+    this.keys = new Float32Array(memory.buffer, 0, n * d);
+    this.query = new Float32Array(memory.buffer, this.qp, d);
+    this.idx = new Int32Array(memory.buffer, this.idxp, n);
+    this.out = new Float32Array(memory.buffer, this.outp, n);
+  }
+
+  static available(n: number, d: number): boolean {
+    return d % 4 === 0 && (n * d + d + 2 * n) * 4 < 2 ** 31 && kernelModule() !== null;
+  }
+
+  dots(count: number): void {
+    this.run(0, count, this.d, this.qp, this.idxp, this.outp);
+  }
 }

@@ -77,4 +77,23 @@ describe('LSH lookup', () => {
     expect(gone.indices[0]).not.toContain(0);
     m.dispose();
   });
+
+  it('SIMD re-ranking gives the same results as the plain JS re-ranking', () => {
+    const d = 32;
+    const data = clusteredKeys(600, d, 20, 5);
+    const make = (storage: 'auto' | 'in-place') =>
+      KeyValueMemory.create({ memorySize: 256, keySize: d, k: 8, lookup: 'lsh', storage, ageNoise: 8, seed: 2, lsh: { tables: 6, bits: 4 } });
+    const a = make('auto'); // SimdGather
+    const b = make('in-place'); // JS dot products
+    for (let i = 0; i < 600; i += 20) {
+      const rows = Array.from({ length: 20 }, (_, j) => data.keys.subarray((i + j) * d, (i + j + 1) * d));
+      const labels = Array.from({ length: 20 }, (_, j) => data.labels[i + j]);
+      const [ra, rb] = [a.query(rows), b.query(rows)];
+      expect(ra.indices).toEqual(rb.indices);
+      ra.similarities.flat().forEach((x, j) => expect(x).toBeCloseTo(rb.similarities.flat()[j], 5));
+      expect(a.write(rows, labels)).toEqual(b.write(rows, labels));
+    }
+    a.dispose();
+    b.dispose();
+  });
 });
