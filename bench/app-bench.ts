@@ -10,6 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { chromium } from '@playwright/test';
 import { toFile } from '../src/app/persist';
 import { DEFAULT_SETTINGS } from '../src/app/types';
@@ -94,6 +95,9 @@ async function main() {
 
     const canvas = (await page.getByTestId('drawing-canvas').boundingBox())!;
     const latencies: number[] = [];
+    const encodes: number[] = [];
+    const queries: number[] = [];
+    const phases = { input: [] as number[], wait: [] as number[], render: [] as number[], paint: [] as number[] };
     const r = rand(7);
     for (let d = 0; d < DRAWINGS; d++) {
       await page.keyboard.press('Escape');
@@ -111,7 +115,17 @@ async function main() {
         // the latency is set one frame after the render
         await page.waitForFunction(() => !document.querySelector('section.prediction[aria-busy=true]'));
         await page.waitForTimeout(30);
-        if (s === 1) latencies.push((await page.evaluate(() => window.__memoryLab!.lastPredictionLatencyMs()))!);
+        if (s === 1) {
+          latencies.push((await page.evaluate(() => window.__memoryLab!.lastPredictionLatencyMs()))!);
+          const l = await page.evaluate(() => window.__memoryLab!.state().latency);
+          encodes.push(l.encodeMs ?? NaN);
+          const ph = await page.evaluate(() => window.__memoryLab!.predictionPhases());
+          phases.input.push(ph.inputReady - ph.strokeEnd);
+          phases.wait.push(ph.runStart - ph.inputReady);
+          phases.render.push(ph.committed - ph.predicted);
+          phases.paint.push(ph.painted - ph.committed);
+          queries.push(l.queryMs ?? NaN);
+        }
       }
     }
     await browser.close();
@@ -122,12 +136,19 @@ async function main() {
       ['time to ready-to-predict, warm (median of 4)', `${quantile(readyTimes.slice(1), 0.5).toFixed(0)} ms`, '<= 3 s'],
       [`stroke end -> prediction on screen, 8k slots, WASM, p50 (${latencies.length} drawings)`, `${quantile(latencies, 0.5).toFixed(1)} ms`, ''],
       [`stroke end -> prediction on screen, 8k slots, WASM, p95`, `${quantile(latencies, 0.95).toFixed(1)} ms`, '<= 50 ms'],
+      ['of which encode (p50 / p95)', `${quantile(encodes, 0.5).toFixed(1)} / ${quantile(encodes, 0.95).toFixed(1)} ms`, ''],
+      ['of which exact query, k=256 (p50 / p95)', `${quantile(queries, 0.5).toFixed(1)} / ${quantile(queries, 0.95).toFixed(1)} ms`, ''],
+      ['of which strokes -> 28x28 input (p50 / p95)', `${quantile(phases.input, 0.5).toFixed(1)} / ${quantile(phases.input, 0.95).toFixed(1)} ms`, ''],
+      ['of which wait before the model runs (p50 / p95)', `${quantile(phases.wait, 0.5).toFixed(1)} / ${quantile(phases.wait, 0.95).toFixed(1)} ms`, ''],
+      ['of which React commit (p50 / p95)', `${quantile(phases.render, 0.5).toFixed(1)} / ${quantile(phases.render, 0.95).toFixed(1)} ms`, ''],
+      ['of which commit -> painted frame (p50 / p95)', `${quantile(phases.paint, 0.5).toFixed(1)} / ${quantile(phases.paint, 0.95).toFixed(1)} ms`, ''],
     ];
     const cpu = execFileSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim();
+    const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
     const md = [
       '# App benchmark',
       '',
-      `Run: \`npm run bench:app\` · ${new Date().toISOString().slice(0, 10)} · Debian Chromium headless, WASM backend, ${cpu}, ${execFileSync('nproc').toString().trim()} cores.`,
+      `Run: \`npm run bench:app\` · ${new Date().toISOString().slice(0, 10)} · Debian Chromium headless, WASM backend, ${cpu}, ${execFileSync('nproc').toString().trim()} cores, load average during the run ${load} (1/5/15 min; other jobs share the machine).`,
       'Latency is measured in the page from the stroke\'s pointerup to the frame after the prediction',
       '(label, neighbours, charts) was rendered: rasterise + preprocess + encode + exact query (k=256) + React render.',
       '',

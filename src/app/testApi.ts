@@ -3,7 +3,7 @@
  * autosave, simulate a lost GPU device. Plain data only.
  */
 import type { StrokePoint } from '../strokes';
-import { flushSave, getEngine, useApp } from './store';
+import { flushSave, getEngine, predictionPhases, useApp } from './store';
 import { destroyBackendDevice } from './tfjsBackend';
 
 export interface MemoryLabTestApi {
@@ -20,12 +20,15 @@ export interface MemoryLabTestApi {
     predictionSeq: number;
     strokes: number;
     settings: unknown;
+    latency: { encodeMs: number | null; queryMs: number | null; writeMs: number | null };
   };
   flushSave(): Promise<void>;
   exportText(): string;
   importText(text: string): Promise<boolean>;
   setStrokes(strokes: StrokePoint[][]): void;
   lastPredictionLatencyMs(): number | null;
+  /** stamps of the last stroke-end -> prediction phases (performance.now()) */
+  predictionPhases(): typeof predictionPhases;
   simulateDeviceLost(): boolean;
 }
 
@@ -53,6 +56,7 @@ export function installTestApi(): void {
         predictionSeq: s.predictionSeq,
         strokes: s.strokes.length,
         settings: s.settings,
+        latency: s.latency,
       };
     },
     flushSave,
@@ -60,6 +64,7 @@ export function installTestApi(): void {
     importText: (t) => useApp.getState().importText(t),
     setStrokes: (s) => useApp.getState().setStrokes(s, true),
     lastPredictionLatencyMs: () => useApp.getState().lastPredictionLatencyMs,
+    predictionPhases: () => ({ ...predictionPhases }),
     simulateDeviceLost: destroyBackendDevice,
   };
 }

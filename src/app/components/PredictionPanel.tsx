@@ -1,6 +1,7 @@
-import { useEffect } from 'react';
+import { memo, useEffect, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { getEngine, useApp } from '../store';
+import { getEngine, predictionPhases, useApp } from '../store';
+import type { PredictionView } from '../types';
 import { Thumb } from './Thumb';
 
 /** The live prediction: label, neighbours with their stored drawings, softmax confidences. */
@@ -9,13 +10,29 @@ export function PredictionPanel() {
   const seq = useApp((s) => s.predictionSeq);
   const hasInput = useApp((s) => s.input !== null);
   const predicting = useApp((s) => s.predicting);
+  // the label and neighbours paint first; the charts (recharts, the costly part) render after that frame
+  const [chartP, setChartP] = useState<PredictionView | null>(null);
+  useEffect(() => {
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const id = requestAnimationFrame(() => {
+      t = setTimeout(() => setChartP(p), 0);
+    });
+    return () => {
+      cancelAnimationFrame(id);
+      clearTimeout(t);
+    };
+  }, [p]);
 
   // stroke end -> prediction on screen: measured after the browser painted this result
   useEffect(() => {
     if (!seq) return;
     const start = useApp.getState().strokeEndAt;
+    predictionPhases.committed = performance.now();
     const id = requestAnimationFrame(() => {
-      setTimeout(() => useApp.setState({ lastPredictionLatencyMs: performance.now() - start }), 0);
+      setTimeout(() => {
+        predictionPhases.painted = performance.now();
+        useApp.setState({ lastPredictionLatencyMs: predictionPhases.painted - start });
+      }, 0);
     });
     return () => cancelAnimationFrame(id);
   }, [seq]);
@@ -55,34 +72,42 @@ export function PredictionPanel() {
               </li>
             ))}
           </ol>
-          <div className="charts">
-            <figure>
-              <figcaption>softmax(t·similarity) per label</figcaption>
-              <ResponsiveContainer width="100%" height={160}>
-                <BarChart data={p.perLabel.slice(0, 8).map((l) => ({ name: l.name, p: +l.p.toFixed(4) }))} layout="vertical" margin={{ left: 8, right: 8 }}>
-                  <CartesianGrid strokeDasharray="3 3" horizontal={false} />
-                  <XAxis type="number" domain={[0, 1]} />
-                  <YAxis type="category" dataKey="name" width={70} />
-                  <Tooltip />
-                  <Bar dataKey="p" fill="#3b6fd8" isAnimationActive={false} />
-                </BarChart>
-              </ResponsiveContainer>
-            </figure>
-            <figure>
-              <figcaption>per neighbour</figcaption>
-              <ResponsiveContainer width="100%" height={160}>
-                <BarChart data={p.neighbours.map((n, i) => ({ name: `${i + 1}:${n.name}`, w: +n.weight.toFixed(4) }))} margin={{ left: 0, right: 8 }}>
-                  <CartesianGrid strokeDasharray="3 3" vertical={false} />
-                  <XAxis dataKey="name" tick={{ fontSize: 10 }} />
-                  <YAxis domain={[0, 1]} width={30} />
-                  <Tooltip />
-                  <Bar dataKey="w" fill="#d8873b" isAnimationActive={false} />
-                </BarChart>
-              </ResponsiveContainer>
-            </figure>
-          </div>
+          <Charts p={chartP} />
         </>
       )}
     </section>
   );
 }
+
+/** softmax confidences per label and per neighbour (recharts) */
+const Charts = memo(function Charts({ p }: { p: PredictionView | null }) {
+  if (!p || p.neighbours.length === 0) return null;
+  return (
+    <div className="charts">
+      <figure>
+        <figcaption>softmax(t·similarity) per label</figcaption>
+        <ResponsiveContainer width="100%" height={160}>
+          <BarChart data={p.perLabel.slice(0, 8).map((l) => ({ name: l.name, p: +l.p.toFixed(4) }))} layout="vertical" margin={{ left: 8, right: 8 }}>
+            <CartesianGrid strokeDasharray="3 3" horizontal={false} />
+            <XAxis type="number" domain={[0, 1]} />
+            <YAxis type="category" dataKey="name" width={70} />
+            <Tooltip />
+            <Bar dataKey="p" fill="#3b6fd8" isAnimationActive={false} />
+          </BarChart>
+        </ResponsiveContainer>
+      </figure>
+      <figure>
+        <figcaption>per neighbour</figcaption>
+        <ResponsiveContainer width="100%" height={160}>
+          <BarChart data={p.neighbours.map((n, i) => ({ name: `${i + 1}:${n.name}`, w: +n.weight.toFixed(4) }))} margin={{ left: 0, right: 8 }}>
+            <CartesianGrid strokeDasharray="3 3" vertical={false} />
+            <XAxis dataKey="name" tick={{ fontSize: 10 }} />
+            <YAxis domain={[0, 1]} width={30} />
+            <Tooltip />
+            <Bar dataKey="w" fill="#d8873b" isAnimationActive={false} />
+          </BarChart>
+        </ResponsiveContainer>
+      </figure>
+    </div>
+  );
+});

@@ -123,13 +123,15 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
   labelDraft: '',
   setLabelDraft: (labelDraft) => set({ labelDraft }),
   addStroke: (s) => {
+    const t0 = performance.now();
     const strokes = [...get().strokes, s];
-    set({ strokes, input: inputOf(strokes), strokeEndAt: performance.now() });
+    set({ strokes, input: inputOf(strokes), strokeEndAt: t0 });
     get().requestPrediction();
   },
   undoStroke: () => {
+    const t0 = performance.now();
     const strokes = get().strokes.slice(0, -1);
-    set({ strokes, input: inputOf(strokes), strokeEndAt: performance.now() });
+    set({ strokes, input: inputOf(strokes), strokeEndAt: t0 });
     get().requestPrediction();
   },
   clearDrawing: () => set({ strokes: [], input: null, prediction: null, predictionFor: 0 }),
@@ -138,10 +140,14 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
       set({ strokes });
       return;
     }
-    set({ strokes, input: inputOf(strokes), strokeEndAt: performance.now() });
+    const t0 = performance.now();
+    set({ strokes, input: inputOf(strokes), strokeEndAt: t0 });
     get().requestPrediction();
   },
 });
+
+/** Phases of the last stroke-end -> prediction, performance.now() stamps (benchmark and test API). */
+export const predictionPhases = { strokeEnd: 0, inputReady: 0, runStart: 0, predicted: 0, committed: 0, painted: 0 };
 
 // Latest-wins: a prediction runs after the pen lifts; strokes drawn meanwhile queue one more run.
 let predictRunning = false;
@@ -162,12 +168,14 @@ const predictionSlice: Slice<PredictionSlice> = (set, get) => ({
       predictRunning = true;
       predictAgain = false;
       const { input, strokes } = get();
+      predictionPhases.runStart = performance.now();
       if (!input || !engine) {
         set({ prediction: null, predictionFor: strokes.length, predicting: false, predictionSeq: get().predictionSeq + 1 });
       } else {
         set({ predicting: true });
         try {
           const r = await engine.predict(input);
+          predictionPhases.predicted = performance.now();
           if (!predictAgain) {
             set({
               prediction: r.prediction,
@@ -184,6 +192,8 @@ const predictionSlice: Slice<PredictionSlice> = (set, get) => ({
       if (predictAgain) setTimeout(run, 0);
       else set({ predicting: false });
     };
+    predictionPhases.strokeEnd = get().strokeEndAt;
+    predictionPhases.inputReady = performance.now();
     // yield first so the pointerup handler and the canvas paint finish before the model runs
     setTimeout(run, 0);
   },
