@@ -6,8 +6,11 @@ const zip = Buffer.from(omniglotZip({ alphabets: 3, chars: 8, drawers: 12 }));
 
 test.describe('Benchmark view', () => {
   test.beforeEach(async ({ page, backend }) => {
+    // WebGPU runs on SwiftShader (CPU emulation): its start can be slow on a busy machine
+    test.setTimeout(300_000);
     await page.goto(`/?backend=${backend}`);
-    await expect(page.getByTestId('backend-name')).toHaveText(backend, { timeout: 60_000 });
+    await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true', { timeout: 240_000 });
+    await expect(page.getByTestId('backend-name')).toHaveText(backend);
     await page.getByTestId('tab-benchmark').click();
     await expect(page.getByTestId('benchmark-view')).toBeVisible();
   });
