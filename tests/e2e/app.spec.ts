@@ -187,6 +187,45 @@ test.describe('full flows', () => {
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['circle']);
   });
 
+
+  test('guided tour draws and labels three symbols, then asks the visitor to draw one', async ({ page }) => {
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('Your turn', { timeout: 60_000 });
+    const s = await app.state();
+    expect(s.labels.map((l) => l.name)).toEqual(['sun', 'lightning', 'fork']);
+    expect(s.filled).toBe(3);
+    // the visitor draws a sun (a ring with four rays) with the mouse
+    await app.draw([
+      ...SYMBOLS.ring.map((st) => st.map(([x, y]) => [0.5 + (x - 0.5) * 0.75, 0.5 + (y - 0.5) * 0.75] as [number, number])),
+      [[0.5, 0.05], [0.5, 0.2]], [[0.5, 0.8], [0.5, 0.95]], [[0.05, 0.5], [0.2, 0.5]], [[0.8, 0.5], [0.95, 0.5]],
+    ]);
+    await expect(page.getByTestId('prediction-label')).toHaveText('sun');
+    await expect(page.getByTestId('tour-step')).toContainText('Recognised as “sun”');
+  });
+
+  test('settings: LSH mode shows the buckets of the last query; a backend switch keeps the memory', async ({ page }) => {
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.tab('settings');
+    await page.getByTestId('setting-lookup').selectOption('lsh');
+    await page.getByTestId('apply-settings').click();
+    await expect.poll(async () => ((await app.state()).settings as { lookup: string }).lookup).toBe('lsh');
+    expect((await app.state()).filled).toBe(1);
+    await app.tab('draw');
+    await app.draw(variant(SYMBOLS.ring, 11));
+    await expect(page.getByTestId('prediction-label')).toHaveText('ring');
+    await app.tab('memory');
+    await expect(page.getByTestId('lsh-buckets')).toContainText('table 0: bucket');
+    // another backend: the memory comes along
+    const before = await app.state();
+    await app.tab('settings');
+    await page.getByTestId('setting-backend').selectOption('webgl');
+    await page.getByTestId('apply-settings').click();
+    await expect(page.getByTestId('backend-name')).toHaveText('webgl');
+    const after = await app.state();
+    expect(after.values).toEqual(before.values);
+    expect(after.labels).toEqual(before.labels);
+  });
 });
 
 test.describe('WebGPU', () => {

@@ -65,9 +65,11 @@ export function SettingsPanel() {
           Apply
         </button>
         {invalid && <p className="error">memory size 1..500000 and k integers ≥ 1; t &gt; 0; alpha, age noise ≥ 0</p>}
-        <p className="muted">A smaller memory keeps the youngest slots; changing the backend keeps the memory.</p>
+        <p className="muted">
+          A smaller memory keeps the youngest slots; changing the backend keeps the memory. The backend in use and
+          the live encode / query / write latencies are shown at the top of the page.
+        </p>
       </form>
-      <Status />
     </section>
   );
 }

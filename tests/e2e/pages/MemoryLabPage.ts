@@ -35,6 +35,7 @@ export interface AppStateView {
   prediction: { name: string | null; neighbours: { slot: number; name: string }[] } | null;
   predictionSeq: number;
   strokes: number;
+  settings: unknown;
 }
 
 /** Page object over data-testid, plus the typed window.__memoryLab API. */
