@@ -62,6 +62,9 @@ async function main(): Promise<void> {
   const dir = values['omniglot-dir'] ? resolve(values['omniglot-dir']) : defaultOmniglotDir(repoRoot);
   const set = loadOmniglotZip(dir, 'evaluation');
   const split = loadVinyalsSplit(dir, 'test');
+  // the report names the data relative to the repository (no machine-specific absolute paths)
+  set.source = relative(repoRoot, set.source);
+  split.source = relative(repoRoot, split.source);
   const backend = await selectBackend({ force: backendName });
   const modelDir = resolve(repoRoot, values.model);
   const encoder = await loadEncoderFromDir(modelDir);
