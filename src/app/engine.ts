@@ -56,6 +56,11 @@ export class Engine {
     return e;
   }
 
+  /** One forward pass on a blank image: the backend compiles its kernels before the first drawing. */
+  private async warmUp() {
+    await this.encoder.encode(new Float32Array(784));
+  }
+
   private async startBackend(force?: Exclude<BackendChoice, 'auto'>, exclude: string[] = []) {
     this.backend = await startBackend(force, exclude);
     this.unsubscribeLost?.();
@@ -66,6 +71,7 @@ export class Engine {
     this.encoder?.dispose();
     this.encoder = await Encoder.load(MODEL_URL);
     this.keySize = this.encoder.keySize;
+    await this.warmUp();
   }
 
   /** A new memory with the current settings, holding `slots` (and nothing else). */
