@@ -5,12 +5,16 @@ import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
 // The full flows run on WASM; WebGPU runs through SwiftShader (CPU emulation, slow), so it gets
 // the core flows (marked @core) and the device-lost fallback.
 let app: MemoryLabPage;
-test.beforeEach(async ({ page, backend }) => {
-  app = new MemoryLabPage(page);
-  await app.open(backend);
-});
+// registered after each group's skip modifier, so a skipped test never opens the app
+const openApp = () =>
+  test.beforeEach(async ({ page, backend }) => {
+    app = new MemoryLabPage(page);
+    await app.open(backend);
+  });
 
 test.describe('core flows', () => {
+  openApp();
+
 
   test('one-shot: two symbols labelled once, a variant of the first is recognised with its stored drawing', async ({ backend }) => {
     expect((await app.state()).backend).toBe(backend);
@@ -63,6 +67,7 @@ test.describe('core flows', () => {
 
 test.describe('full flows', () => {
   test.skip(({ backend }) => backend !== 'wasm', 'full flows run on the wasm project; webgpu (SwiftShader) runs the core flows');
+  openApp();
 
   test('a full small memory evicts the oldest slot', async () => {
     await app.setSettings({ memorySize: 2, ageNoise: 0 });
@@ -230,6 +235,7 @@ test.describe('full flows', () => {
 
 test.describe('WebGPU', () => {
   test.skip(({ backend }) => backend !== 'webgpu', 'only meaningful on WebGPU');
+  openApp();
 
   test('WebGPU device lost: falls back to another backend and keeps the memory', async ({ page }) => {
     await app.draw(SYMBOLS.ring);

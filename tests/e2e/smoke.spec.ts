@@ -1,6 +1,7 @@
 import { test, expect } from './fixtures';
+import { MemoryLabPage } from './pages/MemoryLabPage';
 
 test('the app opens and runs on the backend it was asked for', async ({ page, backend }) => {
-  await page.goto(`/?backend=${backend}`);
-  await expect(page.getByTestId('backend-name')).toHaveText(backend, { timeout: 60_000 });
+  await new MemoryLabPage(page).open(backend);
+  await expect(page.getByTestId('backend-name')).toHaveText(backend);
 });

@@ -61,8 +61,21 @@ export class MemoryLabPage {
     await this.waitReady();
   }
 
+  /** Wait until the encoder and memory are ready; fail at once with the app's message if it could not start. */
   async waitReady() {
-    await expect(this.page.getByTestId('app')).toHaveAttribute('data-ready', 'true', { timeout: 60_000 });
+    const outcome = await expect
+      .poll(
+        () =>
+          this.page.evaluate(() => {
+            if (document.querySelector('[data-testid=app][data-ready=true]')) return 'ready';
+            const m = document.querySelector('[data-testid=message][data-kind=error]');
+            return m ? `error: ${m.textContent}` : 'starting';
+          }),
+        { timeout: 60_000 },
+      )
+      .not.toBe('starting')
+      .then(() => this.page.evaluate(() => (document.querySelector('[data-testid=app][data-ready=true]') ? 'ready' : document.querySelector('[data-testid=message]')?.textContent ?? '')));
+    expect(outcome, 'the app should start').toBe('ready');
   }
 
   state(): Promise<AppStateView> {
