@@ -26,6 +26,12 @@ export interface Timed<T> {
 
 const now = () => performance.now();
 
+/** How the engine gets its backend and encoder (the defaults are the browser's; tests pass Node ones). */
+export interface EngineDeps {
+  startBackend?: (force?: Exclude<BackendChoice, 'auto'>, exclude?: string[]) => Promise<BackendReport>;
+  loadEncoder?: () => Promise<Encoder>;
+}
+
 export class Engine {
   private memory!: MemoryPort;
   private encoder!: Encoder;
@@ -43,13 +49,13 @@ export class Engine {
   /** called when the backend was lost and the engine moved to another one */
   onFallback: ((from: string, to: BackendReport, reason: string) => void) | null = null;
 
-  private constructor(settings: Settings) {
+  private constructor(settings: Settings, private readonly deps: EngineDeps) {
     this.settings = { ...settings };
   }
 
   /** Start the backend (honouring `force`, e.g. from ?backend=), load the encoder, make an empty memory. */
-  static async start(settings: Settings, force?: Exclude<BackendChoice, 'auto'>): Promise<Engine> {
-    const e = new Engine(settings);
+  static async start(settings: Settings, force?: Exclude<BackendChoice, 'auto'>, deps: EngineDeps = {}): Promise<Engine> {
+    const e = new Engine(settings, deps);
     await e.startBackend(force ?? (settings.backend === 'auto' ? undefined : settings.backend));
     await e.loadEncoder();
     await e.rebuild([]);
@@ -62,14 +68,14 @@ export class Engine {
   }
 
   private async startBackend(force?: Exclude<BackendChoice, 'auto'>, exclude: string[] = []) {
-    this.backend = await startBackend(force, exclude);
+    this.backend = await (this.deps.startBackend ?? startBackend)(force, exclude);
     this.unsubscribeLost?.();
     this.unsubscribeLost = onBackendLost((reason) => void this.fallBack(reason));
   }
 
   private async loadEncoder() {
     this.encoder?.dispose();
-    this.encoder = await Encoder.load(MODEL_URL);
+    this.encoder = await (this.deps.loadEncoder ?? (() => Encoder.load(MODEL_URL)))();
     this.keySize = this.encoder.keySize;
     await this.warmUp();
   }
@@ -111,6 +117,13 @@ export class Engine {
     this.memory = undefined as unknown as MemoryPort; // the old one lived on the lost device
     await this.rebuild(saved.slots);
     this.onFallback?.(from, this.backend, reason);
+  }
+
+  /** Free the encoder and the memory (tests; the app keeps its engine for the page's life). */
+  dispose(): void {
+    this.unsubscribeLost?.();
+    this.encoder?.dispose();
+    this.memory?.dispose();
   }
 
   /** Move to another backend on request; the memory is carried over through the CPU mirror. */

@@ -1,0 +1,137 @@
+// The app's Engine in Node: WASM backend, the bundled encoder read from models/, the shared memory.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend';
+import { loadEncoderFromDir } from '../../src/encoder/node';
+import { Engine } from '../../src/app/engine';
+import { fromFile, toFile } from '../../src/app/persist';
+import { DEFAULT_SETTINGS } from '../../src/app/types';
+import { strokesToInput, type StrokePoint } from '../../src/strokes';
+
+const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
+const RING = [line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))];
+const CROSS = [line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])];
+const ZIGZAG = [line([[30, 100], [90, 220], [150, 100], [210, 220], [270, 100]])];
+
+let engine: Engine;
+
+async function start(memorySize = 16) {
+  return Engine.start({ ...DEFAULT_SETTINGS, memorySize, ageNoise: 0 }, undefined, {
+    startBackend: async () => {
+      const sel = await selectBackend({ force: 'wasm' });
+      return { name: sel.backend, skipped: [] };
+    },
+    loadEncoder: () => loadEncoderFromDir('models/omniglot-conv4'),
+  });
+}
+
+beforeAll(async () => {
+  engine = await start();
+});
+afterAll(() => engine.dispose());
+
+describe('Engine (app session over the shared memory)', () => {
+  it('reports the paper update cases, the eviction and the loss', async () => {
+    await engine.clear();
+    const ring = strokesToInput(RING), cross = strokesToInput(CROSS), zig = strokesToInput(ZIGZAG);
+    const a = await engine.remember(ring, 'ring');
+    expect(a.write).toMatchObject({ case: 'new', name: 'ring', evicted: null, loss: null });
+    const b = await engine.remember(cross, ' cross ');
+    expect(b.write.case).toBe('new');
+    expect(b.write.name).toBe('cross');
+    expect(b.write.loss).not.toBeNull();
+    expect(b.write.nb).toBe(a.write.slot); // the only other slot
+    const again = await engine.remember(ring, 'ring');
+    expect(again.write).toMatchObject({ case: 'update', slot: a.write.slot });
+    expect(engine.summary().ages[a.write.slot]).toBe(0);
+    expect(engine.summary().ages[b.write.slot]).toBe(1);
+    expect(engine.labelList()).toEqual([{ id: 0, name: 'ring', count: 1 }, { id: 1, name: 'cross', count: 1 }]);
+    // prediction: the stored drawing is the nearest neighbour
+    const p = await engine.predict(ring);
+    expect(p.prediction.name).toBe('ring');
+    expect(p.prediction.neighbours[0].slot).toBe(a.write.slot);
+    expect(p.prediction.neighbours[0].similarity).toBeCloseTo(1, 4);
+    const sum = p.prediction.perLabel.reduce((s, l) => s + l.p, 0);
+    expect(sum).toBeCloseTo(1, 5);
+    expect(engine.thumbnail(a.write.slot)?.length).toBe(784);
+    void zig;
+  });
+
+  it('evicts the oldest slot of a full memory and forgets a label with no slot left', async () => {
+    const small = await start(2);
+    try {
+      const ring = await small.remember(strokesToInput(RING), 'ring');
+      await small.remember(strokesToInput(CROSS), 'cross');
+      const z = await small.remember(strokesToInput(ZIGZAG), 'zigzag');
+      expect(z.write).toMatchObject({ case: 'new', slot: ring.write.slot, evicted: { name: 'ring', age: 1 } });
+      expect(small.labelList().map((l) => l.name)).toEqual(['cross', 'zigzag']);
+    } finally {
+      small.dispose();
+    }
+  });
+
+  it('says "I don\'t know" on an empty memory', async () => {
+    await engine.clear();
+    const p = await engine.predict(strokesToInput(RING));
+    expect(p.prediction).toMatchObject({ label: null, unknownReason: 'empty-memory' });
+  });
+
+  it('renames, deletes (freeing slots) and refuses bad names', async () => {
+    await engine.clear();
+    await engine.remember(strokesToInput(RING), 'ring');
+    await engine.remember(strokesToInput(CROSS), 'cross');
+    engine.renameLabel(0, 'circle');
+    expect(() => engine.renameLabel(0, 'cross')).toThrow(/exists already/);
+    expect(() => engine.renameLabel(0, '  ')).toThrow(/non-empty/);
+    await expect(engine.remember(strokesToInput(RING), '   ')).rejects.toThrow(/needs a name/);
+    await engine.deleteLabel(1);
+    expect(engine.filled()).toBe(1);
+    expect(engine.labelList()).toEqual([{ id: 0, name: 'circle', count: 1 }]);
+  });
+
+  it('saves and restores through the file format; a bad file changes nothing', async () => {
+    await engine.clear();
+    await engine.remember(strokesToInput(RING), 'ring');
+    await engine.remember(strokesToInput(CROSS), 'cross');
+    const before = engine.summary();
+    const file = JSON.parse(JSON.stringify(toFile(engine.saved())));
+    await engine.clear();
+    await engine.restore(fromFile(file, engine.keySize));
+    const after = engine.summary();
+    expect(Array.from(after.values)).toEqual(Array.from(before.values));
+    expect(Array.from(after.ages)).toEqual(Array.from(before.ages));
+    expect(after.labels).toEqual(before.labels);
+    expect((await engine.predict(strokesToInput(CROSS))).prediction.name).toBe('cross');
+    // a slot outside the memory passes nothing on
+    const bad = { ...fromFile(file, engine.keySize) };
+    bad.slots = bad.slots.map((s) => ({ ...s, slot: s.slot + 100 }));
+    await expect(engine.restore(bad)).rejects.toThrow(/outside a memory/);
+    expect(Array.from(engine.summary().values)).toEqual(Array.from(before.values));
+  });
+
+  it('changes memory size keeping the youngest slots, and k/t/alpha without losing content', async () => {
+    await engine.clear();
+    await engine.remember(strokesToInput(RING), 'ring');
+    await engine.remember(strokesToInput(CROSS), 'cross');
+    await engine.remember(strokesToInput(ZIGZAG), 'zig');
+    await engine.applySettings({ ...engine.settings, k: 2, t: 10 });
+    expect(engine.filled()).toBe(3);
+    expect((await engine.predict(strokesToInput(ZIGZAG))).prediction.neighbours.length).toBe(2);
+    await engine.applySettings({ ...engine.settings, memorySize: 2 });
+    expect(engine.summary().size).toBe(2);
+    expect(engine.labelList().map((l) => l.name)).toEqual(['cross', 'zig']);
+    await engine.applySettings({ ...engine.settings, memorySize: 16 });
+  });
+
+  it('leaks no tensors around predict and remember', async () => {
+    await engine.clear();
+    const input = strokesToInput(RING);
+    await engine.predict(input);
+    await engine.remember(input, 'ring');
+    const n = tf.memory().numTensors;
+    await engine.predict(input);
+    await engine.remember(strokesToInput(CROSS), 'cross');
+    await engine.predict(strokesToInput(CROSS));
+    expect(tf.memory().numTensors).toBe(n);
+  });
+});
