@@ -129,8 +129,15 @@ export class Engine {
   /** Move to another backend on request; the memory is carried over through the CPU mirror. */
   async switchBackend(choice: BackendChoice): Promise<void> {
     const saved = this.saved();
+    const previous = this.backend.name as Exclude<BackendChoice, 'auto'>;
+    try {
+      await this.startBackend(choice === 'auto' ? undefined : choice);
+    } catch (err) {
+      // back to the backend the encoder and memory live on; nothing else changed
+      await this.startBackend(previous);
+      throw err;
+    }
     this.settings = { ...this.settings, backend: choice };
-    await this.startBackend(choice === 'auto' ? undefined : choice);
     await this.loadEncoder();
     await this.rebuild(saved.slots);
   }

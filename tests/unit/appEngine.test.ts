@@ -17,8 +17,8 @@ let engine: Engine;
 
 async function start(memorySize = 16) {
   return Engine.start({ ...DEFAULT_SETTINGS, memorySize, ageNoise: 0 }, undefined, {
-    startBackend: async () => {
-      const sel = await selectBackend({ force: 'wasm' });
+    startBackend: async (force) => {
+      const sel = await selectBackend({ force: force ?? 'wasm' });
       return { name: sel.backend, skipped: [] };
     },
     loadEncoder: () => loadEncoderFromDir('models/omniglot-conv4'),
@@ -121,6 +121,15 @@ describe('Engine (app session over the shared memory)', () => {
     expect(engine.summary().size).toBe(2);
     expect(engine.labelList().map((l) => l.name)).toEqual(['cross', 'zig']);
     await engine.applySettings({ ...engine.settings, memorySize: 16 });
+  });
+
+  it('a backend that cannot start is refused and the engine stays where it was', async () => {
+    await engine.clear();
+    await engine.remember(strokesToInput(RING), 'ring');
+    await expect(engine.switchBackend('webgpu')).rejects.toThrow(/navigator.gpu/);
+    expect(engine.backend.name).toBe('wasm');
+    expect(engine.settings.backend).toBe('auto');
+    expect((await engine.predict(strokesToInput(RING))).prediction.name).toBe('ring');
   });
 
   it('leaks no tensors around predict and remember', async () => {
