@@ -3,7 +3,7 @@ import type { AppOptions } from './tests/e2e/fixtures';
 
 // Debian's Chromium (never a downloaded browser); the app is the production build served by
 // `vite preview` on localhost (WebGPU needs a secure context: http://localhost qualifies).
-const PORT = 4173;
+const PORT = Number(process.env.E2E_PORT ?? 4173);
 const baseArgs = [
   '--no-sandbox',
   '--disable-background-networking',

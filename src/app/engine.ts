@@ -215,6 +215,9 @@ export class Engine {
       const enc = key ? { value: key, ms: 0 } : await this.encode(input);
       const t0 = now();
       const lossOut = this.filled() > 0 ? await this.memory.loss(enc.value, label) : null;
+      const nameOfSlot = (slot: number) => (slot >= 0 && this.values[slot] >= 0 ? this.labelName(this.values[slot]) : null);
+      const npName = lossOut ? nameOfSlot(lossOut.np) : null;
+      const nbName = lossOut ? nameOfSlot(lossOut.nb) : null;
       const w = await this.memory.write(enc.value, label);
       const writeMs = now() - t0;
       const [stored] = [await this.memory.keysOf([w.slot])];
@@ -237,6 +240,8 @@ export class Engine {
           loss: lossOut ? lossOut.loss : null,
           np: lossOut ? lossOut.np : -1,
           nb: lossOut ? lossOut.nb : -1,
+          npName,
+          nbName,
           touched: [w.slot],
         },
       };

@@ -71,6 +71,9 @@ export interface WriteView {
   loss: number | null;
   np: number;
   nb: number;
+  /** labels of np and nb before the write (null: none) */
+  npName: string | null;
+  nbName: string | null;
   /** slots whose content changed */
   touched: number[];
 }

@@ -41,6 +41,7 @@ describe('Engine (app session over the shared memory)', () => {
     expect(b.write.name).toBe('cross');
     expect(b.write.loss).not.toBeNull();
     expect(b.write.nb).toBe(a.write.slot); // the only other slot
+    expect(b.write).toMatchObject({ np: -1, npName: null, nbName: 'ring' });
     const again = await engine.remember(ring, 'ring');
     expect(again.write).toMatchObject({ case: 'update', slot: a.write.slot });
     expect(engine.summary().ages[a.write.slot]).toBe(0);

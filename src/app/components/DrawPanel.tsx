@@ -121,8 +121,9 @@ function WriteReport() {
         Memory loss {w.loss === null ? '— (memory was empty)' : w.loss.toFixed(3)}
         {w.loss !== null && (
           <>
-            {' '}with positive neighbour n<sub>p</sub> = {w.np >= 0 ? w.np : 'none'} and negative neighbour n<sub>b</sub> ={' '}
-            {w.nb >= 0 ? w.nb : 'none'}
+            {' '}= [q·K[n<sub>b</sub>] − q·K[n<sub>p</sub>] + α]<sub>+</sub> with positive neighbour n<sub>p</sub> ={' '}
+            {w.np >= 0 ? `slot ${w.np} (“${w.npName}”)` : 'none (no slot held this label)'} and negative neighbour n<sub>b</sub> ={' '}
+            {w.nb >= 0 ? `slot ${w.nb} (“${w.nbName}”)` : 'none'}
           </>
         )}
       </p>
