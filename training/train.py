@@ -237,6 +237,8 @@ def main():
                             gen=gen.get_state(), torch_rng=torch.get_rng_state(), step=step, history=history,
                             elapsed=time.time() - t0, config=asdict(cfg)), ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
+            if step == cfg.warmup_steps:  # keep the warm-up-only encoder, to measure what phase 2 adds
+                torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "warmup.pt"))
     bar.close()
     minutes = (time.time() - t0) / 60
     torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "final.pt"))
