@@ -102,7 +102,7 @@ const Charts = memo(function Charts({ p }: { p: PredictionView | null }) {
           <BarChart data={p.neighbours.map((n, i) => ({ name: `${i + 1}:${n.name}`, w: +n.weight.toFixed(4) }))} margin={{ left: 0, right: 8 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="name" tick={{ fontSize: 10 }} />
-            <YAxis domain={[0, 1]} width={30} />
+            <YAxis domain={[0, 1]} ticks={[0, 0.5, 1]} width={38} />
             <Tooltip />
             <Bar dataKey="w" fill="#d8873b" isAnimationActive={false} />
           </BarChart>
