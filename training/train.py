@@ -39,7 +39,7 @@ class TrainConfig:
     device: str = "cuda" if torch.cuda.is_available() else "cpu"
     threads: int = 2
     # phase 1: cosine-softmax warm-up
-    warmup_steps: int = 7000
+    warmup_steps: int = 8000
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 5e-4
