@@ -2,8 +2,8 @@
  * `npm run eval`: the paper's Omniglot table measured by Memory Lab (Node, WASM backend).
  *
  *   npm run eval -- [--episodes 1000] [--model models/omniglot-conv4] [--omniglot-dir DIR]
- *                   [--quick] [--seed 1] [--no-pixels] [--raw-pixels] [--backend wasm|cpu]
- *                   [--out bench/eval-results]
+ *                   [--quick] [--seed 1] [--no-pixels] [--raw-pixels | --no-raw-pixels]
+ *                   [--backend wasm|cpu] [--out bench/eval-results]
  *
  * Reads images_evaluation.zip and splits/vinyals/test.txt from OMNIGLOT_DIR (default
  * ../shared/data/omniglot), embeds every image once, runs the protocols, prints the markdown
@@ -32,7 +32,8 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
       'no-pixels': { type: 'boolean', default: false },
-      'raw-pixels': { type: 'boolean', default: false },
+      'raw-pixels': { type: 'boolean' },
+      'no-raw-pixels': { type: 'boolean', default: false },
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'usage: npm run eval -- [--episodes N] [--model DIR] [--omniglot-dir DIR] [--quick] [--seed S] [--no-pixels] [--raw-pixels] [--backend wasm|cpu] [--out PREFIX]',
+      'usage: npm run eval -- [--episodes N] [--model DIR] [--omniglot-dir DIR] [--quick] [--seed S] [--no-pixels] [--raw-pixels | --no-raw-pixels] [--backend wasm|cpu] [--out PREFIX]',
     );
     return;
   }
@@ -54,7 +55,8 @@ async function main(): Promise<void> {
   config.episodes = int('episodes', values.episodes) ?? config.episodes;
   config.seed = int('seed', values.seed) ?? config.seed;
   config.pixelsBaseline = !values['no-pixels'];
-  config.rawPixelsBaseline = values['raw-pixels'];
+  if (values['raw-pixels']) config.rawPixelsBaseline = true;
+  if (values['no-raw-pixels']) config.rawPixelsBaseline = false;
   const backendName = values.backend;
   if (backendName !== 'wasm' && backendName !== 'cpu') throw new Error(`expected --backend wasm or cpu, got ${backendName}`);
 

@@ -50,7 +50,7 @@ export interface BenchmarkConfig {
   pixelsBaseline: boolean;
   /**
    * also the pixels baseline on the plain 28x28 resize of the whole drawing (no crop/rescale), as
-   * the published pixels figures were made (default false; N-way K-shot only)
+   * the published pixels figures were made (N-way K-shot only; on by default, off in quickConfig)
    */
   rawPixelsBaseline?: boolean;
   online: { ways: number[]; length: number[]; episodes: number; maxShot: number };
@@ -69,6 +69,7 @@ export function defaultConfig(): BenchmarkConfig {
     queriesPerClass: 5,
     seed: 1,
     pixelsBaseline: true,
+    rawPixelsBaseline: true,
     online: { ways: [5, 20], length: [30, 100], episodes: 500, maxShot: 10 },
     lifelong: { ways: 5, length: 30, episodes: 300, memorySize: 64, window: 10 },
     memory: {},
@@ -79,6 +80,7 @@ export function defaultConfig(): BenchmarkConfig {
 export function quickConfig(): BenchmarkConfig {
   const c = defaultConfig();
   c.episodes = 100;
+  c.rawPixelsBaseline = false;
   c.online = { ...c.online, episodes: 50 };
   c.lifelong = { ...c.lifelong, episodes: 60 };
   return c;

@@ -217,6 +217,7 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
     const config = defaultConfig();
     config.episodes = 5;
     config.pixelsBaseline = false;
+    config.rawPixelsBaseline = false;
     config.online = { ways: [5, 20], length: [10, 10], episodes: 2, maxShot: 3 };
     config.lifelong = { ways: 5, length: 10, episodes: 2, memorySize: 8, window: 1 };
     const r = await runBenchmark({ set, model: 'id', backend: 'wasm', embed: async (p) => p }, config);

@@ -143,6 +143,7 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
     const config: BenchmarkConfig = o.full ? defaultConfig() : quickConfig();
     config.episodes = o.episodes;
     config.pixelsBaseline = o.pixelsBaseline;
+    config.rawPixelsBaseline = false; // a CLI sanity check; it would hold a second copy of every image
     config.drawingsPerClass = o.drawingsPerClass;
     if (!o.full) {
       // quick: online and life-long sized from the episode count, so a tiny run stays tiny
