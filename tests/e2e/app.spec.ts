@@ -231,6 +231,65 @@ test.describe('full flows', () => {
     expect(after.values).toEqual(before.values);
     expect(after.labels).toEqual(before.labels);
   });
+
+  test('pen pressure widens the stroke; touch draws too', async ({ page }) => {
+    // one diagonal stroke as pointer events of a pen at the given pressure; returns the ink of the 28x28 input
+    const penStroke = (pointerType: string, pressure: number) =>
+      page.evaluate(
+        ({ pointerType, pressure }) => {
+          const c = document.querySelector('[data-testid=drawing-canvas]') as HTMLCanvasElement;
+          const r = c.getBoundingClientRect();
+          const ev = (type: string, i: number) =>
+            c.dispatchEvent(new PointerEvent(type, {
+              pointerId: 7, pointerType, pressure, isPrimary: true, bubbles: true, button: 0, buttons: type === 'pointerup' ? 0 : 1,
+              clientX: r.left + 60 + i * 20, clientY: r.top + 60 + i * 20,
+            }));
+          ev('pointerdown', 0);
+          for (let i = 1; i <= 10; i++) ev('pointermove', i);
+          ev('pointerup', 10);
+        },
+        { pointerType, pressure },
+      );
+    const inkOfInput = () => page.getByTestId('input-preview').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, 28, 28).data;
+      let ink = 0;
+      for (let i = 0; i < d.length; i += 4) ink += 255 - d[i];
+      return ink;
+    });
+    await penStroke('pen', 0.1);
+    await expect.poll(async () => (await app.state()).strokes).toBe(1);
+    const light = await inkOfInput();
+    await page.keyboard.press('Escape');
+    await penStroke('pen', 1);
+    await expect.poll(async () => (await app.state()).strokes).toBe(1);
+    const firm = await inkOfInput();
+    expect(firm).toBeGreaterThan(light * 1.3);
+    await page.keyboard.press('Escape');
+    await penStroke('touch', 0.5);
+    await expect.poll(async () => (await app.state()).strokes).toBe(1);
+  });
+
+  test('every control is labelled and reachable', async ({ page }) => {
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    for (const tab of ['draw', 'memory', 'labels', 'settings'] as const) {
+      await app.tab(tab);
+      const unlabelled = await page.evaluate(() =>
+        [...document.querySelectorAll('button, input, select, canvas[tabindex]')]
+          .filter((el) => {
+            const h = el as HTMLElement;
+            const byLabel = (el as HTMLInputElement).labels?.length;
+            return !(h.getAttribute('aria-label') || h.textContent?.trim() || byLabel || h.getAttribute('title'));
+          })
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      expect(unlabelled, `unlabelled controls on the ${tab} tab`).toEqual([]);
+      const unreachable = await page.evaluate(() =>
+        [...document.querySelectorAll('button:not([disabled]), input:not([disabled]), select')].filter((el) => (el as HTMLElement).tabIndex < 0).length,
+      );
+      expect(unreachable).toBe(0);
+    }
+  });
 });
 
 test.describe('WebGPU', () => {

@@ -78,7 +78,11 @@ export function DrawingCanvas({ strokes, onStroke, lineWidth = 10, disabled = fa
     if (disabled || pointerId.current !== null) return;
     if (e.pointerType === 'mouse' && e.button !== 0) return;
     e.preventDefault();
-    ref.current!.setPointerCapture?.(e.pointerId);
+    try {
+      ref.current!.setPointerCapture?.(e.pointerId);
+    } catch {
+      /* the pointer is not active any more (e.g. synthetic events): draw without capture */
+    }
     ref.current!.focus({ preventScroll: true });
     pointerId.current = e.pointerId;
     current.current = [pointOf(e)];
