@@ -269,6 +269,34 @@ test.describe('full flows', () => {
     await expect.poll(async () => (await app.state()).strokes).toBe(1);
   });
 
+  test('WebGPU missing: a saved WebGPU choice falls back to another backend, says so, and keeps the memory', async ({ page }) => {
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await page.evaluate(() => window.__memoryLab!.flushSave());
+    // the autosave as if written on a machine with WebGPU (this project's Chromium has no WebGPU adapter)
+    await page.evaluate(async () => {
+      const file = JSON.parse(window.__memoryLab!.exportText());
+      file.settings.backend = 'webgpu';
+      await new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('memory-lab');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const tx = open.result.transaction('autosave', 'readwrite');
+          tx.objectStore('autosave').put(file, 'current');
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+        };
+      });
+    });
+    await page.goto('/'); // no ?backend=: the saved choice is used
+    await app.waitReady();
+    await expect(app.message).toContainText('the saved backend choice webgpu could not start');
+    const s = await app.state();
+    expect(s.backend).not.toBe('webgpu');
+    expect(s.filled).toBe(1);
+    expect(s.labels.map((l) => l.name)).toEqual(['ring']);
+  });
+
   test('every control is labelled and reachable', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');

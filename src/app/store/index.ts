@@ -326,7 +326,16 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         const s = (raw as { settings?: Partial<Settings> }).settings;
         if (s && typeof s === 'object') Object.assign(settings, { backend: s.backend ?? settings.backend });
       }
-      const e = await Engine.start(settings, force);
+      let e: Engine;
+      let fallbackNote: string | null = null;
+      try {
+        e = await Engine.start(settings, force);
+      } catch (err) {
+        // a saved backend choice that no longer works here (e.g. WebGPU gone): start on the best one
+        if (force || settings.backend === 'auto') throw err;
+        fallbackNote = `the saved backend choice ${settings.backend} could not start (${errorText(err)}); using the best available one`;
+        e = await Engine.start({ ...settings, backend: 'auto' });
+      }
       if (raw !== undefined) {
         try {
           saved = fromFile(raw, e.keySize);
@@ -353,6 +362,8 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         summary: e.summary(),
         message: savedError
           ? { kind: 'warning', text: `the saved memory could not be restored (${savedError}); starting empty` }
+          : fallbackNote
+            ? { kind: 'warning', text: fallbackNote }
           : skipped.length && !force
             ? { kind: 'info', text: `running on ${e.backend.name}; ${skipped.map((s) => `${s.name} skipped: ${s.reason}`).join('; ')}` }
             : null,
