@@ -176,7 +176,8 @@ const predictionSlice: Slice<PredictionSlice> = (set, get) => ({
         try {
           const r = await engine.predict(input);
           predictionPhases.predicted = performance.now();
-          if (!predictAgain) {
+          // stale when the drawing changed meanwhile (a new stroke queues another run; a clear wants none)
+          if (!predictAgain && get().input === input) {
             set({
               prediction: r.prediction,
               predictionFor: strokes.length,
