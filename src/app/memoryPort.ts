@@ -2,7 +2,7 @@
  * The narrow interface the app needs from the key-value memory (src/memory/). The adapter at the
  * bottom maps it onto the shared module; nothing here re-implements the memory.
  */
-import type { Settings } from './types';
+import type { LshBucket, Settings } from './types';
 
 export interface PortQuery {
   /** top-k slots by cosine similarity, descending */
@@ -12,7 +12,7 @@ export interface PortQuery {
   /** softmax(t * similarities) */
   weights: number[];
   /** LSH: buckets probed, one per table (null in exact mode) */
-  buckets: number[] | null;
+  buckets: LshBucket[] | null;
 }
 
 export interface PortWrite {

@@ -55,8 +55,16 @@ export interface PredictionView {
   neighbours: NeighbourView[];
   /** softmax weights summed per label, descending */
   perLabel: { label: number; name: string; p: number }[];
-  /** the LSH buckets probed by this query (LSH mode) */
-  buckets: number[] | null;
+  /** the LSH buckets probed by this query, one per hash table (LSH mode; null in exact mode) */
+  buckets: LshBucket[] | null;
+}
+
+export interface LshBucket {
+  table: number;
+  /** the bucket's hash code (one bit per random hyperplane) */
+  code: number;
+  /** filled slots in that bucket: the candidates this table contributed */
+  slots: number[];
 }
 
 export interface WriteView {

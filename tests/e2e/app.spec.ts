@@ -221,6 +221,9 @@ test.describe('full flows', () => {
     await expect(page.getByTestId('prediction-label')).toHaveText('ring');
     await app.tab('memory');
     await expect(page.getByTestId('lsh-buckets')).toContainText('table 0: bucket');
+    // the stored ring is similar enough to share buckets with its variant: it is a candidate
+    await expect(page.getByTestId('lsh-candidates')).toContainText('out of 1 filled');
+    await expect(page.locator('[data-testid=slot].candidate')).toHaveCount(1);
     // another backend: the memory comes along
     const before = await app.state();
     await app.tab('settings');

@@ -26,6 +26,7 @@ export function MemoryView() {
   let maxAge = 0;
   for (let i = 0; i < size; i++) if (values[i] >= 0 && ages[i] > maxAge) maxAge = ages[i];
   const touched = new Set(lastWrite?.touched ?? []);
+  const candidates = new Set(lookup === 'lsh' ? (prediction?.buckets ?? []).flatMap((b) => b.slots) : []);
   const shown = Math.min(size, MAX_GRID);
 
   return (
@@ -47,7 +48,7 @@ export function MemoryView() {
             <div
               key={i}
               role="listitem"
-              className={`slot${touched.has(i) ? ' touched' : ''}`}
+              className={`slot${touched.has(i) ? ' touched' : ''}${candidates.has(i) ? ' candidate' : ''}`}
               data-testid="slot"
               data-slot={i}
               data-label={name}
@@ -59,7 +60,10 @@ export function MemoryView() {
         })}
       </div>
       {shown < size && <p className="muted">showing the first {shown} of {size} slots</p>}
-      <p className="legend muted">colour = label, lighter = older; outlined = touched by the last write</p>
+      <p className="legend muted">
+        colour = label, lighter = older; red outline = touched by the last write
+        {lookup === 'lsh' && '; dark dot = a candidate of the last query (in one of its LSH buckets)'}
+      </p>
       <div className="charts">
         <AgeHistogram values={values} ages={ages} version={summary.version} />
         <KeyMap version={summary.version} />
@@ -68,13 +72,18 @@ export function MemoryView() {
         <div data-testid="lsh-buckets">
           <h3>LSH buckets of the last query</h3>
           {prediction?.buckets?.length ? (
-            <p>
-              {prediction.buckets.map((b, i) => (
-                <span key={i} className="bucket">
-                  table {i}: bucket {b}
-                </span>
-              ))}
-            </p>
+            <>
+              <p data-testid="lsh-candidates">
+                {candidates.size} candidate slot{candidates.size === 1 ? '' : 's'} re-ranked exactly, out of {filled} filled
+              </p>
+              <p>
+                {prediction.buckets.map((b) => (
+                  <span key={b.table} className="bucket" title={`slots ${b.slots.join(', ') || 'none'}`}>
+                    table {b.table}: bucket {b.code.toString(2)} ({b.slots.length} slot{b.slots.length === 1 ? '' : 's'})
+                  </span>
+                ))}
+              </p>
+            </>
           ) : (
             <p className="muted">draw something to see which buckets the query probes</p>
           )}
