@@ -84,6 +84,5 @@ export default defineConfig({
   plugins: [react(), staticDirs()],
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
 });
