@@ -83,7 +83,9 @@ async function tryBackend(name: BackendName, opts: SelectBackendOptions): Promis
     if (!ok) return `tf.setBackend('${name}') returned false (initialisation failed)`;
     await tf.ready();
     // A probe op: a backend can initialise yet fail on first use (e.g. a lost GPU device).
-    const probe = tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])).dataSync());
+    // Read back asynchronously: WebGPU's synchronous read is slow, and zeros under SwiftShader.
+    const product = tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])));
+    const probe = await product.data().finally(() => product.dispose());
     if (probe[0] !== 2) return `probe matMul returned ${probe[0]}, expected 2`;
     return null;
   } catch (e) {

@@ -9,8 +9,10 @@ export type LookupKind = 'exact' | 'lsh';
  *   backend's buffer (wasm heap / cpu array); a write costs O(keySize). wasm and cpu only.
  * - 'blocked': the key matrix as fixed-size block tensors; a write rebuilds only its block
  *   (O(blockRows x keySize)). Works on every backend (webgpu, webgl).
- * - 'auto': 'simd' on the wasm/cpu backends when available (measured fastest there, see
- *   bench/memory-results.md), else 'in-place' on wasm/cpu, 'blocked' on GPU backends.
+ * - 'auto': 'simd' when available on the wasm, cpu and webgpu backends (measured fastest on
+ *   wasm, see bench/memory-results.md; on WebGPU the synchronous query would otherwise need a
+ *   synchronous GPU read back, slow and broken under headless SwiftShader), else 'in-place' on
+ *   wasm/cpu, 'blocked' on WebGL.
  */
 export type KeyStorage = 'auto' | 'simd' | 'in-place' | 'blocked';
 

@@ -135,7 +135,9 @@ export class KeyValueMemory {
       return true;
     }
     const backend = tf.getBackend();
-    return s.storage === 'auto' && (backend === 'wasm' || backend === 'cpu') && simdScanAvailable(s.memorySize, s.keySize);
+    // WebGPU: the memory's query is synchronous, and a synchronous read back from WebGPU is slow
+    // (and returns zeros under headless SwiftShader), so the exact scan stays on the CPU mirror.
+    return s.storage === 'auto' && backend !== 'webgl' && simdScanAvailable(s.memorySize, s.keySize);
   }
 
   /** Make an empty memory (allocates its tensors on the active tfjs backend; release with dispose()). */
