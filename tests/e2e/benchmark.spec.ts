@@ -1,4 +1,5 @@
 import { test, expect } from './fixtures';
+import { MemoryLabPage } from './pages/MemoryLabPage';
 import { omniglotZip } from './syntheticOmniglot';
 
 // 3 alphabets x 8 characters x 12 drawers: enough classes and drawings for every task (20-way 5-shot).
@@ -8,8 +9,7 @@ test.describe('Benchmark view', () => {
   test.beforeEach(async ({ page, backend }) => {
     // WebGPU runs on SwiftShader (CPU emulation): its start can be slow on a busy machine
     test.setTimeout(300_000);
-    await page.goto(`/?backend=${backend}`);
-    await expect(page.getByTestId('app')).toHaveAttribute('data-ready', 'true', { timeout: 240_000 });
+    await new MemoryLabPage(page).open(backend); // fails at once with the app's message if it cannot start
     await expect(page.getByTestId('backend-name')).toHaveText(backend);
     await page.getByTestId('tab-benchmark').click();
     await expect(page.getByTestId('benchmark-view')).toBeVisible();
