@@ -172,7 +172,10 @@ export class Encoder {
     return out;
   }
 
-  /** Synchronous encode() (blocks; fine in Node and for a single drawing). */
+  /**
+   * Synchronous encode() (blocks; fine in Node and for a single drawing). Prefer the async
+   * encode() on WebGPU: a synchronous read back can return zeros under headless SwiftShader.
+   */
   encodeSync(images: ImageBatch, options: EncodeOptions & { raw?: boolean } = {}): Float32Array {
     this.check();
     const flat = imagesToFlat(images);
