@@ -3,6 +3,7 @@
  * (no dataset drawings). Each symbol is a list of strokes; each stroke a polyline in unit
  * coordinates [0, 1]^2, resampled to points every few canvas pixels.
  */
+import { mulberry32 } from '../../memory/random';
 import type { StrokePoint } from '../../strokes';
 
 export interface SymbolScript {
@@ -31,18 +32,6 @@ export const TOUR_SYMBOLS: SymbolScript[] = [
   },
 ];
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32) for variants. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The strokes of a script in canvas pixels inside a box (x, y, size), one point every `step`
  * pixels. `wobble` > 0 moves each vertex randomly by up to wobble * size (a hand-drawn variant).
@@ -53,7 +42,7 @@ export function scriptStrokes(
   options: { step?: number; wobble?: number; seed?: number } = {},
 ): StrokePoint[][] {
   const step = options.step ?? 4;
-  const rand = rng(options.seed ?? 1);
+  const rand = mulberry32(options.seed ?? 1);
   const w = options.wobble ?? 0;
   let t = 0;
   return s.strokes.map((poly) => {
