@@ -4,25 +4,7 @@
  */
 import { KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../memory';
 import type { MemoryPort, PortQuery } from './memoryPort';
-import type { LshBucket, Settings } from './types';
-
-/**
- * LSH mode: the bucket each table probed for the last query, with the slots in it. The memory does
- * not expose these, so this reads its LSH lookup's state right after query(): the last query's codes
- * (`qcode`) and the bucket lists (`buckets`). Null when that state is not there (exact mode, or
- * the lookup changed shape).
- */
-function lastLshBuckets(m: KeyValueMemory): LshBucket[] | null {
-  const lookup = (m as unknown as { lookup?: { kind?: string; qcode?: unknown; buckets?: unknown } }).lookup;
-  if (lookup?.kind !== 'lsh' || !(lookup.qcode instanceof Int32Array) || !Array.isArray(lookup.buckets)) return null;
-  const tables = lookup.buckets as unknown[];
-  const codes = lookup.qcode;
-  return Array.from(codes, (code, table) => {
-    const t = tables[table];
-    const list = t instanceof Map ? (t.get(code) as unknown) : undefined;
-    return { table, code, slots: Array.isArray(list) ? (list as number[]).slice().sort((a, b) => a - b) : [] };
-  });
-}
+import type { Settings } from './types';
 
 class KeyValueMemoryPort implements MemoryPort {
   constructor(private m: KeyValueMemory) {}
@@ -41,7 +23,7 @@ class KeyValueMemoryPort implements MemoryPort {
       similarities: r.similarities[0],
       values: r.values[0],
       weights: r.softmax[0],
-      buckets: lastLshBuckets(this.m),
+      buckets: this.m.lastLshProbe(),
     };
   }
 

@@ -140,6 +140,13 @@ export function rankCandidates(cands: ArrayLike<number>, sims: ArrayLike<number>
   return { indices: Int32Array.from(order, (p) => cands[p]), sims: Float32Array.from(order, (p) => sims[p]) };
 }
 
+/** One LSH table's bucket for a query: the table, the query's code in it, the slots it holds. */
+export interface LshProbe {
+  table: number;
+  code: number;
+  slots: number[];
+}
+
 export class LshLookup implements Lookup {
   readonly kind = 'lsh' as const;
   private readonly planes: Float32Array; // [P, D] hyperplane pool
@@ -152,6 +159,8 @@ export class LshLookup implements Lookup {
   private readonly stamp: Int32Array;
   private stampId = 0;
   private readonly qcode: Int32Array;
+  /** The bucket codes of the last query row searched (qcode is reused by writes); null before any. */
+  private lastQueryCodes: Int32Array | null = null;
   private readonly candBuf: Int32Array;
   private readonly simBuf: Float64Array | Float32Array;
 
@@ -232,6 +241,17 @@ export class LshLookup implements Lookup {
     this.codes[t * this.n + slot] = -1;
   }
 
+  /** The bucket each table probed for the last row searched (query or write lookup), with its slots (ascending). */
+  lastProbe(): LshProbe[] | null {
+    const codes = this.lastQueryCodes;
+    if (codes === null) return null;
+    return Array.from(codes, (code, table) => ({
+      table,
+      code,
+      slots: (this.buckets[table]?.get(code) ?? []).slice().sort((a, b) => a - b),
+    }));
+  }
+
   search(q: Float32Array, b: number, k: number): Ranked[] {
     const out: Ranked[] = [];
     for (let r = 0; r < b; r++) {
@@ -258,6 +278,7 @@ export class LshLookup implements Lookup {
         this.gather.dots(count);
       }
       out.push(rankCandidates(this.candBuf, this.simBuf, count, k));
+      (this.lastQueryCodes ??= new Int32Array(this.p.tables)).set(this.qcode);
     }
     return out;
   }

@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { resolveSettings, type LookupKind, type MemoryConfig, type MemorySettings } from './config';
-import { dot, ExactLookup, LshLookup, type Lookup, type Ranked } from './lookup';
+import { dot, ExactLookup, LshLookup, type Lookup, type LshProbe, type Ranked } from './lookup';
 import { SimdGather, SimdScanLookup, simdScanAvailable } from './simdScan';
 import { ageNoiseUniform } from './random';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from './snapshot';
@@ -204,6 +204,15 @@ export class KeyValueMemory {
   /** Label id -> display name. */
   get labelNames(): ReadonlyMap<number, string> {
     return new Map(this.names);
+  }
+  /**
+   * LSH mode: the bucket each hash table probed for the last lookup (the last row of the last
+   * query, or the nearest-neighbour search of the last write), with the slots it holds now.
+   * Null in exact mode or before any lookup.
+   */
+  lastLshProbe(): LshProbe[] | null {
+    this.alive();
+    return this.lookup instanceof LshLookup ? this.lookup.lastProbe() : null;
   }
   /** Slots currently holding label `label`, ascending. */
   slotsOf(label: number): number[] {

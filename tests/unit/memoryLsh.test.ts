@@ -78,6 +78,30 @@ describe('LSH lookup', () => {
     m.dispose();
   });
 
+  it('lastLshProbe: the buckets of the last lookup hold every neighbour it returned, and a written key lands in them', () => {
+    const d = 16;
+    const data = clusteredKeys(96, d, 6, 5);
+    const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => data.keys.subarray((from + i) * d, (from + i + 1) * d));
+    const m = KeyValueMemory.create({ memorySize: 128, keySize: d, k: 16, lookup: 'lsh', ageNoise: 0, lsh: { tables: 5, bits: 3 } });
+    expect(m.lastLshProbe()).toBeNull(); // no query yet
+    m.write(rows(0, 64), data.labels.slice(0, 64));
+    const q = data.keys.subarray(70 * d, 71 * d);
+    const r = m.query([q]);
+    const probe = m.lastLshProbe()!;
+    expect(probe.map((p) => p.table)).toEqual([0, 1, 2, 3, 4]);
+    const candidates = new Set(probe.flatMap((p) => p.slots));
+    for (const slot of r.indices[0]) expect(candidates.has(slot)).toBe(true);
+    // a write looks up n1 first, so the probe is then that lookup's: the written key's own buckets
+    const [w] = m.write(rows(90, 91), [999]);
+    for (const p of m.lastLshProbe()!) expect(p.slots).toContain(w.slot);
+    m.dispose();
+    const exact = KeyValueMemory.create({ memorySize: 8, keySize: d });
+    exact.write(rows(0, 1), [1]);
+    exact.query(rows(0, 1));
+    expect(exact.lastLshProbe()).toBeNull();
+    exact.dispose();
+  });
+
   it('SIMD re-ranking gives the same results as the plain JS re-ranking', () => {
     const d = 32;
     const data = clusteredKeys(600, d, 20, 5);
