@@ -97,10 +97,21 @@ async function tryBackend(name: BackendName, opts: SelectBackendOptions): Promis
  * Select the fastest working tfjs backend (WebGPU -> WebGL -> WASM -> CPU), or `force` one.
  * Resolves with the backend that runs and the reasons earlier candidates were skipped.
  */
-export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendSelection> {
+export function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendSelection> {
   if (opts.force !== undefined && !BACKEND_ORDER.includes(opts.force)) {
-    throw new Error(`expected a backend among ${BACKEND_ORDER.join(', ')}, got '${String(opts.force)}'`);
+    return Promise.reject(new Error(`expected a backend among ${BACKEND_ORDER.join(', ')}, got '${String(opts.force)}'`));
   }
+  // One selection at a time: tfjs has one global engine, and two interleaved initialisations of
+  // the same backend (e.g. React StrictMode running the app's start-up effect twice in dev) make
+  // tf.setBackend fail. Each call waits for the previous one to settle.
+  const run = selectionQueue.then(() => selectNow(opts));
+  selectionQueue = run.catch(() => undefined);
+  return run;
+}
+
+let selectionQueue: Promise<unknown> = Promise.resolve();
+
+async function selectNow(opts: SelectBackendOptions): Promise<BackendSelection> {
   const order = opts.force !== undefined ? [opts.force] : (opts.order ?? BACKEND_ORDER);
   const attempts: BackendAttempt[] = [];
   for (const name of order) {

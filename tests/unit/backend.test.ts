@@ -28,4 +28,18 @@ describe('selectBackend', () => {
     expect(sel.backend).toBe('cpu');
     expect(sel.attempts[0].skipped).toMatch(/WebGL/);
   });
+
+  it('runs concurrent selections one after the other (React StrictMode starts the app twice in dev)', async () => {
+    const order: string[] = [];
+    const calls = (['cpu', 'wasm', 'cpu', 'wasm'] as const).map((force) =>
+      selectBackend({ force }).then((sel) => {
+        order.push(sel.backend);
+        return sel;
+      }),
+    );
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.backend)).toEqual(['cpu', 'wasm', 'cpu', 'wasm']);
+    expect(order).toEqual(['cpu', 'wasm', 'cpu', 'wasm']); // settled in call order
+    expect(tf.getBackend()).toBe('wasm'); // the last call wins
+  });
 });
