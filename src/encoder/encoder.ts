@@ -151,23 +151,14 @@ export class Encoder {
    * each row of unit length (or raw outputs with `raw`). Async so the browser stays responsive.
    */
   async encode(images: ImageBatch, options: EncodeOptions & { raw?: boolean } = {}): Promise<Float32Array> {
-    this.check();
-    const flat = imagesToFlat(images);
-    const n = flat.length / OUT_SIZE;
-    const batch = this.batchSizeOf(options.batchSize);
-    const out = new Float32Array(n * this.keySize);
-    for (let start = 0; start < n; start += batch) {
-      const m = Math.min(batch, n - start);
-      const keys = tf.tidy(() => {
-        const x = tf.tensor4d(flat.subarray(start * OUT_SIZE, (start + m) * OUT_SIZE), [m, OUT, OUT, 1]);
-        return this.encodeTensor(x, options.raw ?? false);
-      });
+    const { out, batches } = this.batched(images, options);
+    for (const { offset, keys, done } of batches) {
       try {
-        out.set(await keys.data(), start * this.keySize);
+        out.set(await keys.data(), offset);
       } finally {
         keys.dispose();
       }
-      options.onProgress?.(start + m, n);
+      done();
     }
     return out;
   }
@@ -177,21 +168,40 @@ export class Encoder {
    * encode() on WebGPU: a synchronous read back can return zeros under headless SwiftShader.
    */
   encodeSync(images: ImageBatch, options: EncodeOptions & { raw?: boolean } = {}): Float32Array {
+    const { out, batches } = this.batched(images, options);
+    for (const { offset, keys, done } of batches) {
+      try {
+        out.set(keys.dataSync(), offset);
+      } finally {
+        keys.dispose();
+      }
+      done();
+    }
+    return out;
+  }
+
+  /**
+   * The batching shared by encode() and encodeSync(): the output array, and one keys tensor per
+   * batch (the caller reads it into `out` at `offset`, disposes it, then calls `done` for progress).
+   */
+  private batched(images: ImageBatch, options: EncodeOptions & { raw?: boolean }) {
     this.check();
     const flat = imagesToFlat(images);
     const n = flat.length / OUT_SIZE;
     const batch = this.batchSizeOf(options.batchSize);
     const out = new Float32Array(n * this.keySize);
-    for (let start = 0; start < n; start += batch) {
-      const m = Math.min(batch, n - start);
-      const data = tf.tidy(() => {
-        const x = tf.tensor4d(flat.subarray(start * OUT_SIZE, (start + m) * OUT_SIZE), [m, OUT, OUT, 1]);
-        return this.encodeTensor(x, options.raw ?? false).dataSync();
-      });
-      out.set(data, start * this.keySize);
-      options.onProgress?.(start + m, n);
+    const self = this;
+    function* batches(): Generator<{ offset: number; keys: tf.Tensor2D; done: () => void }> {
+      for (let start = 0; start < n; start += batch) {
+        const m = Math.min(batch, n - start);
+        const keys = tf.tidy(() => {
+          const x = tf.tensor4d(flat.subarray(start * OUT_SIZE, (start + m) * OUT_SIZE), [m, OUT, OUT, 1]);
+          return self.encodeTensor(x, options.raw ?? false);
+        });
+        yield { offset: start * self.keySize, keys, done: () => options.onProgress?.(start + m, n) };
+      }
     }
-    return out;
+    return { out, batches: batches() };
   }
 
   private batchSizeOf(b: number | undefined): number {
