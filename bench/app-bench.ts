@@ -6,14 +6,15 @@
  *    (measured inside the page from pointerup to the frame after the prediction rendered).
  * Prints a table and writes bench/app-results.md.   Run: npm run bench:app
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import { chromium } from '@playwright/test';
 import { toFile } from '../src/app/persist';
 import { DEFAULT_SETTINGS } from '../src/app/types';
+import { withPreviewBrowser } from '../scripts/previewBrowser';
+import { mulberry32 as rand } from '../src/memory/random';
 
 const PORT = 4174;
 const MEMORY = 8192;
@@ -25,15 +26,6 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
 }
 
-function rand(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A full 8k memory file: random unit keys (Gaussian), 100 labels, random ages. */
 function fullMemoryFile(): string {
@@ -57,32 +49,20 @@ function fullMemoryFile(): string {
 
 async function main() {
   console.log('building the production bundle…');
-  execFileSync('node_modules/.bin/vite', ['build'], { stdio: 'ignore' });
-  const assets = readdirSync('dist/assets').filter((f) => f.endsWith('.js'));
-  let raw = 0, gz = 0;
-  for (const f of assets) {
-    const b = readFileSync(join('dist/assets', f));
-    raw += b.length;
-    gz += gzipSync(b, { level: 9 }).length;
-  }
-  const server = spawn('node_modules/.bin/vite', ['preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
-  try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await fetch(`http://localhost:${PORT}/`)).ok) break;
-      } catch { /* not up yet */ }
-      await new Promise((r) => setTimeout(r, 100));
+  await withPreviewBrowser(PORT, async (browser, baseUrl) => {
+    const assets = readdirSync('dist/assets').filter((f) => f.endsWith('.js'));
+    let raw = 0, gz = 0;
+    for (const f of assets) {
+      const b = readFileSync(join('dist/assets', f));
+      raw += b.length;
+      gz += gzipSync(b, { level: 9 }).length;
     }
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 
     // time to ready-to-predict: a cold start (fresh context, empty cache), then 4 warm reloads
     const readyTimes: number[] = [];
     for (let i = 0; i < 5; i++) {
-      if (i === 0) await page.goto(`http://localhost:${PORT}/?backend=wasm`);
+      if (i === 0) await page.goto(`${baseUrl}?backend=wasm`);
       else await page.reload();
       await page.waitForFunction(() => window.__memoryLab?.ready() === true, null, { timeout: 60_000 });
       readyTimes.push(await page.evaluate(() => performance.now()));
@@ -128,8 +108,6 @@ async function main() {
         }
       }
     }
-    await browser.close();
-
     const rows = [
       ['production JS (gzip)', `${(gz / 1024).toFixed(0)} kB (raw ${(raw / 1024).toFixed(0)} kB, ${assets.length} files)`, '<= 800 kB'],
       ['time to ready-to-predict, cold', `${readyTimes[0].toFixed(0)} ms`, '<= 3 s'],
@@ -160,9 +138,7 @@ async function main() {
     ].join('\n');
     console.log(md);
     writeFileSync('bench/app-results.md', md);
-  } finally {
-    server.kill();
-  }
+  });
 }
 
 main().catch((e) => {

@@ -13,19 +13,11 @@ import { selectBackend } from '../src/backend';
 import { loadEncoderFromDir } from '../src/encoder/node';
 import { decodeDrawing, readOmniglotZip } from '../src/eval/omniglot';
 import { preprocess } from '../src/preprocess';
+import { mulberry32 as rand } from '../src/memory/random';
 
 const DIR = process.env.OMNIGLOT_DIR ?? '../shared/data/omniglot';
 const C = 20, E = 30;
 
-function rand(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
 
 async function main() {

@@ -4,27 +4,14 @@
  * draws a variant of the first symbol, and captures the main screen and the memory view.
  * Run: npm run screenshots
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { chromium } from '@playwright/test';
+import { withPreviewBrowser } from './previewBrowser';
 
 const PORT = 4175;
 
 async function main() {
-  execFileSync('node_modules/.bin/vite', ['build'], { stdio: 'ignore' });
-  const server = spawn('node_modules/.bin/vite', ['preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
-  try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await fetch(`http://localhost:${PORT}/`)).ok) break;
-      } catch { /* not up yet */ }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+  await withPreviewBrowser(PORT, async (browser, baseUrl) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
-    await page.goto(`http://localhost:${PORT}/?backend=wasm`);
+    await page.goto(`${baseUrl}?backend=wasm`);
     await page.waitForFunction(() => window.__memoryLab?.ready() === true, null, { timeout: 60_000 });
     await page.getByTestId('start-tour').click();
     await page.getByText('Your turn', { exact: false }).waitFor({ timeout: 120_000 });
@@ -42,11 +29,8 @@ async function main() {
     await page.getByTestId('key-map').waitFor();
     await page.waitForTimeout(400);
     await page.screenshot({ path: 'docs/screenshot-memory.png', fullPage: true });
-    await browser.close();
-    console.log('wrote docs/screenshot-main.png and docs/screenshot-memory.png');
-  } finally {
-    server.kill();
-  }
+  });
+  console.log('wrote docs/screenshot-main.png and docs/screenshot-memory.png');
 }
 
 main().catch((e) => {
