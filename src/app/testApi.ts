@@ -5,6 +5,7 @@
 import type { StrokePoint } from '../strokes';
 import { flushSave, getEngine, predictionPhases, useApp } from './store';
 import { destroyBackendDevice } from './tfjsBackend';
+import type { PredictionView, Settings, WriteView } from './types';
 
 export interface MemoryLabTestApi {
   ready(): boolean;
@@ -15,11 +16,11 @@ export interface MemoryLabTestApi {
     values: number[];
     ages: number[];
     labels: { id: number; name: string; count: number }[];
-    lastWrite: unknown;
-    prediction: unknown;
+    lastWrite: WriteView | null;
+    prediction: PredictionView | null;
     predictionSeq: number;
     strokes: number;
-    settings: unknown;
+    settings: Settings;
     latency: { encodeMs: number | null; queryMs: number | null; writeMs: number | null };
   };
   flushSave(): Promise<void>;

@@ -1,4 +1,5 @@
 import { expect, type Locator, type Page } from '@playwright/test';
+import type { MemoryLabTestApi } from '../../../src/app/testApi';
 
 /** A symbol as strokes of points in unit coordinates of the canvas ([0,1]^2). */
 export type UnitStrokes = [number, number][][];
@@ -24,19 +25,8 @@ export function variant(s: UnitStrokes, seed = 1): UnitStrokes {
   return s.map((stroke) => stroke.map(([x, y]) => [0.05 + x * 0.85 + r(), 0.08 + y * 0.85 + r()] as [number, number]));
 }
 
-export interface AppStateView {
-  backend: string | null;
-  size: number;
-  filled: number;
-  values: number[];
-  ages: number[];
-  labels: { id: number; name: string; count: number }[];
-  lastWrite: { case: 'update' | 'new'; slot: number; name: string; evicted: { name: string } | null } | null;
-  prediction: { name: string | null; neighbours: { slot: number; name: string }[] } | null;
-  predictionSeq: number;
-  strokes: number;
-  settings: unknown;
-}
+/** What `window.__memoryLab.state()` returns (src/app/testApi.ts). */
+export type AppStateView = ReturnType<MemoryLabTestApi['state']>;
 
 /** Page object over data-testid, plus the typed window.__memoryLab API. */
 export class MemoryLabPage {
