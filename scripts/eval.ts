@@ -4,6 +4,7 @@
  *   npm run eval -- [--episodes 1000] [--model models/omniglot-conv4] [--omniglot-dir DIR]
  *                   [--quick] [--seed 1] [--no-pixels] [--raw-pixels | --no-raw-pixels]
  *                   [--backend wasm|cpu] [--out bench/eval-results]
+ *                   [--no-learners | --learners-only] [--learner-episodes N]
  *
  * Reads images_evaluation.zip and splits/vinyals/test.txt from OMNIGLOT_DIR (default
  * ../shared/data/omniglot), embeds every image once, runs the protocols, prints the markdown
@@ -36,12 +37,15 @@ async function main(): Promise<void> {
       'no-raw-pixels': { type: 'boolean', default: false },
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string' },
+      'no-learners': { type: 'boolean', default: false },
+      'learners-only': { type: 'boolean', default: false },
+      'learner-episodes': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run eval -- [--episodes N] [--model DIR] [--omniglot-dir DIR] [--quick] [--seed S] [--no-pixels] [--raw-pixels | --no-raw-pixels] [--backend wasm|cpu] [--out PREFIX]',
+      'usage: npm run eval -- [--episodes N] [--model DIR] [--omniglot-dir DIR] [--quick] [--seed S] [--no-pixels] [--raw-pixels | --no-raw-pixels] [--backend wasm|cpu] [--out PREFIX] [--no-learners | --learners-only] [--learner-episodes N]',
     );
     return;
   }
@@ -57,6 +61,10 @@ async function main(): Promise<void> {
   config.pixelsBaseline = !values['no-pixels'];
   if (values['raw-pixels']) config.rawPixelsBaseline = true;
   if (values['no-raw-pixels']) config.rawPixelsBaseline = false;
+  if (values['no-learners'] && values['learners-only']) throw new Error('expected at most one of --no-learners and --learners-only, got both');
+  if (values['no-learners']) config.learners = undefined;
+  config.learnersOnly = values['learners-only'];
+  if (config.learners) config.learners.episodes = int('learner-episodes', values['learner-episodes']) ?? config.learners.episodes;
   const backendName = values.backend;
   if (backendName !== 'wasm' && backendName !== 'cpu') throw new Error(`expected --backend wasm or cpu, got ${backendName}`);
 
@@ -106,7 +114,7 @@ async function main(): Promise<void> {
     if (started) bar.stop();
     results.timings.total = (performance.now() - t0) / 1000;
     const md = resultsToMarkdown(results);
-    const out = resolve(repoRoot, values.out ?? (values.quick ? 'bench/eval-results-quick' : 'bench/eval-results'));
+    const out = resolve(repoRoot, values.out ?? (values.quick ? 'bench/eval-results-quick' : values['learners-only'] ? 'bench/eval-results-learners' : 'bench/eval-results'));
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(`${out}.md`, md);
     writeFileSync(`${out}.json`, JSON.stringify(results, null, 1) + '\n');

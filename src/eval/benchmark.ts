@@ -22,6 +22,7 @@ import {
   type LifelongResult,
   type OnlineResult,
 } from './protocols';
+import { defaultLearnersConfig, learnersToMarkdown, quickLearnersConfig, runLearners, type LearnersConfig, type LearnersResults } from './learnersBenchmark';
 
 /** The four columns of the paper's Table 1. */
 export const TASKS = [
@@ -61,6 +62,10 @@ export interface BenchmarkConfig {
   drawingsPerClass?: number;
   /** the N-way K-shot tasks (default TASKS, the four columns of Table 1) */
   tasks?: { ways: number; shots: number }[];
+  /** the learners of src/learners side by side (N-way K-shot and the curriculum); absent: not run */
+  learners?: LearnersConfig;
+  /** run only the learners part (skip the memory, pixels, online and life-long protocols) */
+  learnersOnly?: boolean;
 }
 
 export function defaultConfig(): BenchmarkConfig {
@@ -73,6 +78,7 @@ export function defaultConfig(): BenchmarkConfig {
     online: { ways: [5, 20], length: [30, 100], episodes: 500, maxShot: 10 },
     lifelong: { ways: 5, length: 30, episodes: 300, memorySize: 64, window: 10 },
     memory: {},
+    learners: defaultLearnersConfig(),
   };
 }
 
@@ -83,6 +89,7 @@ export function quickConfig(): BenchmarkConfig {
   c.rawPixelsBaseline = false;
   c.online = { ...c.online, episodes: 50 };
   c.lifelong = { ...c.lifelong, episodes: 60 };
+  c.learners = quickLearnersConfig();
   return c;
 }
 
@@ -112,6 +119,8 @@ export interface BenchmarkResults {
   fewShot: FewShotRow[];
   online: OnlineRow[];
   lifelong: LifelongRow[];
+  /** the learners side by side (when config.learners is set) */
+  learners?: LearnersResults;
   /** protocols not run because the test set is too small for them, with the reason */
   skipped: string[];
   /** seconds per stage */
@@ -227,7 +236,7 @@ export async function runBenchmark(
   };
 
   const label = (m: Method) => (m === 'memory' ? input.model : m);
-  for (const { method, emb } of methods) {
+  for (const { method, emb } of config.learnersOnly ? [] : methods) {
     for (const cs of prepared.sets) {
       for (const t of config.tasks ?? TASKS) {
         if (!fits(cs, t.ways, t.shots + config.queriesPerClass, `${label(method)}: ${t.ways}-way ${t.shots}-shot`)) continue;
@@ -269,6 +278,18 @@ export async function runBenchmark(
       lifelong(emb, ll, { ...config.lifelong, episodes: llEpisodes, seed: config.seed, memory: config.memory, maxShot: config.online.maxShot, ...progress }),
     );
     results.lifelong.push({ method, testSet: ll.name, ...r });
+  }
+  if (config.learners) {
+    // the learners on the encoder's keys: the primary test set's episodes, the curriculum on the largest set
+    const largest = prepared.sets.reduce((a, b) => (b.classes.length > a.classes.length ? b : a));
+    results.learners = await runLearners(
+      keys,
+      prepared.sets[0],
+      largest,
+      config.learners,
+      { episodes: config.episodes, queriesPerClass: config.queriesPerClass, seed: config.seed, tasks: config.tasks ?? TASKS },
+      { stage: (l, total, key, f) => stage(l, total, key, f), ...progress },
+    );
   }
   return results;
 }
@@ -376,6 +397,9 @@ export function resultsToMarkdown(r: BenchmarkResults): string {
     }
     L.push(`| all | ${r.lifelong.map((x) => pct(x.accuracy)).join(' | ')} | ${methods.map(() => '').join(' | ')} | ${ll.evictions} |`);
     L.push('');
+  }
+  if (r.learners) {
+    L.push(learnersToMarkdown(r.learners, r.config.tasks ?? TASKS));
   }
   if (r.skipped.length > 0) {
     L.push('Skipped or shortened (test set too small):');

@@ -50,8 +50,9 @@ export class Prototypes implements Learner<PrototypesExplanation> {
   private distances(h: Float32Array) {
     const labels = this.labels();
     const d2 = labels.map((l) => {
-      const mu = this.prototype(l)!;
-      return 1 + dot(mu, mu) - 2 * dot(mu, h);
+      // |h - mu|^2 = 1 + |mu|^2 - 2 h.mu with mu = sum / n (h is unit length)
+      const { sum, count } = this.rows.get(l)!;
+      return 1 + dot(sum, sum) / (count * count) - (2 * dot(sum, h)) / count;
     });
     return { labels, d2 };
   }
