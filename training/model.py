@@ -20,6 +20,7 @@ class ModelConfig:
     pools: tuple = (True, True, True, False)
     key_size: int = 128
     image_size: int = 28
+    dropout: float = 0.0  # before the key layer, training only (exported models have none)
 
 
 def block(cin: int, cout: int, pool: bool) -> nn.Sequential:
@@ -40,6 +41,7 @@ class Encoder(nn.Module):
             side = side // 2 if pool else side
         self.features = nn.Sequential(*blocks)
         self.flat_side = side
+        self.drop = nn.Dropout(cfg.dropout)
         self.fc = nn.Linear(cin * side * side, cfg.key_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -47,7 +49,7 @@ class Encoder(nn.Module):
         if x.dim() == 3:
             x = x.unsqueeze(1)
         h = self.features(x)
-        return self.fc(h.flatten(1))
+        return self.fc(self.drop(h.flatten(1)))
 
     def keys(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.forward(x), dim=1)

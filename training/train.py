@@ -1,14 +1,19 @@
 """Train the Omniglot encoder. Usage (from the repository root):
 
-    /usr/bin/python3 training/train.py                       # full run, defaults below
-    /usr/bin/python3 training/train.py --resume              # continue from the last checkpoint
+    /usr/bin/python3 training/train.py                                  # --objective=cosface+memory (defaults)
+    /usr/bin/python3 training/train.py --objective=memory --out=training/runs/omniglot-memory
+    /usr/bin/python3 training/train.py --resume                         # continue from the last checkpoint
     /usr/bin/python3 training/train.py --warmup_steps=200 --memory_steps=20 --out=training/runs/smoke
 
-Two phases, both on `images_background` only (validation alphabets held out, see data.py):
- 1. warm-up: a cosine-softmax classifier (additive margin) over all training classes
-    (character x 90-degree rotation) on augmented images; the classifier is thrown away.
- 2. the paper's objective: episodes through the memory module and its memory loss
-    (memory cleared per episode, Adam, gradient clipping), as the reference train.py.
+Objectives (`--objective`), all on `images_background` only (validation alphabets held out, see data.py):
+ - `memory`: the paper's objective alone, from scratch: episodes through the memory and its
+   memory loss, `memory_steps` steps, Adam with lr `scratch_lr` (cosine decay), clipping.
+ - `cosface`: a cosine-softmax classifier (additive margin) over all training classes
+   (character x 90-degree rotation), `warmup_steps` steps; the classifier is thrown away.
+ - `cosface+memory`: `cosface`, then `memory_steps` of the memory loss at Adam lr `memory_lr`.
+Episodes follow the reference train.py: `episode_batch` independent episodes of `episode_width`
+classes; within an episode every class is shown before any repeats and no drawing repeats; each
+episode has its own memory, cleared at its start (it never fills: `episode_length` slots).
 Every `eval_every` steps: N-way K-shot accuracy on the validation alphabets through the memory,
 and a checkpoint. Runs on CUDA when available, with no other change.
 """
@@ -28,13 +33,14 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, Dataset, load_zip, split  # noqa: E402
-from memory import Memory, MemoryConfig  # noqa: E402
+from memory import Memory, MemoryConfig  # noqa: E402  (validation)
 from model import Encoder, ModelConfig, parameter_count  # noqa: E402
 
 
 @dataclass
 class TrainConfig:
     out: str = "training/runs/omniglot-conv4"
+    objective: str = "cosface+memory"  # 'memory' | 'cosface' | 'cosface+memory'
     seed: int = 1
     device: str = "cuda" if torch.cuda.is_available() else "cpu"
     threads: int = 2
@@ -50,7 +56,10 @@ class TrainConfig:
     episode_batch: int = 16  # parallel episodes sharing one memory (labels kept apart)
     episode_width: int = 5  # classes per episode
     episode_length: int = 30  # examples per episode
-    memory_lr: float = 1e-4
+    memory_lr: float = 1e-4  # after the cosface warm-up (reference train.py)
+    scratch_lr: float = 1e-3  # objective 'memory' from scratch: peak of the cosine schedule
+    missing_positive: str = "zero"  # no slot holds v: 'zero' (reference: similarity 0) or 'skip' the term
+    dropout: float = 0.0  # on the flattened features before the key layer (the paper: between its fc layers)
     clip: float = 5.0
     k: int = 256
     alpha: float = 0.1
@@ -74,6 +83,14 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
             raise SystemExit(f"unknown setting {k!r}; settings: {', '.join(types)}")
         cur = getattr(cfg, k)
         setattr(cfg, k, (v.lower() in ("1", "true", "yes")) if isinstance(cur, bool) else type(cur)(v))
+    if cfg.objective not in ("memory", "cosface", "cosface+memory"):
+        raise SystemExit(f"--objective must be memory, cosface or cosface+memory, got {cfg.objective!r}")
+    if cfg.missing_positive not in ("zero", "skip"):
+        raise SystemExit(f"--missing_positive must be zero or skip, got {cfg.missing_positive!r}")
+    if cfg.objective == "memory":
+        cfg.warmup_steps = 0
+    if cfg.objective == "cosface":
+        cfg.memory_steps = 0
     return cfg, resume
 
 
@@ -137,31 +154,87 @@ def warmup_loss(model, head, ds, cfg, gen):
     return F.cross_entropy(logits, y)
 
 
-def episode_loss(model, ds, cfg, gen, mem: Memory):
-    """The paper's training objective on one batch of episodes.
+def sample_episodes(ds, B: int, W: int, L: int, gen: torch.Generator):
+    """B episodes of W distinct classes and L steps, as the reference train.py: steps go round by
+    round, each round a random order of the W classes (every class shown before any repeats), and
+    a class's drawings are drawn without replacement. -> (image ids [B, L], rotations [B, L],
+    episode-local labels [B, L] in 0..W-1)."""
+    per_class = -(-L // W)
+    img = torch.empty(B, L, dtype=torch.long)
+    which = torch.empty(B, L, dtype=torch.long)
+    cls = torch.empty(B, W, dtype=torch.long)
+    for b in range(B):
+        cls[b] = torch.randperm(ds.n_classes, generator=gen)[:W]
+        which[b] = torch.cat([torch.randperm(W, generator=gen) for _ in range(per_class)])[:L]
+        for j in range(W):
+            drawings = ds.by_char[int(cls[b, j]) // 4]
+            if len(drawings) < per_class:
+                raise ValueError(f"episode needs {per_class} drawings of a class, the class has {len(drawings)}")
+            pick = drawings[torch.randperm(len(drawings), generator=gen)[:per_class]]
+            steps = (which[b] == j).nonzero().flatten()
+            img[b, steps] = pick[:len(steps)]
+    rot = torch.gather(cls, 1, which) % 4
+    return img, rot, which
 
-    `episode_batch` episodes run side by side, sharing one cleared memory (their labels are
-    disjoint). All their images are encoded in one forward pass; then, step by step, each
-    query's memory loss is taken against the memory as it stands and the query is written.
+
+def episode_memory_loss(q: torch.Tensor, labels: torch.Tensor, alpha: float, missing_positive: str = "zero"):
+    """The memory loss over B independent episodes at once (the fast path).
+
+    q [B, L, D] unit keys (differentiable), labels [B, L]. Each episode has its own memory,
+    empty at step 0 and never full (L slots), so the k = 256 neighbours are all its filled slots:
+    np = the most similar slot with value v, nb = the most similar with another value. Step t's
+    loss [q.K[nb] - q.K[np] + alpha]+ is taken against the memory as it stands, then q_t is
+    written by the update rule (V[n1] == v: K[n1] = normalize(q + K[n1]); else the next empty slot).
+    Equal to writing each episode row by row through memory.Memory (a test proves it).
+    -> per-step losses [B, L-1] (steps 1..L-1) and a mask of the terms that count.
     """
-    B, W, L = cfg.episode_batch, cfg.episode_width, cfg.episode_length
-    cls = torch.stack([torch.randperm(ds.n_classes, generator=gen)[:W] for _ in range(B)])  # [B, W]
-    which = torch.randint(W, (B, L), generator=gen)  # class slot per step
-    c = torch.gather(cls, 1, which)  # [B, L] class ids
-    img = torch.stack([ds.by_char[int(ci) // 4][torch.randint(len(ds.by_char[int(ci) // 4]), (1,), generator=gen)]
-                       for ci in c.flatten()]).flatten()
-    rot = c.flatten() % 4
-    x = ds.images(img, rot, AugmentConfig() if cfg.augment else None, gen)
-    q = F.normalize(model(x), dim=1).view(B, L, -1)
-    labels = (torch.arange(B)[:, None] * W + which).to(cfg.device)  # episode-local labels, disjoint
-    mem.clear()
-    losses = []
+    B, L, D = q.shape
+    qd = q.detach()
+    keys = q.new_zeros(B, L, D)
+    vals = torch.full((B, L), -1, dtype=torch.long, device=q.device)
+    count = torch.zeros(B, dtype=torch.long, device=q.device)
+    rows = torch.arange(B, device=q.device)
+    slots = torch.arange(L, device=q.device)[None, :]
+    losses, keep = [], []
     for t in range(L):
+        v = labels[:, t]
+        filled = slots < count[:, None]
+        sims = torch.einsum("bld,bd->bl", keys, qd[:, t]).masked_fill(~filled, float("-inf"))
         if t > 0:
-            loss, _, _ = mem.loss(q[:, t], labels[:, t])
-            losses.append(loss)
-        mem.write(q[:, t].detach(), labels[:, t])
-    return torch.cat(losses).mean()
+            same = (vals == v[:, None]) & filled
+            other = (vals != v[:, None]) & filled
+            s_np = sims.masked_fill(~same, float("-inf"))
+            s_nb = sims.masked_fill(~other, float("-inf"))
+            np_, nb_ = s_np.argmax(1), s_nb.argmax(1)
+            has_p, has_n = same.any(1), other.any(1)
+            kp = keys[rows, np_] * has_p[:, None]
+            kn = keys[rows, nb_] * has_n[:, None]
+            losses.append(F.relu((q[:, t] * kn).sum(1) - (q[:, t] * kp).sum(1) + alpha))
+            keep.append(has_p if missing_positive == "skip" else torch.ones_like(has_p))
+        # update rule (no gradient through the keys)
+        n1 = sims.argmax(1)
+        any_filled = count > 0
+        upd = any_filled & (vals[rows, n1] == v)
+        merged = F.normalize(qd[:, t] + keys[rows, n1], dim=1)
+        keys = keys.clone()
+        keys[rows[upd], n1[upd]] = merged[upd]
+        new = ~upd
+        keys[rows[new], count[new]] = qd[new, t]
+        vals[rows[new], count[new]] = v[new]
+        count = count + new.long()
+    return torch.stack(losses, 1), torch.stack(keep, 1)
+
+
+def episode_loss(model, ds, cfg, gen, mem=None):
+    """The paper's training objective on one batch of `episode_batch` episodes, all images encoded
+    in one forward pass; the memory loss through `episode_memory_loss` (the fast path)."""
+    B, W, L = cfg.episode_batch, cfg.episode_width, cfg.episode_length
+    img, rot, which = sample_episodes(ds, B, W, L, gen)
+    x = ds.images(img.flatten(), rot.flatten(), AugmentConfig() if cfg.augment else None, gen)
+    q = F.normalize(model(x), dim=1).view(B, L, -1)
+    losses, keep = episode_memory_loss(q, which.to(cfg.device), cfg.alpha, cfg.missing_positive)
+    keep = keep.to(losses.dtype)
+    return (losses * keep).sum() / keep.sum().clamp(min=1)
 
 
 def main():
@@ -184,12 +257,10 @@ def main():
     say(f"train: {train_ds.n_chars} characters x 4 rotations = {train_ds.n_classes} classes, {len(train_ds.char)} images; "
         f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)")
 
-    model = Encoder(ModelConfig()).to(cfg.device)
+    model = Encoder(ModelConfig(dropout=cfg.dropout)).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
     opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
-    mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr)
-    mem = Memory(MemoryConfig(memory_size=cfg.episode_batch * cfg.episode_length, key_size=model.cfg.key_size,
-                              k=cfg.k, alpha=cfg.alpha), device=cfg.device, seed=cfg.seed)
+    mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr if cfg.objective != "memory" else cfg.scratch_lr)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, history, elapsed = 0, [], 0.0
     ckpt_path = os.path.join(cfg.out, "ckpt.pt")
@@ -219,7 +290,10 @@ def main():
             opt.step()
             phase = "warmup"
         else:
-            loss = episode_loss(model, train_ds, cfg, gen, mem)
+            if cfg.objective == "memory":
+                for g in mem_opt.param_groups:
+                    g["lr"] = cosine_lr(step, cfg.memory_steps, cfg.scratch_lr)
+            loss = episode_loss(model, train_ds, cfg, gen)
             mem_opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
@@ -228,7 +302,7 @@ def main():
         step += 1
         bar.update(1)
         bar.set_postfix(phase=phase, loss=f"{loss.item():.3f}")
-        if step % cfg.eval_every == 0 or step == total or step == cfg.warmup_steps:
+        if step % cfg.eval_every == 0 or step == total or (cfg.warmup_steps and step == cfg.warmup_steps):
             acc = validate(model, val_ds, cfg)
             rec = dict(step=step, phase=phase, loss=round(loss.item(), 4), minutes=round((time.time() - t0) / 60, 2), **acc)
             history.append(rec)
@@ -237,7 +311,7 @@ def main():
                             gen=gen.get_state(), torch_rng=torch.get_rng_state(), step=step, history=history,
                             elapsed=time.time() - t0, config=asdict(cfg)), ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
-            if step == cfg.warmup_steps:  # keep the warm-up-only encoder, to measure what phase 2 adds
+            if cfg.warmup_steps and step == cfg.warmup_steps:  # keep the warm-up-only encoder, to measure what phase 2 adds
                 torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "warmup.pt"))
     bar.close()
     minutes = (time.time() - t0) / 60

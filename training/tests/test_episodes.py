@@ -1,0 +1,76 @@
+"""Episode sampling and the fast (vectorised) memory-loss path of train.py."""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import train
+from data import Dataset
+from memory import Memory, MemoryConfig
+from test_model_export_train import synthetic_characters
+
+
+def row_by_row_losses(q, labels, alpha, k=256):
+    """Each episode alone through the row-by-row memory.Memory: loss against the memory as it
+    stands, then the write. -> [B, L-1] losses."""
+    B, L, D = q.shape
+    out = torch.zeros(B, L - 1)
+    for b in range(B):
+        mem = Memory(MemoryConfig(memory_size=L, key_size=D, k=k, alpha=alpha))
+        for t in range(L):
+            if t > 0:
+                loss, _, _ = mem.loss(q[b, t:t + 1], labels[b, t:t + 1])
+                out[b, t - 1] = loss[0]
+            mem.write(q[b, t:t + 1], labels[b, t:t + 1])
+    return out
+
+
+def test_fast_path_equals_row_by_row_memory():
+    torch.manual_seed(3)
+    B, L, W, D = 5, 12, 3, 8
+    # clustered keys so that both update cases and near ties of classes happen
+    centres = F.normalize(torch.randn(W, D), dim=1)
+    labels = torch.randint(W, (B, L))
+    q = F.normalize(centres[labels] + 0.6 * torch.randn(B, L, D), dim=-1)
+    fast, keep = train.episode_memory_loss(q, labels, alpha=0.1)
+    slow = row_by_row_losses(q, labels, alpha=0.1)
+    torch.testing.assert_close(fast, slow, atol=1e-6, rtol=1e-5)
+    assert keep.all()
+    assert (fast > 0).any() and (fast == 0).any()  # both sides of the hinge are exercised
+    # gradients flow to q only
+    qg = q.clone().requires_grad_()
+    train.episode_memory_loss(qg, labels, 0.1)[0].sum().backward()
+    assert qg.grad.abs().sum() > 0
+
+
+def test_skip_drops_terms_without_a_positive():
+    torch.manual_seed(0)
+    labels = torch.tensor([[0, 1, 0, 1, 2, 2]])
+    q = F.normalize(torch.randn(1, 6, 4), dim=-1)
+    _, keep = train.episode_memory_loss(q, labels, 0.1, "skip")
+    # step 1 (label 1, never seen), step 4 (label 2, never seen) have no positive
+    assert keep.tolist() == [[False, True, True, False, True]]
+
+
+def test_sampler_balanced_and_without_repeated_drawings():
+    ds = Dataset(synthetic_characters(n_chars=10, per_char=8), np.arange(10))
+    gen = torch.Generator().manual_seed(0)
+    B, W, L = 6, 4, 14
+    img, rot, which = train.sample_episodes(ds, B, W, L, gen)
+    assert img.shape == (B, L)
+    for b in range(B):
+        # every class of the episode appears before any repeats: each round of W is a permutation
+        for r in range(0, L, W):
+            chunk = which[b, r:r + W].tolist()
+            assert len(set(chunk)) == len(chunk)
+        assert set(which[b].tolist()) == set(range(W))
+        # no drawing twice in an episode (the same drawing may appear under two rotations: two classes)
+        assert len(set(zip(img[b].tolist(), rot[b].tolist()))) == L
+        for j in range(W):
+            steps = (which[b] == j).nonzero().flatten()
+            chars = {int(ds.char[i]) for i in img[b, steps]}
+            rots = {int(r) for r in rot[b, steps]}
+            assert len(chars) == 1 and len(rots) == 1  # one class = one character x one rotation
+    # distinct classes within an episode
+    for b in range(B):
+        classes = {(int(ds.char[img[b, t]]), int(rot[b, t])) for t in range(L)}
+        assert len(classes) == W
