@@ -5,9 +5,11 @@
 - tests/fixtures/preprocess_fixture.json: synthetic drawings of several sizes, both ink
   polarities, soft (anti-aliased) and hard edges, with the 28x28 that preprocess.py makes;
   tests/unit/preprocess.test.ts checks the TypeScript port against them (1e-6).
-- tests/fixtures/memory_trace.json: a seeded sequence of queries, losses and labelled writes
-  (age noise 0) through memory.py, with the expected neighbours, values, cases, slots, keys,
-  ages and losses; tests/unit/memoryTrace.test.ts replays it on the TypeScript memory.
+- tests/fixtures/memory_trace.json (age noise 0) and memory_trace_noisy.json (age noise 8): a
+  seeded sequence of queries, losses and labelled writes through memory.py, with the expected
+  neighbours, values, cases, slots, keys, ages and losses, covering every loss case and
+  evictions; tests/unit/memoryTrace.test.ts replays both on the TypeScript memory, and
+  training/tests/test_fixtures.py checks that this script still writes the committed traces.
 """
 from __future__ import annotations
 
@@ -82,52 +84,91 @@ def unit(rng, n, d):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def memory_trace(path: str):
-    """A seeded trace through memory.py in float64 (age noise 0: decisions are exact)."""
+def memory_trace(path: str | None, age_noise: float = 0.0, seed: int = 0) -> dict:
+    """A seeded trace through memory.py in float64. A scripted prelude makes sure every loss case
+    occurs (nb = -1 on a one-label memory, np = -1 for an unseen label, np found outside the top k);
+    then random clustered batches fill the memory and evict (with age noise when age_noise > 0:
+    the noise is the counter-based hash shared with the TS memory, so decisions still agree).
+    -> the trace (also written to `path` when given)."""
     rng = np.random.default_rng(5)
-    cfg = MemoryConfig(memory_size=12, key_size=8, k=4, inverse_temperature=40.0, alpha=0.1, age_noise=0.0)
-    mem = Memory(cfg, dtype=torch.float64)
+    cfg = MemoryConfig(memory_size=12, key_size=8, k=4, inverse_temperature=40.0, alpha=0.1, age_noise=age_noise)
+    mem = Memory(cfg, dtype=torch.float64, seed=seed)
     centres = unit(rng, 5, cfg.key_size)  # 5 labels, clustered keys so both cases of the rule happen
 
-    def sample(labels):
-        q = centres[labels] + 0.35 * rng.normal(size=(len(labels), cfg.key_size))
+    def sample(labels, spread=0.35):
+        q = centres[labels] + spread * rng.normal(size=(len(labels), cfg.key_size))
         return q / np.linalg.norm(q, axis=1, keepdims=True)
 
     def lst(t):
         return t.tolist()
 
     steps = []
-    for it in range(60):
-        b = int(rng.integers(1, 4))
-        labels = rng.integers(0, 5, size=b)
-        q = sample(labels)
-        qt, vt = torch.from_numpy(q), torch.from_numpy(labels)
-        if int(mem.filled.sum()) > 0:
-            r = mem.query(qt)
-            steps.append(dict(op="query", q=lst(qt), expected=dict(
-                indices=lst(r["indices"]), similarities=lst(r["similarities"]), values=lst(r["values"]),
-                prediction=lst(r["prediction"]), softmax=lst(r["softmax"]))))
-            loss, np_, nb = mem.loss(qt, vt)
-            steps.append(dict(op="loss", q=lst(qt), v=lst(vt), expected=dict(loss=lst(loss), np=lst(np_), nb=lst(nb))))
+
+    def do_query(q):
+        qt = torch.from_numpy(q)
+        r = mem.query(qt)
+        steps.append(dict(op="query", q=lst(qt), expected=dict(
+            indices=lst(r["indices"]), similarities=lst(r["similarities"]), values=lst(r["values"]),
+            prediction=lst(r["prediction"]), softmax=lst(r["softmax"]))))
+
+    def do_loss(q, labels):
+        qt, vt = torch.from_numpy(q), torch.from_numpy(np.asarray(labels))
+        loss, np_, nb = mem.loss(qt, vt)
+        # was np found outside the top k?
+        r = mem.query(qt)
+        outside = [int(p) >= 0 and int(p) not in lst(r["indices"][i]) for i, p in enumerate(np_)]
+        steps.append(dict(op="loss", q=lst(qt), v=lst(vt), expected=dict(loss=lst(loss), np=lst(np_), nb=lst(nb)),
+                          npOutsideTopK=outside))
+
+    def do_write(q, labels):
+        qt, vt = torch.from_numpy(q), torch.from_numpy(np.asarray(labels))
         res = mem.write(qt, vt)
         steps.append(dict(op="write", q=lst(qt), v=lst(vt),
                           expected=dict(cases=[r[0] for r in res], slots=[r[1] for r in res],
                                         previousValues=[r[2] for r in res], previousAges=[r[3] for r in res]),
                           after=dict(keys=lst(mem.keys), values=lst(mem.values), ages=[int(a) for a in mem.ages])))
+
+    # prelude: the loss cases the random part may miss
+    do_write(sample([0, 0]), [0, 0])
+    do_loss(sample([0]), [0])  # one label in memory: nb = -1
+    do_loss(sample([4]), [4])  # label 4 nowhere: np = -1
+    do_write(sample([1, 1, 2, 2, 3]), [1, 1, 2, 2, 3])
+    do_loss(centres[[1]] / np.linalg.norm(centres[[1]]), [0])  # near label 1's cluster: label 0 beyond the top k
+    for it in range(60):
+        b = int(rng.integers(1, 4))
+        labels = rng.integers(0, 5, size=b)
+        q = sample(labels)
+        do_query(q)
+        do_loss(q, labels)
+        do_write(q, labels)
+    trace = dict(config=dict(memorySize=cfg.memory_size, keySize=cfg.key_size, k=cfg.k, inverseTemperature=cfg.inverse_temperature,
+                             alpha=cfg.alpha, ageNoise=age_noise, seed=seed), steps=steps)
     cases = [c for s in steps if s["op"] == "write" for c in s["expected"]["cases"]]
     assert "update" in cases and "new" in cases, "trace must exercise both cases of the update rule"
-    with open(path, "w") as f:
-        json.dump(dict(config=dict(memorySize=cfg.memory_size, keySize=cfg.key_size, k=cfg.k,
-                                   inverseTemperature=cfg.inverse_temperature, alpha=cfg.alpha, ageNoise=0),
-                       steps=steps), f)
-    return cases
+    losses = [s for s in steps if s["op"] == "loss"]
+    assert any(-1 in s["expected"]["nb"] for s in losses), "trace must have nb = -1"
+    assert any(-1 in s["expected"]["np"] for s in losses), "trace must have np = -1"
+    assert any(any(s["npOutsideTopK"]) for s in losses), "trace must find np outside the top k"
+    if path:
+        with open(path, "w") as f:
+            json.dump(trace, f)
+    return trace
+
+
+def write_traces() -> list[str]:
+    out = []
+    for name, noise, seed in (("memory_trace.json", 0.0, 0), ("memory_trace_noisy.json", 8.0, 7)):
+        path = os.path.join(FIXTURES, name)
+        t = memory_trace(path, noise, seed)
+        cases = [c for s in t["steps"] if s["op"] == "write" for c in s["expected"]["cases"]]
+        out.append(f"{name}: {cases.count('update')} updates, {cases.count('new')} new writes")
+    return out
 
 
 def main():
     os.makedirs(FIXTURES, exist_ok=True)
     preprocess_fixture(os.path.join(FIXTURES, "preprocess_fixture.json"))
-    cases = memory_trace(os.path.join(FIXTURES, "memory_trace.json"))
-    print(f"wrote fixtures to {FIXTURES}: memory trace with {cases.count('update')} updates, {cases.count('new')} new writes")
+    print(f"wrote fixtures to {FIXTURES}: " + "; ".join(write_traces()))
 
 
 if __name__ == "__main__":

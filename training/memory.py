@@ -33,6 +33,28 @@ class MemoryConfig:
     age_noise: float = 8.0
 
 
+def _mix32(h: int) -> int:
+    h = ((h ^ (h >> 16)) * 0x85EBCA6B) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * 0xC2B2AE35) & 0xFFFFFFFF
+    return (h ^ (h >> 16)) & 0xFFFFFFFF
+
+
+def age_noise_uniform(seed: int, write_index: int, slot: int) -> float:
+    """The uniform in [0, 1) of src/memory/random.ts `ageNoiseUniform` (same bits)."""
+    h = _mix32((seed & 0xFFFFFFFF) ^ 0x9E3779B9)
+    h = _mix32(h ^ (write_index & 0xFFFFFFFF))
+    h = _mix32(h ^ (write_index // 4294967296))
+    h = _mix32(h ^ (slot & 0xFFFFFFFF) ^ 0x632BE5AB)
+    return h / 4294967296.0
+
+
+def _check_queries(q: torch.Tensor, what: str = "queries"):
+    if not bool(torch.isfinite(q).all()):
+        raise ValueError(f"expected finite {what}, got NaN or infinity")
+    if bool((q.norm(dim=-1) == 0).any()):
+        raise ValueError(f"expected non-zero {what}, got a zero vector (it has no direction)")
+
+
 class Memory:
     def __init__(self, cfg: MemoryConfig, device: str = "cpu", dtype=torch.float32, seed: int = 0):
         if cfg.memory_size < 1 or cfg.key_size < 1 or cfg.k < 1:
@@ -41,9 +63,11 @@ class Memory:
         self.keys = torch.zeros(cfg.memory_size, cfg.key_size, device=device, dtype=dtype)
         self.values = torch.full((cfg.memory_size,), -1, dtype=torch.long, device=device)
         self.ages = torch.zeros(cfg.memory_size, dtype=dtype, device=device)
-        self.gen = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.writes = 0  # rows written so far: the counter of the age noise
 
     def clear(self):
+        self.writes = 0
         self.keys.zero_()
         self.values.fill_(-1)
         self.ages.zero_()
@@ -58,9 +82,14 @@ class Memory:
         return sims.masked_fill(~self.filled[None, :], float("-inf"))
 
     def query(self, q: torch.Tensor):
+        _check_queries(q)
         n = int(self.filled.sum())
-        if n == 0:
-            raise ValueError("the memory is empty")
+        if n == 0:  # no neighbour: prediction -1 (as the TS memory)
+            B = q.shape[0]
+            e = torch.zeros(B, 0, device=q.device)
+            ei = torch.zeros(B, 0, dtype=torch.long, device=q.device)
+            return dict(indices=ei, similarities=e, values=ei, prediction=torch.full((B,), -1, dtype=torch.long, device=q.device),
+                        softmax=e)
         k = min(self.cfg.k, n)
         sims, idx = self.similarities(q).topk(k, dim=1)
         vals = self.values[idx]
@@ -69,6 +98,7 @@ class Memory:
 
     def loss(self, q: torch.Tensor, v: torch.Tensor):
         """Memory loss (eq. 2 of the paper), differentiable in q. -> (loss [B], np [B], nb [B])."""
+        _check_queries(q.detach())
         all_sims = self.similarities(q.detach())
         n = int(self.filled.sum())
         B = q.shape[0]
@@ -97,6 +127,7 @@ class Memory:
     @torch.no_grad()
     def write(self, q: torch.Tensor, v: torch.Tensor):
         """Labelled update of section 2, one row at a time. -> list of (case, slot, prev value, prev age)."""
+        _check_queries(q.detach())
         q = F.normalize(q.detach().to(self.keys.dtype), dim=1)
         out = []
         for i in range(q.shape[0]):
@@ -114,13 +145,23 @@ class Memory:
                 if empty.numel() > 0:
                     slot = int(empty[0])
                 else:
-                    r = torch.rand(self.ages.shape, generator=self.gen, dtype=self.ages.dtype).to(self.ages.device)
-                    slot = int((self.ages + r * self.cfg.age_noise).argmax())
+                    slot = self.oldest_slot()
                 prev = (int(self.values[slot]), float(self.ages[slot]))
                 self.keys[slot] = qi
                 self.values[slot] = vi
                 case = "new"
             self.ages += self.filled.to(self.ages.dtype)
             self.ages[slot] = 0
+            self.writes += 1
             out.append((case, slot) + prev)
         return out
+
+    def oldest_slot(self) -> int:
+        """n' = argmax_i (A_i + age_noise * U(seed, writes, i)), ties -> the lowest index."""
+        noise = self.cfg.age_noise
+        ages = self.ages.detach().cpu().double()
+        if noise == 0:
+            return int(ages.argmax())
+        r = torch.tensor([age_noise_uniform(self.seed, self.writes, i) for i in range(len(ages))], dtype=torch.float64)
+        score = ages + noise * r
+        return int(score.argmax())

@@ -9,13 +9,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { KeyValueMemory } from '../../src/memory';
 import { useBackend } from './memorySetup';
 
-const FIXTURE = path.resolve(__dirname, '../fixtures/memory_trace.json');
+const FIXTURES = {
+  'no age noise': path.resolve(__dirname, '../fixtures/memory_trace.json'),
+  'age noise 8 (hash shared with Python)': path.resolve(__dirname, '../fixtures/memory_trace_noisy.json'),
+};
 
 interface Trace {
-  config: { memorySize: number; keySize: number; k: number; inverseTemperature: number; alpha: number; ageNoise: number };
+  config: { memorySize: number; keySize: number; k: number; inverseTemperature: number; alpha: number; ageNoise: number; seed: number };
   steps: (
     | { op: 'query'; q: number[][]; expected: { indices: number[][]; similarities: number[][]; values: number[][]; prediction: number[]; softmax: number[][] } }
-    | { op: 'loss'; q: number[][]; v: number[]; expected: { loss: number[]; np: number[]; nb: number[] } }
+    | { op: 'loss'; q: number[][]; v: number[]; expected: { loss: number[]; np: number[]; nb: number[] }; npOutsideTopK: boolean[] }
     | {
         op: 'write';
         q: number[][];
@@ -38,14 +41,16 @@ beforeAll(async () => {
 });
 
 describe('memory trace from the Python training memory', () => {
-  it.each(['simd', 'in-place', 'blocked'] as const)('replays every step with the same decisions and numbers (%s key storage)', (storage) => {
+  const cases = (['simd', 'in-place', 'blocked'] as const).flatMap((storage) =>
+    Object.entries(FIXTURES).map(([name, file]) => [storage, name, file] as const),
+  );
+  it.each(cases)('replays every step with the same decisions and numbers (%s key storage, %s)', (storage, _name, FIXTURE) => {
     if (!existsSync(FIXTURE)) {
       throw new Error(`missing ${FIXTURE}: it is written by the Python training memory (training/make_fixtures.py); run that first`);
     }
     const trace = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Trace;
-    expect(trace.config.ageNoise).toBe(0);
     const m = KeyValueMemory.create({ ...trace.config, lookup: 'exact', storage, blockRows: 5 });
-    const counts = { query: 0, loss: 0, write: 0, update: 0, evict: 0 };
+    const counts = { query: 0, loss: 0, write: 0, update: 0, evict: 0, npMissing: 0, nbMissing: 0, npOutside: 0 };
     trace.steps.forEach((step, si) => {
       const at = `step ${si} (${step.op})`;
       counts[step.op]++;
@@ -61,6 +66,9 @@ describe('memory trace from the Python training memory', () => {
         expect(r.np, at).toEqual(step.expected.np);
         expect(r.nb, at).toEqual(step.expected.nb);
         close(r.loss, step.expected.loss, `${at} loss`);
+        counts.npMissing += r.np.filter((p) => p === -1).length;
+        counts.nbMissing += r.nb.filter((p) => p === -1).length;
+        counts.npOutside += step.npOutsideTopK.filter(Boolean).length;
       } else {
         const r = m.write(step.q, step.v);
         expect(r.map((w) => w.case), at).toEqual(step.expected.cases);
@@ -74,7 +82,11 @@ describe('memory trace from the Python training memory', () => {
         step.after.keys.forEach((k, i) => close(Array.from(m.getKey(i)), k, `${at} key ${i}`));
       }
     });
-    // the trace must exercise both cases of the update rule and a full memory
+    // the trace must exercise both cases of the update rule, a full memory, and every loss case
+    expect(counts.npMissing, 'np = -1 (no slot holds v)').toBeGreaterThan(0);
+    expect(counts.nbMissing, 'nb = -1 (every slot holds v)').toBeGreaterThan(0);
+    expect(counts.npOutside, 'np found outside the top k').toBeGreaterThan(0);
+    // (that the noise changes eviction choices is checked on the Python side: training/tests/test_fixtures.py)
     expect(counts.update).toBeGreaterThan(0);
     expect(counts.evict).toBeGreaterThan(0);
     expect(counts.write).toBeGreaterThan(0);

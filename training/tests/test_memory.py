@@ -79,5 +79,5 @@ def test_loss_gradient_reaches_the_query_only():
 def test_impossible_settings_are_refused():
     with pytest.raises(ValueError):
         Memory(MemoryConfig(memory_size=0))
-    with pytest.raises(ValueError):
-        make().query(unit(1, 0)[None])  # empty memory
+    # an empty memory is not an error (no neighbour, prediction -1, as the TS memory)
+    assert make().query(unit(1, 0)[None])["prediction"].tolist() == [-1]
