@@ -3,6 +3,9 @@ import { DrawPanel } from './components/DrawPanel';
 import { LabelsPanel } from './components/LabelsPanel';
 import { MemoryView } from './components/MemoryView';
 import { PredictionPanel } from './components/PredictionPanel';
+import { CompareStrip } from './compare/CompareStrip';
+import { CompareView } from './compare/CompareView';
+import { installCompare } from './compare/compareStore';
 import { SettingsPanel, Status } from './components/SettingsPanel';
 import { installTestApi } from './testApi';
 import { useApp, type Tab } from './store';
@@ -30,14 +33,19 @@ export const TABS: { id: Tab; title: string; render: () => React.ReactNode }[] =
     id: 'draw',
     title: 'Draw & predict',
     render: () => (
-      <div className="draw-layout">
-        <DrawPanel />
-        <PredictionPanel />
-      </div>
+      <>
+        <div className="draw-layout">
+          <DrawPanel />
+          <PredictionPanel />
+        </div>
+        <CompareStrip />
+      </>
     ),
   },
   { id: 'memory', title: 'Memory', render: () => <MemoryView /> },
   { id: 'labels', title: 'Labels', render: () => <LabelsPanel /> },
+  // Compare mode (issue 10): the memory beside the Hebbian softmax and other learners
+  { id: 'compare' as Tab, title: 'Compare', render: () => <CompareView /> },
   { id: 'settings', title: 'Settings', render: () => <SettingsPanel /> },
   ...(BenchmarkView
     ? [{ id: 'benchmark' as Tab, title: 'Benchmark', render: () => <Suspense fallback={<p>loading…</p>}><BenchmarkView /></Suspense> }]
@@ -82,6 +90,7 @@ export function App() {
   useKeyboard();
   useEffect(() => {
     installTestApi();
+    installCompare();
     const forced = backendFromUrl();
     void useApp.getState().start(forced === 'cpu' ? undefined : forced);
   }, []);

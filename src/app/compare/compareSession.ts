@@ -1,0 +1,260 @@
+/**
+ * Compare mode's core (plain TS, no React): every remembered drawing's key goes to the learners of
+ * src/learners beside the app's key-value memory. Classes are the app's label names (a label the
+ * memory evicted stays known to the other learners: that is the comparison). Before each learner
+ * observes a drawing it predicts it, so the session keeps, per learner, whether it was right by
+ * the number of times the class had been seen: the app's accuracy-by-sightings curve. The
+ * memory's own answer before the write is the update rule's case: V[n1] == v exactly when the
+ * write was case 1 ('update').
+ */
+import { z } from 'zod';
+import { SIGHTING_BINS } from '../../eval/learners';
+import { createLearner, learnerSnapshotSchema, type Learner, type LearnerKind } from '../../learners';
+import { HebbianSoftmax } from '../../learners/hebbian';
+
+export const COMPARE_KINDS = ['hebbian', 'prototypes', 'sgd-softmax'] as const;
+export type CompareKind = (typeof COMPARE_KINDS)[number];
+/** every column of the comparison: the memory, then the learners */
+export type CompareColumn = 'memory' | CompareKind;
+
+export const COMPARE_FORMAT = 'memory-lab/compare';
+export const COMPARE_VERSION = 1;
+/** events kept for the curve (the oldest are dropped beyond this) */
+export const MAX_HISTORY = 5000;
+
+export interface CompareEvent {
+  /** times the class had been seen before this drawing */
+  sightings: number;
+  /** per column present at the time: was its answer right before it learned the drawing */
+  correct: Partial<Record<CompareColumn, boolean>>;
+}
+
+export interface CompareAnswer {
+  column: CompareColumn;
+  /** class name, or null when the learner knows no class yet */
+  name: string | null;
+  confidence: number;
+}
+
+export interface CurvePoint {
+  bin: string;
+  /** accuracy in % per column (absent: no event in this bin) */
+  values: Partial<Record<CompareColumn, number>>;
+  /** events in the bin */
+  n: number;
+}
+
+export interface HebbianRowView {
+  name: string;
+  /** c_i */
+  count: number;
+  /** lambda_i of the next sighting (0: frozen at T) */
+  lambda: number;
+  /** |theta_i| */
+  norm: number;
+  /** the stored drawings whose keys are closest to theta_i (cosine), best first */
+  nearest: { slot: number; similarity: number }[];
+}
+
+const kindSchema = z.enum(COMPARE_KINDS);
+export const compareFileSchema = z.object({
+  format: z.literal(COMPARE_FORMAT),
+  version: z.literal(COMPARE_VERSION),
+  keySize: z.number().int().min(1),
+  enabled: z.boolean(),
+  kinds: z.array(kindSchema),
+  classes: z.array(z.object({ id: z.number().int().min(0), name: z.string().min(1).max(80), sightings: z.number().int().min(0) })),
+  history: z.array(z.object({ sightings: z.number().int().min(0), correct: z.partialRecord(z.enum(['memory', ...COMPARE_KINDS]), z.boolean()) })).max(MAX_HISTORY),
+  learners: z.array(learnerSnapshotSchema),
+});
+export type CompareFile = z.infer<typeof compareFileSchema>;
+
+export class CompareSession {
+  readonly keySize: number;
+  enabled = false;
+  private learners = new Map<CompareKind, Learner>();
+  /** name -> class id used by the learners, and sightings so far */
+  private classes = new Map<string, { id: number; sightings: number }>();
+  private nextId = 0;
+  history: CompareEvent[] = [];
+
+  constructor(keySize: number, kinds: readonly CompareKind[] = ['hebbian']) {
+    this.keySize = keySize;
+    this.setKinds(kinds);
+  }
+
+  get kinds(): CompareKind[] {
+    return COMPARE_KINDS.filter((k) => this.learners.has(k));
+  }
+
+  /** Learners to compare; a new one starts empty (it learns from the next drawing on). */
+  setKinds(kinds: readonly CompareKind[]): void {
+    for (const k of kinds) if (!COMPARE_KINDS.includes(k)) throw new Error(`expected learners among ${COMPARE_KINDS.join(', ')}, got ${String(k)}`);
+    for (const [k, l] of this.learners) {
+      if (!kinds.includes(k)) {
+        l.dispose();
+        this.learners.delete(k);
+      }
+    }
+    for (const k of kinds) if (!this.learners.has(k)) this.learners.set(k, createLearner({ kind: k, keySize: this.keySize }));
+  }
+
+  private nameOf(id: number): string | null {
+    for (const [name, c] of this.classes) if (c.id === id) return name;
+    return null;
+  }
+
+  /** Each learner's answer for a key (the memory's comes from the app's own prediction). */
+  predict(key: Float32Array): CompareAnswer[] {
+    return this.kinds.map((k) => {
+      const p = this.learners.get(k)!.predict(key);
+      return { column: k, name: p.label < 0 ? null : this.nameOf(p.label), confidence: p.confidence };
+    });
+  }
+
+  /**
+   * A remembered drawing: each learner predicts it, is scored, then observes it.
+   * @param memoryCorrect whether the memory's V[n1] was the label before its write (case 'update')
+   */
+  observe(key: Float32Array, name: string, memoryCorrect: boolean): CompareEvent {
+    const clean = name.trim();
+    if (!clean) throw new Error('expected a class name, got an empty one');
+    if (key.length !== this.keySize) throw new Error(`expected a key of size ${this.keySize}, got ${key.length}`);
+    const known = this.classes.get(clean);
+    const id = known?.id ?? this.nextId;
+    const correct: CompareEvent['correct'] = { memory: memoryCorrect };
+    const answers = [...this.learners].map(([k, l]) => [k, l.predict(key).label] as const);
+    // observe only after every learner predicted: a failed observe leaves no half-learned drawing behind
+    for (const [, l] of this.learners) l.observe(key, id);
+    for (const [k, label] of answers) correct[k] = label === id;
+    if (!known) this.nextId++;
+    const event = { sightings: known?.sightings ?? 0, correct };
+    this.classes.set(clean, { id, sightings: event.sightings + 1 });
+    this.history.push(event);
+    if (this.history.length > MAX_HISTORY) this.history.splice(0, this.history.length - MAX_HISTORY);
+    return event;
+  }
+
+  renameClass(from: string, to: string): void {
+    const c = this.classes.get(from);
+    if (!c || from === to) return;
+    if (this.classes.has(to)) throw new Error(`a class named "${to}" exists already`);
+    this.classes.delete(from);
+    this.classes.set(to, c);
+  }
+
+  /** Forget a class in every learner (the user deleted its label). */
+  deleteClass(name: string): void {
+    const c = this.classes.get(name);
+    if (!c) return;
+    for (const l of this.learners.values()) if (l.labels().includes(c.id)) l.deleteLabel(c.id);
+    this.classes.delete(name);
+  }
+
+  /** Forget everything (learners empty, history cleared). */
+  reset(): void {
+    const kinds = this.kinds;
+    for (const l of this.learners.values()) l.dispose();
+    this.learners.clear();
+    this.classes.clear();
+    this.nextId = 0;
+    this.history = [];
+    this.setKinds(kinds);
+  }
+
+  /** Accuracy by sightings over the session, per column (SIGHTING_BINS, as `npm run eval`). */
+  curve(): CurvePoint[] {
+    return SIGHTING_BINS.map((b) => {
+      const ev = this.history.filter((e) => e.sightings >= b.lo && e.sightings <= b.hi);
+      const values: CurvePoint['values'] = {};
+      for (const col of ['memory', ...COMPARE_KINDS] as CompareColumn[]) {
+        const scored = ev.filter((e) => e.correct[col] !== undefined);
+        if (scored.length > 0) values[col] = (100 * scored.filter((e) => e.correct[col]).length) / scored.length;
+      }
+      return { bin: b.label, values, n: ev.length };
+    });
+  }
+
+  /** The Hebbian softmax's rows with c_i, lambda_i and the `k` stored keys closest to each row. */
+  hebbianRows(stored: { slots: number[]; keys: Float32Array }, k = 3): HebbianRowView[] {
+    const h = this.learners.get('hebbian');
+    if (!(h instanceof HebbianSoftmax)) return [];
+    const d = this.keySize;
+    return [...this.classes]
+      .filter(([, c]) => h.count(c.id) > 0)
+      .map(([name, c]) => {
+        const theta = h.row(c.id)!;
+        let nn = 0;
+        for (const x of theta) nn += x * x;
+        const norm = Math.sqrt(nn);
+        const sims = stored.slots.map((slot, j) => {
+          let s = 0;
+          for (let i = 0; i < d; i++) s += theta[i] * stored.keys[j * d + i];
+          return { slot, similarity: norm > 0 ? s / norm : 0 };
+        });
+        sims.sort((a, b) => b.similarity - a.similarity);
+        return { name, count: h.count(c.id), lambda: h.nextLambda(c.id), norm, nearest: sims.slice(0, k) };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  snapshot(): CompareFile {
+    return {
+      format: COMPARE_FORMAT,
+      version: COMPARE_VERSION,
+      keySize: this.keySize,
+      enabled: this.enabled,
+      kinds: this.kinds,
+      classes: [...this.classes].map(([name, c]) => ({ id: c.id, name, sightings: c.sightings })),
+      history: this.history.map((e) => ({ sightings: e.sightings, correct: { ...e.correct } })),
+      learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()),
+    };
+  }
+
+  /**
+   * A session from a saved file; validates everything first (schema, key size, one snapshot per
+   * kind, class ids) and throws an Error saying what is wrong.
+   */
+  static fromFile(data: unknown, keySize: number): CompareSession {
+    const r = compareFileSchema.safeParse(data);
+    if (!r.success) {
+      const detail = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ');
+      throw new Error(`invalid compare file: ${detail}`);
+    }
+    const f = r.data;
+    if (f.keySize !== keySize) throw new Error(`the compare file holds keys of size ${f.keySize}, but this encoder makes keys of size ${keySize}`);
+    const kinds = f.learners.map((l) => l.kind as LearnerKind);
+    if (kinds.length !== f.kinds.length || f.kinds.some((k, i) => kinds[i] !== k)) {
+      throw new Error(`invalid compare file: learners ${kinds.join(', ')} do not match kinds ${f.kinds.join(', ')}`);
+    }
+    const ids = new Set<number>();
+    for (const c of f.classes) {
+      if (ids.has(c.id)) throw new Error(`invalid compare file: class id ${c.id} appears twice`);
+      ids.add(c.id);
+    }
+    if (new Set(f.classes.map((c) => c.name)).size !== f.classes.length) throw new Error('invalid compare file: a class name appears twice');
+    const s = new CompareSession(keySize, []);
+    try {
+      s.setKinds(f.kinds);
+      f.learners.forEach((snap, i) => {
+        const l = s.learners.get(f.kinds[i])!;
+        l.restore(snap);
+        const unknown = l.labels().find((id) => !ids.has(id));
+        if (unknown !== undefined) throw new Error(`invalid compare file: the ${f.kinds[i]} learner knows class id ${unknown}, which is not in classes`);
+      });
+    } catch (e) {
+      s.dispose();
+      throw e;
+    }
+    s.enabled = f.enabled;
+    s.classes = new Map(f.classes.map((c) => [c.name, { id: c.id, sightings: c.sightings }]));
+    s.nextId = f.classes.reduce((m, c) => Math.max(m, c.id + 1), 0);
+    s.history = f.history.map((e) => ({ sightings: e.sightings, correct: { ...e.correct } }));
+    return s;
+  }
+
+  dispose(): void {
+    for (const l of this.learners.values()) l.dispose();
+    this.learners.clear();
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Compare mode's state (zustand, plain data). The session (learners, tensors) lives in
+ * compareSession.ts; this store follows the app's store: a remembered drawing (a new lastWrite)
+ * goes to every learner, each new prediction is answered by every learner, a deleted label is
+ * forgotten. Installed once by the app (installCompare).
+ */
+import { create } from 'zustand';
+import { getEngine, useApp, type AppState } from '../store';
+import type { PredictionView } from '../types';
+import { loadCompare, saveCompare } from './comparePersist';
+import { COMPARE_KINDS, CompareSession, type CompareAnswer, type CompareKind, type CurvePoint, type HebbianRowView } from './compareSession';
+
+export interface MemoryAnswer {
+  /** V[n1]'s label name (null: empty memory) */
+  name: string | null;
+  /** softmax(t * sim) summed over the neighbours holding that label */
+  confidence: number;
+  similarity: number;
+}
+
+export interface CompareState {
+  /** the saved session was loaded (or there was none) */
+  loaded: boolean;
+  enabled: boolean;
+  kinds: CompareKind[];
+  /** answers for the current drawing, side by side (null: no drawing or compare off) */
+  answers: { memory: MemoryAnswer; learners: CompareAnswer[] } | null;
+  curve: CurvePoint[];
+  events: number;
+  hebbian: HebbianRowView[];
+  error: string | null;
+  setEnabled: (on: boolean) => void;
+  setKinds: (kinds: CompareKind[]) => void;
+  reset: () => void;
+}
+
+let session: CompareSession | null = null;
+
+function sessionNow(): CompareSession {
+  session ??= new CompareSession(getEngine().keySize, ['hebbian']);
+  return session;
+}
+
+// ---- work queue: encodes are async, learners must see drawings in order ----
+let queue: Promise<void> = Promise.resolve();
+function enqueue(f: () => Promise<void>) {
+  queue = queue.then(f).catch((e: unknown) => useCompare.setState({ error: e instanceof Error ? e.message : String(e) }));
+}
+
+// ---- autosave, coalesced ----
+let saveTimer: ReturnType<typeof setTimeout> | null = null;
+let savePromise: Promise<void> = Promise.resolve();
+function scheduleSave() {
+  if (saveTimer) clearTimeout(saveTimer);
+  saveTimer = setTimeout(() => {
+    saveTimer = null;
+    if (!session) return;
+    savePromise = saveCompare(session.snapshot()).catch((e: unknown) =>
+      useCompare.setState({ error: `could not autosave the comparison to IndexedDB: ${e instanceof Error ? e.message : String(e)}` }),
+    );
+  }, 150);
+}
+/** Resolves when the queued learner work and pending autosaves are done (test API). */
+export async function flushCompare(): Promise<void> {
+  await queue;
+  while (saveTimer) await new Promise((r) => setTimeout(r, 50));
+  await savePromise;
+}
+
+/** Recompute the derived views (curve, Hebbian rows) from the session. */
+function refresh(extra: Partial<CompareState> = {}) {
+  const s = sessionNow();
+  let hebbian: HebbianRowView[] = [];
+  try {
+    hebbian = s.hebbianRows(getEngine().filledKeys());
+  } catch {
+    hebbian = [];
+  }
+  useCompare.setState({ enabled: s.enabled, kinds: s.kinds, curve: s.curve(), events: s.history.length, hebbian, ...extra });
+}
+
+export const useCompare = create<CompareState>()((set) => ({
+  loaded: false,
+  enabled: false,
+  kinds: ['hebbian'],
+  answers: null,
+  curve: [],
+  events: 0,
+  hebbian: [],
+  error: null,
+  setEnabled: (on) => {
+    sessionNow().enabled = on;
+    refresh({ answers: null, error: null });
+    scheduleSave();
+    if (on) answerCurrent();
+  },
+  setKinds: (kinds) => {
+    try {
+      sessionNow().setKinds(kinds.length ? kinds : ['hebbian']);
+      refresh({ error: null });
+      scheduleSave();
+      answerCurrent();
+    } catch (e) {
+      set({ error: e instanceof Error ? e.message : String(e) });
+    }
+  },
+  reset: () => {
+    sessionNow().reset();
+    refresh({ answers: null, error: null });
+    scheduleSave();
+    answerCurrent();
+  },
+}));
+
+function memoryAnswer(p: PredictionView): MemoryAnswer {
+  const n1 = p.neighbours[0];
+  if (!n1) return { name: null, confidence: 0, similarity: 0 };
+  return { name: n1.name, confidence: p.perLabel.find((l) => l.label === n1.label)?.p ?? 0, similarity: n1.similarity };
+}
+
+/** Answer the current drawing with every learner (after the app's own prediction). */
+function answerCurrent() {
+  const a = useApp.getState();
+  const input = a.input;
+  const p = a.prediction;
+  if (!sessionNow().enabled || !input || !p) {
+    useCompare.setState({ answers: null });
+    return;
+  }
+  enqueue(async () => {
+    const key = (await getEngine().encode(input)).value;
+    if (useApp.getState().input !== input) return; // the drawing changed meanwhile
+    useCompare.setState({ answers: { memory: memoryAnswer(p), learners: sessionNow().predict(key) } });
+  });
+}
+
+function onAppChange(s: AppState, prev: AppState) {
+  if (s.ready && !prev.ready) {
+    void start();
+    return;
+  }
+  if (!s.ready || !session || !useCompare.getState().loaded) return;
+  const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;
+  // labels renamed or deleted by the user (a label the memory evicted stays in the learners)
+  const before = new Map((prev.summary?.labels ?? []).map((l) => [l.id, l.name]));
+  const after = new Map((s.summary?.labels ?? []).map((l) => [l.id, l.name]));
+  let changed = false;
+  for (const [id, name] of before) {
+    const now = after.get(id);
+    if (now !== undefined && now !== name) {
+      try {
+        session.renameClass(name, now);
+      } catch (e) {
+        useCompare.setState({ error: `the learners keep "${name}": ${e instanceof Error ? e.message : String(e)}` });
+      }
+      changed = true;
+    } else if (now === undefined && !newWrite) {
+      session.deleteClass(name);
+      changed = true;
+    }
+  }
+  if (newWrite && session.enabled) {
+    const w = s.lastWrite!;
+    const input = s.input;
+    if (input) {
+      enqueue(async () => {
+        const key = (await getEngine().encode(input)).value;
+        session!.observe(key, w.name, w.case === 'update');
+        refresh();
+        scheduleSave();
+      });
+    } else {
+      useCompare.setState({ error: `"${w.name}" was remembered without a drawing on the canvas; the learners did not see it` });
+    }
+  } else if (changed) {
+    refresh();
+    scheduleSave();
+  }
+  if (s.prediction !== prev.prediction || s.input !== prev.input) answerCurrent();
+}
+
+/** Load the saved comparison once the engine is ready (its key size is known). */
+async function start() {
+  let note: string | null = null;
+  try {
+    const raw = await loadCompare().catch(() => undefined);
+    if (raw !== undefined) {
+      try {
+        session?.dispose();
+        session = CompareSession.fromFile(raw, getEngine().keySize);
+      } catch (e) {
+        note = `the saved comparison could not be restored (${e instanceof Error ? e.message : String(e)}); starting a new one`;
+        session = null;
+      }
+    }
+  } finally {
+    sessionNow();
+    refresh({ loaded: true, error: note });
+    answerCurrent();
+  }
+}
+
+let installed = false;
+/** Follow the app's store (call once, at start). */
+export function installCompare(): void {
+  if (installed) return;
+  installed = true;
+  useApp.subscribe(onAppChange);
+  if (useApp.getState().ready) void start();
+  (window as unknown as { __memoryLabCompare?: unknown }).__memoryLabCompare = {
+    state: () => {
+      const c = useCompare.getState();
+      return { loaded: c.loaded, enabled: c.enabled, kinds: c.kinds, answers: c.answers, curve: c.curve, events: c.events, hebbian: c.hebbian, error: c.error };
+    },
+    flush: flushCompare,
+  };
+}
+
+export { COMPARE_KINDS };
