@@ -6,6 +6,7 @@ import { PredictionPanel } from './components/PredictionPanel';
 import { CompareStrip } from './compare/CompareStrip';
 import { CompareView } from './compare/CompareView';
 import { installCompare } from './compare/compareStore';
+import { RescueBanner } from './components/RescueBanner';
 import { SettingsPanel, Status } from './components/SettingsPanel';
 import { installTestApi } from './testApi';
 import { useApp, type Tab } from './store';
@@ -129,6 +130,7 @@ export function App() {
           </button>
         </div>
       )}
+      <RescueBanner />
       {!ready && !message && <p data-testid="loading">Loading the encoder…</p>}
       <main id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
         {current.render()}

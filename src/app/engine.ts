@@ -8,9 +8,10 @@ import { Encoder } from '../encoder';
 import { inputToThumbnail } from '../strokes';
 import { createMemoryPort } from './memoryAdapter';
 import type { MemoryPort } from './memoryPort';
-import type { SavedMemory, SavedSlot } from './persist';
+import type { SlotRecord } from './autosave';
+import { labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
-import type { BackendChoice, LabelInfo, MemorySummary, PredictionView, Settings, WriteView } from './types';
+import { MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
 /**
  * Below this cosine similarity of n1 the app says "I don't know this yet". Chosen with
@@ -49,7 +50,11 @@ export class Engine {
   private keys = new Float32Array(0);
   private values = new Int32Array(0);
   private ages = new Float32Array(0);
+  /** the memory's write counter (age = clock - write time) */
+  private clock = 0;
   private version = 0;
+  /** changes of the memory run one at a time (a backend fallback waits for a Remember in flight) */
+  private queue: Promise<unknown> = Promise.resolve();
   private unsubscribeLost: (() => void) | null = null;
   /** called when the backend was lost and the engine moved to another one */
   onFallback: ((from: string, to: BackendReport, reason: string) => void) | null = null;
@@ -65,6 +70,12 @@ export class Engine {
     await e.loadEncoder();
     await e.rebuild([]);
     return e;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** One forward pass on a blank image: the backend compiles its kernels before the first drawing. */
@@ -86,10 +97,10 @@ export class Engine {
   }
 
   /** A new memory with the current settings, holding `slots` (and nothing else). */
-  private async rebuild(slots: SavedSlot[]) {
+  private async rebuild(slots: SavedSlot[], clock = 0) {
     const next = await createMemoryPort(this.settings, this.keySize);
     try {
-      if (slots.length) await next.load(slots);
+      if (slots.length) await next.load(slots, clock);
     } catch (err) {
       next.dispose();
       throw err;
@@ -110,18 +121,22 @@ export class Engine {
     const st = this.memory.state();
     this.values = Int32Array.from(st.values);
     this.ages = Float32Array.from(st.ages);
+    this.clock = st.writeCount;
     this.version++;
   }
 
   /** WebGPU device lost (or another backend failure): move to the next backend, keep the memory. */
-  private async fallBack(reason: string) {
-    const from = this.backend.name;
-    const saved = this.saved();
-    await this.startBackend(undefined, [from]);
-    await this.loadEncoder();
-    this.memory = undefined as unknown as MemoryPort; // the old one lived on the lost device
-    await this.rebuild(saved.slots);
-    this.onFallback?.(from, this.backend, reason);
+  private fallBack(reason: string) {
+    // after any change in flight, so that the mirror it copies holds that change
+    return this.serial(async () => {
+      const from = this.backend.name;
+      const saved = this.saved();
+      await this.startBackend(undefined, [from]);
+      await this.loadEncoder();
+      this.memory = undefined as unknown as MemoryPort; // the old one lived on the lost device
+      await this.rebuild(saved.slots, saved.clock);
+      this.onFallback?.(from, this.backend, reason);
+    });
   }
 
   /** Free the encoder and the memory (tests; the app keeps its engine for the page's life). */
@@ -132,7 +147,11 @@ export class Engine {
   }
 
   /** Move to another backend on request; the memory is carried over through the CPU mirror. */
-  async switchBackend(choice: BackendChoice): Promise<void> {
+  switchBackend(choice: BackendChoice): Promise<void> {
+    return this.serial(() => this.switchBackendNow(choice));
+  }
+
+  private async switchBackendNow(choice: BackendChoice): Promise<void> {
     const saved = this.saved();
     const previous = this.backend.name as Exclude<BackendChoice, 'auto'>;
     try {
@@ -144,7 +163,7 @@ export class Engine {
     }
     this.settings = { ...this.settings, backend: choice };
     await this.loadEncoder();
-    await this.rebuild(saved.slots);
+    await this.rebuild(saved.slots, saved.clock);
   }
 
   // ---- drawing -> key -> prediction ----
@@ -204,16 +223,24 @@ export class Engine {
   /** Label id of a name, creating it when new. */
   labelIdFor(name: string): number {
     const clean = name.trim();
-    if (!clean) throw new Error('a label needs a name: type one or pick a known label');
-    if (clean.length > 80) throw new Error(`a label name has at most 80 characters, got ${clean.length}`);
+    const problem = labelNameProblem(clean);
+    if (problem) throw new Error(problem);
     for (const [id, n] of this.labels) if (n === clean) return id;
-    const id = this.labels.size ? Math.max(...this.labels.keys()) + 1 : 0;
+    // a loop, not Math.max(...keys): spreading ~125,000+ labels overflows the call stack
+    let max = -1;
+    for (const id of this.labels.keys()) if (id > max) max = id;
+    let id = max + 1;
+    if (id > MAX_LABEL_ID) for (id = 0; this.labels.has(id); id++); // ids from a file reached the top: reuse a free one
     this.labels.set(id, clean);
     return id;
   }
 
   /** One labelled write through the paper's update rule; returns what happened. */
-  async remember(input: Float32Array, name: string, key?: Float32Array): Promise<{ write: WriteView; encodeMs: number; writeMs: number }> {
+  remember(input: Float32Array, name: string, key?: Float32Array): Promise<{ write: WriteView; encodeMs: number; writeMs: number }> {
+    return this.serial(() => this.rememberNow(input, name, key));
+  }
+
+  private async rememberNow(input: Float32Array, name: string, key?: Float32Array): Promise<{ write: WriteView; encodeMs: number; writeMs: number }> {
     const known = new Set(this.labels.keys());
     const label = this.labelIdFor(name);
     try {
@@ -266,33 +293,44 @@ export class Engine {
   renameLabel(id: number, name: string) {
     const clean = name.trim();
     if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
-    if (!clean) throw new Error('a label needs a non-empty name');
+    const problem = labelNameProblem(clean);
+    if (problem) throw new Error(problem);
     for (const [other, n] of this.labels) if (n === clean && other !== id) throw new Error(`a label named "${clean}" exists already`);
     this.labels.set(id, clean);
     this.version++;
   }
 
-  async deleteLabel(id: number) {
-    if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
-    const slots = await this.memory.deleteLabel(id);
-    for (const s of slots) {
-      this.thumbs[s] = null;
-      this.keys.fill(0, s * this.keySize, (s + 1) * this.keySize);
-    }
-    this.labels.delete(id);
-    this.refreshMirror();
+  /** Free every slot of label `id`; returns the freed slots. */
+  deleteLabel(id: number): Promise<number[]> {
+    return this.serial(async () => {
+      if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
+      const slots = await this.memory.deleteLabel(id);
+      for (const s of slots) {
+        this.thumbs[s] = null;
+        this.keys.fill(0, s * this.keySize, (s + 1) * this.keySize);
+      }
+      this.labels.delete(id);
+      this.refreshMirror();
+      return slots;
+    });
   }
 
-  async clear() {
-    this.labels.clear();
-    await this.rebuild([]);
+  clear(): Promise<void> {
+    return this.serial(async () => {
+      await this.rebuild([]);
+      this.labels.clear();
+    });
   }
 
   // ---- settings ----
 
-  async applySettings(next: Settings): Promise<void> {
+  applySettings(next: Settings): Promise<void> {
+    return this.serial(() => this.applySettingsNow(next));
+  }
+
+  private async applySettingsNow(next: Settings): Promise<void> {
     const prev = this.settings;
-    if (next.backend !== prev.backend) await this.switchBackend(next.backend);
+    if (next.backend !== prev.backend) await this.switchBackendNow(next.backend);
     if (next.memorySize !== prev.memorySize || next.lookup !== prev.lookup) {
       const saved = this.saved();
       // a smaller memory keeps the youngest slots
@@ -301,7 +339,7 @@ export class Engine {
       const old = this.settings;
       this.settings = { ...next };
       try {
-        await this.rebuild(renumbered);
+        await this.rebuild(renumbered, saved.clock);
       } catch (err) {
         this.settings = old;
         throw err;
@@ -366,6 +404,7 @@ export class Engine {
       settings: { ...this.settings },
       size: this.settings.memorySize,
       keySize: this.keySize,
+      clock: this.clock,
       labels: [...this.labels.entries()].map(([id, name]) => ({ id, name })),
       slots: slots.map((slot, j) => ({
         slot,
@@ -377,17 +416,43 @@ export class Engine {
     };
   }
 
+  /** saved() without the slots: what the autosave's meta record needs, cheap at any memory size */
+  savedMeta(): SavedMemory {
+    return {
+      settings: { ...this.settings },
+      size: this.settings.memorySize,
+      keySize: this.keySize,
+      clock: this.clock,
+      labels: [...this.labels.entries()].map(([id, name]) => ({ id, name })),
+      slots: [],
+    };
+  }
+
+  /** The autosave record of one slot (its write time is clock - age). */
+  slotRecord(slot: number): SlotRecord {
+    if (!(slot >= 0 && slot < this.values.length) || this.values[slot] < 0) throw new Error(`slot ${slot} is empty`);
+    return {
+      slot,
+      label: this.values[slot],
+      time: this.clock - this.ages[slot],
+      key: this.keys.slice(slot * this.keySize, (slot + 1) * this.keySize),
+      thumb: this.thumbs[slot] ?? new Uint8Array(784),
+    };
+  }
+
   /** Replace the whole memory by a validated saved one; on error nothing changes. */
-  async restore(m: SavedMemory): Promise<void> {
-    const old = this.settings;
-    this.settings = { ...m.settings, backend: old.backend };
-    try {
-      await this.rebuild(m.slots);
-    } catch (err) {
-      this.settings = old;
-      throw err;
-    }
-    this.memory.setParams(this.settings);
-    this.labels = new Map(m.labels.map((l) => [l.id, l.name]));
+  restore(m: SavedMemory): Promise<void> {
+    return this.serial(async () => {
+      const old = this.settings;
+      this.settings = { ...m.settings, backend: old.backend };
+      try {
+        await this.rebuild(m.slots, m.clock);
+      } catch (err) {
+        this.settings = old;
+        throw err;
+      }
+      this.memory.setParams(this.settings);
+      this.labels = new Map(m.labels.map((l) => [l.id, l.name]));
+    });
   }
 }

@@ -42,7 +42,7 @@ class KeyValueMemoryPort implements MemoryPort {
   }
 
   state() {
-    return { values: this.m.values, ages: Float32Array.from(this.m.ages) };
+    return { values: this.m.values, ages: Float32Array.from(this.m.ages), writeCount: this.m.writeCount };
   }
 
   async keysOf(slots: number[]) {
@@ -52,19 +52,22 @@ class KeyValueMemoryPort implements MemoryPort {
     return out;
   }
 
-  async load(slots: { slot: number; label: number; age: number; key: Float32Array }[]) {
+  async load(slots: { slot: number; label: number; age: number; key: Float32Array }[], clock = 0) {
     const n = this.m.size, d = this.m.keySize;
     const keys = new Float32Array(n * d);
     const values = new Int32Array(n).fill(-1);
     const ages = new Int32Array(n);
+    // a loop, not Math.max(...ages): spreading ~125,000+ arguments overflows the call stack
+    let writeCount = Math.max(0, Math.round(clock));
     for (const s of slots) {
       if (s.slot < 0 || s.slot >= n) throw new Error(`slot ${s.slot} is outside a memory of ${n} slots`);
       if (s.key.length !== d) throw new Error(`expected a key of size ${d}, got ${s.key.length}`);
       keys.set(s.key, s.slot * d);
       values[s.slot] = s.label;
       ages[s.slot] = Math.round(s.age);
+      if (ages[s.slot] > writeCount) writeCount = ages[s.slot];
     }
-    this.m.restore(this.snapshotWith({ keys, values, ages, writeCount: Math.max(0, ...ages) }));
+    this.m.restore(this.snapshotWith({ keys, values, ages, writeCount }));
   }
 
   private snapshotWith(part: Pick<MemorySnapshot, 'keys' | 'values' | 'ages' | 'writeCount'>, settings?: Partial<MemorySnapshot['settings']>): MemorySnapshot {

@@ -35,11 +35,11 @@ export interface MemoryPort {
   /** the memory loss of (key, label) against the current memory (before the write) */
   loss(key: Float32Array, label: number): Promise<PortLoss>;
   write(key: Float32Array, label: number): Promise<PortWrite>;
-  /** per-slot values (-1 empty) and ages */
-  state(): { values: Int32Array; ages: Float32Array };
+  /** per-slot values (-1 empty) and ages, and the write counter (age = writeCount - write time) */
+  state(): { values: Int32Array; ages: Float32Array; writeCount: number };
   keysOf(slots: number[]): Promise<Float32Array>;
-  /** put saved slots back (memory must be empty of them) */
-  load(slots: { slot: number; label: number; age: number; key: Float32Array }[]): Promise<void>;
+  /** put saved slots back (memory must be empty of them); clock: the write counter (>= every age) */
+  load(slots: { slot: number; label: number; age: number; key: Float32Array }[], clock?: number): Promise<void>;
   /** free every slot holding `label`; returns the freed slots */
   deleteLabel(label: number): Promise<number[]>;
   setParams(p: Pick<Settings, 'k' | 't' | 'alpha' | 'ageNoise'>): void;

@@ -1,14 +1,18 @@
 /**
- * The saved form of the user's memory: one versioned, validated format for both the IndexedDB
- * autosave and the exported file. Only filled slots are stored (key, label, age, thumbnail).
- * A file that does not validate is refused with a message saying what is wrong; nothing is applied.
+ * The saved form of the user's memory: one versioned, validated format for the exported file, and
+ * the same checks for the IndexedDB autosave (src/app/autosave.ts). Only filled slots are stored
+ * (key, label, age, thumbnail). A file that does not validate is refused with a message saying what
+ * is wrong; nothing is applied. Every number is bounded (label ids fit Int32 arrays, ages cannot
+ * overflow on later writes, no label without a slot), so a schema-valid but crafted file cannot
+ * break later use.
  */
 import { z } from 'zod';
-import { openDB, type IDBPDatabase } from 'idb';
-import { DEFAULT_SETTINGS, type Settings } from './types';
+import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, MAX_LABEL_LENGTH, SETTING_BOUNDS, type Settings } from './types';
 
 export const FILE_FORMAT = 'memory-lab/memory';
 export const FILE_VERSION = 1;
+/** Largest file the app reads (500,000 slots of key + drawing in base64 are ~0.9 GB: larger is not a memory file). */
+export const MAX_FILE_BYTES = 1_000_000_000;
 
 /** One stored slot in plain typed arrays. */
 export interface SavedSlot {
@@ -26,50 +30,85 @@ export interface SavedMemory {
   keySize: number;
   labels: { id: number; name: string }[];
   slots: SavedSlot[];
+  /** the memory's write counter (age = clock - write time); absent in files, where max(age) is used */
+  clock?: number;
 }
 
 // ---- base64 of typed arrays (little-endian, as every browser) ----
-function bytesToBase64(b: Uint8Array): string {
+export function bytesToBase64(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
   return btoa(s);
 }
-function base64ToBytes(s: string): Uint8Array {
-  const bin = atob(s);
+function base64ToBytes(s: string, what: string): Uint8Array {
+  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw new Error(`${what} is not base64 text`);
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch {
+    throw new Error(`${what} is not base64 text`);
+  }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
 
-const settingsSchema = z.object({
-  memorySize: z.number().int().min(1).max(1 << 20),
-  k: z.number().int().min(1),
-  t: z.number().positive().finite(),
-  alpha: z.number().min(0).finite(),
-  ageNoise: z.number().min(0).finite(),
+const bounded = (k: keyof typeof SETTING_BOUNDS) => {
+  const b = SETTING_BOUNDS[k];
+  const n = z.number().min(b.min).max(b.max);
+  return b.integer ? n.int() : n;
+};
+
+export const settingsSchema = z.object({
+  memorySize: bounded('memorySize'),
+  k: bounded('k'),
+  t: bounded('t'),
+  alpha: bounded('alpha'),
+  ageNoise: bounded('ageNoise'),
   lookup: z.enum(['exact', 'lsh']),
   backend: z.enum(['auto', 'webgpu', 'webgl', 'wasm']),
+  nearCutoff: bounded('nearCutoff').optional(),
 });
+
+/** What is wrong with a label name (null: fine): trimmed, 1..80 characters, no control characters. */
+export function labelNameProblem(name: string): string | null {
+  if (name.trim() === '') return 'a label needs a name: type one or pick a known label';
+  if (name !== name.trim()) return `a label name cannot start or end with spaces ("${name}")`;
+  const n = [...name].length;
+  if (n > MAX_LABEL_LENGTH) return `a label name has at most ${MAX_LABEL_LENGTH} characters, this one has ${n}`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'a label name cannot hold control characters (line breaks, tabs)';
+  return null;
+}
+export const labelNameSchema = z.string().max(4 * MAX_LABEL_LENGTH).superRefine((n, ctx) => {
+  const p = labelNameProblem(n);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+export const labelsSchema = z
+  .array(z.object({ id: z.number().int().min(0).max(MAX_LABEL_ID), name: labelNameSchema }))
+  .max(SETTING_BOUNDS.memorySize.max);
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64 text');
 
 export const fileSchema = z.object({
   format: z.literal(FILE_FORMAT),
   version: z.literal(FILE_VERSION),
-  savedAt: z.string(),
+  savedAt: z.string().max(64),
   settings: settingsSchema,
-  size: z.number().int().min(1),
-  keySize: z.number().int().min(1),
-  labels: z.array(z.object({ id: z.number().int().min(0), name: z.string().min(1).max(80) })),
-  slots: z.array(
-    z.object({
-      slot: z.number().int().min(0),
-      label: z.number().int().min(0),
-      age: z.number().min(0).finite(),
-      key: base64,
-      thumb: base64,
-    }),
-  ),
+  size: bounded('memorySize'),
+  keySize: z.number().int().min(1).max(4096),
+  labels: labelsSchema,
+  slots: z
+    .array(
+      z.object({
+        slot: z.number().int().min(0).max(SETTING_BOUNDS.memorySize.max - 1),
+        label: z.number().int().min(0).max(MAX_LABEL_ID),
+        age: z.number().int().min(0).max(MAX_AGE),
+        key: base64.max(6 * 4096),
+        thumb: base64.max(1100),
+      }),
+    )
+    .max(SETTING_BOUNDS.memorySize.max),
 });
 export type MemoryFile = z.infer<typeof fileSchema>;
 
@@ -92,7 +131,7 @@ export function toFile(m: SavedMemory): MemoryFile {
   };
 }
 
-function issueText(e: z.ZodError): string {
+export function issueText(e: z.ZodError): string {
   return e.issues
     .slice(0, 3)
     .map((i) => `${i.path.length ? i.path.join('.') : 'file'}: ${i.message}`)
@@ -100,18 +139,18 @@ function issueText(e: z.ZodError): string {
 }
 
 /**
- * Validate an unknown value (parsed JSON or an IndexedDB record) and turn it into typed arrays.
+ * Validate an unknown value (parsed JSON) and turn it into typed arrays.
  * @param expectedKeySize the encoder's key size; a file of another key size is refused.
  * @throws Error with a message for the user; nothing is changed by this function.
  */
-export function fromFile(data: unknown, expectedKeySize: number): SavedMemory {
-  if (typeof data !== 'object' || data === null) throw new Error('not a Memory Lab file: expected a JSON object');
+export function fromFile(data: unknown, expectedKeySize: number, unusedLabels: 'refuse' | 'drop' = 'refuse'): SavedMemory {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not a Memory Lab file: expected a JSON object');
   const rec = data as Record<string, unknown>;
   if (rec.format !== FILE_FORMAT) {
-    throw new Error(`not a Memory Lab memory file: expected format "${FILE_FORMAT}", got ${JSON.stringify(rec.format ?? null)}`);
+    throw new Error(`not a Memory Lab memory file: expected format "${FILE_FORMAT}", got ${shortJson(rec.format ?? null)}`);
   }
   if (rec.version !== FILE_VERSION) {
-    throw new Error(`unsupported file version: expected ${FILE_VERSION}, got ${JSON.stringify(rec.version ?? null)}`);
+    throw new Error(`unsupported file version: expected ${FILE_VERSION}, got ${shortJson(rec.version ?? null)}`);
   }
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) throw new Error(`invalid Memory Lab file: ${issueText(parsed.error)}`);
@@ -119,66 +158,82 @@ export function fromFile(data: unknown, expectedKeySize: number): SavedMemory {
   if (f.keySize !== expectedKeySize) {
     throw new Error(`the file holds keys of size ${f.keySize}, but this encoder makes keys of size ${expectedKeySize}`);
   }
-  if (f.settings.memorySize !== f.size) {
-    throw new Error(`inconsistent file: settings.memorySize ${f.settings.memorySize} but size ${f.size}`);
+  const slots = f.slots.map((s, i) => {
+    const kb = base64ToBytes(s.key, `invalid Memory Lab file: slots.${i}.key`);
+    if (kb.length !== f.keySize * 4) {
+      throw new Error(`invalid Memory Lab file: slots.${i}.key has ${(kb.length / 4).toFixed(2).replace(/\.00$/, '')} floats, expected ${f.keySize}`);
+    }
+    const key = new Float32Array(kb.buffer, 0, f.keySize);
+    const thumb = base64ToBytes(s.thumb, `invalid Memory Lab file: slots.${i}.thumb`);
+    return { slot: s.slot, label: s.label, age: s.age, key, thumb };
+  });
+  return checkSaved(
+    { settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots },
+    'invalid Memory Lab file',
+    unusedLabels,
+  );
+}
+
+/** Parse a file's text (JSON) and validate it; every failure is an Error that says what is wrong. */
+export function fromFileText(text: string, expectedKeySize: number): SavedMemory {
+  if (text.length > MAX_FILE_BYTES) throw new Error(`the file is too large for a memory file (${text.length} characters)`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.slice(0, 120) : 'unreadable';
+    throw new Error(`the file is not JSON (${detail})`);
   }
+  return fromFile(data, expectedKeySize);
+}
+
+function shortJson(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = typeof v;
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/**
+ * The checks a saved memory must pass beyond its schema (file or autosave): consistent sizes,
+ * unique slots, label ids and names, every slot's label known and every label held by a slot,
+ * unit keys, 28x28 thumbnails. Returns the memory; throws `${what}: ...` otherwise. The app's own
+ * autosave passes unusedLabels 'drop' (a stale name is harmless there); a file must be exact.
+ */
+export function checkSaved(m: SavedMemory, what: string, unusedLabels: 'refuse' | 'drop' = 'refuse'): SavedMemory {
+  if (m.settings.memorySize !== m.size) throw new Error(`${what}: settings.memorySize ${m.settings.memorySize} but size ${m.size}`);
+  if (m.slots.length > m.size) throw new Error(`${what}: ${m.slots.length} slots in a memory of ${m.size}`);
   const labelIds = new Set<number>();
   const names = new Set<string>();
-  for (const l of f.labels) {
-    if (labelIds.has(l.id)) throw new Error(`invalid Memory Lab file: label id ${l.id} appears twice`);
-    if (names.has(l.name)) throw new Error(`invalid Memory Lab file: label name "${l.name}" appears twice`);
+  for (const l of m.labels) {
+    if (labelIds.has(l.id)) throw new Error(`${what}: label id ${l.id} appears twice`);
+    if (names.has(l.name)) throw new Error(`${what}: label name "${l.name}" appears twice`);
     labelIds.add(l.id);
     names.add(l.name);
   }
   const seen = new Set<number>();
-  const slots: SavedSlot[] = f.slots.map((s, i) => {
-    if (s.slot >= f.size) throw new Error(`invalid Memory Lab file: slots.${i}.slot ${s.slot} is outside a memory of ${f.size} slots`);
-    if (seen.has(s.slot)) throw new Error(`invalid Memory Lab file: slot ${s.slot} appears twice`);
+  const used = new Set<number>();
+  m.slots.forEach((s, i) => {
+    if (s.slot >= m.size) throw new Error(`${what}: slots.${i}.slot ${s.slot} is outside a memory of ${m.size} slots`);
+    if (seen.has(s.slot)) throw new Error(`${what}: slot ${s.slot} appears twice`);
     seen.add(s.slot);
-    if (!labelIds.has(s.label)) throw new Error(`invalid Memory Lab file: slots.${i} has label ${s.label}, which is not in labels`);
-    const kb = base64ToBytes(s.key);
-    if (kb.length !== f.keySize * 4) {
-      throw new Error(`invalid Memory Lab file: slots.${i}.key has ${kb.length / 4} floats, expected ${f.keySize}`);
-    }
-    const key = new Float32Array(kb.buffer, 0, f.keySize);
+    if (!labelIds.has(s.label)) throw new Error(`${what}: slots.${i} has label ${s.label}, which is not in labels`);
+    used.add(s.label);
+    if (s.key.length !== m.keySize) throw new Error(`${what}: slots.${i}.key has ${s.key.length} floats, expected ${m.keySize}`);
     let norm = 0;
-    for (const v of key) {
-      if (!Number.isFinite(v)) throw new Error(`invalid Memory Lab file: slots.${i}.key contains NaN or Inf`);
+    for (const v of s.key) {
+      if (!Number.isFinite(v)) throw new Error(`${what}: slots.${i}.key contains NaN or Inf`);
       norm += v * v;
     }
     if (Math.abs(Math.sqrt(norm) - 1) > 1e-3) {
-      throw new Error(`invalid Memory Lab file: slots.${i}.key is not of unit length (norm ${Math.sqrt(norm).toFixed(4)})`);
+      throw new Error(`${what}: slots.${i}.key is not of unit length (norm ${Math.sqrt(norm).toFixed(4)})`);
     }
-    const thumb = base64ToBytes(s.thumb);
-    if (thumb.length !== 784) throw new Error(`invalid Memory Lab file: slots.${i}.thumb has ${thumb.length} bytes, expected 784 (28x28)`);
-    return { slot: s.slot, label: s.label, age: s.age, key, thumb };
+    if (s.thumb.length !== 784) throw new Error(`${what}: slots.${i}.thumb has ${s.thumb.length} bytes, expected 784 (28x28)`);
   });
-  return { settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots };
-}
-
-// ---- IndexedDB autosave ----
-const DB_NAME = 'memory-lab';
-const STORE = 'autosave';
-const KEY = 'current';
-let dbPromise: Promise<IDBPDatabase> | null = null;
-
-function db(): Promise<IDBPDatabase> {
-  dbPromise ??= openDB(DB_NAME, 1, {
-    upgrade(d) {
-      d.createObjectStore(STORE);
-    },
-  });
-  return dbPromise;
-}
-
-export async function saveToIndexedDb(m: SavedMemory): Promise<void> {
-  await (await db()).put(STORE, toFile(m), KEY);
-}
-
-export async function loadFromIndexedDb(): Promise<unknown | undefined> {
-  return (await db()).get(STORE, KEY);
-}
-
-export async function clearIndexedDb(): Promise<void> {
-  await (await db()).delete(STORE, KEY);
+  if (unusedLabels === 'drop') return { ...m, labels: m.labels.filter((l) => used.has(l.id)) };
+  for (const l of m.labels) if (!used.has(l.id)) throw new Error(`${what}: label "${l.name}" (id ${l.id}) is held by no slot`);
+  return m;
 }

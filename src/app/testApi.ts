@@ -27,6 +27,8 @@ export interface MemoryLabTestApi {
   exportText(): string;
   importText(text: string): Promise<boolean>;
   setStrokes(strokes: StrokePoint[][]): void;
+  /** Remember the current drawing under `label`, as the button does (false: refused, see the message) */
+  remember(label: string): Promise<boolean>;
   lastPredictionLatencyMs(): number | null;
   /** stamps of the last stroke-end -> prediction phases (performance.now()) */
   predictionPhases(): typeof predictionPhases;
@@ -64,6 +66,7 @@ export function installTestApi(): void {
     exportText: () => getEngine() && useApp.getState().exportText(),
     importText: (t) => useApp.getState().importText(t),
     setStrokes: (s) => useApp.getState().setStrokes(s, true),
+    remember: (label) => useApp.getState().remember(label),
     lastPredictionLatencyMs: () => useApp.getState().lastPredictionLatencyMs,
     predictionPhases: () => ({ ...predictionPhases }),
     simulateDeviceLost: destroyBackendDevice,

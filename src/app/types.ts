@@ -16,7 +16,30 @@ export interface Settings {
   ageNoise: number;
   lookup: LookupMode;
   backend: BackendChoice;
+  /**
+   * Below this cosine similarity of n1 the answer is "not sure" (with the best guess beside it).
+   * Default from scripts/calibrate-near.ts on the background validation alphabets.
+   */
+  nearCutoff: number;
 }
+
+/** Bounds of each setting: the Settings form, the memory file and the autosave all check these. */
+export const SETTING_BOUNDS = {
+  memorySize: { min: 1, max: 500_000, integer: true },
+  k: { min: 1, max: 4096, integer: true },
+  t: { min: 0.01, max: 10_000, integer: false },
+  alpha: { min: 0, max: 10, integer: false },
+  ageNoise: { min: 0, max: 1_000_000, integer: false },
+  nearCutoff: { min: 0, max: 1, integer: false },
+} as const;
+export type BoundedSetting = keyof typeof SETTING_BOUNDS;
+
+/** Largest label id (label ids are stored in Int32 arrays). */
+export const MAX_LABEL_ID = 2 ** 31 - 2;
+/** Longest label name, in characters. */
+export const MAX_LABEL_LENGTH = 80;
+/** Largest age a saved slot may have: far above any real use, far below Int32 overflow on later writes. */
+export const MAX_AGE = 2 ** 30;
 
 export const DEFAULT_SETTINGS: Settings = {
   memorySize: 1024,
@@ -26,6 +49,7 @@ export const DEFAULT_SETTINGS: Settings = {
   ageNoise: 8,
   lookup: 'exact',
   backend: 'auto',
+  nearCutoff: 0.4,
 };
 
 export interface LabelInfo {

@@ -434,7 +434,9 @@ export class KeyValueMemory {
       this.heapPop();
       this.filled[slot] = 1;
     } else {
-      this.labelSlots.get(this.vals[slot])?.delete(slot);
+      const evicted = this.labelSlots.get(this.vals[slot]);
+      evicted?.delete(slot);
+      if (evicted?.size === 0) this.labelSlots.delete(this.vals[slot]); // no empty entry per evicted label
       this.unlink(slot);
     }
     this.keys.set(q.subarray(qo, qo + d), slot * d);

@@ -8,7 +8,10 @@ export const SNAPSHOT_FORMAT = 'memory-lab/kv-memory';
 export const SNAPSHOT_VERSION = 1;
 
 const floats = z.union([z.instanceof(Float32Array), z.array(z.number())]);
-const ints = z.union([z.instanceof(Int32Array), z.array(z.number().int())]);
+/** Plain arrays are bounded to Int32 (they are copied into Int32Arrays, which would wrap larger values). */
+const INT32_MAX = 2 ** 31 - 1;
+const labelIds = z.union([z.instanceof(Int32Array), z.array(z.number().int().min(-1).max(INT32_MAX))]);
+const ageList = z.union([z.instanceof(Int32Array), z.array(z.number().int().min(0).max(INT32_MAX))]);
 
 export const snapshotSettingsSchema = z.object({
   memorySize: z.number().int().min(1),
@@ -29,11 +32,11 @@ export const memorySnapshotSchema = z.object({
   /** [memorySize * keySize] row-major; rows of empty slots are zeros. */
   keys: floats,
   /** [memorySize] label ids, -1 for an empty slot. */
-  values: ints,
+  values: labelIds,
   /** [memorySize] ages (0 for empty slots). */
-  ages: ints,
+  ages: ageList,
   /** Writes applied so far (the age-noise counter). */
-  writeCount: z.number().int().min(0),
+  writeCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** Label id (decimal string) -> display name. */
   labelNames: z.record(z.string().regex(/^\d+$/), z.string()),
 });

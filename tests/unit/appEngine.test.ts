@@ -83,7 +83,7 @@ describe('Engine (app session over the shared memory)', () => {
     await engine.remember(strokesToInput(CROSS), 'cross');
     engine.renameLabel(0, 'circle');
     expect(() => engine.renameLabel(0, 'cross')).toThrow(/exists already/);
-    expect(() => engine.renameLabel(0, '  ')).toThrow(/non-empty/);
+    expect(() => engine.renameLabel(0, '  ')).toThrow(/needs a name/);
     await expect(engine.remember(strokesToInput(RING), '   ')).rejects.toThrow(/needs a name/);
     await engine.deleteLabel(1);
     expect(engine.filled()).toBe(1);

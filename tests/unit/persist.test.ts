@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { fromFile, toFile, saveToIndexedDb, loadFromIndexedDb, type SavedMemory } from '../../src/app/persist';
+import { fromFile, fromFileText, toFile, type SavedMemory } from '../../src/app/persist';
+import { readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { DEFAULT_SETTINGS } from '../../src/app/types';
 
 function unit(d: number, seed: number): Float32Array {
@@ -52,9 +53,51 @@ describe('memory file', () => {
     expect(() => fromFile(toFile(m), 8)).toThrow(/unit length/);
   });
 
-  it('saves to and loads from IndexedDB', async () => {
-    await saveToIndexedDb(sample());
-    const back = fromFile(await loadFromIndexedDb(), 8);
-    expect(back.slots.length).toBe(2);
+  it('saves to and loads from IndexedDB (one record per slot)', async () => {
+    await writeWholeMemory(sample());
+    const st = await readAutosave();
+    expect(st.kind).toBe('slots');
+    if (st.kind !== 'slots') return;
+    expect(st.slots.length).toBe(2);
+    const back = savedFromAutosave(st.meta, st.slots, 8);
+    expect(back.slots.map((s) => [s.slot, s.label, s.age])).toEqual([[2, 0, 1], [9, 3, 0]]);
+  });
+});
+
+/** A file (as JSON) with one field changed by `edit`. */
+function crafted(edit: (f: ReturnType<typeof toFile>) => void) {
+  const f = toFile(sample());
+  edit(f);
+  return JSON.stringify(f);
+}
+
+describe('crafted but schema-shaped files are refused with a message that says what is wrong', () => {
+  it.each([
+    ['label id 2^31', (f) => ((f.labels[0].id = 2 ** 31), (f.slots[0].label = 2 ** 31)), /labels\.0\.id.*(2147483646|less than or equal)/],
+    ['label id 2^32 + 3 (would wrap to 3 in an Int32Array)', (f) => ((f.labels[0].id = 2 ** 32 + 3), (f.slots[0].label = 2 ** 32 + 3)), /labels\.0\.id/],
+    ['age 2^31 - 1 (would overflow on the next write)', (f) => (f.slots[0].age = 2 ** 31 - 1), /slots\.0\.age/],
+    ['age 1e20', (f) => (f.slots[0].age = 1e20), /slots\.0\.age/],
+    ['age 1e308', (f) => (f.slots[0].age = 1e308), /slots\.0\.age/],
+    ['a fractional age', (f) => (f.slots[0].age = 1.5), /slots\.0\.age.*expected int/],
+    ['label "   "', (f) => (f.labels[0].name = '   '), /labels\.0\.name: a label needs a name/],
+    ['label "alpha " (trailing space)', (f) => (f.labels[0].name = 'alpha '), /cannot start or end with spaces/],
+    ['label with a line break', (f) => (f.labels[0].name = 'al\npha'), /control characters/],
+    ['label of 81 characters', (f) => (f.labels[0].name = 'x'.repeat(81)), /at most 80 characters, this one has 81/],
+    ['a label no slot holds', (f) => f.labels.push({ id: 7, name: 'ghost' }), /"ghost" \(id 7\) is held by no slot/],
+    ['memory size above the Settings maximum', (f) => ((f.size = 600_000), (f.settings.memorySize = 600_000)), /size.*500000/],
+    ['k of 1e9', (f) => (f.settings.k = 1e9), /settings\.k/],
+    ['base64 that atob cannot read', (f) => (f.slots[0].key = 'AAAAA'), /slots\.0\.key is not base64 text/],
+  ] as [string, (f: ReturnType<typeof toFile>) => void, RegExp][])('%s', (_name, edit, msg) => {
+    expect(() => fromFileText(crafted(edit), 8)).toThrow(msg);
+  });
+
+  it('a label name of 80 characters (the limit) is accepted, emoji count as one character', () => {
+    const ok = fromFileText(crafted((f) => (f.labels[0].name = '🙂'.repeat(80))), 8);
+    expect(ok.labels[0].name).toBe('🙂'.repeat(80));
+  });
+
+  it('text that is not JSON says so', () => {
+    expect(() => fromFileText('{"format": "memory-lab/mem', 8)).toThrow(/^the file is not JSON/);
+    expect(() => fromFileText('[1,2]', 8)).toThrow(/expected a JSON object/);
   });
 });

@@ -15,7 +15,7 @@ export function DrawPanel() {
   const clear = useApp((s) => s.clearDrawing);
   const remember = useApp((s) => s.remember);
   const labels = useApp((s) => s.summary?.labels ?? NO_LABELS);
-  const busy = useApp((s) => s.busy);
+  const busy = useApp((s) => s.busy || s.readOnly);
   const ready = useApp((s) => s.ready);
   const label = useApp((s) => s.labelDraft);
   const setLabel = useApp((s) => s.setLabelDraft);

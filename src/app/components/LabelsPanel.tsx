@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useApp } from '../store';
 import type { LabelInfo } from '../types';
+import { downloadText } from './RescueBanner';
 
 const NO_LABELS: LabelInfo[] = [];
 
@@ -36,8 +37,8 @@ export function LabelsPanel() {
                     <form
                       onSubmit={(e) => {
                         e.preventDefault();
-                        rename(l.id, draft);
-                        setEditing(null);
+                        // the field stays open with its text when the name is refused
+                        void rename(l.id, draft).then((ok) => ok && setEditing(null));
                       }}
                     >
                       <input
@@ -107,6 +108,7 @@ function ImportExport() {
   const exportText = useApp((s) => s.exportText);
   const importText = useApp((s) => s.importText);
   const ready = useApp((s) => s.ready);
+  const canChange = useApp((s) => s.ready && !s.readOnly && !s.busy);
   return (
     <div className="import-export">
       <h3>Keep a copy</h3>
@@ -114,14 +116,7 @@ function ImportExport() {
         type="button"
         data-testid="export"
         disabled={!ready}
-        onClick={() => {
-          const blob = new Blob([exportText()], { type: 'application/json' });
-          const a = document.createElement('a');
-          a.href = URL.createObjectURL(blob);
-          a.download = `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`;
-          a.click();
-          setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-        }}
+        onClick={() => downloadText(exportText(), `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`)}
       >
         Export memory to a file
       </button>
@@ -131,7 +126,7 @@ function ImportExport() {
           type="file"
           accept="application/json,.json"
           data-testid="import"
-          disabled={!ready}
+          disabled={!canChange}
           onChange={async (e) => {
             const f = e.target.files?.[0];
             e.target.value = '';

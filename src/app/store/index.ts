@@ -6,7 +6,20 @@ import { create, type StateCreator } from 'zustand';
 import { EmptyDrawingError } from '../../preprocess';
 import { strokesToInput, type Stroke, type StrokePoint } from '../../strokes';
 import { Engine } from '../engine';
-import { fromFile, loadFromIndexedDb, saveToIndexedDb, toFile } from '../persist';
+import {
+  asideToText,
+  changeChannel,
+  claimWriter,
+  metaOf,
+  putAside,
+  readAside,
+  readAutosave,
+  savedFromAutosave,
+  writeSlotChange,
+  writeWholeMemory,
+  type StoredAutosave,
+} from '../autosave';
+import { fromFile, fromFileText, toFile } from '../persist';
 import type { BackendReport } from '../tfjsBackend';
 import {
   DEFAULT_SETTINGS,
@@ -52,8 +65,14 @@ export interface MemorySlice {
   summary: MemorySummary | null;
   lastWrite: WriteView | null;
   lastFallback: string | null;
+  /** another tab holds this memory: this one shows it but cannot change it */
+  readOnly: boolean;
+  /** a saved memory that could not be restored, kept aside (never overwritten) */
+  rescued: { key: number; reason: string } | null;
+  /** the copy put aside, as a file's text (to download) */
+  rescuedText: () => Promise<string>;
   remember: (name: string) => Promise<boolean>;
-  renameLabel: (id: number, name: string) => void;
+  renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<void>;
   clearMemory: () => Promise<void>;
   exportText: () => string;
@@ -86,26 +105,54 @@ export function getEngine(): Engine {
   return engine;
 }
 
+/**
+ * Use an engine started elsewhere (Node tests and scripts: an Engine with Node deps) with a fresh,
+ * writable autosave session; the browser app calls start() instead.
+ */
+export function attachEngine(e: Engine): void {
+  engine = e;
+  saveBlocked = null;
+  useApp.setState({ ready: true, readOnly: false, busy: false, settings: { ...e.settings }, backend: e.backend, summary: e.summary(), message: null });
+}
+
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-// ---- autosave: after each change, coalesced ----
-let saveTimer: ReturnType<typeof setTimeout> | null = null;
-let savePromise: Promise<void> = Promise.resolve();
-function scheduleSave(set: (p: Partial<AppState>) => void) {
-  if (saveTimer) clearTimeout(saveTimer);
-  saveTimer = setTimeout(() => {
-    saveTimer = null;
-    const e = engine;
-    if (!e) return;
-    savePromise = saveToIndexedDb(e.saved()).catch((err) =>
-      set({ message: { kind: 'warning', text: `could not autosave the memory to IndexedDB: ${errorText(err)}` } }),
-    );
-  }, 150);
+// ---- autosave: every change is written (one transaction) before the app shows it ----
+/** why changes are not saved (null: they are) */
+let saveBlocked: string | null = null;
+let saveChain: Promise<unknown> = Promise.resolve();
+let channel: ReturnType<typeof changeChannel> | null = null;
+
+type Change = { whole: true } | { slots: number[]; removed?: number[] };
+
+/** Write a change to IndexedDB; resolves to null when saved, else to why not. */
+function persist(change: Change): Promise<string | null> {
+  const e = engine;
+  if (!e) return Promise.resolve(null);
+  if (saveBlocked) return Promise.resolve(saveBlocked);
+  const run = async () => {
+    if ('whole' in change) await writeWholeMemory(e.saved());
+    else await writeSlotChange(metaOf(e.savedMeta()), change.slots.map((s) => e.slotRecord(s)), change.removed ?? []);
+    channel?.post();
+    return null;
+  };
+  const p = saveChain.then(run, run).catch((err) => `could not save to IndexedDB (${errorText(err)})`);
+  saveChain = p;
+  return p;
 }
-/** Resolves when pending autosaves are written (test API). */
+/** Resolves when every change so far is written (test API). */
 export async function flushSave(): Promise<void> {
-  while (saveTimer) await new Promise((r) => setTimeout(r, 50));
-  await savePromise;
+  await saveChain;
+}
+
+const notSaved = (why: string | null) => (why ? ` — but it is not saved: ${why}` : '');
+
+/** Why the memory cannot be changed now (null: it can). */
+function changeRefused(s: AppState): string | null {
+  if (!engine) return 'the app is still starting';
+  if (s.readOnly) return 'this memory is open in another tab: change it there, or close that tab to use this one';
+  if (s.busy) return 'wait a moment: the memory is busy with the previous change';
+  return null;
 }
 
 function inputOf(strokes: Stroke[]): Float32Array | null {
@@ -205,9 +252,21 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   summary: null,
   lastWrite: null,
   lastFallback: null,
+  readOnly: false,
+  rescued: null,
+  rescuedText: async () => {
+    const r = get().rescued;
+    const copy = r ? await readAside(r.key) : undefined;
+    if (!copy) throw new Error('the copy put aside is no longer in this browser');
+    return asideToText(copy);
+  },
   remember: async (name) => {
     const { input } = get();
-    if (!engine) return false;
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `not remembered: ${refused}` } });
+      return false;
+    }
     if (!input) {
       set({ message: { kind: 'error', text: 'draw something first: an empty canvas cannot be remembered' } });
       return false;
@@ -218,71 +277,114 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     }
     set({ busy: true });
     try {
-      const r = await engine.remember(input, name);
+      const r = await engine!.remember(input, name);
+      // shown only once saved: a Remember on screen survives a crash or reload
+      const why = await persist({ slots: [r.write.slot] });
       set({
         lastWrite: r.write,
-        summary: engine.summary(),
+        summary: engine!.summary(),
         latency: { ...get().latency, encodeMs: r.encodeMs, writeMs: r.writeMs },
-        message: { kind: 'info', text: `remembered "${r.write.name}"` },
+        message: why
+          ? { kind: 'warning', text: `remembered "${r.write.name}"${notSaved(why)}` }
+          : { kind: 'info', text: `remembered "${r.write.name}"` },
       });
-      scheduleSave(set);
       get().requestPrediction();
       return true;
     } catch (e) {
-      set({ message: { kind: 'error', text: errorText(e) } });
+      set({ message: { kind: 'error', text: `not remembered: ${errorText(e)}` } });
       return false;
     } finally {
       set({ busy: false });
     }
   },
-  renameLabel: (id, name) => {
+  renameLabel: async (id, name) => {
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `not renamed: ${refused}` } });
+      return false;
+    }
     try {
       getEngine().renameLabel(id, name);
-      set({ summary: getEngine().summary(), message: { kind: 'info', text: `renamed to "${name.trim()}"` } });
-      scheduleSave(set);
-      get().requestPrediction();
     } catch (e) {
-      set({ message: { kind: 'error', text: errorText(e) } });
+      set({ message: { kind: 'error', text: `not renamed: ${errorText(e)}` } });
+      return false;
     }
+    const why = await persist({ slots: [] });
+    set({ summary: getEngine().summary(), message: { kind: why ? 'warning' : 'info', text: `renamed to "${name.trim()}"${notSaved(why)}` } });
+    get().requestPrediction();
+    return true;
   },
   deleteLabel: async (id) => {
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `not deleted: ${refused}` } });
+      return;
+    }
+    set({ busy: true });
     try {
       const name = getEngine().labelName(id);
-      await getEngine().deleteLabel(id);
-      set({ summary: getEngine().summary(), lastWrite: null, message: { kind: 'info', text: `deleted "${name}" and freed its slots` } });
-      scheduleSave(set);
+      const freed = await getEngine().deleteLabel(id);
+      const why = await persist({ slots: [], removed: freed });
+      set({
+        summary: getEngine().summary(),
+        lastWrite: null,
+        message: { kind: why ? 'warning' : 'info', text: `deleted "${name}" and freed its slots${notSaved(why)}` },
+      });
       get().requestPrediction();
     } catch (e) {
-      set({ message: { kind: 'error', text: errorText(e) } });
+      set({ message: { kind: 'error', text: `not deleted: ${errorText(e)}` } });
+    } finally {
+      set({ busy: false });
     }
   },
   clearMemory: async () => {
-    await getEngine().clear();
-    set({ summary: getEngine().summary(), lastWrite: null, prediction: null, message: { kind: 'info', text: 'the memory is empty' } });
-    scheduleSave(set);
-    get().requestPrediction();
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `not cleared: ${refused}` } });
+      return;
+    }
+    set({ busy: true });
+    try {
+      await getEngine().clear();
+      const why = await persist({ whole: true });
+      set({ summary: getEngine().summary(), lastWrite: null, prediction: null, message: { kind: why ? 'warning' : 'info', text: `the memory is empty${notSaved(why)}` } });
+      get().requestPrediction();
+    } catch (e) {
+      set({ message: { kind: 'error', text: `not cleared: ${errorText(e)}` } });
+    } finally {
+      set({ busy: false });
+    }
   },
   exportText: () => JSON.stringify(toFile(getEngine().saved())),
   importText: async (text) => {
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `import refused, the memory is unchanged: ${refused}` } });
+      return false;
+    }
     const e = getEngine();
-    let data: unknown;
+    set({ busy: true });
     try {
-      data = JSON.parse(text);
-    } catch (err) {
-      set({ message: { kind: 'error', text: `import refused, the memory is unchanged: the file is not JSON (${errorText(err)})` } });
-      return false;
+      let saved;
+      try {
+        saved = fromFileText(text, e.keySize);
+        await e.restore(saved);
+      } catch (err) {
+        set({ message: { kind: 'error', text: `import refused, the memory is unchanged: ${errorText(err)}` } });
+        return false;
+      }
+      const why = await persist({ whole: true });
+      set({
+        summary: e.summary(),
+        settings: { ...e.settings },
+        lastWrite: null,
+        message: { kind: why ? 'warning' : 'info', text: `memory imported: ${saved.slots.length} drawings, ${saved.labels.length} labels${notSaved(why)}` },
+      });
+      get().requestPrediction();
+      return true;
+    } finally {
+      set({ busy: false });
     }
-    try {
-      const saved = fromFile(data, e.keySize);
-      await e.restore(saved);
-    } catch (err) {
-      set({ message: { kind: 'error', text: `import refused, the memory is unchanged: ${errorText(err)}` } });
-      return false;
-    }
-    set({ summary: e.summary(), settings: { ...e.settings }, lastWrite: null, message: { kind: 'info', text: 'memory imported' } });
-    scheduleSave(set);
-    get().requestPrediction();
-    return true;
   },
 });
 
@@ -296,11 +398,23 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
       set({ settings: next });
       return;
     }
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `settings not applied: ${refused}` } });
+      return;
+    }
     set({ busy: true });
     try {
+      const before = engine.settings;
       await engine.applySettings(next);
-      set({ settings: { ...engine.settings }, summary: engine.summary(), backend: engine.backend, message: null });
-      scheduleSave(set);
+      const memoryChanged = before.memorySize !== engine.settings.memorySize || before.lookup !== engine.settings.lookup;
+      const why = await persist(memoryChanged ? { whole: true } : { slots: [] });
+      set({
+        settings: { ...engine.settings },
+        summary: engine.summary(),
+        backend: engine.backend,
+        message: why ? { kind: 'warning', text: `settings applied${notSaved(why)}` } : { kind: 'info', text: 'settings applied' },
+      });
       get().requestPrediction();
     } catch (e) {
       set({ settings: { ...engine.settings }, message: { kind: 'error', text: `settings not applied: ${errorText(e)}` } });
@@ -319,14 +433,16 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
   setMessage: (message) => set({ message }),
   start: async (force) => {
     try {
-      let saved: ReturnType<typeof fromFile> | null = null;
-      let savedError: string | null = null;
-      const raw = await loadFromIndexedDb().catch(() => undefined);
-      const settings = { ...get().settings };
-      if (raw && typeof raw === 'object') {
-        const s = (raw as { settings?: Partial<Settings> }).settings;
-        if (s && typeof s === 'object') Object.assign(settings, { backend: s.backend ?? settings.backend });
+      const claim = await claimWriter().catch(() => ({ writer: true, turn: null }));
+      let stored: StoredAutosave = { kind: 'none' };
+      try {
+        stored = await readAutosave();
+      } catch (err) {
+        saveBlocked = `this browser does not let the page keep data (IndexedDB: ${errorText(err)}); the memory lasts until the page closes`;
       }
+      const settings = { ...get().settings };
+      const savedBackend = savedBackendOf(stored);
+      if (savedBackend) settings.backend = savedBackend;
       let e: Engine;
       let fallbackNote: string | null = null;
       try {
@@ -337,14 +453,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         fallbackNote = `the saved backend choice ${settings.backend} could not start (${errorText(err)}); using the best available one`;
         e = await Engine.start({ ...settings, backend: 'auto' });
       }
-      if (raw !== undefined) {
-        try {
-          saved = fromFile(raw, e.keySize);
-          await e.restore(saved);
-        } catch (err) {
-          savedError = errorText(err);
-        }
-      }
+      const restored = await restoreSaved(e, stored, claim.writer);
       e.onFallback = (from, to, reason) => {
         set({
           backend: to,
@@ -358,22 +467,91 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
       const skipped = e.backend.skipped.filter((s) => s.reason !== 'it failed earlier in this session');
       set({
         ready: true,
+        readOnly: !claim.writer,
+        rescued: restored.rescued,
         settings: { ...e.settings },
         backend: e.backend,
         summary: e.summary(),
-        message: savedError
-          ? { kind: 'warning', text: `the saved memory could not be restored (${savedError}); starting empty` }
-          : fallbackNote
-            ? { kind: 'warning', text: fallbackNote }
-          : skipped.length && !force
-            ? { kind: 'info', text: `running on ${e.backend.name}; ${skipped.map((s) => `${s.name} skipped: ${s.reason}`).join('; ')}` }
-            : null,
+        message: restored.message
+          ? restored.message
+          : !claim.writer
+            ? { kind: 'warning', text: READ_ONLY_TEXT }
+            : saveBlocked
+              ? { kind: 'warning', text: saveBlocked }
+              : fallbackNote
+                ? { kind: 'warning', text: fallbackNote }
+                : skipped.length && !force
+                  ? { kind: 'info', text: `running on ${e.backend.name}; ${skipped.map((s) => `${s.name} skipped: ${s.reason}`).join('; ')}` }
+                  : null,
+      });
+      // a read-only tab follows the writer's changes, and takes over when the writer's tab closes
+      channel = changeChannel(() => {
+        if (useApp.getState().readOnly) void reloadFromAutosave(false);
+      });
+      void claim.turn?.then(async () => {
+        await reloadFromAutosave(true);
+        set({ readOnly: false, message: { kind: 'info', text: 'the other tab closed: this tab now keeps the memory' } });
       });
     } catch (err) {
       set({ message: { kind: 'error', text: `Memory Lab could not start: ${errorText(err)}` } });
     }
   },
 });
+
+const READ_ONLY_TEXT =
+  'Memory Lab is open in another tab. This tab shows the same memory but cannot change it (two tabs writing would lose drawings): use the other tab, or close it and this one takes over.';
+
+function savedBackendOf(stored: StoredAutosave): Settings['backend'] | null {
+  const rec = stored.kind === 'slots' ? stored.meta : stored.kind === 'legacy' ? stored.record : null;
+  const b = (rec as { settings?: { backend?: unknown } } | null)?.settings?.backend;
+  return b === 'auto' || b === 'webgpu' || b === 'webgl' || b === 'wasm' ? b : null;
+}
+
+/**
+ * Restore the autosave into `e`. A saved memory that does not restore is never overwritten: the
+ * writer tab copies it aside first (and autosave stays off when even that fails).
+ */
+export async function restoreSaved(
+  e: Engine,
+  stored: StoredAutosave,
+  writer: boolean,
+): Promise<{ rescued: { key: number; reason: string } | null; message: Message }> {
+  if (stored.kind === 'none') return { rescued: null, message: null };
+  try {
+    const saved = stored.kind === 'slots' ? savedFromAutosave(stored.meta, stored.slots, e.keySize) : fromFile(stored.record, e.keySize, 'drop');
+    await e.restore(saved);
+    if (stored.kind === 'legacy' && writer && !saveBlocked) await writeWholeMemory(e.saved()); // to one record per slot
+    return { rescued: null, message: null };
+  } catch (err) {
+    const reason = errorText(err);
+    if (!writer) return { rescued: null, message: { kind: 'warning', text: `the saved memory could not be shown here (${reason})` } };
+    try {
+      const key = await putAside(stored, reason);
+      await e.clear();
+      await writeWholeMemory(e.saved());
+      return {
+        rescued: { key, reason },
+        message: {
+          kind: 'warning',
+          text: `Your saved memory could not be restored (${reason}). It is kept aside, untouched: download it below. The app starts with an empty memory.`,
+        },
+      };
+    } catch (err2) {
+      saveBlocked = `the saved memory could not be restored nor kept aside (${errorText(err2)}), so nothing is saved in this session to leave it untouched`;
+      return { rescued: null, message: { kind: 'warning', text: `Your saved memory could not be restored (${reason}); ${saveBlocked}.` } };
+    }
+  }
+}
+
+/** Load the autosave again (a read-only tab following the writer, or taking over from it). */
+async function reloadFromAutosave(writer: boolean): Promise<void> {
+  const e = engine;
+  if (!e) return;
+  const stored = await readAutosave().catch(() => ({ kind: 'none' }) as StoredAutosave);
+  const r = await restoreSaved(e, stored, writer);
+  useApp.setState({ summary: e.summary(), settings: { ...e.settings }, rescued: r.rescued ?? useApp.getState().rescued, ...(r.message ? { message: r.message } : {}) });
+  useApp.getState().requestPrediction();
+}
 
 export const useApp = create<AppState>()((...a) => ({
   ...drawingSlice(...a),

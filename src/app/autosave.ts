@@ -1,0 +1,298 @@
+/**
+ * The IndexedDB autosave, one record per filled slot: a Remember writes one slot record and the
+ * small meta record (labels, settings, the write clock) in one transaction with strict durability,
+ * and the app says "remembered" only after that transaction committed. So a write that was shown
+ * survives a crash or a reload at any moment, and a write costs the same at 28 or 28,000 slots.
+ *
+ * Ages are stored as write times (age = clock - time), so a write does not touch the other slots.
+ *
+ * A saved memory that cannot be restored is never overwritten: it is copied to the 'aside' store
+ * first (the user is told and can download it), and only then does autosave resume.
+ *
+ * One tab writes: a Web Lock names the writer; a second tab opens read-only, follows the writer's
+ * changes (BroadcastChannel) and takes over when the writer's tab closes.
+ */
+import { openDB, type IDBPDatabase } from 'idb';
+import { z } from 'zod';
+import { bytesToBase64, checkSaved, FILE_FORMAT, FILE_VERSION, issueText, labelsSchema, settingsSchema, type SavedMemory } from './persist';
+import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, SETTING_BOUNDS } from './types';
+
+const DB_NAME = 'memory-lab';
+const DB_VERSION = 2;
+/** version 1 kept the whole memory as one file-format record here, under 'current' */
+const LEGACY_STORE = 'autosave';
+const LEGACY_KEY = 'current';
+const META_STORE = 'meta';
+const META_KEY = 'current';
+const SLOT_STORE = 'slots';
+const ASIDE_STORE = 'aside';
+export const AUTOSAVE_FORMAT = 'memory-lab/autosave';
+export const AUTOSAVE_VERSION = 2;
+const LOCK_NAME = 'memory-lab-writer';
+const CHANNEL_NAME = 'memory-lab-changes';
+
+export interface AutosaveMeta {
+  format: typeof AUTOSAVE_FORMAT;
+  version: typeof AUTOSAVE_VERSION;
+  savedAt: string;
+  settings: SavedMemory['settings'];
+  size: number;
+  keySize: number;
+  labels: { id: number; name: string }[];
+  /** the memory's write counter: a slot's age is clock - time */
+  clock: number;
+}
+
+export interface SlotRecord {
+  slot: number;
+  label: number;
+  /** clock value when the slot was last written (age = clock - time) */
+  time: number;
+  key: Float32Array;
+  thumb: Uint8Array;
+}
+
+/** What IndexedDB holds, before any validation. */
+export type StoredAutosave =
+  | { kind: 'none' }
+  | { kind: 'slots'; meta: unknown; slots: unknown[] }
+  | { kind: 'legacy'; record: unknown };
+
+let dbPromise: Promise<IDBPDatabase> | null = null;
+function db(): Promise<IDBPDatabase> {
+  dbPromise ??= openDB(DB_NAME, DB_VERSION, {
+    upgrade(d, oldVersion) {
+      if (oldVersion < 1) d.createObjectStore(LEGACY_STORE);
+      if (oldVersion < 2) {
+        d.createObjectStore(META_STORE);
+        d.createObjectStore(SLOT_STORE, { keyPath: 'slot' });
+        d.createObjectStore(ASIDE_STORE, { autoIncrement: true });
+      }
+    },
+    blocking() {
+      // another tab upgrades the database: let it (this tab's next write reopens)
+      void dbPromise?.then((d) => d.close());
+      dbPromise = null;
+    },
+  }).catch((err) => {
+    dbPromise = null;
+    throw err;
+  });
+  return dbPromise;
+}
+
+/** Read the autosave as stored (validate with savedFromAutosave / fromFile). */
+export async function readAutosave(): Promise<StoredAutosave> {
+  const d = await db();
+  const tx = d.transaction([META_STORE, SLOT_STORE, LEGACY_STORE], 'readonly');
+  const meta = await tx.objectStore(META_STORE).get(META_KEY);
+  if (meta !== undefined) {
+    const slots = await tx.objectStore(SLOT_STORE).getAll();
+    await tx.done;
+    return { kind: 'slots', meta, slots };
+  }
+  const legacy = await tx.objectStore(LEGACY_STORE).get(LEGACY_KEY);
+  await tx.done;
+  return legacy === undefined ? { kind: 'none' } : { kind: 'legacy', record: legacy };
+}
+
+const metaSchema = z.object({
+  format: z.literal(AUTOSAVE_FORMAT),
+  version: z.literal(AUTOSAVE_VERSION),
+  savedAt: z.string(),
+  settings: settingsSchema,
+  size: z.number().int().min(SETTING_BOUNDS.memorySize.min).max(SETTING_BOUNDS.memorySize.max),
+  keySize: z.number().int().min(1).max(4096),
+  labels: labelsSchema,
+  clock: z.number().int().min(0).max(2 * MAX_AGE),
+});
+const slotSchema = z.object({
+  slot: z.number().int().min(0).max(SETTING_BOUNDS.memorySize.max - 1),
+  label: z.number().int().min(0).max(MAX_LABEL_ID),
+  time: z.number().int().min(0),
+  key: z.instanceof(Float32Array),
+  thumb: z.instanceof(Uint8Array),
+});
+
+/** Validate stored autosave records and turn them into a SavedMemory; throws saying what is wrong. */
+export function savedFromAutosave(meta: unknown, slots: unknown[], expectedKeySize: number): SavedMemory {
+  const m = metaSchema.safeParse(meta);
+  if (!m.success) throw new Error(`the autosave is damaged: ${issueText(m.error)}`);
+  const { clock } = m.data;
+  if (m.data.keySize !== expectedKeySize) {
+    throw new Error(`the autosave holds keys of size ${m.data.keySize}, but this encoder makes keys of size ${expectedKeySize}`);
+  }
+  const out = slots.map((raw, i) => {
+    const s = slotSchema.safeParse(raw);
+    if (!s.success) throw new Error(`the autosave is damaged: slot record ${i}: ${issueText(s.error)}`);
+    const age = clock - s.data.time;
+    if (age < 0 || age > MAX_AGE) throw new Error(`the autosave is damaged: slot ${s.data.slot} has age ${age}`);
+    return { slot: s.data.slot, label: s.data.label, age, key: s.data.key, thumb: s.data.thumb };
+  });
+  const saved: SavedMemory = {
+    settings: { ...DEFAULT_SETTINGS, ...m.data.settings },
+    size: m.data.size,
+    keySize: m.data.keySize,
+    labels: m.data.labels,
+    slots: out,
+    clock,
+  };
+  return checkSaved(saved, 'the autosave is damaged', 'drop');
+}
+
+function clockOf(m: SavedMemory): number {
+  let c = m.clock ?? 0;
+  for (const s of m.slots) if (s.age > c) c = s.age;
+  return c;
+}
+
+export function metaOf(m: SavedMemory): AutosaveMeta {
+  return {
+    format: AUTOSAVE_FORMAT,
+    version: AUTOSAVE_VERSION,
+    savedAt: new Date().toISOString(),
+    settings: { ...m.settings },
+    size: m.size,
+    keySize: m.keySize,
+    labels: m.labels.map((l) => ({ ...l })),
+    clock: clockOf(m),
+  };
+}
+
+/** Replace the whole autosave by `m` (import, resize, clear, first save); one transaction. */
+export async function writeWholeMemory(m: SavedMemory): Promise<void> {
+  const meta = metaOf(m);
+  const d = await db();
+  const tx = d.transaction([META_STORE, SLOT_STORE, LEGACY_STORE], 'readwrite', { durability: 'strict' });
+  const slots = tx.objectStore(SLOT_STORE);
+  void slots.clear();
+  for (const s of m.slots) {
+    void slots.put({ slot: s.slot, label: s.label, time: meta.clock - s.age, key: s.key, thumb: s.thumb } satisfies SlotRecord);
+  }
+  void tx.objectStore(META_STORE).put(meta, META_KEY);
+  void tx.objectStore(LEGACY_STORE).delete(LEGACY_KEY);
+  await tx.done;
+}
+
+/** A change of a few slots: put `put`, delete `remove`, and the new meta; one transaction. */
+export async function writeSlotChange(meta: AutosaveMeta, put: SlotRecord[], remove: number[]): Promise<void> {
+  const d = await db();
+  const tx = d.transaction([META_STORE, SLOT_STORE], 'readwrite', { durability: 'strict' });
+  const slots = tx.objectStore(SLOT_STORE);
+  for (const s of remove) void slots.delete(s);
+  for (const s of put) void slots.put(s);
+  void tx.objectStore(META_STORE).put(meta, META_KEY);
+  await tx.done;
+}
+
+/** Forget the autosave (the 'aside' copies stay). */
+export async function clearAutosave(): Promise<void> {
+  const d = await db();
+  const tx = d.transaction([META_STORE, SLOT_STORE, LEGACY_STORE], 'readwrite');
+  void tx.objectStore(META_STORE).delete(META_KEY);
+  void tx.objectStore(SLOT_STORE).clear();
+  void tx.objectStore(LEGACY_STORE).delete(LEGACY_KEY);
+  await tx.done;
+}
+
+export interface AsideCopy {
+  /** when it was put aside */
+  at: string;
+  /** why it could not be restored */
+  reason: string;
+  stored: StoredAutosave;
+}
+
+/** Keep a saved memory that could not be restored (returns its key in the 'aside' store). */
+export async function putAside(stored: StoredAutosave, reason: string): Promise<number> {
+  const d = await db();
+  const copy: AsideCopy = { at: new Date().toISOString(), reason, stored };
+  const key = await d.put(ASIDE_STORE, copy);
+  return Number(key);
+}
+
+export async function readAside(key: number): Promise<AsideCopy | undefined> {
+  return (await db()).get(ASIDE_STORE, key) as Promise<AsideCopy | undefined>;
+}
+
+/**
+ * A memory file's text for a copy put aside: the file format when its records have that shape,
+ * otherwise the records as JSON (typed arrays as base64), so that nothing in it is lost.
+ */
+export function asideToText(copy: AsideCopy): string {
+  const replacer = (_k: string, v: unknown) =>
+    v instanceof Float32Array || v instanceof Uint8Array || v instanceof Int32Array
+      ? { base64: bytesToBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)), type: v.constructor.name }
+      : v;
+  const st = copy.stored;
+  if (st.kind === 'legacy') return JSON.stringify(st.record, replacer);
+  if (st.kind === 'slots') {
+    const meta = (st.meta ?? {}) as Partial<AutosaveMeta>;
+    const clock = typeof meta.clock === 'number' ? meta.clock : 0;
+    const file = {
+      format: FILE_FORMAT,
+      version: FILE_VERSION,
+      savedAt: copy.at,
+      note: `put aside by Memory Lab: ${copy.reason}`,
+      settings: meta.settings,
+      size: meta.size,
+      keySize: meta.keySize,
+      labels: meta.labels,
+      slots: st.slots.map((r) => {
+        const s = (r ?? {}) as Partial<SlotRecord>;
+        return {
+          slot: s.slot,
+          label: s.label,
+          age: typeof s.time === 'number' ? clock - s.time : s.time,
+          key: s.key instanceof Float32Array ? bytesToBase64(new Uint8Array(s.key.buffer, s.key.byteOffset, s.key.byteLength)) : s.key,
+          thumb: s.thumb instanceof Uint8Array ? bytesToBase64(s.thumb) : s.thumb,
+        };
+      }),
+    };
+    return JSON.stringify(file, replacer);
+  }
+  return '{}';
+}
+
+// ---- one writer per memory ----
+
+export interface WriterClaim {
+  /** this tab may write */
+  writer: boolean;
+  /** resolves when this tab becomes the writer (the other tab closed); null when it is already */
+  turn: Promise<void> | null;
+}
+
+interface LockManagerLike {
+  request(name: string, opts: { ifAvailable?: boolean }, cb: (lock: unknown) => Promise<void>): Promise<void>;
+  request(name: string, cb: (lock: unknown) => Promise<void>): Promise<void>;
+}
+
+/** Claim the memory for this tab (Web Locks); without Web Locks every tab is a writer. */
+export async function claimWriter(): Promise<WriterClaim> {
+  const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
+  if (!locks) return { writer: true, turn: null };
+  const forever = () => new Promise<void>(() => {});
+  const got = await new Promise<boolean>((resolve) => {
+    void locks.request(LOCK_NAME, { ifAvailable: true }, async (lock) => {
+      resolve(lock !== null);
+      if (lock !== null) await forever(); // held for the life of the page
+    });
+  });
+  if (got) return { writer: true, turn: null };
+  const turn = new Promise<void>((resolve) => {
+    void locks.request(LOCK_NAME, async () => {
+      resolve();
+      await forever();
+    });
+  });
+  return { writer: false, turn };
+}
+
+/** Tell other tabs that the autosave changed; returns a function to stop listening. */
+export function changeChannel(onChange: () => void): { post: () => void; close: () => void } {
+  if (typeof BroadcastChannel === 'undefined') return { post: () => {}, close: () => {} };
+  const ch = new BroadcastChannel(CHANNEL_NAME);
+  ch.onmessage = () => onChange();
+  return { post: () => ch.postMessage('changed'), close: () => ch.close() };
+}

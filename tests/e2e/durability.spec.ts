@@ -1,0 +1,137 @@
+// Never lose the user's memory: a Remember on screen survives a kill, two tabs lose no write, a save
+// that cannot be restored is kept aside and offered as a file, and a fuzz corpus through the real
+// file input is accepted only when valid, else refused with the memory unchanged.
+import { readFile } from 'node:fs/promises';
+import type { Page } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
+import { importCorpus, referenceValid } from '../importCorpus';
+
+const shapes = [SYMBOLS.ring, SYMBOLS.cross, SYMBOLS.zigzag];
+
+async function openApp(page: Page, backend: string) {
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  return app;
+}
+
+/** Draw a variant and press Remember; resolves when "remembered" is on screen. */
+async function rememberShown(app: MemoryLabPage, i: number, label: string) {
+  await app.draw(variant(shapes[i % shapes.length], i + 1));
+  await app.labelInput.fill(label);
+  await app.rememberButton.click();
+  await expect(app.message).toHaveText(new RegExp(`remembered "${label}"`));
+}
+
+test.describe('durability', () => {
+  test('a Remember on screen survives closing the tab 0-200 ms later', async ({ page, context, backend }) => {
+    let app = await openApp(page, backend);
+    const names: string[] = [];
+    for (const [i, delay] of [0, 50, 100, 150, 200].entries()) {
+      const name = `kill ${delay}`;
+      await rememberShown(app, i, name);
+      names.push(name);
+      await app.page.waitForTimeout(delay);
+      await app.page.close({ runBeforeUnload: false });
+      app = await openApp(await context.newPage(), backend);
+      const labels = (await app.state()).labels.map((l) => l.name);
+      expect(labels.sort()).toEqual([...names].sort());
+    }
+  });
+
+  test('two tabs: the second is read-only, follows the first, takes over when it closes; no write lost', async ({ page, context, backend }) => {
+    const a = await openApp(page, backend);
+    const b = await openApp(await context.newPage(), backend);
+    await expect(b.message).toContainText('open in another tab');
+    await expect(b.rememberButton).toBeDisabled();
+    for (let i = 0; i < 5; i++) await rememberShown(a, i, `a${i}`);
+    // the read-only tab shows the writer's memory
+    await expect.poll(async () => (await b.state()).labels.length).toBe(5);
+    // a Remember forced through the read-only tab is refused and changes nothing
+    await b.page.evaluate(() => window.__memoryLab!.setStrokes([[{ x: 10, y: 10, pressure: 0.5, t: 0 }, { x: 200, y: 200, pressure: 0.5, t: 1 }]]));
+    expect(await b.page.evaluate(() => window.__memoryLab!.remember('sneaky'))).toBe(false);
+    await a.page.close();
+    await expect(b.message).toContainText('this tab now keeps the memory');
+    await expect(b.rememberButton).toBeEnabled();
+    for (let i = 5; i < 10; i++) await rememberShown(b, i, `b${i}`);
+    await b.page.reload();
+    await b.waitReady();
+    const names = (await b.state()).labels.map((l) => l.name).sort();
+    expect(names).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b5', 'b6', 'b7', 'b8', 'b9']);
+  });
+
+  test('a saved memory that cannot be restored is kept aside, offered as a file, and never overwritten', async ({ page, backend }, info) => {
+    let app = await openApp(page, backend);
+    await rememberShown(app, 0, 'precious');
+    // damage the stored key of the slot (not unit length any more), as a bug or a disk error could
+    await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((res, rej) => {
+        const r = indexedDB.open('memory-lab');
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      const tx = db.transaction('slots', 'readwrite');
+      const store = tx.objectStore('slots');
+      const all = await new Promise<{ key: Float32Array }[]>((res) => {
+        const r = store.getAll();
+        r.onsuccess = () => res(r.result);
+      });
+      for (const rec of all) store.put({ ...rec, key: new Float32Array(rec.key.length).fill(3) });
+      await new Promise((res) => (tx.oncomplete = res));
+      db.close();
+    });
+    await page.reload();
+    app = new MemoryLabPage(page);
+    await app.waitReady();
+    await expect(page.getByTestId('rescue')).toContainText('kept aside');
+    await expect(app.message).toContainText('could not be restored');
+    expect((await app.state()).filled).toBe(0);
+    const download = page.waitForEvent('download');
+    await page.getByTestId('rescue-download').click();
+    const file = info.outputPath('aside.json');
+    await (await download).saveAs(file);
+    const kept = JSON.parse(await readFile(file, 'utf8'));
+    expect(kept.labels.map((l: { name: string }) => l.name)).toEqual(['precious']);
+    expect(kept.slots).toHaveLength(1);
+    // new work is saved normally and the next start is clean
+    await rememberShown(app, 1, 'fresh');
+    await page.reload();
+    await app.waitReady();
+    await expect(page.getByTestId('rescue')).toHaveCount(0);
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['fresh']);
+  });
+
+  test('fuzzed memory files through the file input: accepted only when valid, else refused, memory unchanged', async ({ page, backend }) => {
+    test.setTimeout(240_000);
+    const app = await openApp(page, backend);
+    await rememberShown(app, 0, 'keep me');
+    await app.tab('labels');
+    const corpus = importCorpus(60, 7, false);
+    corpus.push({ kind: 'script-label', text: '' }); // replaced below
+    const valid = JSON.parse(corpus.find((f) => f.kind === 'valid')!.text);
+    valid.labels[0].name = '<img src=x onerror="window.__xss=1">';
+    corpus[corpus.length - 1].text = JSON.stringify(valid);
+    let accepted = 0;
+    for (const [i, f] of corpus.entries()) {
+      const before = await app.state();
+      await page.getByTestId('import').setInputFiles({ name: `f${i}.json`, mimeType: 'application/json', buffer: Buffer.from(f.text) });
+      const ok = referenceValid(f.text);
+      await expect(app.message).toHaveAttribute('data-kind', ok ? 'info' : 'error');
+      if (ok) {
+        accepted++;
+        await expect(app.message).toContainText('memory imported');
+      } else {
+        await expect(app.message).toContainText('import refused, the memory is unchanged:');
+        const after = await app.state();
+        expect(after.values, `${f.kind}`).toEqual(before.values);
+        expect(after.labels, `${f.kind}`).toEqual(before.labels);
+      }
+      await page.getByRole('button', { name: 'dismiss message' }).click();
+      await expect(page.getByTestId('import')).toBeEnabled();
+    }
+    expect(accepted).toBeGreaterThan(5);
+    // the script label is shown as text and never runs
+    await expect(page.getByTestId('label-row').first()).toContainText('<img src=x');
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  });
+});

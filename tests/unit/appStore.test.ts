@@ -1,0 +1,163 @@
+// The store's memory actions over a real Engine (Node: WASM backend, bundled encoder) and a real
+// IndexedDB implementation (fake-indexeddb): what is shown is saved, sizes up to the Settings
+// maximum round-trip, a save that cannot be restored is kept aside, one change at a time.
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend';
+import { loadEncoderFromDir } from '../../src/encoder/node';
+import { Engine } from '../../src/app/engine';
+import { asideToText, readAside, readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
+import { fromFileText, toFile, type SavedMemory } from '../../src/app/persist';
+import { attachEngine, flushSave, restoreSaved, useApp } from '../../src/app/store';
+import { DEFAULT_SETTINGS, SETTING_BOUNDS } from '../../src/app/types';
+import { mulberry32 } from '../../src/memory/random';
+import { strokesToInput, type StrokePoint } from '../../src/strokes';
+
+const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
+const RING = [line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))];
+const CROSS = [line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])];
+
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
+    startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
+    loadEncoder: () => loadEncoderFromDir('models/omniglot-conv4'),
+  });
+  attachEngine(engine);
+});
+afterAll(() => engine.dispose());
+
+const st = () => useApp.getState();
+
+async function rememberDrawing(strokes: StrokePoint[][], name: string) {
+  st().setStrokes(strokes, false);
+  useApp.setState({ input: strokesToInput(strokes) });
+  return st().remember(name);
+}
+
+async function savedNow(): Promise<SavedMemory> {
+  const s = await readAutosave();
+  if (s.kind !== 'slots') throw new Error(`expected the autosave, got ${s.kind}`);
+  return savedFromAutosave(s.meta, s.slots, engine.keySize);
+}
+
+/** A memory file with `filled` random unit keys spread over a memory of `size` slots. */
+function syntheticFile(size: number, filled: number, seed: number): string {
+  const rnd = mulberry32(seed);
+  const d = engine.keySize;
+  const slots = new Set<number>();
+  while (slots.size < filled) slots.add(Math.floor(rnd() * size));
+  const labels = Array.from({ length: Math.min(filled, 50) }, (_, i) => ({ id: i * 7919, name: `sym ${i}` }));
+  const saved: SavedMemory = {
+    settings: { ...DEFAULT_SETTINGS, memorySize: size },
+    size,
+    keySize: d,
+    labels,
+    slots: [...slots].map((slot, i) => {
+      const key = new Float32Array(d).map(() => rnd() - 0.5);
+      const n = Math.hypot(...key);
+      return { slot, label: labels[i % labels.length].id, age: Math.floor(rnd() * 1_000_000), key: key.map((x) => x / n), thumb: new Uint8Array(784).fill(i % 256) };
+    }),
+  };
+  return JSON.stringify(toFile(saved));
+}
+
+describe('store: every change is saved before it is shown', () => {
+  it('a Remember is in IndexedDB when remember() resolves, as one slot record (no debounce)', async () => {
+    await st().clearMemory();
+    expect(await rememberDrawing(RING, 'ring')).toBe(true);
+    expect(st().message?.text).toBe('remembered "ring"');
+    let saved = await savedNow();
+    expect(saved.slots.map((s) => saved.labels.find((l) => l.id === s.label)?.name)).toEqual(['ring']);
+    expect(await rememberDrawing(CROSS, 'cross')).toBe(true);
+    saved = await savedNow();
+    expect(saved.slots.length).toBe(2);
+    // ages are write times against the clock: the older write has age 1, as in the memory
+    const ages = Object.fromEntries(saved.slots.map((s) => [s.slot, s.age]));
+    expect(ages).toEqual(Object.fromEntries(engine.saved().slots.map((s) => [s.slot, s.age])));
+    expect(Math.max(...Object.values(ages))).toBe(1);
+  });
+
+  it('an import while a Remember is in flight is refused; the drawing keeps its own label', async () => {
+    await st().clearMemory();
+    const file = syntheticFile(16, 3, 1);
+    const pending = rememberDrawing(RING, 'ring');
+    const imported = await st().importText(file);
+    expect(imported).toBe(false);
+    expect(st().message?.text).toMatch(/import refused, the memory is unchanged: wait a moment/);
+    expect(await pending).toBe(true);
+    expect(engine.labelList().map((l) => l.name)).toEqual(['ring']);
+  });
+
+  it('deleting a label and renaming are saved too', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    await st().renameLabel(0, 'circle');
+    await st().deleteLabel(1);
+    const saved = await savedNow();
+    expect(saved.labels).toEqual([{ id: 0, name: 'circle' }]);
+    expect(saved.slots.length).toBe(1);
+  });
+});
+
+describe('memory sizes up to the Settings maximum round-trip through autosave, reload, export and import', () => {
+  // 125,000+ slots overflowed the call stack (Math.max(0, ...ages)) on resize, restore and import
+  it.each([1, 1024, 125_001, 200_000, SETTING_BOUNDS.memorySize.max])('%i slots', async (size) => {
+    const file = syntheticFile(size, Math.min(size, 2000), size);
+    expect(await st().importText(file)).toBe(true);
+    expect(engine.summary().size).toBe(size);
+    const before = engine.saved();
+    // reload: the autosave into a fresh memory
+    const reloaded = await savedNow();
+    await engine.clear();
+    await engine.restore(reloaded);
+    const after = engine.saved();
+    expect(after.slots.map((s) => [s.slot, s.label, s.age])).toEqual(before.slots.map((s) => [s.slot, s.label, s.age]));
+    expect(after.labels).toEqual(before.labels);
+    // export and import again
+    const exported = st().exportText();
+    expect(await st().importText(exported)).toBe(true);
+    expect(engine.saved().slots.map((s) => [s.slot, s.age])).toEqual(before.slots.map((s) => [s.slot, s.age]));
+    expect(Array.from(engine.saved().slots[0].key)).toEqual(Array.from(before.slots[0].key));
+    // a resize of the same content works at this size too
+    await st().applySettings({ memorySize: Math.max(1, size - 1) });
+    expect(st().message?.kind).not.toBe('error');
+    await st().applySettings({ memorySize: 16 });
+  });
+});
+
+describe('a saved memory that cannot be restored is kept aside, never overwritten', () => {
+  it('puts the damaged save aside, tells why, starts empty, and the copy can be downloaded', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await flushSave();
+    const stored = await readAutosave();
+    if (stored.kind !== 'slots') throw new Error('no autosave');
+    // damage one key: not of unit length any more
+    const bad = stored.slots.map((s) => ({ ...(s as object), key: new Float32Array(engine.keySize).fill(1) }));
+    const damaged = { kind: 'slots' as const, meta: stored.meta, slots: bad };
+    const r = await restoreSaved(engine, damaged, true);
+    expect(r.message?.text).toMatch(/could not be restored \(the autosave is damaged: slots\.0\.key is not of unit length.*kept aside, untouched/);
+    expect(r.rescued).not.toBeNull();
+    const copy = await readAside(r.rescued!.key);
+    expect(copy?.stored).toEqual(damaged);
+    const text = JSON.parse(asideToText(copy!));
+    expect(text.slots).toHaveLength(1);
+    expect(text.labels).toEqual([{ id: 0, name: 'ring' }]);
+    // the autosave was reset to the (empty) memory the app now shows
+    expect((await savedNow()).slots).toEqual([]);
+  });
+});
+
+describe('file text goes through the same validation as import', () => {
+  it('refuses a file whose label would wrap in an Int32Array', () => {
+    const f = JSON.parse(syntheticFile(16, 1, 3));
+    f.labels[0].id = 2 ** 32 + 5;
+    f.slots[0].label = 2 ** 32 + 5;
+    expect(() => fromFileText(JSON.stringify(f), engine.keySize)).toThrow(/labels\.0\.id/);
+  });
+});
+
+void writeWholeMemory;
