@@ -1,0 +1,84 @@
+import { test, expect } from './fixtures';
+import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
+import type { CompareState } from '../../src/app/compare/compareStore';
+
+type CompareView = Pick<CompareState, 'loaded' | 'enabled' | 'kinds' | 'answers' | 'curve' | 'events' | 'hebbian' | 'error'>;
+
+/** Compare mode as a person uses it: turn it on, draw and remember, read the answers side by side. */
+class ComparePage extends MemoryLabPage {
+  compare(): Promise<CompareView> {
+    return this.page.evaluate(() => (window as unknown as { __memoryLabCompare: { state(): CompareView } }).__memoryLabCompare.state());
+  }
+  async openCompareTab() {
+    await this.page.getByTestId('tab-compare').click();
+    await expect(this.page.getByTestId('compare-view')).toBeVisible();
+  }
+  answer(column: string) {
+    return this.page.locator(`[data-testid=compare-answer][data-column="${column}"]`);
+  }
+}
+
+test.describe('Compare mode', () => {
+  test.skip(({ backend }) => backend !== 'wasm', 'runs on the wasm project');
+
+  test('remembered drawings go to every learner; answers side by side; curve and Hebbian rows; kept across a reload', async ({ page, backend }) => {
+    const app = new ComparePage(page);
+    await app.open(backend);
+    await app.openCompareTab();
+    await expect(page.getByTestId('compare-toggle')).toBeEnabled();
+    await page.getByTestId('compare-toggle').check();
+    await page.getByTestId('compare-kind-prototypes').check();
+    await expect.poll(async () => (await app.compare()).kinds).toEqual(['hebbian', 'prototypes']);
+
+    await app.tab('draw');
+    await expect(page.getByTestId('compare-strip')).toBeVisible();
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    await expect.poll(async () => (await app.compare()).events).toBe(2);
+
+    // a new drawing of the ring: the memory, the Hebbian softmax and the prototypes all answer "ring"
+    await app.draw(variant(SYMBOLS.ring, 3));
+    for (const column of ['memory', 'hebbian', 'prototypes']) await expect(app.answer(column)).toHaveAttribute('data-name', 'ring');
+    await expect(app.answer('hebbian')).toContainText('Hebbian softmax');
+    await expect(app.answer('sgd-softmax')).toHaveCount(0);
+    const answers = (await app.compare()).answers!;
+    expect(answers.learners.find((a) => a.column === 'hebbian')!.confidence).toBeGreaterThan(0.5);
+
+    // remembering it is its second sighting: every learner was right before learning it
+    await app.remember('ring');
+    await expect.poll(async () => (await app.compare()).events).toBe(3);
+    const c = await app.compare();
+    expect(c.curve[0]).toMatchObject({ bin: '0', n: 2, values: { memory: 0, hebbian: 0, prototypes: 0 } });
+    expect(c.curve[1]).toMatchObject({ bin: '1', n: 1, values: { memory: 100, hebbian: 100, prototypes: 100 } });
+
+    await app.openCompareTab();
+    await expect(page.getByTestId('compare-chart')).toHaveAttribute('data-events', '3');
+    await expect(page.getByTestId('compare-chart').locator('svg path.recharts-curve').first()).toBeVisible();
+    const ring = page.locator('[data-testid=hebbian-row][data-name="ring"]');
+    await expect(ring).toHaveAttribute('data-count', '2');
+    await expect(ring).toHaveAttribute('data-lambda', String(1 / 3));
+    await expect(page.locator('[data-testid=hebbian-row][data-name="cross"]')).toHaveAttribute('data-count', '1');
+    await expect(ring.getByTestId('hebbian-nearest').first().locator('canvas')).toBeVisible();
+    await expect(page.getByTestId('compare-error')).toHaveCount(0);
+
+    // kept across a reload, like the memory
+    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    await app.page.evaluate(() => window.__memoryLab!.flushSave());
+    await page.reload();
+    await app.waitReady();
+    await expect.poll(async () => (await app.compare()).loaded).toBe(true);
+    const after = await app.compare();
+    expect(after).toMatchObject({ enabled: true, kinds: ['hebbian', 'prototypes'], events: 3, error: null });
+    expect(after.hebbian.map((r) => [r.name, r.count])).toEqual([['cross', 1], ['ring', 2]]);
+
+    // deleting a label forgets it in every learner
+    await app.tab('labels');
+    await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
+    await expect.poll(async () => (await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
+    await app.tab('draw');
+    await app.draw(SYMBOLS.cross);
+    await expect(app.answer('hebbian')).toHaveAttribute('data-name', 'ring'); // the only class it knows now
+  });
+});
