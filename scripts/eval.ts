@@ -21,6 +21,7 @@ import { selectBackend } from '../src/backend';
 import { loadEncoderFromDir } from '../src/encoder/node';
 import { defaultConfig, quickConfig, resultsToMarkdown, runBenchmark } from '../src/eval/benchmark';
 import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../src/eval/omniglotNode';
+import { curriculumSvg } from '../src/eval/learnersFigure';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -118,8 +119,13 @@ async function main(): Promise<void> {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(`${out}.md`, md);
     writeFileSync(`${out}.json`, JSON.stringify(results, null, 1) + '\n');
+    const cur = results.learners?.curriculum;
+    if (cur) {
+      const caption = `Curriculum on ${cur.testSet}: ${cur.streams} streams of ${cur.length} drawings, a new class every ${cur.introduceEvery} steps; model ${modelName}; npm run eval, ${results.date.slice(0, 10)}`;
+      writeFileSync(`${out}-curriculum.svg`, curriculumSvg(cur, caption));
+    }
     console.log('\n' + md);
-    console.log(`wrote ${relative(repoRoot, out)}.md and .json in ${results.timings.total.toFixed(0)} s`);
+    console.log(`wrote ${relative(repoRoot, out)}.md and .json${cur ? ' and -curriculum.svg' : ''} in ${results.timings.total.toFixed(0)} s`);
   } finally {
     if (started) bar.stop();
     encoder.dispose();

@@ -35,6 +35,11 @@ test.describe('Benchmark view', () => {
     await expect(page.getByTestId('benchmark-table')).toContainText('98.4');
     await expect(page.getByTestId('benchmark-shot-chart').locator('svg path.recharts-curve').first()).toBeVisible();
     await expect(page.getByTestId('benchmark-lifelong-chart')).toBeVisible();
+    // every learner side by side (issue 10): the table and the curriculum curves
+    await expect(page.getByTestId('benchmark-learner-row')).toHaveCount(4);
+    for (const text of await page.locator('[data-testid=benchmark-learner-row][data-learner=hebbian] td.num').allTextContents()) expect(text).toMatch(/^\d+\.\d ± \d+\.\d$/);
+    await expect(page.getByTestId('benchmark-curriculum-sightings').locator('svg path.recharts-curve').first()).toBeVisible();
+    await expect(page.getByTestId('benchmark-curriculum-gap')).toBeVisible();
     const progress = page.getByTestId('benchmark-progress');
     expect(await progress.getAttribute('value')).toBe(await progress.getAttribute('max'));
   });

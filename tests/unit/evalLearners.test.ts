@@ -116,7 +116,7 @@ describe('runBenchmark with the learners', () => {
     config.pixelsBaseline = false;
     config.rawPixelsBaseline = false;
     config.learnersOnly = true;
-    config.learners = defaultLearnersConfig();
+    config.learners = { ...defaultLearnersConfig(), episodes: undefined }; // the main table's 8
     config.learners.curriculum = { ...config.learners.curriculum, length: 200, streams: 1 };
     const r = await runBenchmark({ set, model: 'identity', backend: 'wasm', embed: async (p) => ({ dim: p.dim, count: p.count, data: p.data.slice() }) }, config);
     expect(r.fewShot).toEqual([]); // learners only

@@ -10,6 +10,7 @@ import { PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL } from '../../eval/omniglot';
 import type { Estimate } from '../../eval/protocols';
 import { useBenchmark } from './benchmarkStore';
+import { LearnersResults } from './LearnersResults';
 import './benchmark.css';
 
 const COLORS = ['#2f5fc4', '#d8873b', '#2a9d5b', '#a23bd8', '#c43b5f', '#555'];
@@ -163,7 +164,8 @@ export function BenchmarkView() {
     <section className="panel benchmark" aria-labelledby="benchmark-h" data-testid="benchmark-view" data-status={s.status}>
       <h2 id="benchmark-h">Benchmark: Omniglot one-shot, measured here</h2>
       <p className="muted">
-        The protocols of <code>npm run eval</code> (N-way K-shot with the memory, the online protocol, life-long, the pixels baseline), run in this
+        The protocols of <code>npm run eval</code> (N-way K-shot with the memory, the online protocol, life-long, the pixels baseline, and every
+        learner side by side: Hebbian softmax, prototypes, SGD softmax, on the same episodes and on Rae et al.’s curriculum), run in this
         page on the app's backend. Drop the official <code>images_evaluation.zip</code> (or any zip of the same layout), and optionally the Vinyals
         split <code>test.txt</code> to score its rotated test classes. Nothing is uploaded.
       </p>
@@ -275,6 +277,7 @@ export function BenchmarkView() {
             {s.results.online.length > 0 && <ShotChart r={s.results} />}
             <LifelongChart r={s.results} />
           </div>
+          {s.results.learners && <LearnersResults r={s.results.learners} tasks={s.results.config.tasks ?? TASKS} />}
           <p className="muted">
             {s.results.images} images on {s.results.backend} in {(s.results.timings.total ?? s.elapsedS).toFixed(1)} s.
           </p>
