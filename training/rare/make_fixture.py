@@ -9,6 +9,7 @@
            per-step n1, memory value, confidence, the outputs without memory, and (first cases)
            the per-step logits and memory queries.
     /usr/bin/python3 training/rare/make_fixture.py tiny --out=tests/fixtures/rare-tiny
+    /usr/bin/python3 training/rare/make_fixture.py tiny --full_size=true --examples=10000 --out=/tmp/rare-random
         -> a tiny, randomly initialised model (seeded) whose memory holds the teacher-forced
            writes of the first training examples, exported with export.py: what the TS tests and
            the e2e suite run on when no trained model is present.
@@ -216,12 +217,13 @@ def parity_fixture(model_dir: str, n: int = 12) -> dict:
 QUERY_SCALE, VALUE_SCALE = 8.0, 40.0
 
 
-def tiny_model(out: str, seed: int = 3, memory_size: int = 1024, examples: int = 256) -> dict:
+def tiny_model(out: str, seed: int = 3, memory_size: int = 1024, examples: int = 256, full_size: bool = False) -> dict:
     """A small random-init model (the real architecture, narrow), its memory filled by one
     teacher-forced read-write pass over the first training examples (train.py's forward_teacher
-    with write=True), exported with export.py."""
+    with write=True), exported with export.py. full_size: the default (trained) widths instead,
+    for measuring speed before a trained model exists."""
     torch.manual_seed(seed)
-    model = Seq2Seq(Seq2SeqConfig(embed=8, hidden=16, key_size=16, value_embed=8))
+    model = Seq2Seq(Seq2SeqConfig() if full_size else Seq2SeqConfig(embed=8, hidden=16, key_size=16, value_embed=8))
     # Scaled so that the untrained network still exercises every path: a sharp alignment (output t
     # reads input t), spread-out memory queries (distinct neighbours, confidences well above 1/k)
     # and a memory value that moves the logits (outputs with and without the memory differ).
@@ -236,9 +238,10 @@ def tiny_model(out: str, seed: int = 3, memory_size: int = 1024, examples: int =
     ns = SimpleNamespace(memory_steps="digits", use_memory=True)
     with torch.no_grad():
         for s in range(0, examples, 32):
-            x = pad(task.train.inputs[s:s + 32], "cpu")
-            y = pad(task.train.outputs[s:s + 32], "cpu")
-            forward_teacher(model, mem, x, y, ns, write=True, train=False, ids=np.arange(s, min(s + 32, examples)))
+            e = min(s + 32, examples)
+            x = pad(task.train.inputs[s:e], "cpu")
+            y = pad(task.train.outputs[s:e], "cpu")
+            forward_teacher(model, mem, x, y, ns, write=True, train=False, ids=np.arange(s, e))
     doc = export(model, mem, cfg, out, dict(note=f"tiny random-init fixture model (seed {seed}); memory: teacher-forced writes of training examples 0..{examples - 1}"))
     return doc
 
@@ -254,7 +257,9 @@ def main():
         print(f"wrote {out}")
     elif sys.argv[1] == "tiny":
         out = args.get("out", os.path.join(ROOT, "tests", "fixtures", "rare-tiny"))
-        doc = tiny_model(out)
+        full = args.get("full_size", "false").lower() in ("1", "true", "yes")
+        doc = tiny_model(out, memory_size=int(args.get("memory_size", 65536 if full else 1024)),
+                         examples=int(args.get("examples", 256)), full_size=full)
         print(f"exported the tiny model to {out}: {doc['memory']['filled']} filled slots of {doc['memory']['size']}")
     else:
         model_dir = args.get("model", os.path.join(ROOT, "models", "rare-seq2seq-memory"))
