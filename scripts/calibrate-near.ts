@@ -1,13 +1,17 @@
 /**
- * How close is "close"? Picks the app's NEAR_SIMILARITY (below it the app says "I don't know this
- * yet") from the trained encoder on Omniglot evaluation alphabets (never used in training).
+ * How close is "close"? Picks the default of the app's "not sure" cut-off (Settings > nearCutoff;
+ * below it the app answers "not sure" with its best guess) from the trained encoder on the
+ * background *validation* alphabets (training/data.py VAL_ALPHABETS: Early_Aramaic and Hebrew, held
+ * out of training). Never the evaluation alphabets: those are test data, and nothing is tuned on them.
  * For E episodes: one drawing of each of C characters is stored (one-shot, as in the app); other
  * drawings of those characters ("known") and drawings of C other characters ("new") are queried.
  * Prints the top-1 cosine similarity quantiles of both groups and, per threshold, how many known
  * queries would still be answered (and correctly) and how many new ones would be refused.
+ * The cut-off chosen is the one where the share of known drawings answered equals the share of new
+ * ones refused (equal error), rounded to 0.05. Writes bench/calibrate-near.md.
  * Run: npx tsx scripts/calibrate-near.ts   (reads OMNIGLOT_DIR, default ../shared/data/omniglot)
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../src/backend';
 import { loadEncoderFromDir } from '../src/encoder/node';
@@ -17,13 +21,19 @@ import { mulberry32 as rand } from '../src/memory/random';
 
 const DIR = process.env.OMNIGLOT_DIR ?? '../shared/data/omniglot';
 const C = 20, E = 30;
+/** training/data.py VAL_ALPHABETS: background alphabets held out of training */
+const VAL_ALPHABETS = ['Early_Aramaic', 'Hebrew'];
 
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
 
 async function main() {
   await selectBackend({ force: 'wasm' });
   const enc = await loadEncoderFromDir('models/omniglot-conv4');
-  const set = readOmniglotZip(readFileSync(join(DIR, 'images_evaluation.zip')), 'images_evaluation.zip');
+  const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
+  const characters = all.characters.filter((c) => VAL_ALPHABETS.includes(c.alphabet));
+  const missing = VAL_ALPHABETS.filter((a) => !all.alphabets.includes(a));
+  if (missing.length) throw new Error(`expected the validation alphabets ${VAL_ALPHABETS.join(', ')} in images_background.zip, missing ${missing.join(', ')}`);
+  const set = { characters };
   const r = rand(3);
   const keyOf = async (i: number, d: number) => {
     const img = decodeDrawing(set.characters[i].drawings[d]);
@@ -33,7 +43,12 @@ async function main() {
   const known: { sim: number; ok: boolean }[] = [];
   const fresh: number[] = [];
   for (let e = 0; e < E; e++) {
-    const chars = Array.from({ length: 2 * C }, () => Math.floor(r() * set.characters.length));
+    // 2C distinct characters: C stored, C never stored
+    const chars: number[] = [];
+    while (chars.length < 2 * C) {
+      const c = Math.floor(r() * set.characters.length);
+      if (!chars.includes(c)) chars.push(c);
+    }
     const stored = await Promise.all(chars.slice(0, C).map((c) => keyOf(c, 0)));
     const top = (k: Float32Array) => stored.map((s, i) => [dot(s, k), i]).sort((a, b) => b[0] - a[0])[0];
     for (let i = 0; i < C; i++) {
@@ -43,14 +58,29 @@ async function main() {
     }
   }
   const ks = known.map((k) => k.sim);
-  console.log(`episodes ${E} x ${C} stored characters; ${known.length} known and ${fresh.length} new queries`);
-  console.log(`top-1 similarity, known: p10 ${q(ks, 0.1).toFixed(3)} p50 ${q(ks, 0.5).toFixed(3)}; new: p50 ${q(fresh, 0.5).toFixed(3)} p90 ${q(fresh, 0.9).toFixed(3)}`);
-  console.log(`one-shot ${C}-way accuracy without a threshold: ${(known.filter((k) => k.ok).length / known.length).toFixed(3)}`);
-  console.log('threshold | known answered | known answered correctly | new refused');
-  for (let t = 0.3; t <= 0.9001; t += 0.05) {
+  const lines: string[] = [];
+  const say = (l: string) => (console.log(l), lines.push(l));
+  say(`# "Not sure" cut-off calibration (\`npx tsx scripts/calibrate-near.ts\`)`);
+  say('');
+  say(`Background validation alphabets ${VAL_ALPHABETS.join(', ')} (${set.characters.length} characters, held out of training; never the evaluation alphabets).`);
+  say(`${E} episodes x ${C} stored characters (one drawing each); ${known.length} queries of stored characters ("known"), ${fresh.length} of characters never stored ("new").`);
+  say('');
+  say(`top-1 similarity, known: p10 ${q(ks, 0.1).toFixed(3)} p50 ${q(ks, 0.5).toFixed(3)}; new: p50 ${q(fresh, 0.5).toFixed(3)} p90 ${q(fresh, 0.9).toFixed(3)}  `);
+  say(`one-shot ${C}-way accuracy without a cut-off: ${(known.filter((k) => k.ok).length / known.length).toFixed(3)}`);
+  say('');
+  say('| cut-off | known answered | known answered correctly | new refused |');
+  say('|---:|---:|---:|---:|');
+  let best = { t: 0, gap: Infinity };
+  for (let i = 0; i <= 14; i++) {
+    const t = 0.2 + 0.05 * i;
     const ans = known.filter((k) => k.sim >= t);
-    console.log(`${t.toFixed(2)} | ${(ans.length / known.length).toFixed(3)} | ${(ans.filter((k) => k.ok).length / known.length).toFixed(3)} | ${(fresh.filter((s) => s < t).length / fresh.length).toFixed(3)}`);
+    const answered = ans.length / known.length, refused = fresh.filter((s) => s < t).length / fresh.length;
+    if (Math.abs(answered - refused) < best.gap) best = { t, gap: Math.abs(answered - refused) };
+    say(`| ${t.toFixed(2)} | ${answered.toFixed(3)} | ${(ans.filter((k) => k.ok).length / known.length).toFixed(3)} | ${refused.toFixed(3)} |`);
   }
+  say('');
+  say(`Chosen default (known answered = new refused): **${best.t.toFixed(2)}** (src/app/types.ts DEFAULT_SETTINGS.nearCutoff).`);
+  writeFileSync('bench/calibrate-near.md', lines.join('\n') + '\n');
   enc.dispose();
 }
 main().catch((e) => {

@@ -7,7 +7,7 @@ import { CompareStrip } from './compare/CompareStrip';
 import { CompareView } from './compare/CompareView';
 import { installCompare } from './compare/compareStore';
 import { RescueBanner } from './components/RescueBanner';
-import { SettingsPanel, Status } from './components/SettingsPanel';
+import { SettingsPanel, UnderTheHood } from './components/SettingsPanel';
 import { installTestApi } from './testApi';
 import { useApp, type Tab } from './store';
 import { backendFromUrl } from './tfjsBackend';
@@ -101,8 +101,10 @@ export function App() {
     <div className="app" data-ready={ready} data-testid="app">
       <header className="top">
         <h1>Memory Lab</h1>
-        <p className="tagline">Draw a symbol once, label it once — the memory of “Learning to Remember Rare Events” recognises it.</p>
-        <Status />
+        <p className="tagline" data-testid="tagline">
+          Draw a symbol, give it a name and press <b>Remember</b>. Draw it again: the app recognises it after seeing it once.
+        </p>
+        <UnderTheHood />
       </header>
       <nav className="tabs" role="tablist" aria-label="views">
         {TABS.map((t) => (
@@ -122,7 +124,7 @@ export function App() {
         <Tour />
         <ExampleSymbol />
       </nav>
-      {message && (
+      {message && (message.tab == null || message.tab === current.id) && (
         <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
           <span>{message.text}</span>
           <button type="button" aria-label="dismiss message" onClick={() => setMessage(null)}>

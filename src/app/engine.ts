@@ -14,12 +14,10 @@ import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
 import { MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
 /**
- * Below this cosine similarity of n1 the app says "I don't know this yet". Chosen with
- * `scripts/calibrate-near.ts` (trained encoder, Omniglot evaluation alphabets, one drawing stored per
- * character, 20 characters): at 0.4, 87% of drawings of stored characters are still answered and
- * 87% of drawings of characters never stored are refused.
+ * Two labels whose nearest slots are closer than this in cosine similarity are a near tie: the app
+ * asks "A or B?" instead of answering A (e.g. 0.809 vs 0.808 for two confusable characters).
  */
-export const NEAR_SIMILARITY = 0.4;
+export const NEAR_TIE = 0.02;
 /** Neighbours shown in the prediction panel. */
 export const SHOWN_NEIGHBOURS = 8;
 
@@ -178,24 +176,35 @@ export class Engine {
     const enc = await this.encode(input);
     const t0 = now();
     const filled = this.filled();
+    const cutoff = this.settings.nearCutoff;
     if (filled === 0) {
       return {
         key: enc.value,
         encodeMs: enc.ms,
         queryMs: 0,
-        prediction: { label: null, name: null, unknownReason: 'empty-memory', topSimilarity: 0, neighbours: [], perLabel: [], buckets: null },
+        prediction: {
+          label: null, name: null, unknownReason: 'empty-memory', topSimilarity: 0, guess: null, rival: null, cutoff,
+          neighbours: [], perLabel: [], buckets: null,
+        },
       };
     }
     const q = await this.memory.query(enc.value);
     const queryMs = now() - t0;
-    const per = new Map<number, number>();
-    q.values.forEach((v, i) => per.set(v, (per.get(v) ?? 0) + q.weights[i]));
+    // per label: summed softmax weight and the similarity of its nearest slot (neighbours are sorted)
+    const per = new Map<number, { p: number; similarity: number }>();
+    q.values.forEach((v, i) => {
+      const e = per.get(v);
+      if (e) e.p += q.weights[i];
+      else per.set(v, { p: q.weights[i], similarity: q.similarities[i] });
+    });
     const perLabel = [...per.entries()]
-      .map(([label, p]) => ({ label, name: this.labelName(label), p }))
-      .sort((a, b) => b.p - a.p);
+      .map(([label, e]) => ({ label, name: this.labelName(label), p: e.p, similarity: e.similarity }))
+      .sort((a, b) => b.similarity - a.similarity);
     const top = q.similarities[0] ?? 0;
-    const close = top >= NEAR_SIMILARITY;
+    const close = top >= cutoff;
     const label = close ? q.values[0] : null;
+    const second = perLabel[1];
+    const guess = perLabel.length ? { label: perLabel[0].label, name: perLabel[0].name, similarity: perLabel[0].similarity } : null;
     return {
       key: enc.value,
       encodeMs: enc.ms,
@@ -205,6 +214,9 @@ export class Engine {
         name: label === null ? null : this.labelName(label),
         unknownReason: close ? null : 'nothing-close',
         topSimilarity: top,
+        guess,
+        rival: second && top - second.similarity < NEAR_TIE ? { label: second.label, name: second.name, similarity: second.similarity } : null,
+        cutoff,
         neighbours: q.indices.slice(0, SHOWN_NEIGHBOURS).map((slot, i) => ({
           slot,
           label: q.values[i],

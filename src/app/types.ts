@@ -49,7 +49,7 @@ export const DEFAULT_SETTINGS: Settings = {
   ageNoise: 8,
   lookup: 'exact',
   backend: 'auto',
-  nearCutoff: 0.4,
+  nearCutoff: 0.45,
 };
 
 export interface LabelInfo {
@@ -69,16 +69,25 @@ export interface NeighbourView {
 }
 
 export interface PredictionView {
-  /** predicted label V[n1], or null when the memory cannot tell ("I don't know this yet") */
+  /** predicted label V[n1], or null when n1 is below the "not sure" cut-off (or the memory is empty) */
   label: number | null;
   name: string | null;
   /** why there is no prediction */
   unknownReason: 'empty-memory' | 'nothing-close' | null;
   /** cosine similarity of n1 */
   topSimilarity: number;
+  /** the best guess V[n1] whatever the cut-off (null: empty memory) */
+  guess: { label: number; name: string; similarity: number } | null;
+  /** the nearest slot of another label when it is about as close as n1 (a near tie: "A or B?") */
+  rival: { label: number; name: string; similarity: number } | null;
+  /** the cut-off this answer was made with */
+  cutoff: number;
   neighbours: NeighbourView[];
-  /** softmax weights summed per label, descending */
-  perLabel: { label: number; name: string; p: number }[];
+  /**
+   * per label among the k neighbours: the similarity of its nearest slot (the order, so the first
+   * row is always the answer V[n1]) and its softmax weight summed (p)
+   */
+  perLabel: { label: number; name: string; p: number; similarity: number }[];
   /** the LSH buckets probed by this query, one per hash table (LSH mode; null in exact mode) */
   buckets: LshBucket[] | null;
 }

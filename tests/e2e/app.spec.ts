@@ -278,14 +278,15 @@ test.describe('full flows', () => {
     await page.evaluate(() => window.__memoryLab!.flushSave());
     // the autosave as if written on a machine with WebGPU (this project's Chromium has no WebGPU adapter)
     await page.evaluate(async () => {
-      const file = JSON.parse(window.__memoryLab!.exportText());
-      file.settings.backend = 'webgpu';
       await new Promise<void>((resolve, reject) => {
         const open = indexedDB.open('memory-lab');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
-          const tx = open.result.transaction('autosave', 'readwrite');
-          tx.objectStore('autosave').put(file, 'current');
+          // the autosave's meta record holds the settings (src/app/autosave.ts)
+          const tx = open.result.transaction('meta', 'readwrite');
+          const store = tx.objectStore('meta');
+          const get = store.get('current');
+          get.onsuccess = () => store.put({ ...get.result, settings: { ...get.result.settings, backend: 'webgpu' } }, 'current');
           tx.oncomplete = () => resolve();
           tx.onerror = () => reject(tx.error);
         };

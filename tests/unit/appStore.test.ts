@@ -161,3 +161,43 @@ describe('file text goes through the same validation as import', () => {
 });
 
 void writeWholeMemory;
+
+describe('honest answers', () => {
+  it('below the cut-off: no answer but the best guess; the per-label order starts with V[n1]', async () => {
+    await st().clearMemory();
+    await st().applySettings({ nearCutoff: 0.45 });
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    const shifted = [RING[0].map((p) => ({ ...p, x: p.x * 0.9 + 20, y: p.y * 1.05 }))];
+    const sure = (await engine.predict(strokesToInput(shifted))).prediction;
+    expect(sure.name).toBe('ring');
+    expect(sure.perLabel[0].label).toBe(sure.guess!.label);
+    expect(sure.perLabel.map((l) => l.similarity)).toEqual([...sure.perLabel.map((l) => l.similarity)].sort((a, b) => b - a));
+    await st().applySettings({ nearCutoff: 1 });
+    const unsure = (await engine.predict(strokesToInput(shifted))).prediction;
+    expect(unsure).toMatchObject({ label: null, unknownReason: 'nothing-close', cutoff: 1 });
+    expect(unsure.guess?.name).toBe('ring');
+    expect(unsure.guess?.similarity).toBeCloseTo(sure.topSimilarity, 5);
+    await st().applySettings({ nearCutoff: 0.45 });
+  });
+
+  it('flags a near tie ("A or B?") when two labels are about as close', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'a');
+    await rememberDrawing(RING, 'b'); // the same drawing under another name: a second slot, same key
+    await rememberDrawing(CROSS, 'cross');
+    const p = (await engine.predict(strokesToInput(RING))).prediction;
+    expect(p.rival).not.toBeNull();
+    expect(new Set([p.guess!.name, p.rival!.name])).toEqual(new Set(['a', 'b']));
+    const c = (await engine.predict(strokesToInput(CROSS))).prediction;
+    expect(c.name).toBe('cross');
+    expect(c.rival).toBeNull();
+  });
+
+  it('a label longer than 80 characters is refused with its length, the memory unchanged', async () => {
+    await st().clearMemory();
+    expect(await rememberDrawing(RING, 'x'.repeat(261))).toBe(false);
+    expect(st().message?.text).toMatch(/at most 80 characters, this one has 261/);
+    expect(engine.filled()).toBe(0);
+  });
+});

@@ -1,12 +1,14 @@
-import { useId } from 'react';
 import { useApp } from '../store';
-import type { LabelInfo } from '../types';
+import { labelNameProblem } from '../persist';
+import { MAX_LABEL_LENGTH, type LabelInfo } from '../types';
 import { DrawingCanvas } from './DrawingCanvas';
 import { Thumb } from './Thumb';
 
 const NO_LABELS: LabelInfo[] = [];
+/** known labels offered as one-tap chips (the rest: type the name) */
+const CHIPS = 24;
 
-/** Drawing, the 28x28 input the encoder sees, and Remember (type a label or pick a known one). */
+/** Drawing, the 28x28 input the encoder sees, and Remember (type a label or tap a known one). */
 export function DrawPanel() {
   const strokes = useApp((s) => s.strokes);
   const input = useApp((s) => s.input);
@@ -19,9 +21,11 @@ export function DrawPanel() {
   const ready = useApp((s) => s.ready);
   const label = useApp((s) => s.labelDraft);
   const setLabel = useApp((s) => s.setLabelDraft);
-  const listId = useId();
+  const chars = [...label.trim()].length;
+  const problem = label.trim() === '' ? null : labelNameProblem(label.trim());
 
   const submit = async () => {
+    if (problem) return;
     if (await remember(label)) {
       clear();
       setLabel('');
@@ -32,10 +36,17 @@ export function DrawPanel() {
     <section className="panel draw-panel" aria-labelledby="draw-h">
       <h2 id="draw-h">Draw</h2>
       <div className="draw-row">
-        <DrawingCanvas strokes={strokes} onStroke={addStroke} disabled={!ready} />
-        <figure className="input-preview">
-          <Thumb image={input} size={112} title="the 28x28 input the encoder sees" testId="input-preview" />
-          <figcaption>28×28 encoder input</figcaption>
+        <div className="canvas-wrap">
+          <DrawingCanvas strokes={strokes} onStroke={addStroke} disabled={!ready} />
+          {strokes.length === 0 && ready && (
+            <p className="canvas-hint" aria-hidden="true">
+              Draw a symbol here
+            </p>
+          )}
+        </div>
+        <figure className="input-preview under-the-hood-inline">
+          <Thumb image={input} size={84} title="the 28x28 input the encoder sees" testId="input-preview" />
+          <figcaption>what the network sees (28×28)</figcaption>
         </figure>
       </div>
       <div className="controls">
@@ -45,7 +56,9 @@ export function DrawPanel() {
         <button type="button" onClick={clear} disabled={!strokes.length} data-testid="clear" aria-keyshortcuts="Escape">
           Clear
         </button>
-        <span className="hint" data-testid="stroke-count">{strokes.length} stroke{strokes.length === 1 ? '' : 's'}</span>
+        <span className="hint" data-testid="stroke-count">
+          {strokes.length} stroke{strokes.length === 1 ? '' : 's'}
+        </span>
       </div>
       <form
         className="remember"
@@ -54,79 +67,95 @@ export function DrawPanel() {
           void submit();
         }}
       >
-        <label htmlFor="label-input">Label</label>
+        <label htmlFor="label-input">Name</label>
         <input
           id="label-input"
           data-testid="label-input"
-          list={listId}
           value={label}
           onChange={(e) => setLabel(e.target.value)}
-          placeholder="type a new label or pick one"
+          placeholder="name this drawing, e.g. sun"
           autoComplete="off"
-          maxLength={80}
+          enterKeyHint="done"
+          aria-invalid={problem !== null}
+          aria-describedby="label-help"
         />
-        <datalist id={listId}>
-          {labels.map((l) => (
-            <option key={l.id} value={l.name} />
-          ))}
-        </datalist>
-        {labels.length > 0 && (
-          <select
-            aria-label="Pick a known label"
-            data-testid="label-pick"
-            value=""
-            onChange={(e) => e.target.value && setLabel(e.target.value)}
-          >
-            <option value="">known labels…</option>
-            {labels.map((l) => (
-              <option key={l.id} value={l.name}>
-                {l.name}
-              </option>
-            ))}
-          </select>
-        )}
-        <button type="submit" data-testid="remember" disabled={!ready || busy} aria-keyshortcuts="Enter">
+        <button type="submit" data-testid="remember" disabled={!ready || busy || problem !== null} aria-keyshortcuts="Enter">
           Remember
         </button>
+        <p id="label-help" className={problem ? 'field-error' : 'hint'} data-testid="label-help" role={problem ? 'alert' : undefined}>
+          {problem ?? `${chars}/${MAX_LABEL_LENGTH} characters`}
+        </p>
+        {labels.length > 0 && (
+          <div className="chips" role="group" aria-label="Known names: tap one to use it" data-testid="label-chips">
+            {labels.slice(0, CHIPS).map((l) => (
+              <button
+                key={l.id}
+                type="button"
+                className="chip"
+                data-testid="label-chip"
+                aria-pressed={label.trim() === l.name}
+                onClick={() => setLabel(l.name)}
+              >
+                {l.name}
+              </button>
+            ))}
+            {labels.length > CHIPS && <span className="hint">and {labels.length - CHIPS} more: type the name</span>}
+          </div>
+        )}
       </form>
       <WriteReport />
     </section>
   );
 }
 
+/** What the last Remember did: a plain sentence, with the paper's terms and the loss under the hood. */
 function WriteReport() {
   const w = useApp((s) => s.lastWrite);
   if (!w) return null;
   return (
     <div className="write-report" data-testid="write-report" data-case={w.case} aria-live="polite">
-      {w.case === 'update' ? (
-        <p>
-          <strong>Case 1 — averaged:</strong> the nearest slot n1 = <b data-testid="write-slot">{w.slot}</b> already held
-          “{w.name}”, so its key became normalize(q + K[n1]) and its age was reset to 0.
-        </p>
-      ) : (
-        <p>
-          <strong>Case 2 — new slot:</strong> written to the oldest slot n′ = <b data-testid="write-slot">{w.slot}</b>
-          {w.evicted ? (
-            <span data-testid="write-evicted">
-              , evicting “{w.evicted.name}” (age {Math.round(w.evicted.age)})
-            </span>
-          ) : (
-            ', which was empty'
-          )}
-          .
-        </p>
-      )}
-      <p className="loss" data-testid="write-loss">
-        Memory loss {w.loss === null ? '— (memory was empty)' : w.loss.toFixed(3)}
-        {w.loss !== null && (
+      <p>
+        {w.case === 'update' ? (
           <>
-            {' '}= [q·K[n<sub>b</sub>] − q·K[n<sub>p</sub>] + α]<sub>+</sub> with positive neighbour n<sub>p</sub> ={' '}
-            {w.np >= 0 ? `slot ${w.np} (“${w.npName}”)` : 'none (no slot held this label)'} and negative neighbour n<sub>b</sub> ={' '}
-            {w.nb >= 0 ? `slot ${w.nb} (“${w.nbName}”)` : 'none'}
+            Remembered “{w.name}”: it was close to a drawing of “{w.name}” already stored, so the two were merged.
+          </>
+        ) : (
+          <>
+            Remembered “{w.name}” as a new memory
+            {w.evicted ? (
+              <span data-testid="write-evicted">
+                , replacing the oldest one (“{w.evicted.name}”, {Math.round(w.evicted.age)} writes ago)
+              </span>
+            ) : null}
+            .
           </>
         )}
       </p>
+      <details className="hood-details">
+        <summary>What happened in the memory</summary>
+        {w.case === 'update' ? (
+          <p>
+            <strong>Case 1 — averaged:</strong> the nearest slot n1 = <b data-testid="write-slot">{w.slot}</b> already held “{w.name}”, so its
+            key became normalize(q + K[n1]) and its age was reset to 0.
+          </p>
+        ) : (
+          <p>
+            <strong>Case 2 — new slot:</strong> written to the oldest slot n′ = <b data-testid="write-slot">{w.slot}</b>
+            {w.evicted ? `, evicting “${w.evicted.name}” (age ${Math.round(w.evicted.age)})` : ', which was empty'}.
+          </p>
+        )}
+        <p className="loss" data-testid="write-loss">
+          Memory loss {w.loss === null ? '— (memory was empty)' : w.loss.toFixed(3)}
+          {w.loss !== null && (
+            <>
+              {' '}
+              = [q·K[n<sub>b</sub>] − q·K[n<sub>p</sub>] + α]<sub>+</sub> with positive neighbour n<sub>p</sub> ={' '}
+              {w.np >= 0 ? `slot ${w.np} (“${w.npName}”)` : 'none (no slot held this label)'} and negative neighbour n<sub>b</sub> ={' '}
+              {w.nb >= 0 ? `slot ${w.nb} (“${w.nbName}”)` : 'none'}
+            </>
+          )}
+        </p>
+      </details>
     </div>
   );
 }

@@ -10,7 +10,11 @@ interface Props {
   disabled?: boolean;
 }
 
-const SIZE = 320; // CSS px; the stroke model normalises scale, so the size only affects feel
+/**
+ * Stroke coordinates are in a SIZE x SIZE space whatever the size on screen (CSS sizes the canvas to
+ * the screen: see .drawing-canvas in app.css); the stroke model normalises scale anyway.
+ */
+const SIZE = 320;
 
 function paint(ctx: CanvasRenderingContext2D, strokes: readonly Stroke[], lineWidth: number) {
   ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
@@ -53,11 +57,14 @@ export function DrawingCanvas({ strokes, onStroke, lineWidth = 10, disabled = fa
     const g = c?.getContext('2d');
     if (!c || !g) return null;
     const dpr = window.devicePixelRatio || 1;
-    if (c.width !== SIZE * dpr) {
-      c.width = SIZE * dpr;
-      c.height = SIZE * dpr;
+    const css = c.clientWidth || SIZE;
+    const px = Math.round(css * dpr);
+    if (c.width !== px) {
+      c.width = px;
+      c.height = px;
     }
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const scale = px / SIZE;
+    g.setTransform(scale, 0, 0, scale, 0, 0);
     return g;
   }, []);
 
@@ -65,6 +72,20 @@ export function DrawingCanvas({ strokes, onStroke, lineWidth = 10, disabled = fa
     const g = ctx();
     if (g) paint(g, strokes, lineWidth);
   }, [strokes, lineWidth, ctx]);
+
+  // the canvas follows the screen size (rotation, window resize): repaint at the new resolution
+  const latest = useRef(strokes);
+  latest.current = strokes;
+  useEffect(() => {
+    const c = ref.current;
+    if (!c || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => {
+      const g = ctx();
+      if (g) paint(g, latest.current, lineWidth);
+    });
+    ro.observe(c);
+    return () => ro.disconnect();
+  }, [ctx, lineWidth]);
 
   const pointOf = (e: PointerEvent | React.PointerEvent): StrokePoint => {
     const r = ref.current!.getBoundingClientRect();
@@ -117,7 +138,7 @@ export function DrawingCanvas({ strokes, onStroke, lineWidth = 10, disabled = fa
       role="img"
       aria-label="Drawing area: draw a symbol with mouse, pen or finger"
       tabIndex={0}
-      style={{ width: SIZE, height: SIZE, touchAction: 'none' }}
+      style={{ touchAction: 'none' }}
       onPointerDown={onPointerDown}
       onPointerMove={onPointerMove}
       onPointerUp={finish}

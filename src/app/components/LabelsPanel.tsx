@@ -4,6 +4,7 @@ import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
 
 const NO_LABELS: LabelInfo[] = [];
+const MAX_ROWS = 300;
 
 /** Labels with their slot counts: rename, delete (frees its slots), clear the whole memory. */
 export function LabelsPanel() {
@@ -14,6 +15,10 @@ export function LabelsPanel() {
   const [editing, setEditing] = useState<number | null>(null);
   const [draft, setDraft] = useState('');
   const [confirming, setConfirming] = useState(false);
+  const [filter, setFilter] = useState('');
+  // a memory can hold many thousands of names: render a page of them, find the rest by name
+  const matching = filter ? labels.filter((l) => l.name.toLowerCase().includes(filter.toLowerCase())) : labels;
+  const visible = matching.slice(0, MAX_ROWS);
 
   return (
     <section className="panel labels" aria-labelledby="labels-h">
@@ -21,6 +26,18 @@ export function LabelsPanel() {
       {labels.length === 0 ? (
         <p className="muted">No labels yet: draw a symbol, type a label, press Remember.</p>
       ) : (
+        <>
+        {labels.length > MAX_ROWS / 4 && (
+          <label className="field">
+            <span>Find a name</span>
+            <input data-testid="label-filter" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="type part of a name" />
+          </label>
+        )}
+        {matching.length > visible.length && (
+          <p className="muted" data-testid="labels-shown">
+            showing {visible.length} of {matching.length} names
+          </p>
+        )}
         <table data-testid="labels-table">
           <thead>
             <tr>
@@ -30,7 +47,7 @@ export function LabelsPanel() {
             </tr>
           </thead>
           <tbody>
-            {labels.map((l) => (
+            {visible.map((l) => (
               <tr key={l.id} data-testid="label-row" data-label={l.name} data-count={l.count}>
                 <td>
                   {editing === l.id ? (
@@ -76,6 +93,7 @@ export function LabelsPanel() {
             ))}
           </tbody>
         </table>
+        </>
       )}
       {!confirming ? (
         <button type="button" data-testid="clear-memory" onClick={() => setConfirming(true)}>

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { pca2 } from '../pca';
 import { getEngine, useApp } from '../store';
@@ -21,6 +21,7 @@ export function MemoryView() {
   const lastWrite = useApp((s) => s.lastWrite);
   const prediction = useApp((s) => s.prediction);
   const lookup = useApp((s) => s.settings.lookup);
+  const [selected, setSelected] = useState<number | null>(null);
   if (!summary) return <p>starting…</p>;
   const { values, ages, size, filled } = summary;
   let maxAge = 0;
@@ -28,6 +29,8 @@ export function MemoryView() {
   const touched = new Set(lastWrite?.touched ?? []);
   const candidates = new Set(lookup === 'lsh' ? (prediction?.buckets ?? []).flatMap((b) => b.slots) : []);
   const shown = Math.min(size, MAX_GRID);
+  // a few filled slots in a large memory: a small grid, so the drawings (the gallery) come first
+  const gridWidth = filled < 64 ? 'min(360px, 100%)' : undefined;
 
   return (
     <section className="panel memory-view" aria-labelledby="mem-h" data-testid="memory-view">
@@ -35,11 +38,19 @@ export function MemoryView() {
       <p data-testid="memory-fill">
         {filled} of {size} slots filled · {summary.labels.length} labels · key size {summary.keySize}
       </p>
+      <Gallery version={summary.version} />
+      <h3>Every slot</h3>
+      <p className="muted">Tap or click a slot to see what it holds.</p>
       <div
         className="slot-grid"
         role="list"
         aria-label={`memory slots, ${filled} of ${size} filled`}
-        style={{ gridTemplateColumns: `repeat(${Math.ceil(Math.sqrt(shown))}, 1fr)` }}
+        data-testid="slot-grid"
+        style={{ gridTemplateColumns: `repeat(${Math.ceil(Math.sqrt(shown))}, 1fr)`, maxWidth: gridWidth }}
+        onClick={(e) => {
+          const slot = (e.target as HTMLElement).closest('[data-slot]')?.getAttribute('data-slot');
+          if (slot != null) setSelected(Number(slot));
+        }}
       >
         {Array.from({ length: shown }, (_, i) => {
           const v = values[i];
@@ -48,7 +59,7 @@ export function MemoryView() {
             <div
               key={i}
               role="listitem"
-              className={`slot${touched.has(i) ? ' touched' : ''}${candidates.has(i) ? ' candidate' : ''}`}
+              className={`slot${touched.has(i) ? ' touched' : ''}${candidates.has(i) ? ' candidate' : ''}${selected === i ? ' selected' : ''}`}
               data-testid="slot"
               data-slot={i}
               data-label={name}
@@ -60,6 +71,24 @@ export function MemoryView() {
         })}
       </div>
       {shown < size && <p className="muted">showing the first {shown} of {size} slots</p>}
+      {selected !== null && selected < size && (
+        <div className="slot-detail" data-testid="slot-detail" aria-live="polite">
+          <Thumb image={values[selected] >= 0 ? getEngine().thumbnail(selected) : null} size={56} />
+          <p>
+            Slot {selected}:{' '}
+            {values[selected] >= 0 ? (
+              <>
+                “{getEngine().labelName(values[selected])}”, age {ages[selected]} (writes since it was stored)
+              </>
+            ) : (
+              'empty'
+            )}
+          </p>
+          <button type="button" aria-label="close slot details" onClick={() => setSelected(null)}>
+            ×
+          </button>
+        </div>
+      )}
       <p className="legend muted">
         colour = label, lighter = older; red outline = touched by the last write
         {lookup === 'lsh' && '; dark dot = a candidate of the last query (in one of its LSH buckets)'}
@@ -161,5 +190,48 @@ function KeyMap({ version }: { version: number }) {
         ))}
       </div>
     </figure>
+  );
+}
+
+const GALLERY_LABELS = 60;
+const PER_LABEL = 10;
+
+/** The class gallery: each label with its stored drawings (the youngest first). */
+function Gallery({ version }: { version: number }) {
+  const groups = useMemo(() => {
+    const e = getEngine();
+    const { values, ages, labels } = e.summary();
+    const byLabel = new Map<number, number[]>();
+    values.forEach((v, i) => {
+      if (v < 0) return;
+      const list = byLabel.get(v);
+      if (list) list.push(i);
+      else byLabel.set(v, [i]);
+    });
+    return labels
+      .filter((l) => byLabel.has(l.id))
+      .slice(0, GALLERY_LABELS)
+      .map((l) => ({ ...l, slots: byLabel.get(l.id)!.sort((a, b) => ages[a] - ages[b]).slice(0, PER_LABEL) }));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version]);
+  const total = getEngine().summary().labels.length;
+  if (!groups.length) return <p className="muted">Nothing stored yet: draw a symbol, name it, press Remember.</p>;
+  return (
+    <div className="gallery" data-testid="gallery">
+      <h3>Stored drawings by name</h3>
+      {groups.map((g) => (
+        <div key={g.id} className="gallery-row" data-testid="gallery-row" data-label={g.name}>
+          <span className="g-name">
+            {g.name} <span className="muted">({g.count})</span>
+          </span>
+          <span className="g-thumbs">
+            {g.slots.map((s) => (
+              <Thumb key={s} image={getEngine().thumbnail(s)} size={40} title={`slot ${s}: ${g.name}`} />
+            ))}
+          </span>
+        </div>
+      ))}
+      {total > groups.length && <p className="muted">and {total - groups.length} more names (see Labels)</p>}
+    </div>
   );
 }

@@ -4,7 +4,7 @@ import { getEngine, predictionPhases, useApp } from '../store';
 import type { PredictionView } from '../types';
 import { Thumb } from './Thumb';
 
-/** The live prediction: label, neighbours with their stored drawings, softmax confidences. */
+/** The live answer: a label, "A or B?" on a near tie, or "not sure" with the best guess; neighbours; charts. */
 export function PredictionPanel() {
   const p = useApp((s) => s.prediction);
   const seq = useApp((s) => s.predictionSeq);
@@ -37,38 +37,22 @@ export function PredictionPanel() {
     return () => cancelAnimationFrame(id);
   }, [seq]);
 
+  const shown = hasInput && p ? p : null;
   return (
     <section className="panel prediction" aria-labelledby="pred-h" aria-busy={predicting}>
-      <h2 id="pred-h">Prediction</h2>
-      <div data-testid="prediction" data-seq={seq} aria-live="polite">
-        {!hasInput || !p ? (
-          <p className="muted">Draw a symbol: the memory answers after each stroke.</p>
-        ) : p.label === null ? (
-          <p className="unknown" data-testid="prediction-unknown">
-            I don’t know this yet
-            <span className="muted">
-              {p.unknownReason === 'empty-memory'
-                ? ' — the memory is empty. Label your drawing and press Remember.'
-                : ` — nothing stored is close (best similarity ${p.topSimilarity.toFixed(2)}).`}
-            </span>
-          </p>
-        ) : (
-          <p className="predicted">
-            It looks like <strong data-testid="prediction-label">{p.name}</strong>
-            <span className="muted"> (similarity {p.topSimilarity.toFixed(2)})</span>
-          </p>
-        )}
+      <h2 id="pred-h">Answer</h2>
+      <div data-testid="prediction" data-seq={seq} aria-live="polite" className="answer">
+        <Answer p={shown} />
       </div>
-      {hasInput && p && p.neighbours.length > 0 && (
+      {shown && shown.neighbours.length > 0 && (
         <>
-          <h3>Nearest neighbours</h3>
+          <h3 className="neighbours-h">Closest stored drawings</h3>
           <ol className="neighbours" data-testid="neighbours">
-            {p.neighbours.map((n) => (
+            {shown.neighbours.map((n) => (
               <li key={n.slot} data-testid="neighbour" data-slot={n.slot} data-label={n.name}>
                 <Thumb image={getEngine().thumbnail(n.slot)} size={48} title={`slot ${n.slot}: ${n.name}`} />
                 <span className="n-label">{n.name}</span>
-                <span className="n-sim">cos {n.similarity.toFixed(3)}</span>
-                <span className="n-slot muted">slot {n.slot}</span>
+                <span className="n-sim">{n.similarity.toFixed(2)}</span>
               </li>
             ))}
           </ol>
@@ -79,35 +63,109 @@ export function PredictionPanel() {
   );
 }
 
-/** softmax confidences per label and per neighbour (recharts) */
+function Answer({ p }: { p: PredictionView | null }) {
+  if (!p) return <FirstSteps />;
+  if (p.unknownReason === 'empty-memory' || !p.guess) {
+    return (
+      <p className="unknown" data-testid="prediction-unknown">
+        I don’t know this yet
+        <span className="muted"> — the memory is empty. Give your drawing a name below and press Remember.</span>
+      </p>
+    );
+  }
+  const sim = <span className="muted"> (similarity {p.guess.similarity.toFixed(2)})</span>;
+  if (p.label === null) {
+    return (
+      <div className="unknown" data-testid="prediction-unknown" data-guess={p.guess.name}>
+        <p className="verdict">Not sure — I don’t know this yet</p>
+        <p>
+          Best guess: <strong data-testid="prediction-guess">{p.guess.name}</strong>
+          {p.rival && <> or <strong data-testid="prediction-rival">{p.rival.name}</strong></>}
+          <span className="muted">
+            {' '}
+            (similarity {p.guess.similarity.toFixed(2)}, below the cut-off {p.cutoff.toFixed(2)} set in Settings)
+          </span>
+        </p>
+      </div>
+    );
+  }
+  if (p.rival) {
+    return (
+      <div className="predicted tie" data-testid="prediction-tie">
+        <p className="verdict">
+          <strong data-testid="prediction-label">{p.name}</strong> or <strong data-testid="prediction-rival">{p.rival.name}</strong>?
+        </p>
+        <p className="muted">
+          Both are about as close ({p.guess.similarity.toFixed(3)} and {p.rival.similarity.toFixed(3)}). If it is a new drawing of one
+          of them, remember it under that name: the memory learns the difference.
+        </p>
+      </div>
+    );
+  }
+  return (
+    <p className="predicted verdict">
+      It looks like <strong data-testid="prediction-label">{p.name}</strong>
+      {sim}
+    </p>
+  );
+}
+
+/** Per label (nearest slot's similarity, every label named, the answer first) and per neighbour. */
 const Charts = memo(function Charts({ p }: { p: PredictionView | null }) {
   if (!p || p.neighbours.length === 0) return null;
+  const rows = p.perLabel.slice(0, 8);
   return (
     <div className="charts">
-      <figure>
-        <figcaption>softmax(t·similarity) per label</figcaption>
-        <ResponsiveContainer width="100%" height={160}>
-          <BarChart data={p.perLabel.slice(0, 8).map((l) => ({ name: l.name, p: +l.p.toFixed(4) }))} layout="vertical" margin={{ left: 8, right: 8 }}>
-            <CartesianGrid strokeDasharray="3 3" horizontal={false} />
-            <XAxis type="number" domain={[0, 1]} />
-            <YAxis type="category" dataKey="name" width={70} />
-            <Tooltip />
-            <Bar dataKey="p" fill="#3b6fd8" isAnimationActive={false} />
-          </BarChart>
-        </ResponsiveContainer>
+      <figure data-testid="per-label-chart">
+        <figcaption>
+          Each label’s closest drawing (similarity; the cut-off {p.cutoff.toFixed(2)} is the line) and its share of the softmax
+        </figcaption>
+        <ol className="label-bars">
+          {rows.map((l, i) => (
+            <li key={l.label} data-testid="label-bar" data-label={l.name} className={i === 0 ? 'first' : ''}>
+              <span className="lb-name" title={l.name}>
+                {l.name}
+              </span>
+              <span className="lb-track" style={{ ['--cut' as string]: `${(p.cutoff * 100).toFixed(1)}%` }}>
+                <span className="lb-bar" style={{ width: `${Math.max(0, Math.min(1, l.similarity)) * 100}%` }} />
+              </span>
+              <span className="lb-val">
+                {l.similarity.toFixed(2)} · {(l.p * 100).toFixed(0)}%
+              </span>
+            </li>
+          ))}
+        </ol>
+        {p.perLabel.length > rows.length && <p className="muted">and {p.perLabel.length - rows.length} more labels among the neighbours</p>}
       </figure>
-      <figure>
-        <figcaption>per neighbour</figcaption>
-        <ResponsiveContainer width="100%" height={160}>
-          <BarChart data={p.neighbours.map((n, i) => ({ name: `${i + 1}:${n.name}`, w: +n.weight.toFixed(4) }))} margin={{ left: 0, right: 8 }}>
+      <figure className="under-the-hood-chart">
+        <figcaption>softmax(t·similarity) per neighbour</figcaption>
+        <ResponsiveContainer width="100%" height={170}>
+          <BarChart data={p.neighbours.map((n, i) => ({ name: `${i + 1}:${n.name}`, w: +n.weight.toFixed(4) }))} margin={{ left: 0, right: 8, bottom: 24 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
-            <XAxis dataKey="name" tick={{ fontSize: 10 }} />
+            <XAxis dataKey="name" tick={{ fontSize: 10 }} interval={0} angle={-35} textAnchor="end" height={40} />
             <YAxis domain={[0, 1]} ticks={[0, 0.5, 1]} width={38} />
             <Tooltip />
-            <Bar dataKey="w" fill="#d8873b" isAnimationActive={false} />
+            <Bar dataKey="w" fill="var(--accent-2)" isAnimationActive={false} />
           </BarChart>
         </ResponsiveContainer>
       </figure>
     </div>
   );
 });
+
+/** Before any drawing: what to do, in three steps (the guided tour is offered at the top). */
+function FirstSteps() {
+  const empty = useApp((s) => (s.summary?.filled ?? 0) === 0);
+  if (!empty) return <p className="muted">Draw a symbol: the memory answers after each stroke.</p>;
+  return (
+    <div className="first-steps" data-testid="first-steps">
+      <p>New here? Teach it a symbol in three steps:</p>
+      <ol>
+        <li>Draw any symbol in the box.</li>
+        <li>Give it a name and press Remember.</li>
+        <li>Draw it again: the answer appears here after each stroke.</li>
+      </ol>
+      <p className="muted">Or press “Guided tour” at the top to watch it done.</p>
+    </div>
+  );
+}

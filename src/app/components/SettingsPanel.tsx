@@ -1,35 +1,73 @@
 import { useEffect, useState } from 'react';
 import { useApp } from '../store';
-import type { BackendChoice, LookupMode, Settings } from '../types';
+import { backendInWords, skipInWords } from '../tfjsBackend';
+import { DEFAULT_SETTINGS, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
 
 const fmt = (ms: number | null) => (ms === null ? '—' : `${ms.toFixed(1)} ms`);
 
-/** Memory and lookup settings, the backend choice, the backend in use and live latencies. */
+/** What each number means, for a teacher as much as for a researcher. */
+const HELP: Record<BoundedSetting, { label: string; help: string; step: number }> = {
+  memorySize: {
+    label: 'Memory size (slots)',
+    help: 'How many drawings the memory holds. When it is full, the oldest is replaced; a smaller size keeps the youngest.',
+    step: 1,
+  },
+  k: { label: 'Neighbours k', help: 'How many stored drawings each new drawing is compared with (the paper uses 256).', step: 1 },
+  t: { label: 'Inverse temperature t', help: 'How sharp the confidence is: higher gives the closest drawing more of the weight (paper: 40).', step: 0.1 },
+  alpha: { label: 'Margin α', help: 'How much closer a drawing should be to its own label than to others, in the memory loss (paper: 0.1).', step: 0.01 },
+  ageNoise: { label: 'Age noise', help: 'Randomness when choosing which old drawing to replace, so ties do not always hit the same slot.', step: 1 },
+  nearCutoff: {
+    label: '“Not sure” cut-off',
+    help: 'Below this similarity the app says “not sure” and shows its best guess. 0.45 was calibrated on alphabets held out of training.',
+    step: 0.01,
+  },
+};
+
+/** What is wrong with a setting's value (null: fine), said next to its field. */
+export function settingProblem(key: BoundedSetting, v: number): string | null {
+  const b = SETTING_BOUNDS[key];
+  if (!Number.isFinite(v)) return 'type a number';
+  if (b.integer && !Number.isInteger(v)) return 'a whole number';
+  if (v < b.min || v > b.max) return `between ${b.min} and ${b.max.toLocaleString('en')}`;
+  return null;
+}
+
+/** Memory and lookup settings, the backend choice; help per parameter, inline checks, defaults. */
 export function SettingsPanel() {
   const settings = useApp((s) => s.settings);
   const apply = useApp((s) => s.applySettings);
-  const busy = useApp((s) => s.busy);
+  const busy = useApp((s) => s.busy || s.readOnly);
   const [draft, setDraft] = useState<Settings>(settings);
   useEffect(() => setDraft(settings), [settings]);
 
-  const num = (key: keyof Settings, label: string, min: number, step: number, max?: number) => (
-    <label className="field">
-      <span>{label}</span>
-      <input
-        type="number"
-        data-testid={`setting-${key}`}
-        min={min}
-        max={max}
-        step={step}
-        value={draft[key] as number}
-        onChange={(e) => setDraft({ ...draft, [key]: e.target.valueAsNumber })}
-      />
-    </label>
-  );
-  const invalid =
-    !Number.isInteger(draft.memorySize) || draft.memorySize < 1 || draft.memorySize > 500_000 ||
-    !Number.isInteger(draft.k) || draft.k < 1 ||
-    !(draft.t > 0) || !(draft.alpha >= 0) || !(draft.ageNoise >= 0);
+  const problems = (Object.keys(HELP) as BoundedSetting[]).map((k) => [k, settingProblem(k, draft[k] as number)] as const);
+  const invalid = problems.some(([, p]) => p !== null);
+  const changed = JSON.stringify(draft) !== JSON.stringify(settings);
+
+  const num = (key: BoundedSetting) => {
+    const b = SETTING_BOUNDS[key];
+    const problem = problems.find(([k]) => k === key)![1];
+    return (
+      <div className="field" key={key}>
+        <label htmlFor={`setting-${key}`}>{HELP[key].label}</label>
+        <input
+          id={`setting-${key}`}
+          type="number"
+          data-testid={`setting-${key}`}
+          min={b.min}
+          max={b.max}
+          step={HELP[key].step}
+          value={Number.isFinite(draft[key] as number) ? (draft[key] as number) : ''}
+          aria-invalid={problem !== null}
+          aria-describedby={`help-${key}`}
+          onChange={(e) => setDraft({ ...draft, [key]: e.target.valueAsNumber })}
+        />
+        <small id={`help-${key}`} className={problem ? 'field-error' : 'help'} data-testid={`help-${key}`}>
+          {problem ? `${HELP[key].label}: ${problem}` : HELP[key].help}
+        </small>
+      </div>
+    );
+  };
 
   return (
     <section className="panel settings" aria-labelledby="settings-h">
@@ -37,75 +75,136 @@ export function SettingsPanel() {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          void apply(draft);
+          if (!invalid) void apply(draft);
         }}
       >
-        {num('memorySize', 'memory size (slots)', 1, 1, 500_000)}
-        {num('k', 'k (neighbours)', 1, 1)}
-        {num('t', 'inverse temperature t', 0.1, 0.1)}
-        {num('alpha', 'margin alpha', 0, 0.01)}
-        {num('ageNoise', 'age noise amplitude', 0, 1)}
-        <label className="field">
-          <span>lookup</span>
-          <select data-testid="setting-lookup" value={draft.lookup} onChange={(e) => setDraft({ ...draft, lookup: e.target.value as LookupMode })}>
-            <option value="exact">exact (matmul + top-k)</option>
-            <option value="lsh">LSH (hashed candidates, re-ranked)</option>
+        {num('nearCutoff')}
+        {num('memorySize')}
+        {num('k')}
+        {num('t')}
+        {num('alpha')}
+        {num('ageNoise')}
+        <div className="field">
+          <label htmlFor="setting-lookup">Lookup</label>
+          <select id="setting-lookup" data-testid="setting-lookup" value={draft.lookup} onChange={(e) => setDraft({ ...draft, lookup: e.target.value as LookupMode })}>
+            <option value="exact">exact (compare with every drawing)</option>
+            <option value="lsh">LSH (hashed candidates, re-ranked: fast for large memories)</option>
           </select>
-        </label>
-        <label className="field">
-          <span>backend</span>
-          <select data-testid="setting-backend" value={draft.backend} onChange={(e) => setDraft({ ...draft, backend: e.target.value as BackendChoice })}>
-            <option value="auto">auto (WebGPU → WebGL → WASM)</option>
-            <option value="webgpu">WebGPU</option>
-            <option value="webgl">WebGL</option>
-            <option value="wasm">WASM</option>
+          <small className="help">Exact finds the true nearest drawings; LSH looks only in a few hash buckets.</small>
+        </div>
+        <div className="field">
+          <label htmlFor="setting-backend">Where the network runs</label>
+          <select id="setting-backend" data-testid="setting-backend" value={draft.backend} onChange={(e) => setDraft({ ...draft, backend: e.target.value as BackendChoice })}>
+            <option value="auto">automatic (the fastest that works)</option>
+            <option value="webgpu">WebGPU (graphics card)</option>
+            <option value="webgl">WebGL (graphics card)</option>
+            <option value="wasm">WebAssembly (processor)</option>
           </select>
-        </label>
-        <button type="submit" data-testid="apply-settings" disabled={busy || invalid}>
-          Apply
-        </button>
-        {invalid && <p className="error">memory size 1..500000 and k integers ≥ 1; t &gt; 0; alpha, age noise ≥ 0</p>}
-        <p className="muted">
-          A smaller memory keeps the youngest slots; changing the backend keeps the memory. The backend in use and
-          the live encode / query / write latencies are shown at the top of the page.
-        </p>
+          <small className="help">Changing it keeps the memory.</small>
+        </div>
+        <div className="settings-actions">
+          <button type="submit" data-testid="apply-settings" disabled={busy || invalid}>
+            Apply
+          </button>
+          <button type="button" data-testid="reset-settings" onClick={() => setDraft({ ...DEFAULT_SETTINGS })} disabled={busy}>
+            Reset to defaults
+          </button>
+          {changed && !invalid && <span className="hint">not applied yet</span>}
+          {invalid && (
+            <span className="field-error" role="alert" data-testid="settings-invalid">
+              fix the fields marked in red first
+            </span>
+          )}
+        </div>
       </form>
     </section>
   );
 }
 
-/** Backend in use and the latest latencies. */
+/** Where the network runs, in plain words, with the raw reasons and live latencies in the details. */
 export function Status() {
   const backend = useApp((s) => s.backend);
   const latency = useApp((s) => s.latency);
   const e2e = useApp((s) => s.lastPredictionLatencyMs);
   const fallback = useApp((s) => s.lastFallback);
   return (
-    <dl className="status" aria-label="engine status">
-      <dt>backend</dt>
-      <dd data-testid="backend-name">{backend ? backend.name : 'starting…'}</dd>
+    <div className="status" aria-label="engine status">
+      <p>
+        The network runs on {backend ? backendInWords(backend.name) : '… (starting)'}
+        {backend && (
+          <>
+            {' '}
+            [<code data-testid="backend-name">{backend.name}</code>]
+          </>
+        )}
+        .
+      </p>
       {backend && backend.skipped.length > 0 && (
-        <>
-          <dt>skipped</dt>
-          <dd data-testid="backend-skipped" className="muted">
+        <ul className="plain-list" data-testid="backend-skipped-words">
+          {backend.skipped.map((s) => (
+            <li key={`${s.name}${s.reason}`}>{skipInWords(s.name, s.reason)}</li>
+          ))}
+        </ul>
+      )}
+      {backend && backend.skipped.length > 0 && (
+        <details>
+          <summary>technical details</summary>
+          <p data-testid="backend-skipped" className="muted">
             {backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}
-          </dd>
-        </>
+          </p>
+        </details>
       )}
-      {fallback && (
-        <>
-          <dt>fallback</dt>
-          <dd data-testid="backend-fallback">{fallback}</dd>
-        </>
-      )}
-      <dt>encode</dt>
-      <dd data-testid="latency-encode">{fmt(latency.encodeMs)}</dd>
-      <dt>query</dt>
-      <dd data-testid="latency-query">{fmt(latency.queryMs)}</dd>
-      <dt>write</dt>
-      <dd data-testid="latency-write">{fmt(latency.writeMs)}</dd>
-      <dt>stroke → prediction</dt>
-      <dd data-testid="latency-e2e">{fmt(e2e)}</dd>
-    </dl>
+      {fallback && <p data-testid="backend-fallback">{fallback}</p>}
+      <dl className="latencies">
+        <dt>encode</dt>
+        <dd data-testid="latency-encode">{fmt(latency.encodeMs)}</dd>
+        <dt>query</dt>
+        <dd data-testid="latency-query">{fmt(latency.queryMs)}</dd>
+        <dt>write</dt>
+        <dd data-testid="latency-write">{fmt(latency.writeMs)}</dd>
+        <dt>stroke → answer</dt>
+        <dd data-testid="latency-e2e">{fmt(e2e)}</dd>
+      </dl>
+    </div>
+  );
+}
+
+const PIN_KEY = 'memory-lab-hood-pinned';
+
+/** Technical details one click away; researchers can pin the area open (kept across reloads). */
+export function UnderTheHood() {
+  const [pinned, setPinned] = useState(() => {
+    try {
+      return localStorage.getItem(PIN_KEY) === '1';
+    } catch {
+      return false;
+    }
+  });
+  const [open, setOpen] = useState(pinned);
+  useEffect(() => {
+    document.documentElement.dataset.hood = open ? 'open' : 'closed';
+  }, [open]);
+  return (
+    <details className="hood" data-testid="under-the-hood" open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
+      <summary>Under the hood</summary>
+      <label className="pin">
+        <input
+          type="checkbox"
+          data-testid="pin-hood"
+          checked={pinned}
+          onChange={(e) => {
+            setPinned(e.target.checked);
+            if (e.target.checked) setOpen(true);
+            try {
+              localStorage.setItem(PIN_KEY, e.target.checked ? '1' : '0');
+            } catch {
+              /* private mode: pinned for this page only */
+            }
+          }}
+        />{' '}
+        keep open (also shows the network’s 28×28 input and the per-neighbour weights)
+      </label>
+      <Status />
+    </details>
   );
 }

@@ -32,7 +32,18 @@ import {
 } from '../types';
 
 export type Tab = 'draw' | 'memory' | 'labels' | 'settings' | 'benchmark';
-export type Message = { kind: 'info' | 'error' | 'warning'; text: string } | null;
+/**
+ * A banner. `tab`: the view it belongs to (shown only there; stamped with the current view when
+ * set without one); null: shown on every view (start-up, another tab, backend fallback).
+ */
+export type Message = { kind: 'info' | 'error' | 'warning'; text: string; tab?: Tab | null } | null;
+const everywhere = (m: Message): Message => (m ? { ...m, tab: null } : m);
+
+/** The view named in the address (#memory), so a reload keeps it. */
+function tabFromAddress(): Tab {
+  const h = typeof location === 'undefined' ? '' : decodeURIComponent(location.hash.slice(1));
+  return (/^[a-z-]{1,20}$/.test(h) ? h : 'draw') as Tab;
+}
 
 export interface DrawingSlice {
   strokes: StrokePoint[][];
@@ -427,9 +438,12 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
 const uiSlice: Slice<UiSlice> = (set, get) => ({
   ready: false,
   busy: false,
-  tab: 'draw',
+  tab: tabFromAddress(),
   message: null,
-  setTab: (tab) => set({ tab }),
+  setTab: (tab) => {
+    set({ tab });
+    if (typeof history !== 'undefined') history.replaceState(history.state, '', `${location.pathname}${location.search}#${tab}`);
+  },
   setMessage: (message) => set({ message }),
   start: async (force) => {
     try {
@@ -459,12 +473,12 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
           backend: to,
           summary: e.summary(),
           lastFallback: `${reason}; moved from ${from} to ${to.name}, the memory was kept`,
-          message: { kind: 'warning', text: `${from} stopped working (${reason}). Now running on ${to.name}; your memory was kept.` },
+          message: { kind: 'warning', text: `${from} stopped working (${reason}). Now running on ${to.name}; your memory was kept.`, tab: null },
         });
         get().requestPrediction();
       };
       engine = e;
-      const skipped = e.backend.skipped.filter((s) => s.reason !== 'it failed earlier in this session');
+      // backends skipped at start are said in plain words under the hood (Status), not in a banner
       set({
         ready: true,
         readOnly: !claim.writer,
@@ -472,7 +486,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         settings: { ...e.settings },
         backend: e.backend,
         summary: e.summary(),
-        message: restored.message
+        message: everywhere(restored.message
           ? restored.message
           : !claim.writer
             ? { kind: 'warning', text: READ_ONLY_TEXT }
@@ -480,9 +494,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
               ? { kind: 'warning', text: saveBlocked }
               : fallbackNote
                 ? { kind: 'warning', text: fallbackNote }
-                : skipped.length && !force
-                  ? { kind: 'info', text: `running on ${e.backend.name}; ${skipped.map((s) => `${s.name} skipped: ${s.reason}`).join('; ')}` }
-                  : null,
+                : null),
       });
       // a read-only tab follows the writer's changes, and takes over when the writer's tab closes
       channel = changeChannel(() => {
@@ -490,10 +502,10 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
       });
       void claim.turn?.then(async () => {
         await reloadFromAutosave(true);
-        set({ readOnly: false, message: { kind: 'info', text: 'the other tab closed: this tab now keeps the memory' } });
+        set({ readOnly: false, message: { kind: 'info', text: 'the other tab closed: this tab now keeps the memory', tab: null } });
       });
     } catch (err) {
-      set({ message: { kind: 'error', text: `Memory Lab could not start: ${errorText(err)}` } });
+      set({ message: { kind: 'error', text: `Memory Lab could not start: ${errorText(err)}`, tab: null } });
     }
   },
 });
@@ -560,3 +572,8 @@ export const useApp = create<AppState>()((...a) => ({
   ...settingsSlice(...a),
   ...uiSlice(...a),
 }));
+
+// a banner set without a view belongs to the view on screen when it was set
+useApp.subscribe((s, prev) => {
+  if (s.message && s.message !== prev.message && s.message.tab === undefined) useApp.setState({ message: { ...s.message, tab: s.tab } });
+});

@@ -4,44 +4,62 @@ import { scriptStrokes, TOUR_SYMBOLS } from './scripts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+class Stopped extends Error {}
+
 /**
- * Guided mode for classrooms: the app draws three symbols by itself (animated stroke scripts),
- * labels each once, then asks the visitor to draw one of them and watches for the prediction.
+ * Guided mode for classrooms, offered, never imposed: the app draws three symbols by itself
+ * (animated stroke scripts), explains what happens at each step, names each once, then asks the
+ * visitor to draw one of them. It can be stopped at any time, and a symbol the memory already
+ * holds (a second run of the tour) is not written again.
  */
 export function Tour() {
   const [step, setStep] = useState<string | null>(null);
-  const running = useRef(false);
+  const [running, setRunning] = useState(false);
+  const stop = useRef(false);
   const ready = useApp((s) => s.ready);
+  const readOnly = useApp((s) => s.readOnly);
 
   const run = async () => {
-    if (running.current) return;
-    running.current = true;
-    const st = useApp.getState();
-    st.setTab('draw');
+    if (running) return;
+    stop.current = false;
+    setRunning(true);
+    const pause = async (ms: number) => {
+      await sleep(ms);
+      if (stop.current) throw new Stopped();
+    };
+    useApp.getState().setTab('draw');
     try {
-      for (const sym of TOUR_SYMBOLS) {
-        setStep(`I draw a “${sym.name}”…`);
+      setStep('The tour: I draw three symbols and name each one once. Watch the answer on the right change.');
+      await pause(1600);
+      for (const [i, sym] of TOUR_SYMBOLS.entries()) {
+        const known = useApp.getState().summary?.labels.some((l) => l.name === sym.name) ?? false;
+        setStep(`Step ${i + 1} of ${TOUR_SYMBOLS.length}: I draw a “${sym.name}”. After each stroke the memory looks for the closest stored drawings.`);
         useApp.getState().clearDrawing();
         const full = scriptStrokes(sym);
         const done: typeof full = [];
         for (const stroke of full) {
-          for (let i = 1; i <= stroke.length; i += 3) {
-            useApp.getState().setStrokes([...done, stroke.slice(0, i)], false);
-            await sleep(16);
+          for (let j = 1; j <= stroke.length; j += 3) {
+            useApp.getState().setStrokes([...done, stroke.slice(0, j)], false);
+            await pause(16);
           }
           done.push(stroke);
           useApp.getState().setStrokes([...done], true);
-          await sleep(120);
+          await pause(120);
         }
-        setStep(`…and label it “${sym.name}” once: one write into the memory.`);
-        await sleep(500);
+        if (known) {
+          setStep(`The memory already knows “${sym.name}” (from an earlier tour), so I do not store it again.`);
+          await pause(1400);
+          continue;
+        }
+        setStep(`I name it “${sym.name}” and press Remember: one write stores the drawing. One example is enough.`);
+        await pause(900);
         const ok = await useApp.getState().remember(sym.name);
         if (!ok) throw new Error(useApp.getState().message?.text ?? 'remember failed');
-        await sleep(900);
+        await pause(900);
       }
       useApp.getState().clearDrawing();
       const target = TOUR_SYMBOLS[0].name;
-      setStep(`Your turn: draw a “${target}” (a circle with four rays) and watch the prediction.`);
+      setStep(`Your turn: draw a “${target}” (a circle with four rays) in the box and watch the answer.`);
       const unsub = useApp.subscribe((s) => {
         if (s.prediction?.name === target && s.strokes.length > 0) {
           setStep(`Recognised as “${target}” after seeing it once. Try the others, or a symbol of your own!`);
@@ -49,20 +67,34 @@ export function Tour() {
         }
       });
     } catch (e) {
-      setStep(`The tour stopped: ${e instanceof Error ? e.message : String(e)}`);
+      if (e instanceof Stopped) {
+        useApp.getState().clearDrawing();
+        setStep(null);
+      } else setStep(`The tour stopped: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
-      running.current = false;
+      setRunning(false);
     }
   };
 
   return (
     <div className="tour" data-testid="tour">
-      <button type="button" data-testid="start-tour" onClick={() => void run()} disabled={!ready || running.current}>
-        Guided tour
-      </button>
+      {running ? (
+        <button type="button" data-testid="stop-tour" onClick={() => (stop.current = true)}>
+          Stop the tour
+        </button>
+      ) : (
+        <button type="button" data-testid="start-tour" onClick={() => void run()} disabled={!ready || readOnly}>
+          Guided tour
+        </button>
+      )}
       {step && (
         <p className="tour-step" data-testid="tour-step" aria-live="polite">
           {step}
+          {!running && (
+            <button type="button" className="link" aria-label="close the tour text" onClick={() => setStep(null)}>
+              ×
+            </button>
+          )}
         </p>
       )}
     </div>
