@@ -28,6 +28,9 @@ const BenchmarkView = loadBenchmark
     })
   : null;
 
+// The Rare events view (issue 9): loaded when its tab is opened (the model loads then too).
+const RareView = lazy(() => import('./rare/RareView'));
+
 /** The navigation: add a view by adding an entry here. */
 export const TABS: { id: Tab; title: string; render: () => React.ReactNode }[] = [
   {
@@ -47,6 +50,8 @@ export const TABS: { id: Tab; title: string; render: () => React.ReactNode }[] =
   { id: 'labels', title: 'Labels', render: () => <LabelsPanel /> },
   // Compare mode (issue 10): the memory beside the Hebbian softmax and other learners
   { id: 'compare' as Tab, title: 'Compare', render: () => <CompareView /> },
+  // Rare events (issue 9): the paper's synthetic task, a sequence model with the memory inside
+  { id: 'rare' as Tab, title: 'Rare events', render: () => <Suspense fallback={<p>loading…</p>}><RareView /></Suspense> },
   { id: 'settings', title: 'Settings', render: () => <SettingsPanel /> },
   ...(BenchmarkView
     ? [{ id: 'benchmark' as Tab, title: 'Benchmark', render: () => <Suspense fallback={<p>loading…</p>}><BenchmarkView /></Suspense> }]
