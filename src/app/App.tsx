@@ -8,6 +8,7 @@ import { CompareView } from './compare/CompareView';
 import { installCompare } from './compare/compareStore';
 import { RescueBanner } from './components/RescueBanner';
 import { SettingsPanel, UnderTheHood } from './components/SettingsPanel';
+import { EncoderChoice } from './components/EncoderChoice';
 import { installTestApi } from './testApi';
 import { useApp, type Tab } from './store';
 import { backendFromUrl } from './tfjsBackend';
@@ -52,7 +53,8 @@ export const TABS: { id: Tab; title: string; render: () => React.ReactNode }[] =
   { id: 'compare' as Tab, title: 'Compare', render: () => <CompareView /> },
   // Rare events (issue 9): the paper's synthetic task, a sequence model with the memory inside
   { id: 'rare' as Tab, title: 'Rare events', render: () => <Suspense fallback={<p>loading…</p>}><RareView /></Suspense> },
-  { id: 'settings', title: 'Settings', render: () => <SettingsPanel /> },
+  // the encoder choice (issue 8) is its own section, beside the memory settings
+  { id: 'settings', title: 'Settings', render: () => <><SettingsPanel /><EncoderChoice /></> },
   ...(BenchmarkView
     ? [{ id: 'benchmark' as Tab, title: 'Benchmark', render: () => <Suspense fallback={<p>loading…</p>}><BenchmarkView /></Suspense> }]
     : []),

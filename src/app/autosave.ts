@@ -14,7 +14,19 @@
  */
 import { openDB, type IDBPDatabase } from 'idb';
 import { z } from 'zod';
-import { bytesToBase64, checkSaved, FILE_FORMAT, FILE_VERSION, issueText, labelsSchema, settingsSchema, type SavedMemory } from './persist';
+import { encoderEntrySchema, LEGACY_ENCODER } from '../encoder/registry';
+import {
+  bytesToBase64,
+  checkSaved,
+  FILE_FORMAT,
+  FILE_VERSION,
+  issueText,
+  keySizeMismatch,
+  labelsSchema,
+  settingsSchema,
+  type ExpectedEncoder,
+  type SavedMemory,
+} from './persist';
 import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, SETTING_BOUNDS } from './types';
 
 const DB_NAME = 'memory-lab';
@@ -35,6 +47,8 @@ export interface AutosaveMeta {
   format: typeof AUTOSAVE_FORMAT;
   version: typeof AUTOSAVE_VERSION;
   savedAt: string;
+  /** the encoder that made the keys (absent in autosaves written before encoders were a choice) */
+  encoder?: string;
   settings: SavedMemory['settings'];
   size: number;
   keySize: number;
@@ -100,6 +114,7 @@ const metaSchema = z.object({
   format: z.literal(AUTOSAVE_FORMAT),
   version: z.literal(AUTOSAVE_VERSION),
   savedAt: z.string(),
+  encoder: encoderEntrySchema.shape.name.optional(),
   settings: settingsSchema,
   size: z.number().int().min(SETTING_BOUNDS.memorySize.min).max(SETTING_BOUNDS.memorySize.max),
   keySize: z.number().int().min(1).max(4096),
@@ -115,12 +130,13 @@ const slotSchema = z.object({
 });
 
 /** Validate stored autosave records and turn them into a SavedMemory; throws saying what is wrong. */
-export function savedFromAutosave(meta: unknown, slots: unknown[], expectedKeySize: number): SavedMemory {
+export function savedFromAutosave(meta: unknown, slots: unknown[], expected: ExpectedEncoder): SavedMemory {
   const m = metaSchema.safeParse(meta);
   if (!m.success) throw new Error(`the autosave is damaged: ${issueText(m.error)}`);
   const { clock } = m.data;
-  if (m.data.keySize !== expectedKeySize) {
-    throw new Error(`the autosave holds keys of size ${m.data.keySize}, but this encoder makes keys of size ${expectedKeySize}`);
+  const want = keySizeMismatch(expected, m.data.keySize, m.data.encoder);
+  if (want !== null) {
+    throw new Error(`the autosave holds keys of size ${m.data.keySize}, but this encoder makes keys of size ${want}`);
   }
   const out = slots.map((raw, i) => {
     const s = slotSchema.safeParse(raw);
@@ -130,6 +146,7 @@ export function savedFromAutosave(meta: unknown, slots: unknown[], expectedKeySi
     return { slot: s.data.slot, label: s.data.label, age, key: s.data.key, thumb: s.data.thumb };
   });
   const saved: SavedMemory = {
+    encoder: m.data.encoder ?? LEGACY_ENCODER,
     settings: { ...DEFAULT_SETTINGS, ...m.data.settings },
     size: m.data.size,
     keySize: m.data.keySize,
@@ -151,6 +168,7 @@ export function metaOf(m: SavedMemory): AutosaveMeta {
     format: AUTOSAVE_FORMAT,
     version: AUTOSAVE_VERSION,
     savedAt: new Date().toISOString(),
+    encoder: m.encoder ?? LEGACY_ENCODER,
     settings: { ...m.settings },
     size: m.size,
     keySize: m.keySize,
@@ -234,6 +252,7 @@ export function asideToText(copy: AsideCopy): string {
       version: FILE_VERSION,
       savedAt: copy.at,
       note: `put aside by Memory Lab: ${copy.reason}`,
+      encoder: meta.encoder,
       settings: meta.settings,
       size: meta.size,
       keySize: meta.keySize,

@@ -4,9 +4,10 @@
  * CPU mirror of the memory so it survives a lost GPU device and autosaves cheaply).
  * The zustand store calls this; components never do.
  */
-import { Encoder } from '../encoder';
+import { Encoder, encoderModelUrl, LEGACY_ENCODER, type EncoderEntry } from '../encoder';
 import { inputToThumbnail } from '../strokes';
 import { createMemoryPort } from './memoryAdapter';
+import { reencodeSlots, type ReencodeReport } from './reencode';
 import type { MemoryPort } from './memoryPort';
 import type { SlotRecord } from './autosave';
 import { labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
@@ -21,7 +22,26 @@ export const NEAR_TIE = 0.02;
 /** Neighbours shown in the prediction panel. */
 export const SHOWN_NEIGHBOURS = 8;
 
-export const MODEL_URL = `${import.meta.env?.BASE_URL ?? '/'}models/omniglot-conv4/model.json`;
+/** models/ as served (dev) and copied (build) by vite.config.ts */
+export const MODELS_BASE = `${import.meta.env?.BASE_URL ?? '/'}models/`;
+/** the registry of bundled encoders (src/encoder/registry.ts) */
+export const REGISTRY_URL = `${MODELS_BASE}encoders.json`;
+export const MODEL_URL = `${MODELS_BASE}omniglot-conv4/model.json`;
+
+/**
+ * The encoder used when the registry cannot be read (a warning says so) and by callers that name
+ * none (Node tests, scripts): the one bundled before encoders were a choice.
+ */
+export const FALLBACK_ENCODER: EncoderEntry = {
+  name: LEGACY_ENCODER,
+  folder: 'omniglot-conv4',
+  objective: 'cosface+memory',
+  description: 'The bundled Conv4 encoder (see models/omniglot-conv4/README.md).',
+  accuracy: null,
+};
+
+/** Where an encoder switch is (the Settings show it). */
+export type EncoderSwitchProgress = { phase: 'loading' } | { phase: 'encoding'; done: number; total: number };
 
 export interface Timed<T> {
   value: T;
@@ -29,16 +49,20 @@ export interface Timed<T> {
 }
 
 const now = () => performance.now();
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** How the engine gets its backend and encoder (the defaults are the browser's; tests pass Node ones). */
 export interface EngineDeps {
   startBackend?: (force?: Exclude<BackendChoice, 'auto'>, exclude?: string[]) => Promise<BackendReport>;
-  loadEncoder?: () => Promise<Encoder>;
+  /** load an entry's model (default: from MODELS_BASE/<folder>/model.json) */
+  loadEncoder?: (entry: EncoderEntry) => Promise<Encoder>;
 }
 
 export class Engine {
   private memory!: MemoryPort;
   private encoder!: Encoder;
+  /** the registry entry of the encoder in use (its name is what a saved memory records) */
+  encoderEntry: EncoderEntry;
   backend!: BackendReport;
   settings: Settings;
   keySize = 0;
@@ -57,13 +81,19 @@ export class Engine {
   /** called when the backend was lost and the engine moved to another one */
   onFallback: ((from: string, to: BackendReport, reason: string) => void) | null = null;
 
-  private constructor(settings: Settings, private readonly deps: EngineDeps) {
+  private constructor(settings: Settings, private readonly deps: EngineDeps, encoder: EncoderEntry) {
     this.settings = { ...settings };
+    this.encoderEntry = encoder;
   }
 
   /** Start the backend (honouring `force`, e.g. from ?backend=), load the encoder, make an empty memory. */
-  static async start(settings: Settings, force?: Exclude<BackendChoice, 'auto'>, deps: EngineDeps = {}): Promise<Engine> {
-    const e = new Engine(settings, deps);
+  static async start(
+    settings: Settings,
+    force?: Exclude<BackendChoice, 'auto'>,
+    deps: EngineDeps = {},
+    encoder: EncoderEntry = FALLBACK_ENCODER,
+  ): Promise<Engine> {
+    const e = new Engine(settings, deps, encoder);
     await e.startBackend(force ?? (settings.backend === 'auto' ? undefined : settings.backend));
     await e.loadEncoder();
     await e.rebuild([]);
@@ -89,9 +119,13 @@ export class Engine {
 
   private async loadEncoder() {
     this.encoder?.dispose();
-    this.encoder = await (this.deps.loadEncoder ?? (() => Encoder.load(MODEL_URL)))();
+    this.encoder = await this.loadEncoderOf(this.encoderEntry);
     this.keySize = this.encoder.keySize;
     await this.warmUp();
+  }
+
+  private loadEncoderOf(entry: EncoderEntry): Promise<Encoder> {
+    return this.deps.loadEncoder ? this.deps.loadEncoder(entry) : Encoder.load(encoderModelUrl(entry, MODELS_BASE));
   }
 
   /** A new memory with the current settings, holding `slots` (and nothing else). */
@@ -162,6 +196,58 @@ export class Engine {
     this.settings = { ...this.settings, backend: choice };
     await this.loadEncoder();
     await this.rebuild(saved.slots, saved.clock);
+  }
+
+  // ---- encoder ----
+
+  /**
+   * Use another encoder. Keys of two encoders are not comparable, so every stored drawing is
+   * re-encoded with the new one and the memory rebuilt with the same slots, labels and ages
+   * (./reencode.ts: what is kept, what cannot be). On any failure (model missing or damaged, no
+   * valid key) the old encoder and memory stay as they were and the error says why.
+   * @returns which slots could not be re-encoded (and labels left with no slot)
+   */
+  switchEncoder(entry: EncoderEntry, onProgress?: (p: EncoderSwitchProgress) => void): Promise<ReencodeReport> {
+    return this.serial(() => this.switchEncoderNow(entry, onProgress));
+  }
+
+  private async switchEncoderNow(entry: EncoderEntry, onProgress?: (p: EncoderSwitchProgress) => void): Promise<ReencodeReport> {
+    const from = this.encoderEntry;
+    if (entry.name === from.name) throw new Error(`the encoder "${entry.name}" is already in use`);
+    const failed = (why: unknown) =>
+      new Error(`could not switch to the encoder "${entry.name}": ${errorText(why)}. Still using "${from.name}"; the memory is unchanged`);
+    const saved = this.saved();
+    onProgress?.({ phase: 'loading' });
+    let next: Encoder;
+    try {
+      next = await this.loadEncoderOf(entry);
+    } catch (err) {
+      throw failed(err);
+    }
+    const old = { encoder: this.encoder, keySize: this.keySize };
+    let report: ReencodeReport;
+    try {
+      // a model with damaged weights loads fine and answers NaN: try it before touching anything
+      const probe = await next.encode(new Float32Array(784));
+      if (!probe.every(Number.isFinite)) throw new Error('it gives NaN keys (damaged weights?)');
+      const r = await reencodeSlots(saved.slots, next, (done, total) => onProgress?.({ phase: 'encoding', done, total }));
+      if (saved.slots.length > 0 && r.slots.length === 0) {
+        throw new Error(`none of the ${saved.slots.length} stored drawings could be re-encoded (${r.report.dropped[0].reason})`);
+      }
+      this.encoder = next;
+      this.keySize = next.keySize;
+      await this.rebuild(r.slots, saved.clock);
+      report = r.report;
+    } catch (err) {
+      this.encoder = old.encoder;
+      this.keySize = old.keySize;
+      next.dispose();
+      throw failed(err);
+    }
+    old.encoder.dispose();
+    this.encoderEntry = entry;
+    for (const id of report.droppedLabels) this.labels.delete(id);
+    return report;
   }
 
   // ---- drawing -> key -> prediction ----
@@ -413,6 +499,7 @@ export class Engine {
   saved(): SavedMemory {
     const { slots, keys } = this.filledKeys();
     return {
+      encoder: this.encoderEntry.name,
       settings: { ...this.settings },
       size: this.settings.memorySize,
       keySize: this.keySize,
@@ -431,6 +518,7 @@ export class Engine {
   /** saved() without the slots: what the autosave's meta record needs, cheap at any memory size */
   savedMeta(): SavedMemory {
     return {
+      encoder: this.encoderEntry.name,
       settings: { ...this.settings },
       size: this.settings.memorySize,
       keySize: this.keySize,
@@ -452,19 +540,38 @@ export class Engine {
     };
   }
 
-  /** Replace the whole memory by a validated saved one; on error nothing changes. */
-  restore(m: SavedMemory): Promise<void> {
+  /**
+   * Replace the whole memory by a validated saved one; on error nothing changes. A memory whose
+   * keys another encoder made (m.encoder; absent: LEGACY_ENCODER) is re-encoded from its drawings
+   * with the encoder in use; the report says which slots could not be (null: no re-encoding).
+   */
+  restore(m: SavedMemory, onProgress?: (p: EncoderSwitchProgress) => void): Promise<ReencodeReport | null> {
     return this.serial(async () => {
+      const madeBy = m.encoder ?? LEGACY_ENCODER;
+      let slots = m.slots;
+      let report: ReencodeReport | null = null;
+      if (madeBy !== this.encoderEntry.name) {
+        const r = await reencodeSlots(m.slots, this.encoder, (done, total) => onProgress?.({ phase: 'encoding', done, total }));
+        if (m.slots.length > 0 && r.slots.length === 0) {
+          throw new Error(
+            `this memory's keys were made by the encoder "${madeBy}", and none of its ${m.slots.length} drawings could be re-encoded with "${this.encoderEntry.name}" (${r.report.dropped[0].reason})`,
+          );
+        }
+        slots = r.slots;
+        report = r.report;
+      }
       const old = this.settings;
       this.settings = { ...m.settings, backend: old.backend };
       try {
-        await this.rebuild(m.slots, m.clock);
+        await this.rebuild(slots, m.clock);
       } catch (err) {
         this.settings = old;
         throw err;
       }
       this.memory.setParams(this.settings);
-      this.labels = new Map(m.labels.map((l) => [l.id, l.name]));
+      const gone = new Set(report?.droppedLabels ?? []);
+      this.labels = new Map(m.labels.filter((l) => !gone.has(l.id)).map((l) => [l.id, l.name]));
+      return report;
     });
   }
 }

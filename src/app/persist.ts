@@ -7,6 +7,7 @@
  * break later use.
  */
 import { z } from 'zod';
+import { encoderEntrySchema, LEGACY_ENCODER } from '../encoder/registry';
 import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, MAX_LABEL_LENGTH, SETTING_BOUNDS, type Settings } from './types';
 
 export const FILE_FORMAT = 'memory-lab/memory';
@@ -25,6 +26,8 @@ export interface SavedSlot {
 }
 
 export interface SavedMemory {
+  /** the registry name of the encoder that made the keys (absent: LEGACY_ENCODER, src/encoder/registry.ts) */
+  encoder?: string;
   settings: Settings;
   size: number;
   keySize: number;
@@ -94,6 +97,8 @@ export const fileSchema = z.object({
   format: z.literal(FILE_FORMAT),
   version: z.literal(FILE_VERSION),
   savedAt: z.string().max(64),
+  /** the encoder that made the keys (absent in files saved before encoders were a choice) */
+  encoder: encoderEntrySchema.shape.name.optional(),
   settings: settingsSchema,
   size: bounded('memorySize'),
   keySize: z.number().int().min(1).max(4096),
@@ -117,6 +122,7 @@ export function toFile(m: SavedMemory): MemoryFile {
     format: FILE_FORMAT,
     version: FILE_VERSION,
     savedAt: new Date().toISOString(),
+    encoder: m.encoder ?? LEGACY_ENCODER,
     settings: { ...m.settings },
     size: m.size,
     keySize: m.keySize,
@@ -139,11 +145,25 @@ export function issueText(e: z.ZodError): string {
 }
 
 /**
+ * The encoder a memory is checked against: its key size alone (a file of another key size is
+ * refused), or with its registry name, when a memory made by another encoder is accepted with its
+ * own key size (the engine re-encodes it: Engine.restore).
+ */
+export type ExpectedEncoder = number | { keySize: number; encoder: string };
+
+/** Whether a memory whose keys `madeBy` made (absent: LEGACY_ENCODER) must have the expected key size. */
+export function keySizeMismatch(expected: ExpectedEncoder, keySize: number, madeBy: string | undefined): number | null {
+  const e = typeof expected === 'number' ? { keySize: expected, encoder: null } : expected;
+  if (e.encoder !== null && (madeBy ?? LEGACY_ENCODER) !== e.encoder) return null;
+  return keySize !== e.keySize ? e.keySize : null;
+}
+
+/**
  * Validate an unknown value (parsed JSON) and turn it into typed arrays.
- * @param expectedKeySize the encoder's key size; a file of another key size is refused.
+ * @param expected the encoder's key size (and name: see ExpectedEncoder).
  * @throws Error with a message for the user; nothing is changed by this function.
  */
-export function fromFile(data: unknown, expectedKeySize: number, unusedLabels: 'refuse' | 'drop' = 'refuse'): SavedMemory {
+export function fromFile(data: unknown, expected: ExpectedEncoder, unusedLabels: 'refuse' | 'drop' = 'refuse'): SavedMemory {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not a Memory Lab file: expected a JSON object');
   const rec = data as Record<string, unknown>;
   if (rec.format !== FILE_FORMAT) {
@@ -155,8 +175,9 @@ export function fromFile(data: unknown, expectedKeySize: number, unusedLabels: '
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) throw new Error(`invalid Memory Lab file: ${issueText(parsed.error)}`);
   const f = parsed.data;
-  if (f.keySize !== expectedKeySize) {
-    throw new Error(`the file holds keys of size ${f.keySize}, but this encoder makes keys of size ${expectedKeySize}`);
+  const want = keySizeMismatch(expected, f.keySize, f.encoder);
+  if (want !== null) {
+    throw new Error(`the file holds keys of size ${f.keySize}, but this encoder makes keys of size ${want}`);
   }
   const slots = f.slots.map((s, i) => {
     const kb = base64ToBytes(s.key, `invalid Memory Lab file: slots.${i}.key`);
@@ -168,14 +189,14 @@ export function fromFile(data: unknown, expectedKeySize: number, unusedLabels: '
     return { slot: s.slot, label: s.label, age: s.age, key, thumb };
   });
   return checkSaved(
-    { settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots },
+    { encoder: f.encoder ?? LEGACY_ENCODER, settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots },
     'invalid Memory Lab file',
     unusedLabels,
   );
 }
 
 /** Parse a file's text (JSON) and validate it; every failure is an Error that says what is wrong. */
-export function fromFileText(text: string, expectedKeySize: number): SavedMemory {
+export function fromFileText(text: string, expected: ExpectedEncoder): SavedMemory {
   if (text.length > MAX_FILE_BYTES) throw new Error(`the file is too large for a memory file (${text.length} characters)`);
   let data: unknown;
   try {
@@ -184,7 +205,7 @@ export function fromFileText(text: string, expectedKeySize: number): SavedMemory
     const detail = err instanceof Error ? err.message.slice(0, 120) : 'unreadable';
     throw new Error(`the file is not JSON (${detail})`);
   }
-  return fromFile(data, expectedKeySize);
+  return fromFile(data, expected);
 }
 
 function shortJson(v: unknown): string {

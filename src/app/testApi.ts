@@ -22,6 +22,9 @@ export interface MemoryLabTestApi {
     strokes: number;
     settings: Settings;
     latency: { encodeMs: number | null; queryMs: number | null; writeMs: number | null };
+    /** the encoder in use and the ones shipped (models/encoders.json) */
+    encoder: string | null;
+    encoders: string[];
   };
   flushSave(): Promise<void>;
   exportText(): string;
@@ -60,6 +63,8 @@ export function installTestApi(): void {
         strokes: s.strokes.length,
         settings: s.settings,
         latency: s.latency,
+        encoder: s.encoder,
+        encoders: s.encoders.map((e) => e.name),
       };
     },
     flushSave,

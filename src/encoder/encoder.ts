@@ -66,6 +66,21 @@ export function imagesToFlat(images: ImageBatch): Float32Array {
   return flat;
 }
 
+/** The weight bytes must be what the manifest describes (a truncated or padded file is damaged). */
+function checkWeightBytes(a: tf.io.ModelArtifacts): void {
+  const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2 };
+  let want = 0;
+  for (const w of a.weightSpecs ?? []) {
+    if (w.quantization) return; // quantised weights: sizes differ; tfjs checks them
+    const per = bytesPer[w.dtype];
+    if (per === undefined) return;
+    want += w.shape.reduce((x, y) => x * y, 1) * per;
+  }
+  const data = a.weightData;
+  const got = data === undefined ? 0 : Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
+  if (got !== want) throw new Error(`the weights hold ${got} bytes, but the manifest describes ${want} (a damaged or partial download?)`);
+}
+
 export class Encoder {
   /** default images per forward pass */
   static readonly defaultBatchSize = 256;
@@ -84,8 +99,14 @@ export class Encoder {
   static async load(source: EncoderSource): Promise<Encoder> {
     let model: tf.LayersModel;
     try {
-      const handler = source instanceof URL ? source.href : source;
-      model = await tf.loadLayersModel(handler as string | tf.io.IOHandler);
+      // read the files first and check the weights' size: tf.loadLayersModel on a short weights
+      // file throws after building the model, whose variables are then never freed
+      const url = source instanceof URL ? source.href : source;
+      const handler = typeof url === 'string' ? (tf.io.getLoadHandlers(url)[0] ?? tf.io.http(url)) : url;
+      if (!handler.load) throw new Error('the IOHandler cannot load');
+      const artifacts = await handler.load();
+      checkWeightBytes(artifacts);
+      model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     } catch (err) {
       throw new Error(
         `could not load the encoder from ${describeSource(source)} (expected a TF.js layers model.json with its weights): ${

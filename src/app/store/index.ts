@@ -20,6 +20,14 @@ import {
   type StoredAutosave,
 } from '../autosave';
 import { fromFile, fromFileText, toFile } from '../persist';
+import {
+  createEncoderSlice,
+  encodersForStart,
+  restoredReencodedMessage,
+  savedEncoderOf,
+  startWithEncoder,
+  type EncoderSlice,
+} from './encoderSlice';
 import type { BackendReport } from '../tfjsBackend';
 import {
   DEFAULT_SETTINGS,
@@ -107,7 +115,7 @@ export interface UiSlice {
   start: (force?: Exclude<BackendChoice, 'auto'>) => Promise<void>;
 }
 
-export type AppState = DrawingSlice & PredictionSlice & MemorySlice & SettingsSlice & UiSlice;
+export type AppState = DrawingSlice & PredictionSlice & MemorySlice & SettingsSlice & UiSlice & EncoderSlice;
 type Slice<T> = StateCreator<AppState, [], [], T>;
 
 let engine: Engine | null = null;
@@ -123,7 +131,7 @@ export function getEngine(): Engine {
 export function attachEngine(e: Engine): void {
   engine = e;
   saveBlocked = null;
-  useApp.setState({ ready: true, readOnly: false, busy: false, settings: { ...e.settings }, backend: e.backend, summary: e.summary(), message: null });
+  useApp.setState({ ready: true, readOnly: false, busy: false, settings: { ...e.settings }, backend: e.backend, summary: e.summary(), message: null, encoder: e.encoderEntry.name });
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -377,9 +385,11 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     set({ busy: true });
     try {
       let saved;
+      let reencoded: Message = null;
       try {
-        saved = fromFileText(text, e.keySize);
-        await e.restore(saved);
+        saved = fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name });
+        const report = await e.restore(saved);
+        reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
       } catch (err) {
         set({ message: { kind: 'error', text: `import refused, the memory is unchanged: ${errorText(err)}` } });
         return false;
@@ -389,7 +399,10 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         summary: e.summary(),
         settings: { ...e.settings },
         lastWrite: null,
-        message: { kind: why ? 'warning' : 'info', text: `memory imported: ${saved.slots.length} drawings, ${saved.labels.length} labels${notSaved(why)}` },
+        message: {
+          kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
+          text: `memory imported: ${saved.slots.length} drawings, ${saved.labels.length} labels${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
+        },
       });
       get().requestPrediction();
       return true;
@@ -459,14 +472,23 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
       if (savedBackend) settings.backend = savedBackend;
       let e: Engine;
       let fallbackNote: string | null = null;
+      // the encoder: the saved memory's (the persisted choice) when shipped, else the registry's first
+      const encoders = await encodersForStart(stored);
+      let encoderNote = encoders.note;
+      const startOn = async (s: Settings, f?: Exclude<BackendChoice, 'auto'>) => {
+        const r = await startWithEncoder((entry) => Engine.start(s, f, {}, entry), encoders.entry, encoders.list);
+        encoderNote = r.note ?? encoderNote;
+        return r.engine;
+      };
       try {
-        e = await Engine.start(settings, force);
+        e = await startOn(settings, force);
       } catch (err) {
         // a saved backend choice that no longer works here (e.g. WebGPU gone): start on the best one
         if (force || settings.backend === 'auto') throw err;
         fallbackNote = `the saved backend choice ${settings.backend} could not start (${errorText(err)}); using the best available one`;
-        e = await Engine.start({ ...settings, backend: 'auto' });
+        e = await startOn({ ...settings, backend: 'auto' });
       }
+      if (encoderNote) fallbackNote = fallbackNote ? `${fallbackNote}; ${encoderNote}` : encoderNote;
       const restored = await restoreSaved(e, stored, claim.writer);
       e.onFallback = (from, to, reason) => {
         set({
@@ -486,6 +508,8 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         settings: { ...e.settings },
         backend: e.backend,
         summary: e.summary(),
+        encoders: encoders.list,
+        encoder: e.encoderEntry.name,
         message: everywhere(restored.message
           ? restored.message
           : !claim.writer
@@ -530,10 +554,19 @@ export async function restoreSaved(
 ): Promise<{ rescued: { key: number; reason: string } | null; message: Message }> {
   if (stored.kind === 'none') return { rescued: null, message: null };
   try {
-    const saved = stored.kind === 'slots' ? savedFromAutosave(stored.meta, stored.slots, e.keySize) : fromFile(stored.record, e.keySize, 'drop');
-    await e.restore(saved);
+    const expected = { keySize: e.keySize, encoder: e.encoderEntry.name };
+    const saved = stored.kind === 'slots' ? savedFromAutosave(stored.meta, stored.slots, expected) : fromFile(stored.record, expected, 'drop');
+    // a memory another encoder made (that encoder is no longer shipped, or did not load) is re-encoded
+    const report = await e.restore(saved);
+    const reencoded = restoredReencodedMessage(savedEncoderOf(stored) ?? '?', e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
+    if (report && writer && !saveBlocked) {
+      // the old keys are replaced in the autosave; drawings that could not be re-encoded are kept aside first
+      const rescued = report.dropped.length ? { key: await putAside(stored, reencoded!.text), reason: reencoded!.text } : null;
+      await writeWholeMemory(e.saved());
+      return { rescued, message: reencoded };
+    }
     if (stored.kind === 'legacy' && writer && !saveBlocked) await writeWholeMemory(e.saved()); // to one record per slot
-    return { rescued: null, message: null };
+    return { rescued: null, message: reencoded };
   } catch (err) {
     const reason = errorText(err);
     if (!writer) return { rescued: null, message: { kind: 'warning', text: `the saved memory could not be shown here (${reason})` } };
@@ -560,8 +593,12 @@ async function reloadFromAutosave(writer: boolean): Promise<void> {
   const e = engine;
   if (!e) return;
   const stored = await readAutosave().catch(() => ({ kind: 'none' }) as StoredAutosave);
+  // the writer tab switched encoders: follow it (when this tab can load that encoder) rather than re-encode
+  const madeBy = savedEncoderOf(stored);
+  const entry = useApp.getState().encoders.find((x) => x.name === madeBy);
+  if (entry && entry.name !== e.encoderEntry.name) await e.switchEncoder(entry).catch(() => undefined);
   const r = await restoreSaved(e, stored, writer);
-  useApp.setState({ summary: e.summary(), settings: { ...e.settings }, rescued: r.rescued ?? useApp.getState().rescued, ...(r.message ? { message: r.message } : {}) });
+  useApp.setState({ encoder: e.encoderEntry.name, summary: e.summary(), settings: { ...e.settings }, rescued: r.rescued ?? useApp.getState().rescued, ...(r.message ? { message: r.message } : {}) });
   useApp.getState().requestPrediction();
 }
 
@@ -571,6 +608,7 @@ export const useApp = create<AppState>()((...a) => ({
   ...memorySlice(...a),
   ...settingsSlice(...a),
   ...uiSlice(...a),
+  ...createEncoderSlice({ engine: () => engine, changeRefused, saveWhole: () => persist({ whole: true }) })(...a),
 }));
 
 // a banner set without a view belongs to the view on screen when it was set

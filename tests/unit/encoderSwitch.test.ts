@@ -1,0 +1,225 @@
+// Switching the encoder (issue 8): the Engine re-encodes every stored drawing with the new encoder
+// and keeps slots, labels and ages; a model that cannot load or answers NaN changes nothing.
+// Node, WASM backend; the second encoder is a test-only variant made in a temp dir (tests/shared).
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend';
+import { loadEncoderFromDir } from '../../src/encoder/node';
+import type { EncoderEntry } from '../../src/encoder';
+import { Engine, FALLBACK_ENCODER, type EncoderSwitchProgress } from '../../src/app/engine';
+import { fromFile, toFile, type SavedMemory } from '../../src/app/persist';
+import { metaOf, savedFromAutosave } from '../../src/app/autosave';
+import { reencodeInWords } from '../../src/app/store/encoderSlice';
+import { DEFAULT_SETTINGS } from '../../src/app/types';
+import { strokesToInput, type StrokePoint } from '../../src/strokes';
+import { encoderVariant, permutedKey } from '../shared/encoderVariant';
+
+const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
+const RING = strokesToInput([line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))]);
+const CROSS = strokesToInput([line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])]);
+const ZIGZAG = strokesToInput([line([[30, 100], [90, 220], [150, 100], [210, 220], [270, 100]])]);
+
+const entry = (name: string, folder = name): EncoderEntry => ({ name, folder, objective: 'test', description: `test variant ${name}`, accuracy: null });
+const BUNDLED = FALLBACK_ENCODER;
+const PERMUTED = entry('e2e-permuted');
+const NAN = entry('nan-weights');
+const TRUNCATED = entry('truncated-weights');
+const MISSING = entry('missing-model');
+
+let tmp: string;
+let engine: Engine;
+
+function startEngine(): Promise<Engine> {
+  return Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
+    startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
+    loadEncoder: (e) => loadEncoderFromDir(e.folder === BUNDLED.folder ? 'models/omniglot-conv4' : join(tmp, e.folder)),
+  });
+}
+
+/** Everything a failed switch must leave as it was. */
+function snapshot(e: Engine) {
+  const s = e.saved();
+  return { encoder: e.encoderEntry.name, keySize: e.keySize, labels: e.labelList(), values: Array.from(e.summary().values), ages: Array.from(e.summary().ages), keys: Array.from(e.filledKeys().keys), clock: s.clock };
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'memory-lab-encoders-'));
+  for (const [e, kind] of [[PERMUTED, 'permuted'], [NAN, 'nan'], [TRUNCATED, 'truncated']] as const) {
+    const v = encoderVariant(kind);
+    mkdirSync(join(tmp, e.folder));
+    writeFileSync(join(tmp, e.folder, 'model.json'), v.modelJson);
+    writeFileSync(join(tmp, e.folder, 'weights.bin'), v.weights);
+  }
+  engine = await startEngine();
+});
+afterAll(() => {
+  engine?.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  if (engine.encoderEntry.name !== BUNDLED.name) await engine.switchEncoder(BUNDLED);
+  await engine.clear();
+  await engine.remember(RING, 'ring');
+  await engine.remember(CROSS, 'cross');
+  await engine.remember(ZIGZAG, 'zigzag');
+  await engine.remember(RING, 'ring'); // the update case: the ring slot's key is an average
+});
+
+describe('Engine.switchEncoder', () => {
+  it('re-encodes every stored drawing with the new encoder, keeping slots, labels, ages and predictions', async () => {
+    const before = snapshot(engine);
+    const progress: EncoderSwitchProgress[] = [];
+    const report = await engine.switchEncoder(PERMUTED, (p) => progress.push(p));
+    expect(report).toEqual({ kept: 3, dropped: [], droppedLabels: [] });
+    expect(progress[0]).toEqual({ phase: 'loading' });
+    expect(progress.at(-1)).toEqual({ phase: 'encoding', done: 3, total: 3 });
+    expect(engine.encoderEntry.name).toBe('e2e-permuted');
+    expect(engine.saved().encoder).toBe('e2e-permuted');
+    const after = snapshot(engine);
+    expect(after.labels).toEqual(before.labels);
+    expect(after.values).toEqual(before.values);
+    expect(after.ages).toEqual(before.ages);
+    expect(after.clock).toBe(before.clock);
+    // the new keys are the permuted encoder's keys of each slot's stored drawing (not the old keys)
+    const { slots, keys } = engine.filledKeys();
+    for (const [j, slot] of slots.entries()) {
+      const want = permutedKey(await (async () => {
+        const e = await startBundledEncoderOnce();
+        return e.encodeSync(Float32Array.from(engine.thumbnail(slot)!, (v) => v / 255));
+      })());
+      const got = keys.subarray(j * 128, (j + 1) * 128);
+      for (let i = 0; i < 128; i++) expect(got[i]).toBeCloseTo(want[i], 4);
+    }
+    expect(Array.from(keys)).not.toEqual(before.keys);
+    // predictions work with the new encoder: each drawing finds its own slot
+    for (const [input, name] of [[RING, 'ring'], [CROSS, 'cross'], [ZIGZAG, 'zigzag']] as const) {
+      const p = (await engine.predict(input)).prediction;
+      expect(p.name).toBe(name);
+      expect(p.topSimilarity).toBeGreaterThan(0.999);
+    }
+    // and a Remember after the switch goes through the new encoder
+    const w = await engine.remember(CROSS, 'cross');
+    expect(w.write.case).toBe('update');
+  });
+
+  it('switching back re-encodes again: the keys are the bundled encoder\'s keys of the stored drawings', async () => {
+    await engine.switchEncoder(PERMUTED);
+    await engine.switchEncoder(BUNDLED);
+    const enc = await startBundledEncoderOnce();
+    const { slots, keys } = engine.filledKeys();
+    for (const [j, slot] of slots.entries()) {
+      const want = enc.encodeSync(Float32Array.from(engine.thumbnail(slot)!, (v) => v / 255));
+      let dot = 0;
+      for (let i = 0; i < 128; i++) dot += want[i] * keys[j * 128 + i];
+      expect(dot).toBeCloseTo(1, 4);
+    }
+    expect((await engine.predict(ZIGZAG)).prediction.name).toBe('zigzag');
+  });
+
+  it.each([
+    ['a missing model', MISSING, /could not switch to the encoder "missing-model": could not load the encoder .*cannot read .*model\.json/],
+    ['truncated weights', TRUNCATED, /could not switch to the encoder "truncated-weights": could not load the encoder .*the weights hold 813184 bytes, but the manifest describes 1626368/],
+    ['NaN weights', NAN, /could not switch to the encoder "nan-weights": it gives NaN keys/],
+  ])('%s: a clear error, and the old encoder and memory stay in place (no tensor leaked)', async (_what, bad, message) => {
+    const before = snapshot(engine);
+    const n = tf.memory().numTensors;
+    const err = await engine.switchEncoder(bad).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(message);
+    expect(err?.message).toMatch(/Still using "omniglot-conv4"; the memory is unchanged/);
+    expect(tf.memory().numTensors).toBe(n);
+    expect(snapshot(engine)).toEqual(before);
+    expect((await engine.predict(CROSS)).prediction).toMatchObject({ name: 'cross' });
+  });
+
+  it('refuses the encoder in use, changing nothing', async () => {
+    const before = snapshot(engine);
+    await expect(engine.switchEncoder(BUNDLED)).rejects.toThrow(/"omniglot-conv4" is already in use/);
+    expect(snapshot(engine)).toEqual(before);
+  });
+
+  it('leaks no tensors across a switch and back', async () => {
+    await engine.predict(RING);
+    const n = tf.memory().numTensors;
+    await engine.switchEncoder(PERMUTED);
+    await engine.predict(RING);
+    await engine.switchEncoder(BUNDLED);
+    await engine.predict(RING);
+    expect(tf.memory().numTensors).toBe(n);
+  });
+});
+
+describe('a saved memory records its encoder; another encoder\'s memory is re-encoded on restore', () => {
+  it('files and autosave meta carry the encoder; a file of the same encoder restores its keys as they are', async () => {
+    const file = JSON.parse(JSON.stringify(toFile(engine.saved()))) as { encoder: string };
+    expect(file.encoder).toBe('omniglot-conv4');
+    expect(metaOf(engine.saved()).encoder).toBe('omniglot-conv4');
+    const keys = Array.from(engine.filledKeys().keys);
+    await engine.clear();
+    expect(await engine.restore(fromFile(file, { keySize: engine.keySize, encoder: 'omniglot-conv4' }))).toBeNull();
+    expect(Array.from(engine.filledKeys().keys)).toEqual(keys);
+  });
+
+  it('a file without an encoder field is the legacy encoder\'s (no re-encoding on it)', async () => {
+    const file = JSON.parse(JSON.stringify(toFile(engine.saved()))) as Record<string, unknown>;
+    delete file.encoder;
+    const saved = fromFile(file, { keySize: engine.keySize, encoder: 'omniglot-conv4' });
+    expect(saved.encoder).toBe('omniglot-conv4');
+    expect(await engine.restore(saved)).toBeNull();
+  });
+
+  it('a memory made by another encoder is re-encoded (labels kept); a blank drawing is named as not re-encodable', async () => {
+    const names = engine.labelList();
+    const file = JSON.parse(JSON.stringify(toFile(engine.saved())));
+    await engine.switchEncoder(PERMUTED);
+    await engine.clear();
+    const saved = fromFile(file, { keySize: engine.keySize, encoder: engine.encoderEntry.name });
+    expect(saved.encoder).toBe('omniglot-conv4');
+    const report = await engine.restore(saved);
+    expect(report).toEqual({ kept: 3, dropped: [], droppedLabels: [] });
+    expect(engine.labelList()).toEqual(names);
+    expect((await engine.predict(CROSS)).prediction.topSimilarity).toBeGreaterThan(0.999);
+
+    // a slot whose stored drawing is blank cannot be re-encoded: left out, reported, its label gone
+    const zig = saved.slots.find((s) => s.label === names.find((l) => l.name === 'zigzag')!.id)!;
+    const blank: SavedMemory = { ...saved, slots: saved.slots.map((s) => (s === zig ? { ...s, thumb: new Uint8Array(784) } : s)) };
+    const r2 = await engine.restore(blank);
+    expect(r2).toEqual({ kept: 2, dropped: [{ slot: zig.slot, label: zig.label, reason: 'its stored drawing is blank' }], droppedLabels: [zig.label] });
+    expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);
+    expect(reencodeInWords(r2!, new Map(names.map((l) => [l.id, l.name])))).toBe(
+      `2 drawings re-encoded; 1 could not be and were left out (slot ${zig.slot} "zigzag": its stored drawing is blank); labels left with no drawing: "zigzag"`,
+    );
+  });
+
+  it('a memory whose drawings are all blank is refused, and the memory in use stays', async () => {
+    const file = JSON.parse(JSON.stringify(toFile(engine.saved())));
+    const saved = fromFile(file, engine.keySize);
+    await engine.switchEncoder(PERMUTED);
+    const before = snapshot(engine);
+    const allBlank = { ...saved, slots: saved.slots.map((s) => ({ ...s, thumb: new Uint8Array(784) })) };
+    await expect(engine.restore(allBlank)).rejects.toThrow(/made by the encoder "omniglot-conv4", and none of its 3 drawings could be re-encoded with "e2e-permuted" \(its stored drawing is blank\)/);
+    expect(snapshot(engine)).toEqual(before);
+  });
+
+  it('key sizes: checked against the encoder that made the keys, not against another one', () => {
+    const file = JSON.parse(JSON.stringify(toFile(engine.saved())));
+    expect(() => fromFile(file, 64)).toThrow(/keys of size 128, but this encoder makes keys of size 64/);
+    expect(() => fromFile(file, { keySize: 64, encoder: 'omniglot-conv4' })).toThrow(/keys of size 128, but this encoder makes keys of size 64/);
+    expect(fromFile(file, { keySize: 64, encoder: 'another' }).keySize).toBe(128); // re-encoded on restore
+    expect(() => fromFile({ ...file, encoder: '../x' }, 128)).toThrow(/invalid Memory Lab file: encoder/);
+    const meta = metaOf(engine.saved());
+    const slots = engine.filledKeys().slots.map((s) => engine.slotRecord(s));
+    expect(savedFromAutosave(meta, slots, { keySize: 64, encoder: 'another' }).encoder).toBe('omniglot-conv4');
+    expect(() => savedFromAutosave(meta, slots, { keySize: 64, encoder: 'omniglot-conv4' })).toThrow(/autosave holds keys of size 128/);
+  });
+});
+
+let bundledEncoder: Awaited<ReturnType<typeof loadEncoderFromDir>> | null = null;
+/** the bundled encoder, loaded once for reference keys (kept for the file's life, like the engine) */
+async function startBundledEncoderOnce() {
+  bundledEncoder ??= await loadEncoderFromDir('models/omniglot-conv4');
+  return bundledEncoder;
+}
