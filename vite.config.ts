@@ -1,5 +1,6 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { VitePWA } from 'vite-plugin-pwa';
 import { createReadStream, existsSync, statSync, readdirSync, mkdirSync, copyFileSync } from 'node:fs';
 import { dirname, join, resolve, sep, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,8 +81,62 @@ function staticDirs(): Plugin {
   };
 }
 
+/**
+ * A Content-Security-Policy for the built app (a static app: everything from its own origin; WASM
+ * compiled by tfjs-backend-wasm; blob: for downloads and workers). Not in dev, where Vite injects
+ * inline scripts.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self' data: blob:",
+  "worker-src 'self' blob:",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join('; ');
+
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'memory-lab-csp',
+    apply: 'build',
+    transformIndexHtml: (html) => html.replace('<meta charset="UTF-8" />', `<meta charset="UTF-8" />\n    <meta http-equiv="Content-Security-Policy" content="${CSP}" />`),
+  };
+}
+
+/**
+ * Installable and offline after the first visit: a Workbox service worker precaches the app, the
+ * encoder (models/) and the TF.js WASM binaries, all copied into dist/ by staticDirs() above (its
+ * closeBundle runs first, synchronously, so the precache glob sees them).
+ */
+const pwa = VitePWA({
+  registerType: 'autoUpdate',
+  injectRegister: 'script',
+  includeAssets: ['favicon.svg'],
+  manifest: {
+    name: 'Memory Lab',
+    short_name: 'Memory Lab',
+    description: 'Draw a symbol once, name it once: a memory that recognises it from then on.',
+    start_url: '.',
+    display: 'standalone',
+    background_color: '#f5f5f2',
+    theme_color: '#2f5fc4',
+    icons: [{ src: 'favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
+  },
+  workbox: {
+    globPatterns: ['**/*.{js,css,html,svg,png,wasm,json,bin,md}'],
+    maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
+    clientsClaim: true,
+    skipWaiting: true,
+    navigateFallback: 'index.html',
+  },
+});
+
 export default defineConfig({
-  plugins: [react(), staticDirs()],
+  plugins: [react(), staticDirs(), contentSecurityPolicy(), pwa],
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },

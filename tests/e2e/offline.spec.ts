@@ -1,0 +1,37 @@
+// Offline after the first visit: the service worker precaches the app, the encoder and the WASM
+// binaries; with the network off a reload starts the app, keeps the memory and still predicts.
+import { test, expect } from './fixtures';
+import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
+
+test('installable, and a reload with the network off starts the app with its memory', async ({ page, context, backend }) => {
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  const manifest = await page.evaluate(() => document.querySelector('link[rel=manifest]')?.getAttribute('href'));
+  expect(manifest).toBeTruthy();
+  // the service worker is installed, has precached everything and controls the page
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+  });
+  await app.draw(SYMBOLS.ring);
+  await app.remember('ring');
+  await context.setOffline(true);
+  await page.reload();
+  await app.waitReady();
+  expect((await app.state()).labels.map((l) => l.name)).toEqual(['ring']);
+  await app.draw(variant(SYMBOLS.ring, 4));
+  await expect(page.getByTestId('prediction-label')).toHaveText('ring');
+  await context.setOffline(false);
+});
+
+test('the page is served with a Content-Security-Policy and starts under it', async ({ page, backend }) => {
+  const violations: string[] = [];
+  page.on('console', (m) => /Content Security Policy|Refused to/.test(m.text()) && violations.push(m.text()));
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
+  expect(csp).toContain("default-src 'self'");
+  expect(csp).toContain("object-src 'none'");
+  await app.draw(SYMBOLS.cross);
+  expect(violations).toEqual([]);
+});
