@@ -6,7 +6,7 @@ import { RarePage, TINY_MODEL_DIR } from './pages/RarePage';
 // so the flow is the same whether or not a trained model is in models/.
 test.describe('Rare events view', () => {
   test.beforeEach(async ({ backend }) => {
-    test.setTimeout(backend === 'webgpu' ? 300_000 : 120_000);
+    test.setTimeout(backend === 'webgpu' ? 600_000 : 120_000);
   });
 
   test('core flow: an input decoded token by token, the memory neighbours, one labelled pass, the session chart', async ({ page, backend }) => {
@@ -34,14 +34,14 @@ test.describe('Rare events view', () => {
 
     // show (x, f(x)) once: one write per digit step, each with its case and the memory loss
     await rare.teach.click();
-    await expect(rare.teachReport).toBeVisible();
+    await expect(rare.teachReport).toBeVisible({ timeout: 240_000 });
     await expect(page.getByTestId('rare-write')).toHaveCount(7);
     for (const c of await page.getByTestId('rare-write').evaluateAll((els) => els.map((e) => e.getAttribute('data-case')))) expect(['update', 'new']).toContain(c);
     await expect(page.getByTestId('rare-teach-loss')).toHaveText(/^\d+\.\d{3}$/);
 
     // the same input again: at every digit step the memory now returns the correct digit, written in this session
     await rare.typeAndRun(first.input);
-    await expect.poll(async () => (await rare.state()).attempts.length).toBe(2);
+    await expect.poll(async () => (await rare.state()).attempts.length, { timeout: 240_000 }).toBe(2);
     const again = (await rare.state()).run!;
     expect(again.taughtInSession).toBe(1);
     for (const s of again.steps.filter((x) => x.memoryStep)) {

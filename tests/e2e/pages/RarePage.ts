@@ -64,8 +64,10 @@ export class RarePage {
 
   /** Wait until the result shows `text` as its input. */
   async waitResult(text?: string) {
-    await expect(this.result).toBeVisible();
-    if (text !== undefined) await expect.poll(async () => (await this.state()).run?.input).toBe(text);
-    await expect(this.view).toHaveAttribute('aria-busy', 'false');
+    // WebGPU in these tests is SwiftShader (CPU emulation): the first decode compiles many shaders
+    const timeout = 240_000;
+    await expect(this.result).toBeVisible({ timeout });
+    if (text !== undefined) await expect.poll(async () => (await this.state()).run?.input, { timeout }).toBe(text);
+    await expect(this.view).toHaveAttribute('aria-busy', 'false', { timeout });
   }
 }
