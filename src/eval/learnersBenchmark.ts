@@ -10,7 +10,7 @@ import { curriculum, factoryOf, fewShotLearner, type CurriculumResult, type Eval
 import type { Estimate, ProgressHooks } from './protocols';
 
 export interface LearnersConfig {
-  /** episodes per N-way K-shot task (default: the main table's) */
+  /** episodes per N-way K-shot task: the first this many of the main table's (default and at most: all of them) */
   episodes?: number;
   /** the N-way K-shot tasks (default: the four columns of Table 1) */
   tasks?: { ways: number; shots: number }[];
@@ -88,7 +88,8 @@ export async function runLearners(
   hooks: LearnersHooks,
 ): Promise<LearnersResults> {
   const out: LearnersResults = { config: c, fewShot: [], curriculum: null };
-  const episodes = c.episodes ?? main.episodes;
+  // the first `episodes` of the main table's episodes: never more than it has
+  const episodes = Math.min(c.episodes ?? main.episodes, main.episodes);
   const progress: ProgressHooks = { onProgress: hooks.onProgress, tick: hooks.tick };
   for (const l of c.fewShot) {
     for (const t of c.tasks ?? main.tasks) {
