@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import type { Page } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { MemoryLabPage, SYMBOLS } from './pages/MemoryLabPage';
+import { encoderVariant } from '../shared/encoderVariant';
+import { parseEncoderRegistry } from '../../src/encoder/registry';
+
+// Switching the encoder in Settings, as a person does (issue 8). While the app ships one encoder,
+// the test serves a second one itself: the registry gets test-only entries whose models are made
+// in memory from the bundled one (tests/shared/encoderVariant.ts) and served by page.route; none
+// of them is in the repository. `e2e-permuted` has its key units reversed (different keys, same
+// similarities: a memory that was not re-encoded would answer wrongly); `e2e-broken` has a
+// truncated weights file.
+test.use({ serviceWorkers: 'block' }); // the page.route answers, not a service worker's cache
+
+const TEST_ENCODERS = [
+  { name: 'e2e-permuted', folder: 'e2e-permuted', objective: 'test', description: 'Test only: the bundled encoder with its key units reversed.', accuracy: null },
+  { name: 'e2e-broken', folder: 'e2e-broken', objective: 'test', description: 'Test only: a model whose weights file is cut in half.', accuracy: null },
+];
+
+async function serveTestEncoders(page: Page) {
+  const registry = JSON.parse(readFileSync('models/encoders.json', 'utf8')) as { encoders: unknown[] };
+  registry.encoders.push(...TEST_ENCODERS);
+  await page.route('**/models/encoders.json', (r) => r.fulfill({ contentType: 'application/json', body: JSON.stringify(registry) }));
+  for (const [folder, kind] of [['e2e-permuted', 'permuted'], ['e2e-broken', 'truncated']] as const) {
+    const v = encoderVariant(kind);
+    await page.route(`**/models/${folder}/model.json`, (r) => r.fulfill({ contentType: 'application/json', body: v.modelJson }));
+    await page.route(`**/models/${folder}/weights.bin`, (r) => r.fulfill({ contentType: 'application/octet-stream', body: v.weights }));
+  }
+}
+
+test('switching the encoder re-encodes the memory: labels survive, predictions work, a broken model changes nothing, the choice persists', async ({ page, backend }) => {
+  test.skip(backend !== 'wasm', 'the wasm project covers it (SwiftShader WebGPU is slow)');
+  await serveTestEncoders(page);
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  expect((await app.state()).encoder).toBe('omniglot-conv4');
+  expect((await app.state()).encoders).toEqual(['omniglot-conv4', 'e2e-permuted', 'e2e-broken']);
+
+  for (const [symbol, label] of [[SYMBOLS.ring, 'ring'], [SYMBOLS.cross, 'cross'], [SYMBOLS.zigzag, 'zig']] as const) {
+    await app.draw(symbol);
+    await app.remember(label);
+  }
+  const before = await app.state();
+  expect(before.labels.map((l) => l.name)).toEqual(['ring', 'cross', 'zig']);
+
+  // Settings: the default encoder is in use and explained in plain words
+  await app.tab('settings');
+  const select = page.getByTestId('setting-encoder');
+  await expect(page.getByTestId('encoder-in-use')).toContainText('omniglot-conv4');
+  await expect(page.getByTestId('encoder-description')).toContainText('Trained with: cosface+memory');
+  await expect(page.getByTestId('encoder-description')).toContainText('Accuracy:');
+  await expect(page.getByTestId('switch-encoder')).toBeDisabled(); // the one in use
+
+  // a broken model: a clear error, the old encoder and memory stay
+  await select.selectOption('e2e-broken');
+  await expect(page.getByTestId('encoder-description')).toContainText('Accuracy: not measured yet');
+  await page.getByTestId('switch-encoder').click();
+  await expect(app.message).toHaveAttribute('data-kind', 'error');
+  await expect(app.message).toContainText('could not switch to the encoder "e2e-broken"');
+  await expect(app.message).toContainText('Still using "omniglot-conv4"; the memory is unchanged');
+  const afterBroken = await app.state();
+  expect(afterBroken.encoder).toBe('omniglot-conv4');
+  expect(afterBroken.labels).toEqual(before.labels);
+  expect(afterBroken.values).toEqual(before.values);
+
+  // the second encoder: every drawing re-encoded, labels and slots kept
+  await select.selectOption('e2e-permuted');
+  await page.getByTestId('switch-encoder').click();
+  await expect.poll(async () => (await app.state()).encoder).toBe('e2e-permuted');
+  await expect(app.message).toContainText('now using the encoder "e2e-permuted": 3 drawings re-encoded');
+  await expect(page.getByTestId('encoder-in-use')).toContainText('e2e-permuted');
+  const after = await app.state();
+  expect(after.labels).toEqual(before.labels);
+  expect(after.values).toEqual(before.values);
+  expect(after.ages).toEqual(before.ages);
+
+  // predictions with the new encoder: each symbol finds its own label, at a similarity near 1
+  await app.tab('draw');
+  for (const [symbol, label] of [[SYMBOLS.zigzag, 'zig'], [SYMBOLS.ring, 'ring'], [SYMBOLS.cross, 'cross']] as const) {
+    if ((await app.state()).strokes > 0) await page.getByTestId('clear').click();
+    await app.draw(symbol);
+    await expect(page.getByTestId('prediction-label')).toHaveText(label);
+    expect((await app.state()).prediction?.topSimilarity).toBeGreaterThan(0.95);
+  }
+  const file = JSON.parse(await page.evaluate(() => window.__memoryLab!.exportText())) as { encoder: string };
+  expect(file.encoder).toBe('e2e-permuted');
+
+  // the choice persists with the memory: a reload starts with the same encoder and labels
+  await page.evaluate(() => window.__memoryLab!.flushSave());
+  await page.reload();
+  await app.waitReady();
+  const reloaded = await app.state();
+  expect(reloaded.encoder).toBe('e2e-permuted');
+  expect(reloaded.labels).toEqual(before.labels);
+  await app.tab('draw');
+  await app.draw(SYMBOLS.ring);
+  await expect(page.getByTestId('prediction-label')).toHaveText('ring');
+});
+
+test('the built app serves the encoder registry and every model it lists', async ({ request, backend }) => {
+  test.skip(backend !== 'wasm', 'one project is enough: no browser involved');
+  const res = await request.get('/models/encoders.json');
+  expect(res.status()).toBe(200);
+  const registry = parseEncoderRegistry(await res.json());
+  for (const e of registry.encoders) {
+    const model = await request.get(`/models/${e.folder}/model.json`);
+    expect(model.status(), `${e.folder}/model.json`).toBe(200);
+    const manifest = ((await model.json()) as { weightsManifest: { paths: string[] }[] }).weightsManifest;
+    for (const g of manifest) for (const p of g.paths) expect((await request.get(`/models/${e.folder}/${p}`)).status(), `${e.folder}/${p}`).toBe(200);
+  }
+});
