@@ -18,12 +18,13 @@ function SightingsChart() {
   const kinds = useCompare((s) => s.kinds);
   const events = useCompare((s) => s.events);
   const columns: CompareColumn[] = ['memory', ...kinds];
-  const data = curve.map((p) => ({ bin: p.bin, n: p.n, ...Object.fromEntries(columns.map((c) => [c, p.values[c] === undefined ? null : Number(p.values[c]!.toFixed(1))])) }));
+  // the x label carries the number of drawings in the bin: a point over 1 drawing is 0% or 100%
+  const data = curve.map((p) => ({ bin: `${p.bin} (${p.n})`, n: p.n, ...Object.fromEntries(columns.map((c) => [c, p.values[c] === undefined ? null : Number(p.values[c]!.toFixed(1))])) }));
   return (
     <figure data-testid="compare-chart" data-events={events}>
       <LineChart width={560} height={260} data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="bin" label={{ value: 'times the class was seen before', position: 'insideBottom', offset: -8 }} />
+        <XAxis dataKey="bin" tick={{ fontSize: 11 }} label={{ value: 'times the class was seen before (drawings)', position: 'insideBottom', offset: -8 }} />
         <YAxis domain={[0, 100]} unit="%" />
         <Tooltip />
         <Legend verticalAlign="top" />
