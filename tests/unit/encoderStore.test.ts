@@ -1,0 +1,114 @@
+// The store's encoder choice over a real Engine (Node, WASM) and fake-indexeddb: a switch is saved
+// with the encoder that made the keys, bad requests are refused with a message and change nothing,
+// and an autosave made by another encoder is re-encoded on restore and saved again.
+import 'fake-indexeddb/auto';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend';
+import { loadEncoderFromDir } from '../../src/encoder/node';
+import type { EncoderEntry } from '../../src/encoder';
+import { Engine, FALLBACK_ENCODER } from '../../src/app/engine';
+import { readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
+import { attachEngine, flushSave, restoreSaved, useApp } from '../../src/app/store';
+import { DEFAULT_SETTINGS } from '../../src/app/types';
+import { strokesToInput, type StrokePoint } from '../../src/strokes';
+import { encoderVariant } from '../shared/encoderVariant';
+
+const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
+const RING = [line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))];
+const CROSS = [line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])];
+const entry = (name: string): EncoderEntry => ({ name, folder: name, objective: 'test', description: `test variant ${name}`, accuracy: null });
+const PERMUTED = entry('e2e-permuted');
+const BROKEN = entry('e2e-broken');
+
+let tmp: string;
+let engine: Engine;
+const st = () => useApp.getState();
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'memory-lab-encoders-'));
+  for (const [e, kind] of [[PERMUTED, 'permuted'], [BROKEN, 'truncated']] as const) {
+    const v = encoderVariant(kind);
+    mkdirSync(join(tmp, e.folder));
+    writeFileSync(join(tmp, e.folder, 'model.json'), v.modelJson);
+    writeFileSync(join(tmp, e.folder, 'weights.bin'), v.weights);
+  }
+  engine = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
+    startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
+    loadEncoder: (e) => loadEncoderFromDir(e.folder === FALLBACK_ENCODER.folder ? 'models/omniglot-conv4' : join(tmp, e.folder)),
+  });
+  attachEngine(engine);
+  useApp.setState({ encoders: [FALLBACK_ENCODER, PERMUTED, BROKEN] });
+  for (const [strokes, name] of [[RING, 'ring'], [CROSS, 'cross']] as const) {
+    st().setStrokes(strokes, false);
+    useApp.setState({ input: strokesToInput(strokes) });
+    expect(await st().remember(name)).toBe(true);
+  }
+  await flushSave();
+});
+afterAll(() => {
+  engine?.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function autosaveEncoder(): Promise<unknown> {
+  const s = await readAutosave();
+  return s.kind === 'slots' ? (s.meta as { encoder?: unknown }).encoder : s.kind;
+}
+
+describe('store: the encoder choice', () => {
+  it('refuses an unknown encoder, the one in use, and any switch in a read-only tab, changing nothing', async () => {
+    expect(await st().switchEncoder('nope')).toBe(false);
+    expect(st().message).toMatchObject({ kind: 'error', text: 'encoder not changed: no encoder named "nope" (this app ships "omniglot-conv4", "e2e-permuted", "e2e-broken")' });
+    expect(await st().switchEncoder('omniglot-conv4')).toBe(false);
+    expect(st().message?.text).toBe('encoder not changed: "omniglot-conv4" is already in use');
+    useApp.setState({ readOnly: true });
+    expect(await st().switchEncoder('e2e-permuted')).toBe(false);
+    expect(st().message?.text).toMatch(/^encoder not changed: this memory is open in another tab/);
+    useApp.setState({ readOnly: false });
+    expect(st().encoder).toBe('omniglot-conv4');
+    expect(await autosaveEncoder()).toBe('omniglot-conv4');
+  });
+
+  it('a model that does not load: an error message, the encoder, memory and autosave stay', async () => {
+    const labels = st().summary!.labels;
+    expect(await st().switchEncoder('e2e-broken')).toBe(false);
+    expect(st().message?.text).toMatch(/^encoder not changed: could not switch to the encoder "e2e-broken": .*Still using "omniglot-conv4"; the memory is unchanged$/);
+    expect(st().encoder).toBe('omniglot-conv4');
+    expect(st().busy).toBe(false);
+    expect(st().encoderSwitch).toBeNull();
+    expect(st().summary!.labels).toEqual(labels);
+    expect(await autosaveEncoder()).toBe('omniglot-conv4');
+  });
+
+  it('a switch re-encodes, says so, and saves the memory with the encoder that made its keys', async () => {
+    const labels = st().summary!.labels;
+    const seen: unknown[] = [];
+    const unsubscribe = useApp.subscribe((s) => s.encoderSwitch && seen.push(s.encoderSwitch));
+    expect(await st().switchEncoder('e2e-permuted')).toBe(true);
+    unsubscribe();
+    expect(seen[0]).toEqual({ phase: 'loading' });
+    expect(seen).toContainEqual({ phase: 'encoding', done: 2, total: 2 });
+    expect(st().encoder).toBe('e2e-permuted');
+    expect(st().message).toMatchObject({ kind: 'info', text: 'now using the encoder "e2e-permuted": 2 drawings re-encoded' });
+    expect(st().summary!.labels).toEqual(labels);
+    expect(await autosaveEncoder()).toBe('e2e-permuted');
+    const s = await readAutosave();
+    if (s.kind !== 'slots') throw new Error('expected the autosave');
+    const saved = savedFromAutosave(s.meta, s.slots, { keySize: engine.keySize, encoder: 'e2e-permuted' });
+    expect(Array.from(saved.slots.flatMap((x) => Array.from(x.key)))).toEqual(Array.from(engine.filledKeys().keys));
+  });
+
+  it('an autosave made by another encoder is re-encoded on restore, said, and saved again', async () => {
+    // the engine runs e2e-permuted; an autosave written by the bundled encoder comes back
+    const legacy = { ...engine.saved(), encoder: 'omniglot-conv4' };
+    await writeWholeMemory(legacy);
+    const r = await restoreSaved(engine, await readAutosave(), true);
+    expect(r.rescued).toBeNull();
+    expect(r.message).toMatchObject({ kind: 'info', text: 'This memory was made with the encoder "omniglot-conv4"; it was re-encoded for "e2e-permuted": 2 drawings re-encoded.' });
+    expect(await autosaveEncoder()).toBe('e2e-permuted');
+    expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);
+  });
+});
