@@ -46,7 +46,8 @@ class TrainConfig:
     clip: float = 5.0
     val_examples: int = 2000  # generated after the test set, same f: used for progress, never the test set
     final_pass: bool = True  # after training, one read-write pass of the training set with the frozen network
-    max_minutes: float = 150.0
+    max_minutes: float = 150.0  # training stops (with a checkpoint) once this much time has passed
+    ckpt_every: int = 250  # steps between mid-epoch checkpoints
 
 
 def parse_args(argv):
@@ -185,7 +186,7 @@ def main():
                       device=cfg.device, seed=cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
-    epoch, history, elapsed = 0, [], 0.0
+    epoch, history, elapsed, order, start = 0, [], 0.0, None, 0
     ckpt = os.path.join(cfg.out, "ckpt.pt")
     if resume and os.path.exists(ckpt):
         ck = torch.load(ckpt, map_location=cfg.device)
@@ -193,15 +194,34 @@ def main():
         rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"])
         epoch, history, elapsed = ck["epoch"], ck["history"], ck["elapsed"]
-        say(f"resumed after epoch {epoch} ({elapsed / 60:.1f} min)")
+        order, start = ck.get("order"), ck.get("position", 0)
+        for g in opt.param_groups:  # the learning rate given now wins over the saved one
+            g["lr"] = cfg.lr
+        say(f"resumed in epoch {epoch + 1} at example {start} ({elapsed / 60:.1f} min)")
     say(f"parameters: {sum(p.numel() for p in model.parameters())}; device {cfg.device}")
     t0 = time.time() - elapsed
     N = len(task.train.inputs)
-    while epoch < cfg.epochs and (time.time() - t0) / 60 < cfg.max_minutes:
-        order = rng.permutation(N)
-        bar = tqdm(range(0, N, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True, mininterval=20)
+
+    def save(position):
+        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), memory=mem.state_dict(), rng=rng.bit_generator.state,
+                        torch_rng=torch.get_rng_state(), epoch=epoch, history=history, elapsed=time.time() - t0,
+                        order=order, position=position, config=asdict(cfg), model_config=asdict(model.cfg)), ckpt + ".tmp")
+        os.replace(ckpt + ".tmp", ckpt)
+
+    out_of_time = False
+    while epoch < cfg.epochs and not out_of_time:
+        if order is None or start >= N:
+            order, start = rng.permutation(N), 0
+        bar = tqdm(range(start, N, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True, mininterval=20)
         tot = dict(loss=0.0, ce=0.0, mloss=0.0, correct=0, n=0, dh=0, dn=0, mh=0)
         for s in bar:
+            if (time.time() - t0) / 60 >= cfg.max_minutes:
+                out_of_time = True
+                save(s)
+                say(f"stopped at {cfg.max_minutes} min, epoch {epoch + 1}, example {s} (checkpoint saved)")
+                break
+            if s > start and (s // cfg.batch_size) % cfg.ckpt_every == 0:
+                save(s)
             idx = order[s:s + cfg.batch_size]
             x = pad([task.train.inputs[i] for i in idx], cfg.device)
             y = pad([task.train.outputs[i] for i in idx], cfg.device)
@@ -218,7 +238,10 @@ def main():
                             mem_right=f"{100 * tot['mh'] / max(1, tot['dn']):.1f}",
                             train_acc=f"{100 * tot['correct'] / tot['n']:.1f}",
                             digits=f"{100 * tot['dh'] / max(1, tot['dn']):.1f}", refresh=False)
+        if out_of_time:
+            break
         epoch += 1
+        order, start = None, 0
         val = evaluate(model, mem, val_in, val_out, cfg)
         rec = dict(epoch=epoch, minutes=round((time.time() - t0) / 60, 2), ce=round(tot["ce"] / tot["n"], 4),
                    memory_loss=round(tot["mloss"] / tot["n"], 4), train_digits=round(100 * tot["dh"] / max(1, tot["dn"]), 2),
@@ -227,10 +250,7 @@ def main():
                    val=val["accuracy"], filled=int(mem.filled.sum()))
         history.append(rec)
         say(json.dumps(rec))
-        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), memory=mem.state_dict(), rng=rng.bit_generator.state,
-                        torch_rng=torch.get_rng_state(), epoch=epoch, history=history, elapsed=time.time() - t0,
-                        config=asdict(cfg), model_config=asdict(model.cfg)), ckpt + ".tmp")
-        os.replace(ckpt + ".tmp", ckpt)
+        save(0)
     train_minutes = (time.time() - t0) / 60
     result = dict(config=asdict(cfg), history=history, train_minutes=round(train_minutes, 1), device=cfg.device,
                   torch=torch.__version__, threads=cfg.threads)
