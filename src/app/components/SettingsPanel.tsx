@@ -56,7 +56,7 @@ export function SettingsPanel() {
           data-testid={`setting-${key}`}
           min={b.min}
           max={b.max}
-          step={HELP[key].step}
+          step={b.integer ? 1 : 'any'}
           value={Number.isFinite(draft[key] as number) ? (draft[key] as number) : ''}
           aria-invalid={problem !== null}
           aria-describedby={`help-${key}`}
@@ -73,6 +73,7 @@ export function SettingsPanel() {
     <section className="panel settings" aria-labelledby="settings-h">
       <h2 id="settings-h">Settings</h2>
       <form
+        noValidate // checked by settingProblem, said next to each field (the browser's step check blocked t = 40)
         onSubmit={(e) => {
           e.preventDefault();
           if (!invalid) void apply(draft);

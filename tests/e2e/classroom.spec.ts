@@ -1,0 +1,176 @@
+// Classroom-ready (issue 12): phone and tablet layouts with the answer in view while drawing, the
+// first screen, dark theme, and the fixes (Remember contrast, known names, long labels, Settings
+// help/validation/reset, "not sure" with a best guess, tab kept on reload, banners per view,
+// slot details by tap, a tour that stops and never writes twice).
+import type { Locator, Page } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
+
+async function inViewport(page: Page, l: Locator) {
+  const b = await l.boundingBox();
+  const v = page.viewportSize()!;
+  expect(b, 'element is rendered').not.toBeNull();
+  return b!.y >= 0 && b!.x >= 0 && b!.y + b!.height <= v.height && b!.x + b!.width <= v.width;
+}
+
+/** Relative luminance contrast of an element's text colour on its background. */
+function contrastOf(l: Locator) {
+  return l.evaluate((el) => {
+    const lum = (c: string) => {
+      const [r, g, b] = (c.match(/[\d.]+/g) ?? ['0', '0', '0']).slice(0, 3).map(Number).map((v) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const st = getComputedStyle(el);
+    const a = lum(st.color), b = lum(st.backgroundColor);
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
+}
+
+for (const [device, viewport] of [
+  ['phone 390x844', { width: 390, height: 844 }],
+  ['tablet 768x1024', { width: 768, height: 1024 }],
+] as const) {
+  test(`${device}: the canvas fits the screen and the answer is in view while drawing`, async ({ page, backend }) => {
+    await page.setViewportSize(viewport);
+    const app = new MemoryLabPage(page);
+    await app.open(backend);
+    const box = (await app.canvas.boundingBox())!;
+    expect(box.width).toBeLessThanOrEqual(viewport.width);
+    expect(box.width).toBeGreaterThan(200);
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    await app.draw(variant(SYMBOLS.ring, 5));
+    await expect(page.getByTestId('prediction-label')).toHaveText('ring');
+    // no scrolling: the canvas, the answer and the nearest stored drawing are all on screen
+    expect(await inViewport(page, app.canvas)).toBe(true);
+    expect(await inViewport(page, page.getByTestId('prediction-label'))).toBe(true);
+    expect(await inViewport(page, page.getByTestId('neighbour').first())).toBe(true);
+    expect(await inViewport(page, app.rememberButton)).toBe(true);
+    // touch-friendly: the main buttons are at least 40 px high
+    for (const id of ['remember', 'undo', 'clear']) expect((await page.getByTestId(id).boundingBox())!.height).toBeGreaterThanOrEqual(40);
+  });
+}
+
+test('first screen: one sentence, a first action, details under the hood (pinnable); dark theme follows the system', async ({ page, backend }) => {
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await expect(page.getByTestId('tagline')).toContainText('give it a name and press Remember');
+  await expect(page.getByTestId('first-steps')).toBeVisible();
+  await expect(app.message).toHaveCount(0); // no raw backend line on the first screen
+  const hood = page.getByTestId('under-the-hood');
+  await expect(page.getByTestId('backend-name')).toBeHidden();
+  await hood.locator('summary').click();
+  await expect(page.getByTestId('backend-name')).toHaveText(backend);
+  await page.getByTestId('pin-hood').check();
+  await page.reload();
+  await app.waitReady();
+  await expect(page.getByTestId('backend-name')).toBeVisible(); // pinned open across reloads
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const [r, g, b] = bg.match(/\d+/g)!.map(Number);
+  expect(r + g + b).toBeLessThan(120);
+  expect(await contrastOf(page.getByTestId('tagline'))).toBeGreaterThan(4.5);
+});
+
+test('names: chips replace the field (no "housesun"), Enter remembers it, a long name is refused inline, Remember stays readable', async ({ page, backend }) => {
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await app.draw(SYMBOLS.ring);
+  await app.remember('house');
+  await app.draw(variant(SYMBOLS.ring, 2));
+  await app.labelInput.fill('sun');
+  await page.getByTestId('label-chip').filter({ hasText: 'house' }).click();
+  await expect(app.labelInput).toHaveValue('house');
+  await app.labelInput.press('Enter');
+  await expect(app.message).toContainText('remembered "house"');
+  expect((await app.state()).labels.map((l) => l.name)).toEqual(['house']);
+  // 261 characters: said at once, nothing cut, nothing written
+  await app.draw(SYMBOLS.cross);
+  await app.labelInput.fill('x'.repeat(261));
+  await expect(app.labelInput).toHaveValue('x'.repeat(261));
+  await expect(page.getByTestId('label-help')).toContainText('at most 80 characters, this one has 261');
+  await expect(app.rememberButton).toBeDisabled();
+  await app.labelInput.fill('cross');
+  // Remember keeps its white text on the accent when hovered, and after a tap
+  await app.rememberButton.hover();
+  expect(await contrastOf(app.rememberButton)).toBeGreaterThan(4.5);
+  await app.rememberButton.click();
+  await expect(app.message).toContainText('remembered "cross"');
+  await app.rememberButton.focus();
+  expect(await contrastOf(app.rememberButton)).toBeGreaterThan(3);
+});
+
+test('settings explain, check inline and reset; a low-confidence answer is "not sure" with its best guess', async ({ page, backend }) => {
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await app.draw(SYMBOLS.ring);
+  await app.remember('ring');
+  await app.tab('settings');
+  await expect(page.getByTestId('help-k')).toContainText('compared with');
+  await page.getByTestId('setting-k').fill('0');
+  await expect(page.getByTestId('help-k')).toContainText('between 1 and 4,096');
+  await expect(page.getByTestId('apply-settings')).toBeDisabled();
+  await page.getByTestId('reset-settings').click();
+  await expect(page.getByTestId('setting-k')).toHaveValue('256');
+  await page.getByTestId('setting-nearCutoff').fill('1');
+  await page.getByTestId('apply-settings').click();
+  await expect.poll(async () => (await app.state()).settings.nearCutoff).toBe(1);
+  await app.tab('draw');
+  await app.draw(variant(SYMBOLS.ring, 3));
+  await expect(page.getByTestId('prediction-unknown')).toContainText('Not sure');
+  await expect(page.getByTestId('prediction-guess')).toHaveText('ring');
+  await expect(page.getByTestId('label-bar').first()).toHaveAttribute('data-label', 'ring');
+});
+
+test('the view is kept on reload, banners stay on their view, a slot shows its details on tap', async ({ page, backend }) => {
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await app.draw(SYMBOLS.ring);
+  await app.remember('ring');
+  await app.tab('labels');
+  await page.getByTestId('import').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
+  await expect(app.message).toContainText('import refused');
+  await app.tab('draw');
+  await expect(app.message).toHaveCount(0);
+  await app.tab('labels');
+  await expect(app.message).toContainText('import refused');
+  await app.tab('memory');
+  await page.reload();
+  await app.waitReady();
+  await expect(page.getByTestId('tab-memory')).toHaveAttribute('aria-selected', 'true');
+  const slot = (await app.state()).values.findIndex((v) => v >= 0);
+  await page.locator(`[data-testid=slot][data-slot="${slot}"]`).tap().catch(() => page.locator(`[data-testid=slot][data-slot="${slot}"]`).click());
+  await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
+  await expect(page.getByTestId('gallery-row')).toHaveAttribute('data-label', 'ring');
+});
+
+test('the tour can be stopped, and a second tour does not write its symbols again', async ({ page, backend }) => {
+  test.setTimeout(180_000);
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await page.getByTestId('start-tour').click();
+  await expect(page.getByTestId('tour-step')).toContainText('Step 1 of 3');
+  await page.getByTestId('stop-tour').click();
+  await expect(page.getByTestId('start-tour')).toBeVisible();
+  await page.waitForTimeout(1500);
+  expect((await app.state()).filled).toBe(0);
+  // store the three tour symbols by hand, then run the tour: it explains, and writes nothing
+  for (const [i, name] of ['sun', 'lightning', 'fork'].entries()) {
+    await page.getByTestId('example-pick').selectOption(String(i));
+    await page.getByTestId('example-draw').click();
+    await app.waitPrediction();
+    await app.remember(name);
+  }
+  const before = await app.state();
+  await page.getByTestId('start-tour').click();
+  await expect(page.getByTestId('tour-step')).toContainText('already knows', { timeout: 60_000 });
+  await expect(page.getByTestId('tour-step')).toContainText('Your turn', { timeout: 90_000 });
+  const after = await app.state();
+  expect(after.filled).toBe(before.filled);
+  expect(after.ages).toEqual(before.ages);
+});
