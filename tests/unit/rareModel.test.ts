@@ -4,6 +4,9 @@
  * its model folder; outputs, n1, memory values and outputs without memory must be equal,
  * confidences, logits and queries within 1e-4. The tiny fixture model (tests/fixtures/rare-tiny,
  * random init, `make_fixture.py tiny`) is always there; a trained model's fixture needs its folder.
+ * A case is compared up to its first near tie (compare_until; all of it when there is none: every
+ * case of the tiny model), since float32 noise may decide a tie either way and the greedy prefix
+ * differs after it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +32,9 @@ interface Case {
   confidence: number[];
   logits?: number[][];
   queries?: number[][];
+  /** the first step with a near tie (n1 or argmax within 5e-5): steps from there on are not compared */
+  compare_until: number;
+  compare_until_without_memory: number;
 }
 interface Parity { model: string; use_memory: boolean; memory_steps: string; filled: number; cases: Case[] }
 
@@ -69,21 +75,29 @@ describe.each(fixtures)('parity with train.py decode: %s', (file) => {
     const before = tf.memory().numTensors;
     const got = await model.decode(xs, { batchSize: 5 }); // lockstep batches of mixed lengths
     expect(tf.memory().numTensors).toBe(before);
+    let compared = 0;
     fx.cases.forEach((c, i) => {
       const g = got[i];
-      expect(g.output, `output of ${c.input}`).toEqual(c.output);
-      expect(c.memory_steps.map((t) => g.n1[t]), `n1 of ${c.input}`).toEqual(c.n1);
-      expect(c.memory_steps.map((t) => g.memoryValue[t]), `memory value of ${c.input}`).toEqual(c.memory_value);
-      near(c.memory_steps.map((t) => g.confidence[t]), c.confidence, 1e-4, `confidence of ${c.input}`);
+      const cu = c.compare_until;
+      expect(g.output.slice(0, cu), `output of ${c.input}`).toEqual(c.output.slice(0, cu));
+      const js = c.memory_steps.map((t, j) => [t, j]).filter(([t]) => t < cu);
+      expect(js.map(([t]) => g.n1[t]), `n1 of ${c.input}`).toEqual(js.map(([, j]) => c.n1[j]));
+      expect(js.map(([t]) => g.memoryValue[t]), `memory value of ${c.input}`).toEqual(js.map(([, j]) => c.memory_value[j]));
+      near(js.map(([t]) => g.confidence[t]), js.map(([, j]) => c.confidence[j]), 1e-4, `confidence of ${c.input}`);
       // steps that do not consult the memory have no value
       g.n1.forEach((n, t) => (c.memory_steps.includes(t) ? null : expect(n).toBe(-1)));
+      compared += cu;
     });
+    expect(compared, 'steps compared').toBeGreaterThan(0);
   });
 
   it('decodes without the memory as decode(use_memory=False) did', async () => {
     const xs = fx.cases.map((c) => parseInput(c.input).tokens);
     const got = await model.decode(xs, { useMemory: false });
-    fx.cases.forEach((c, i) => expect(got[i].output, `output without memory of ${c.input}`).toEqual(c.output_without_memory));
+    fx.cases.forEach((c, i) => {
+      const cu = c.compare_until_without_memory;
+      expect(got[i].output.slice(0, cu), `output without memory of ${c.input}`).toEqual(c.output_without_memory.slice(0, cu));
+    });
   });
 
   it('computes the same decoder step: logits and memory queries at every step', async () => {
@@ -93,12 +107,13 @@ describe.each(fixtures)('parity with train.py decode: %s', (file) => {
       const before = tf.memory().numTensors;
       const r = await model.logits(parseInput(c.input).tokens);
       expect(tf.memory().numTensors).toBe(before);
-      c.logits!.forEach((row, t) => near(r.logits[t], row, 1e-4, `logits of ${c.input} at step ${t}`));
+      c.logits!.slice(0, c.compare_until).forEach((row, t) => near(r.logits[t], row, 1e-4, `logits of ${c.input} at step ${t}`));
       const qs = r.queries.map((q) => {
         const n = Math.hypot(...q);
         return Array.from(q, (v) => v / n);
       });
-      c.queries!.forEach((row, j) => near(qs[j], row, 1e-4, `query of ${c.input} at memory step ${j}`));
+      // the query at step t depends only on the outputs before t
+      c.queries!.forEach((row, j) => (c.memory_steps[j] <= c.compare_until ? near(qs[j], row, 1e-4, `query of ${c.input} at memory step ${j}`) : null));
     }
   });
 
@@ -107,9 +122,10 @@ describe.each(fixtures)('parity with train.py decode: %s', (file) => {
     const before = tf.memory().numTensors;
     const e = await model.explain(parseInput(c.input).tokens, 5);
     expect(tf.memory().numTensors).toBe(before);
-    expect(e.output).toEqual(c.output);
-    expect(e.outputWithoutMemory).toEqual(c.output_without_memory);
+    expect(e.output.slice(0, c.compare_until)).toEqual(c.output.slice(0, c.compare_until));
+    expect(e.outputWithoutMemory.slice(0, c.compare_until_without_memory)).toEqual(c.output_without_memory.slice(0, c.compare_until_without_memory));
     for (const [j, t] of c.memory_steps.entries()) {
+      if (t >= c.compare_until) break;
       const s = e.steps[t];
       expect(s.memoryStep).toBe(fx.use_memory);
       if (!fx.use_memory) continue;
