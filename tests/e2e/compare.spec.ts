@@ -22,6 +22,8 @@ test.describe('Compare mode', () => {
   test.skip(({ backend }) => backend !== 'wasm', 'runs on the wasm project');
 
   test('remembered drawings go to every learner; answers side by side; curve and Hebbian rows; kept across a reload', async ({ page, backend }) => {
+    // a long flow (five drawings, a reload, a deletion): ~1.3 min on the 2-core machine, more under load
+    test.setTimeout(300_000);
     const app = new ComparePage(page);
     await app.open(backend);
     await app.openCompareTab();
