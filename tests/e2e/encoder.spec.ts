@@ -31,6 +31,7 @@ async function serveTestEncoders(page: Page) {
 
 test('switching the encoder re-encodes the memory: labels survive, predictions work, a broken model changes nothing, the choice persists', async ({ page, backend }) => {
   test.skip(backend !== 'wasm', 'the wasm project covers it (SwiftShader WebGPU is slow)');
+  test.setTimeout(300_000); // three remembers, three switches of the model, a reload: ~1.5 min on a loaded 2-core machine
   await serveTestEncoders(page);
   const app = new MemoryLabPage(page);
   await app.open(backend);
