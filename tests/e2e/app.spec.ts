@@ -209,6 +209,7 @@ test.describe('full flows', () => {
   });
 
   test('settings: LSH mode shows the buckets of the last query; a backend switch keeps the memory', async ({ page }) => {
+    test.setTimeout(180_000); // two rebuilds and a WebGL start on SwiftShader: ~75 s alone at load ~8
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     await app.tab('settings');
