@@ -25,6 +25,7 @@ async function rememberShown(app: MemoryLabPage, i: number, label: string) {
 
 test.describe('durability', () => {
   test('a Remember on screen survives closing the tab 0-200 ms later', async ({ page, context, backend }) => {
+    test.setTimeout(300_000); // six app starts: ~70 s alone, several minutes on the loaded 2-core machine
     let app = await openApp(page, backend);
     const names: string[] = [];
     for (const [i, delay] of [0, 50, 100, 150, 200].entries()) {
@@ -40,6 +41,7 @@ test.describe('durability', () => {
   });
 
   test('two tabs: the second is read-only, follows the first, takes over when it closes; no write lost', async ({ page, context, backend }) => {
+    test.setTimeout(300_000); // ten remembers over two tabs and a reload
     const a = await openApp(page, backend);
     const b = await openApp(await context.newPage(), backend);
     await expect(b.message).toContainText('open in another tab');
