@@ -179,7 +179,7 @@ def main():
     task = make_task(cfg.task_seed, n_test=10000 + cfg.val_examples)
     test_in, test_out = task.test.inputs[:10000], task.test.outputs[:10000]
     val_in, val_out = task.test.inputs[10000:], task.test.outputs[10000:]
-    counts = sighting_counts(task)
+    counts = sighting_counts(task)[:10000]  # the test set proper (the validation examples follow it)
     say(f"config {json.dumps(asdict(cfg))}")
     model = Seq2Seq(Seq2SeqConfig(use_memory=cfg.use_memory)).to(cfg.device)
     mem = BatchMemory(BatchMemoryConfig(memory_size=cfg.memory_size, key_size=model.cfg.key_size, k=cfg.k, alpha=cfg.alpha),
