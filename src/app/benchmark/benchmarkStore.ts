@@ -149,6 +149,10 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
       // quick: online and life-long sized from the episode count, so a tiny run stays tiny
       config.online = { ...config.online, episodes: Math.max(2, Math.ceil(o.episodes / 2)) };
       config.lifelong = { ...config.lifelong, episodes: Math.max(2, Math.ceil(o.episodes * 0.6)), window: Math.max(1, Math.ceil(o.episodes / 10)) };
+      // and the learners' curriculum stream too (15 drawings per episode asked, 1500 at most)
+      if (config.learners) {
+        config.learners = { ...config.learners, curriculum: { ...config.learners.curriculum, length: Math.min(config.learners.curriculum.length, Math.max(60, o.episodes * 15)) } };
+      }
     }
     cancelRequested = false;
     set({ status: 'running', error: null, results: null, markdown: '', stage: 'Loading the encoder', done: 0, total: 1, elapsedS: 0 });
