@@ -3,7 +3,10 @@ import { RarePage, TINY_MODEL_DIR } from './pages/RarePage';
 
 // The view runs on the tiny exported model (tests/fixtures/rare-tiny: the real architecture,
 // randomly initialised, its memory written from training examples), served at the model's URL,
-// so the flow is the same whether or not a trained model is in models/.
+// so the flow is the same whether or not a trained model is in models/. Service workers are
+// blocked: the offline cache would otherwise answer with the shipped model, not the page.route one.
+test.use({ serviceWorkers: 'block' });
+
 test.describe('Rare events view', () => {
   test.beforeEach(async ({ backend }) => {
     test.setTimeout(backend === 'webgpu' ? 600_000 : 120_000);
