@@ -499,12 +499,7 @@ export class Engine {
   saved(): SavedMemory {
     const { slots, keys } = this.filledKeys();
     return {
-      encoder: this.encoderEntry.name,
-      settings: { ...this.settings },
-      size: this.settings.memorySize,
-      keySize: this.keySize,
-      clock: this.clock,
-      labels: [...this.labels.entries()].map(([id, name]) => ({ id, name })),
+      ...this.savedMeta(),
       slots: slots.map((slot, j) => ({
         slot,
         label: this.values[slot],

@@ -5,27 +5,11 @@ import os
 import make_fixtures
 import numpy as np
 import pytest
+from treecompare import assert_close_tree
 import torch
 from memory import Memory, MemoryConfig, age_noise_uniform
 
 FIX = make_fixtures.FIXTURES
-
-
-def assert_close_tree(a, b, path="", tol=1e-9):
-    """Same structure and decisions (ints, strings, booleans) exactly; floats to tol: float64 maths
-    whose last bits depend on the BLAS library (CI's Debian BLAS vs OpenBLAS)."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), path
-        for k in a:
-            assert_close_tree(a[k], b[k], f"{path}.{k}", tol)
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_close_tree(x, y, f"{path}[{i}]", tol)
-    elif isinstance(a, float) or isinstance(b, float):
-        assert abs(a - b) <= tol * (1 + abs(b)), f"{path}: {a} vs {b}"
-    else:
-        assert a == b, f"{path}: {a!r} vs {b!r}"
 
 
 @pytest.mark.parametrize("name,noise,seed", [("memory_trace.json", 0.0, 0), ("memory_trace_noisy.json", 8.0, 7)])

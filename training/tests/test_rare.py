@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from treecompare import assert_close_tree
 import torch
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -29,23 +30,6 @@ def _import_rare():
 
 R = _import_rare()
 mf = R["make_fixture"]
-
-
-def assert_close_tree(a, b, path="", tol=1e-4):
-    """Equal structure, equal ints and strings, floats to tol: the fixtures are float32 maths whose
-    last bits depend on the BLAS library and its thread count (CI's Debian BLAS vs OpenBLAS)."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), path
-        for k in a:
-            assert_close_tree(a[k], b[k], f"{path}.{k}", tol)
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_close_tree(x, y, f"{path}[{i}]", tol)
-    elif isinstance(a, float) or isinstance(b, float):
-        assert abs(a - b) <= tol * (1 + abs(b)), f"{path}: {a} vs {b}"
-    else:
-        assert a == b, f"{path}: {a!r} vs {b!r}"
 
 
 def test_data_fixture_is_what_python_generates():
@@ -112,7 +96,7 @@ def test_export_round_trip(tiny):
 def test_tiny_parity_fixture_is_what_decode_gives():
     committed = json.load(open(os.path.join(ROOT, "tests", "fixtures", "rare", "rare-tiny.parity.json")))
     fresh = json.loads(json.dumps(mf.parity_fixture(os.path.join(ROOT, "tests", "fixtures", "rare-tiny"))))
-    assert_close_tree(fresh, committed)
+    assert_close_tree(fresh, committed, tol=1e-4)
 
 
 def test_corrupt_export_is_refused(tiny, tmp_path):
