@@ -103,7 +103,7 @@ function snapshotOf(keys: Float32Array, labels: Int32Array, n: number): MemorySn
     version: SNAPSHOT_VERSION,
     settings: {
       memorySize: n, keySize: D, k: K, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact',
-      lsh: { tables: DEFAULTS.lshTables, bits: defaultLshBits(n), seed: 1, planes: DEFAULTS.lshPlanes },
+      lsh: { tables: DEFAULTS.lshTables, bits: defaultLshBits(n), seed: 1, planes: DEFAULTS.lshTables * defaultLshBits(n), probes: DEFAULTS.lshProbes },
     },
     keys: keys as Float32Array<ArrayBuffer>,
     values: labels as Int32Array<ArrayBuffer>,
@@ -301,7 +301,7 @@ async function main() {
     date: new Date().toISOString(),
     backend: `tfjs ${tf.version.tfjs} ${sel.backend} (simd ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`,
     machine: `${os.cpus()[0]?.model ?? '?'} x ${os.cpus().length}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`,
-    lsh: `${DEFAULTS.lshTables} tables, bits = round(log2(n/64)) (${SIZES.map((n) => defaultLshBits(n)).join(', ')}), pool of ${DEFAULTS.lshPlanes} hyperplanes`,
+    lsh: `${DEFAULTS.lshTables} tables, bits = round(log2(n/64)) (${SIZES.map((n) => defaultLshBits(n)).join(', ')}), independent planes, ${DEFAULTS.lshProbes} probes per table`,
     keys: 'clustered unit keys (n/32 clusters, member-center cosine ~0.8); queries = stored key + noise (cosine ~0.94)',
     'bench time (s)': ((performance.now() - t0) / 1e3).toFixed(0),
   };

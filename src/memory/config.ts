@@ -21,8 +21,10 @@ export interface LshSettings {
   tables: number;
   /** Random hyperplanes (bits) per table. */
   bits: number;
-  /** Size of the hyperplane pool the tables draw their bits from (tables * bits: all independent). */
+  /** Size of the hyperplane pool the tables draw their bits from (tables * bits, the default: all independent). */
   planes: number;
+  /** Buckets probed per table on average (1: only the query's own bucket; see lsh.ts, multi-probe). */
+  probes: number;
   /** Seed of the hyperplanes. */
   seed: number;
 }
@@ -70,9 +72,9 @@ export function defaultLshBits(memorySize: number): number {
   return Math.max(4, Math.min(20, Math.round(Math.log2(Math.max(1, memorySize / 64)))));
 }
 
-/** Default hyperplane pool: min(tables * bits, max(DEFAULTS.lshPlanes, 2 * bits)). */
+/** Default hyperplane pool: tables * bits, every table its own planes (independent tables). */
 export function defaultLshPlanes(tables: number, bits: number): number {
-  return Math.min(tables * bits, Math.max(DEFAULTS.lshPlanes, 2 * bits));
+  return tables * bits;
 }
 
 export const DEFAULTS = {
@@ -84,7 +86,7 @@ export const DEFAULTS = {
   seed: 0,
   lookup: 'exact' as LookupKind,
   lshTables: 32,
-  lshPlanes: 64,
+  lshProbes: 4,
   storage: 'auto' as KeyStorage,
   blockRows: 4096,
 };
@@ -128,6 +130,7 @@ export function resolveSettings(config: MemoryConfig): MemorySettings {
     bits: checkInt('lsh.bits', config.lsh?.bits ?? defaultLshBits(memorySize), 1, 30),
     seed: checkInt('lsh.seed', config.lsh?.seed ?? seed, 0, 2 ** 32 - 1),
     planes: 0,
+    probes: checkInt('lsh.probes', config.lsh?.probes ?? DEFAULTS.lshProbes, 1, 1024),
   };
   lsh.planes = checkInt('lsh.planes', config.lsh?.planes ?? defaultLshPlanes(lsh.tables, lsh.bits), lsh.bits, lsh.tables * lsh.bits);
   return { memorySize, keySize, k, inverseTemperature, alpha, ageNoise, seed, lookup, lsh, storage, blockRows };

@@ -6,4 +6,4 @@ export type { MemoryConfig, MemorySettings, LookupKind, LshSettings, KeyStorage 
 export { parseSnapshot, memorySnapshotSchema, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot';
 export type { MemorySnapshot } from './snapshot';
 export { ageNoiseUniform, mulberry32 } from './random';
-export type { LshProbe } from './lookup';
+export type { LshProbe } from './lsh';

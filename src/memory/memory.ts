@@ -16,7 +16,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { resolveSettings, type LookupKind, type MemoryConfig, type MemorySettings } from './config';
-import { dot, ExactLookup, LshLookup, type Lookup, type LshProbe, type Ranked } from './lookup';
+import { ExactLookup } from './lookup';
+import { LshLookup, type LshProbe } from './lsh';
+import { dot, type Lookup, type Ranked } from './ranking';
 import { SimdGather, SimdScanLookup, simdScanAvailable } from './simdScan';
 import { ageNoiseUniform } from './random';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from './snapshot';
@@ -396,9 +398,13 @@ export class KeyValueMemory {
       const fresh = this.lookup.search(q.subarray(qo, qo + this.d), 1, 1)[0];
       return fresh.indices.length > 0 ? fresh.indices[0] : -1;
     }
-    for (const slot of touched) {
+    // An approximate lookup re-scores them as its own search would (NaN: not a candidate there).
+    const rescored = touched.length > 0 ? this.lookup.rescore?.(q, qo, touched) : undefined;
+    for (let j = 0; j < touched.length; j++) {
+      const slot = touched[j];
       if (!this.filled[slot]) continue;
-      const sim = Math.fround(dot(this.keys, slot * this.d, q, qo, this.d));
+      const sim = rescored !== undefined ? rescored[j] : Math.fround(dot(this.keys, slot * this.d, q, qo, this.d));
+      if (Number.isNaN(sim)) continue;
       if (sim > bestSim || (sim === bestSim && slot < best)) {
         best = slot;
         bestSim = sim;

@@ -9,7 +9,7 @@
  *
  * Layout (bytes) of the memory: [keys n*d*4][queries 16*d*4][scores 16*n*4], all row-major.
  */
-import type { Lookup, Ranked } from './lookup';
+import type { Lookup, Ranked } from './ranking';
 
 const MAX_BATCH = 16;
 

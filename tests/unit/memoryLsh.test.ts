@@ -14,7 +14,7 @@ function snapshotOf(keys: Float32Array, labels: Int32Array, n: number, d: number
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
-    settings: { memorySize: n, keySize: d, k: 256, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact', lsh: { tables: DEFAULTS.lshTables, bits: defaultLshBits(n), seed: 1, planes: DEFAULTS.lshPlanes } }, // the defaults
+    settings: { memorySize: n, keySize: d, k: 256, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact', lsh: { tables: DEFAULTS.lshTables, bits: defaultLshBits(n), seed: 1, planes: DEFAULTS.lshTables * defaultLshBits(n), probes: DEFAULTS.lshProbes } }, // the defaults
     keys: keys as Float32Array<ArrayBuffer>,
     values: labels as Int32Array<ArrayBuffer>,
     ages,
