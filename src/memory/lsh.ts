@@ -26,7 +26,7 @@
 import type { LshSettings } from './config';
 import { dot, rankCandidates, type Lookup, type Ranked } from './ranking';
 import { mulberry32, normalSampler } from './random';
-import type { SimdGather } from './simdScan';
+import { SimdScanLookup, simdScanAvailable, type SimdGather } from './simdScan';
 
 /** One LSH table's part of a lookup: the query's own bucket, every bucket probed, the slots they hold. */
 export interface LshProbe {
@@ -63,6 +63,8 @@ export class LshLookup implements Lookup {
   private last: { table: Int32Array; code: Int32Array; home: Int32Array } | null = null;
   private readonly candBuf: Int32Array;
   private readonly simBuf: Float64Array | Float32Array;
+  /** With the SIMD kernels: the hyperplanes as the keys of a SIMD scan, so hashing is one small matmul. */
+  private readonly projector: SimdScanLookup | null;
 
   /** `gather`: when given, `mirror` is gather.keys and candidates are re-ranked by its SIMD kernel. */
   constructor(
@@ -109,17 +111,25 @@ export class LshLookup implements Lookup {
     this.order = new Int32Array(tables * bits);
     this.margin2 = new Float64Array(tables * bits);
     this.heap = new ProbeHeap(maxProbes * 2 + tables);
+    this.projector = gather !== null && simdScanAvailable(this.pool, d) ? new SimdScanLookup(this.pool, d) : null;
+    this.projector?.keys.set(this.planes);
     this.candBuf = gather !== null ? gather.idx : new Int32Array(n);
     this.simBuf = gather !== null ? gather.out : new Float64Array(n);
   }
 
   /** The L bucket codes of vec[o..o+D) into `out`; leaves h . vec in this.proj. */
   private hash(vec: Float32Array, o: number, out: Int32Array): void {
-    for (let p = 0; p < this.pool; p++) this.proj[p] = dot(this.planes, p * this.d, vec, o, this.d);
+    if (this.projector !== null) this.proj.set(this.projector.scoresOf(vec, o, 1));
+    else for (let p = 0; p < this.pool; p++) this.proj[p] = dot(this.planes, p * this.d, vec, o, this.d);
+    this.codesOf(this.proj, 0, out);
+  }
+
+  /** Bucket codes from projections proj[po .. po + P). */
+  private codesOf(proj: ArrayLike<number>, po: number, out: Int32Array): void {
     const { tables, bits } = this.p;
     for (let t = 0; t < tables; t++) {
       let code = 0;
-      for (let j = 0; j < bits; j++) if (this.proj[this.tableBits[t * bits + j]] >= 0) code |= 1 << j;
+      for (let j = 0; j < bits; j++) if (proj[po + this.tableBits[t * bits + j]] >= 0) code |= 1 << j;
       out[t] = code;
     }
   }
@@ -291,10 +301,25 @@ export class LshLookup implements Lookup {
   reload(filled: Uint8Array): void {
     this.codes.fill(-1);
     this.buckets = Array.from({ length: this.p.tables }, () => new Map<number, number[]>());
-    for (let i = 0; i < this.n; i++) {
-      if (!filled[i]) continue;
-      this.hash(this.mirror, i * this.d, this.qcode);
-      for (let t = 0; t < this.p.tables; t++) this.insert(t, i, this.qcode[t]);
+    const slots: number[] = [];
+    for (let i = 0; i < this.n; i++) if (filled[i]) slots.push(i);
+    if (this.projector === null) {
+      for (const i of slots) {
+        this.hash(this.mirror, i * this.d, this.qcode);
+        for (let t = 0; t < this.p.tables; t++) this.insert(t, i, this.qcode[t]);
+      }
+      return;
+    }
+    // 16 keys per pass of the SIMD kernel over the hyperplanes
+    const rows = new Float32Array(16 * this.d);
+    for (let s0 = 0; s0 < slots.length; s0 += 16) {
+      const b = Math.min(16, slots.length - s0);
+      for (let j = 0; j < b; j++) rows.set(this.mirror.subarray(slots[s0 + j] * this.d, (slots[s0 + j] + 1) * this.d), j * this.d);
+      const scores = this.projector.scoresOf(rows, 0, b);
+      for (let j = 0; j < b; j++) {
+        this.codesOf(scores, j * this.pool, this.qcode);
+        for (let t = 0; t < this.p.tables; t++) this.insert(t, slots[s0 + j], this.qcode[t]);
+      }
     }
   }
 

@@ -197,6 +197,7 @@ export function simdScanAvailable(n: number, d: number): boolean {
 
 export class SimdScanLookup implements Lookup {
   readonly kind = 'exact' as const;
+  readonly engine = 'wasm-simd';
   /** The key mirror [n * d], a view into the kernel's memory. */
   readonly keys: Float32Array;
   private readonly queries: Float32Array;
@@ -227,6 +228,18 @@ export class SimdScanLookup implements Lookup {
       for (let j = 0; j < bb; j++) out.push(topK(this.scores, j * this.n, this.n, this.filled, kk));
     }
     return out;
+  }
+
+  /**
+   * The raw scores K q_j of b <= 16 rows q[qo + j*d ..] against every row of this.keys: a view
+   * [b, n] (row j at j*n), overwritten by the next call. The LSH lookup hashes with it (keys = its
+   * hyperplanes).
+   */
+  scoresOf(q: Float32Array, qo: number, b: number): Float32Array {
+    if (b > MAX_BATCH) throw new Error(`expected at most ${MAX_BATCH} rows, got ${b}`);
+    this.queries.set(q.subarray(qo, qo + b * this.d));
+    this.run(0, this.n, this.d, this.n * this.d * 4, b, (this.n * this.d + MAX_BATCH * this.d) * 4);
+    return this.scores.subarray(0, b * this.n);
   }
 
   setSlot(slot: number, filled: boolean): void {
