@@ -9,12 +9,14 @@ export type LookupKind = 'exact' | 'lsh';
  *   backend's buffer (wasm heap / cpu array); a write costs O(keySize). wasm and cpu only.
  * - 'blocked': the key matrix as fixed-size block tensors; a write rebuilds only its block
  *   (O(blockRows x keySize)). Works on every backend (webgpu, webgl).
- * - 'auto': 'simd' when available on the wasm, cpu and webgpu backends (measured fastest on
- *   wasm, see bench/memory-results.md; on WebGPU the synchronous query would otherwise need a
- *   synchronous GPU read back, slow and broken under headless SwiftShader), else 'in-place' on
- *   wasm/cpu, 'blocked' on WebGL.
+ * - 'webgpu': in GPU storage buffers of tfjs-backend-webgpu's device, written row by row, searched
+ *   by a WGSL top-k kernel through queryAsync (webgpuLookup.ts); the synchronous calls (write's
+ *   n1, loss, query) scan the CPU mirror with the SIMD kernel. Needs the webgpu backend, SIMD and
+ *   keySize % 4 == 0.
+ * - 'auto': 'webgpu' on the webgpu backend, 'simd' on wasm and cpu (measured fastest on wasm, see
+ *   bench/memory-results.md), when available; else 'in-place' on wasm/cpu, 'blocked' on WebGL.
  */
-export type KeyStorage = 'auto' | 'simd' | 'in-place' | 'blocked';
+export type KeyStorage = 'auto' | 'simd' | 'in-place' | 'blocked' | 'webgpu';
 
 export interface LshSettings {
   /** Number of hash tables L. */
@@ -121,8 +123,8 @@ export function resolveSettings(config: MemoryConfig): MemorySettings {
   const lookup = config.lookup ?? DEFAULTS.lookup;
   if (lookup !== 'exact' && lookup !== 'lsh') throw new Error(`expected lookup 'exact' or 'lsh', got '${String(lookup)}'`);
   const storage = config.storage ?? DEFAULTS.storage;
-  if (storage !== 'auto' && storage !== 'simd' && storage !== 'in-place' && storage !== 'blocked') {
-    throw new Error(`expected storage 'auto', 'simd', 'in-place' or 'blocked', got '${String(storage)}'`);
+  if (storage !== 'auto' && storage !== 'simd' && storage !== 'in-place' && storage !== 'blocked' && storage !== 'webgpu') {
+    throw new Error(`expected storage 'auto', 'simd', 'in-place', 'blocked' or 'webgpu', got '${String(storage)}'`);
   }
   const blockRows = checkInt('blockRows', config.blockRows ?? DEFAULTS.blockRows, 1);
   const lsh: LshSettings = {

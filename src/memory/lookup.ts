@@ -15,6 +15,7 @@ export { dot, rankCandidates, type Lookup, type Ranked } from './ranking';
 
 export class ExactLookup implements Lookup {
   readonly kind = 'exact' as const;
+  readonly engine = 'tfjs-matmul';
   private store: KeyStore;
 
   constructor(mirror: Float32Array, private readonly n: number, private readonly d: number, storage: KeyStorage, blockRows: number) {

@@ -20,6 +20,7 @@ import { ExactLookup } from './lookup';
 import { LshLookup, type LshProbe } from './lsh';
 import { dot, type Lookup, type Ranked } from './ranking';
 import { SimdGather, SimdScanLookup, simdScanAvailable } from './simdScan';
+import { WebGpuLookup, webGpuLookupSupported } from './webgpuLookup';
 import { ageNoiseUniform } from './random';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from './snapshot';
 
@@ -126,20 +127,34 @@ export class KeyValueMemory {
     this.emptyHeap = new Int32Array(this.n);
     for (let i = 0; i < this.n; i++) this.emptyHeap[i] = i; // sorted = a valid min-heap
     this.emptyCount = this.n;
-    this.lookup = simd ?? (gather !== null ? new LshLookup(this.keys, this.n, this.d, settings.lsh, gather) : this.makeLookup(settings.lookup));
+    const device = simd !== null ? this.gpuDevice(settings) : null;
+    if (device !== null) this.lookup = new WebGpuLookup(simd!, this.keys, this.n, this.d, device);
+    else this.lookup = simd ?? (gather !== null ? new LshLookup(this.keys, this.n, this.d, settings.lsh, gather) : this.makeLookup(settings.lookup));
   }
 
   private wantsSimd(s: MemorySettings): boolean {
-    if (s.storage === 'simd') {
+    if (s.storage === 'simd' || s.storage === 'webgpu') {
       if (!simdScanAvailable(s.memorySize, s.keySize)) {
-        throw new Error(`expected WebAssembly SIMD and a keySize divisible by 4 for storage 'simd', got keySize ${s.keySize}`);
+        throw new Error(`expected WebAssembly SIMD and a keySize divisible by 4 for storage '${s.storage}', got keySize ${s.keySize}`);
       }
       return true;
     }
     const backend = tf.getBackend();
-    // WebGPU: the memory's query is synchronous, and a synchronous read back from WebGPU is slow
-    // (and returns zeros under headless SwiftShader), so the exact scan stays on the CPU mirror.
+    // WebGPU: the synchronous calls scan the CPU mirror (a synchronous read back from WebGPU is
+    // slow, and returns zeros under headless SwiftShader); queryAsync runs on the GPU (gpuDevice).
     return s.storage === 'auto' && backend !== 'webgl' && simdScanAvailable(s.memorySize, s.keySize);
+  }
+
+  /** tfjs-backend-webgpu's device when the exact lookup goes on the GPU (storage 'webgpu', or 'auto' on webgpu). */
+  private gpuDevice(s: MemorySettings): GPUDevice | null {
+    if (s.lookup !== 'exact' || (s.storage !== 'webgpu' && s.storage !== 'auto')) return null;
+    const backend = tf.getBackend();
+    const device = backend === 'webgpu' ? (tf.backend() as unknown as { device?: GPUDevice }).device : undefined;
+    if (webGpuLookupSupported(device, s.keySize)) return device;
+    if (s.storage === 'webgpu') {
+      throw new Error(`expected the webgpu backend and a keySize divisible by 4 for storage 'webgpu', got backend '${backend}' and keySize ${s.keySize}`);
+    }
+    return null;
   }
 
   /** Make an empty memory (allocates its tensors on the active tfjs backend; release with dispose()). */
@@ -311,7 +326,79 @@ export class KeyValueMemory {
   query(q: KeysInput): QueryResult {
     this.alive();
     const { data, b } = this.keysFrom(q, 'the queries');
-    const ranked = this.lookup.search(data, b, this.kEff());
+    return this.resultOf(this.lookup.search(data, b, this.kEff()));
+  }
+
+  /**
+   * query() without blocking the page: on the WebGPU lookup the search runs on the GPU and only
+   * the k neighbours per query are read back; a [B, keySize] tensor on the webgpu backend (e.g. an
+   * encoder output) is the query as it is, with no copy through the CPU. Other lookups answer with
+   * their synchronous search. The result is that of the memory as it is when the promise resolves
+   * (a write made meanwhile is seen: the search is run again).
+   */
+  async queryAsync(q: KeysInput): Promise<QueryResult> {
+    this.alive();
+    const lookup = this.lookup;
+    const onDevice = q instanceof tf.Tensor && lookup instanceof WebGpuLookup && tf.getBackend() === 'webgpu';
+    let cpu: { data: Float32Array; b: number } | null = null;
+    const cpuKeys = async () => (cpu ??= this.keysFrom(q instanceof tf.Tensor ? await this.rowsOf(q) : q, 'the queries'));
+    for (let attempt = 0; ; attempt++) {
+      const version = this._version;
+      const k = this.kEff();
+      let ranked: Ranked[];
+      if (onDevice && attempt < 3) {
+        ranked = await this.searchOnDevice(q as tf.Tensor, lookup, k, async () => (await cpuKeys()).data);
+      } else {
+        const { data, b } = await cpuKeys();
+        ranked = lookup.searchAsync !== undefined && attempt < 3 ? await lookup.searchAsync(data, b, k) : lookup.search(data, b, k);
+      }
+      this.alive();
+      if (this._version === version) return this.resultOf(ranked);
+    }
+  }
+
+  /** A tensor's rows, read back without blocking (checked for rank and size). */
+  private async rowsOf(q: tf.Tensor): Promise<Float32Array[]> {
+    this.checkTensor(q, 'the queries');
+    const flat = Float32Array.from(await q.data());
+    return Array.from({ length: q.shape[0] }, (_, r) => flat.subarray(r * this.d, (r + 1) * this.d));
+  }
+
+  private checkTensor(q: tf.Tensor, what: string): void {
+    if (q.rank !== 2) throw new Error(`expected ${what} as a [B, ${this.d}] tensor, got rank ${q.rank} (shape [${q.shape.join(', ')}])`);
+    if (q.shape[1] !== this.d) throw new Error(`expected a key of size ${this.d}, got ${q.shape[1]} (tensor shape [${q.shape.join(', ')}])`);
+    if (q.shape[0] < 1) throw new Error(`expected at least one key in ${what}, got an empty batch`);
+  }
+
+  /** The GPU search of a webgpu tensor: normalised on the device, its rows checked from their squared norms (read back beside the search). */
+  private async searchOnDevice(q: tf.Tensor, lookup: WebGpuLookup, k: number, cpuCopy: () => Promise<Float32Array>): Promise<Ranked[]> {
+    this.checkTensor(q, 'the queries');
+    const b = q.shape[0];
+    const [unit, sq] = tf.tidy(() => {
+      const sq = tf.sum(tf.square(q), 1);
+      return [tf.div(q, tf.sqrt(tf.expandDims(sq, 1))), sq];
+    });
+    const gpu = unit.dataToGPU();
+    try {
+      const [ranked, norms] = await Promise.all([lookup.searchGpuAsync(gpu.buffer!, b, k, cpuCopy), sq.data()]);
+      for (let r = 0; r < b; r++) {
+        if (!Number.isFinite(norms[r])) throw new Error(`expected finite key values, got a non-finite value in row ${r} of the queries`);
+        if (norms[r] === 0) throw new Error(`expected a non-zero key, got a zero vector at row ${r} of the queries`);
+      }
+      return ranked;
+    } finally {
+      gpu.tensorRef.dispose();
+      unit.dispose();
+      sq.dispose();
+    }
+  }
+
+  /** Which engine the lookup runs on: 'webgpu' (the GPU kernel), 'wasm-simd', 'tfjs-matmul' or 'lsh'. */
+  get lookupEngine(): string {
+    return this.lookup.engine ?? this.lookup.kind;
+  }
+
+  private resultOf(ranked: Ranked[]): QueryResult {
     const res: QueryResult = { indices: [], similarities: [], values: [], prediction: [], softmax: [], version: this._version };
     for (const r of ranked) {
       const idx = Array.from(r.indices);
@@ -494,11 +581,24 @@ export class KeyValueMemory {
    * paper). If no slot has value v, np = -1 and q.K[np] counts as 0 (the reference code uses a
    * zero key); likewise nb = -1 counts as similarity 0.
    */
-  loss(q: KeysInput, v: LabelsInput): LossResult {
+  loss(q: KeysInput, v: LabelsInput, options: WriteOptions = {}): LossResult {
     this.alive();
     const { data, b } = this.keysFrom(q, 'the queries');
     const labels = this.labelsFrom(v, b);
-    const ranked = this.lookup.search(data, b, this.kEff());
+    const hint = options.queryResult;
+    let ranked: Ranked[];
+    if (hint !== undefined) {
+      // the top-k of query(q) (or queryAsync) on this same memory version: no second lookup
+      if (hint.version !== this._version) {
+        throw new Error(`expected a queryResult from memory version ${this._version}, got one from version ${hint.version}`);
+      }
+      if (!Array.isArray(hint.indices) || hint.indices.length !== b) {
+        throw new Error(`expected a queryResult for ${b} keys, got one for ${hint.indices?.length}`);
+      }
+      ranked = hint.indices.map((idx, r) => ({ indices: Int32Array.from(idx), sims: Float32Array.from(hint.similarities[r]) }));
+    } else {
+      ranked = this.lookup.search(data, b, this.kEff());
+    }
     const out: LossResult = { loss: [], np: [], nb: [], positiveSimilarity: [], negativeSimilarity: [] };
     for (let r = 0; r < b; r++) {
       const { indices, sims } = ranked[r];

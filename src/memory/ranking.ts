@@ -33,6 +33,13 @@ export interface Lookup {
    * would see them. Absent: every filled slot is reached, at its dot product.
    */
   rescore?(q: Float32Array, qo: number, slots: readonly number[]): Float64Array;
+  /**
+   * The same as search without blocking the page (the WebGPU lookup reads back only the k
+   * results). Absent: the memory's queryAsync uses search.
+   */
+  searchAsync?(q: Float32Array, b: number, k: number): Promise<Ranked[]>;
+  /** Which engine searches, for status lines: 'webgpu', 'wasm-simd', 'tfjs-matmul'... (absent: `kind`). */
+  readonly engine?: string;
 }
 
 /** q[qo..qo+d) . keys[ko..ko+d) in float64, four accumulators. */

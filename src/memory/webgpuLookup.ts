@@ -1,0 +1,493 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Exact lookup on the GPU (WebGPU): the keys live in GPU storage buffers of tfjs-backend-webgpu's
+ * own GPUDevice, and a WGSL kernel computes q . K for a batch of queries and selects the top k.
+ *
+ * - Writes: a write queues its one key row (keySize * 4 bytes) and its filled flag (4 bytes) with
+ *   `queue.writeBuffer`; nothing else is uploaded. Only `reload` (a restore) uploads every row.
+ * - Search (`searchAsync`): pass 1 ("scan"), one workgroup per (query, tile of TILE rows): dot
+ *   products into workgroup memory (empty slots and rows past the end get score -3e38 and index
+ *   0xffffffff), a bitonic sort by (similarity desc, index asc), the first k kept. Pass 2..
+ *   ("merge"): the candidate lists are cut into groups of TILE entries, each sorted the same way,
+ *   k kept, until one list of k per query is left. The global top k is in the union of the
+ *   partial top k, so the result is exact; the sort's key makes ties go to the lower index.
+ *   Only k (similarity, index) pairs per query are read back (one mapAsync).
+ * - Synchronous `search` (the update rule's n1, the loss, parity tests) runs on `cpu`, the CPU
+ *   lookup over the same key mirror (the WASM SIMD scan): a synchronous GPU read back would block
+ *   the page (and returns zeros under headless SwiftShader).
+ * - Device loss: the lookup goes on with the CPU lookup (the mirror holds the whole memory);
+ *   `rebuild(device)` puts the keys on a new device from the mirror.
+ * - Keys are split over several buffers when the memory is larger than one storage binding
+ *   (maxStorageBufferBindingSize; often 128 MiB, i.e. 262,144 rows of 128 floats).
+ *
+ * Limits: keySize % 4 == 0 (vec4 loads) and k <= TILE / 2 = 512 (each merge level must shrink the
+ * lists); a search with a larger k runs on the CPU lookup.
+ */
+import type { Lookup, Ranked } from './ranking';
+
+/** Rows per workgroup of the scan, entries per workgroup of the merge (power of two). */
+export const TILE = 1024;
+const WG = 256;
+/** Largest k the kernel selects (a merge level keeps k of TILE entries). */
+export const GPU_MAX_K = TILE / 2;
+/** Queries per pass (larger batches run in several passes). */
+const MAX_PASS_BATCH = 16;
+const NONE = 0xffffffff;
+
+function shaderHead(d4: number): string {
+  return /* wgsl */ `
+const D4: u32 = ${d4}u;
+const S: u32 = ${TILE}u;
+const WG: u32 = ${WG}u;
+const NEG: f32 = -3.0e38;
+const NONE: u32 = 0xffffffffu;
+struct Cand { s: f32, i: u32 }
+var<workgroup> sc: array<f32, ${TILE}>;
+var<workgroup> ix: array<u32, ${TILE}>;
+
+// a ranks before b: higher similarity, or equal similarity and lower slot index
+fn better(a: u32, b: u32) -> bool {
+  return sc[a] > sc[b] || (sc[a] == sc[b] && ix[a] < ix[b]);
+}
+
+// bitonic sort of sc/ix, best first
+fn sortTile(lid: u32) {
+  for (var size = 2u; size <= S; size = size << 1u) {
+    for (var stride = size >> 1u; stride > 0u; stride = stride >> 1u) {
+      for (var t = lid; t < S / 2u; t = t + WG) {
+        let a = 2u * stride * (t / stride) + (t % stride);
+        let b = a + stride;
+        let bestFirst = (a & size) == 0u;
+        let swap = select(better(a, b), better(b, a), bestFirst);
+        if (swap) {
+          let s = sc[a]; sc[a] = sc[b]; sc[b] = s;
+          let i = ix[a]; ix[a] = ix[b]; ix[b] = i;
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+}
+`;
+}
+
+/**
+ * q . K[row] in the summation order of the WASM SIMD scan (simdScan.ts: four f32x4 accumulators
+ * when keySize % 16 == 0, else one), so that both give the same float32 similarities and the
+ * same order on near ties.
+ */
+function dotFunction(d4: number): string {
+  if (d4 % 4 === 0) {
+    return `fn dotRow(base: u32) -> f32 {
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  for (var c = 0u; c < D4; c = c + 4u) {
+    a0 = a0 + keys[base + c] * qv[c];
+    a1 = a1 + keys[base + c + 1u] * qv[c + 1u];
+    a2 = a2 + keys[base + c + 2u] * qv[c + 2u];
+    a3 = a3 + keys[base + c + 3u] * qv[c + 3u];
+  }
+  let a = (a0 + a1) + (a2 + a3);
+  return (a.x + a.y) + (a.z + a.w);
+}`;
+  }
+  return `fn dotRow(base: u32) -> f32 {
+  var acc = vec4<f32>(0.0);
+  for (var c = 0u; c < D4; c = c + 1u) { acc = acc + keys[base + c] * qv[c]; }
+  return (acc.x + acc.y) + (acc.z + acc.w);
+}`;
+}
+
+function scanShader(d4: number): string {
+  return `${shaderHead(d4)}
+struct ScanParams { rows: u32, row0: u32, k: u32, tilesTotal: u32, tileBase: u32 }
+@group(0) @binding(0) var<storage, read> keys: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> filled: array<u32>;
+@group(0) @binding(2) var<storage, read> queries: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> outC: array<Cand>;
+@group(0) @binding(4) var<uniform> p: ScanParams;
+var<workgroup> qv: array<vec4<f32>, D4>;
+${dotFunction(d4)}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let qi = wg.x;
+  let tile = wg.y;
+  for (var c = lid; c < D4; c = c + WG) { qv[c] = queries[qi * D4 + c]; }
+  workgroupBarrier();
+  for (var j = lid; j < S; j = j + WG) {
+    let r = tile * S + j;
+    var s = NEG;
+    var id = NONE;
+    if (r < p.rows) {
+      if (filled[p.row0 + r] != 0u) {
+        s = dotRow(r * D4);
+        id = p.row0 + r;
+      }
+    }
+    sc[j] = s;
+    ix[j] = id;
+  }
+  workgroupBarrier();
+  sortTile(lid);
+  for (var j = lid; j < p.k; j = j + WG) {
+    outC[(qi * p.tilesTotal + p.tileBase + tile) * p.k + j] = Cand(sc[j], ix[j]);
+  }
+}
+`;
+}
+
+function mergeShader(): string {
+  return `${shaderHead(1)}
+struct MergeParams { len: u32, k: u32, groups: u32 }
+@group(0) @binding(0) var<storage, read> inC: array<Cand>;
+@group(0) @binding(1) var<storage, read_write> outC: array<Cand>;
+@group(0) @binding(2) var<uniform> m: MergeParams;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let qi = wg.x;
+  let g = wg.y;
+  for (var j = lid; j < S; j = j + WG) {
+    let e = g * S + j;
+    if (e < m.len) {
+      let c = inC[qi * m.len + e];
+      sc[j] = c.s;
+      ix[j] = c.i;
+    } else {
+      sc[j] = NEG;
+      ix[j] = NONE;
+    }
+  }
+  workgroupBarrier();
+  sortTile(lid);
+  for (var j = lid; j < m.k; j = j + WG) {
+    outC[(qi * m.groups + g) * m.k + j] = Cand(sc[j], ix[j]);
+  }
+}
+`;
+}
+
+/** The GPU resources of one device (all destroyed together). */
+interface GpuState {
+  device: GPUDevice;
+  /** key rows [row0, row0 + rows) of chunk c live in keyBufs[c] */
+  keyBufs: GPUBuffer[];
+  rowsPerChunk: number;
+  filledBuf: GPUBuffer;
+  scan: GPUComputePipeline;
+  merge: GPUComputePipeline;
+  /** grown on demand */
+  queryBuf: GPUBuffer | null;
+  candA: GPUBuffer | null;
+  candB: GPUBuffer | null;
+  staging: GPUBuffer | null;
+  /** one small uniform buffer per scan chunk and per merge level */
+  uniforms: GPUBuffer[];
+  lost: boolean;
+}
+
+/** Whether `device` can hold the lookup of an [n, d] memory (key size divisible by 4). */
+export function webGpuLookupSupported(device: GPUDevice | null | undefined, d: number): device is GPUDevice {
+  return device != null && typeof device.createComputePipeline === 'function' && d % 4 === 0 && d / 4 <= 1024;
+}
+
+export class WebGpuLookup implements Lookup {
+  readonly kind = 'exact' as const;
+  private gpu: GpuState | null = null;
+  /** 1 = filled, the source of the GPU mask */
+  private readonly filled: Uint32Array<ArrayBuffer>;
+  /** the mirror, typed for writeBuffer (a WebAssembly.Memory or a plain ArrayBuffer, never shared) */
+  private readonly rows: Float32Array<ArrayBuffer>;
+  /** searches run one at a time (they share the candidate and staging buffers) */
+  private chain: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+  /** why the GPU is not used (device lost), null while it is */
+  private lostReason: string | null = null;
+
+  /**
+   * @param cpu the synchronous lookup over the same mirror (setSlot/reload are forwarded to it)
+   * @param mirror the CPU key mirror [n * d], row-major (written before setSlot is called)
+   * @param device the GPUDevice to keep the keys on (tfjs-backend-webgpu's: `(tf.backend() as any).device`)
+   * @param options.rowsPerChunk rows per key buffer (a multiple of TILE; default: as many as one storage binding holds)
+   */
+  constructor(
+    private readonly cpu: Lookup,
+    mirror: Float32Array,
+    private readonly n: number,
+    private readonly d: number,
+    device: GPUDevice,
+    private readonly options: { rowsPerChunk?: number } = {},
+  ) {
+    if (!webGpuLookupSupported(device, d)) throw new Error(`expected a WebGPU device and a key size divisible by 4 (at most 4096), got keySize ${d}`);
+    this.filled = new Uint32Array(n);
+    this.rows = mirror as Float32Array<ArrayBuffer>;
+    this.gpu = this.allocate(device);
+  }
+
+  /** Which engine answers searchAsync now: 'webgpu', or the CPU lookup's after a device loss. */
+  get engine(): string {
+    return this.gpu !== null ? 'webgpu' : `${this.cpu.engine ?? 'cpu'} (WebGPU device lost${this.lostReason ? `: ${this.lostReason}` : ''})`;
+  }
+
+  /** Key buffers on the GPU (0 after a device loss). */
+  get chunkCount(): number {
+    return this.gpu?.keyBufs.length ?? 0;
+  }
+
+  /** The GPU buffers this lookup holds (tests check they are destroyed by dispose). */
+  buffers(): GPUBuffer[] {
+    const g = this.gpu;
+    if (g === null) return [];
+    return [...g.keyBufs, g.filledBuf, ...g.uniforms, g.queryBuf, g.candA, g.candB, g.staging].filter((b): b is GPUBuffer => b !== null);
+  }
+
+  private allocate(device: GPUDevice): GpuState {
+    const rowBytes = this.d * 4;
+    const maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    // whole tiles per chunk, so a tile never straddles two buffers
+    const rowsPerChunk = this.options.rowsPerChunk ?? Math.max(TILE, Math.floor(maxBinding / rowBytes / TILE) * TILE);
+    if (rowsPerChunk % TILE !== 0 || rowsPerChunk * rowBytes > maxBinding) {
+      throw new Error(`expected rows per key buffer to be a multiple of ${TILE} that fits a storage binding (${maxBinding} bytes), got ${rowsPerChunk}`);
+    }
+    const keyBufs: GPUBuffer[] = [];
+    for (let row0 = 0; row0 < this.n; row0 += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, this.n - row0);
+      keyBufs.push(device.createBuffer({ label: `memory keys ${row0}+${rows}`, size: rows * rowBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }));
+    }
+    const filledBuf = device.createBuffer({ label: 'memory filled mask', size: Math.max(4, this.n * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const pipeline = (code: string, label: string) =>
+      device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
+    const state: GpuState = {
+      device,
+      keyBufs,
+      rowsPerChunk,
+      filledBuf,
+      scan: pipeline(scanShader(this.d / 4), 'memory top-k scan'),
+      merge: pipeline(mergeShader(), 'memory top-k merge'),
+      queryBuf: null,
+      candA: null,
+      candB: null,
+      staging: null,
+      uniforms: [],
+      lost: false,
+    };
+    device.lost.then((info) => {
+      state.lost = true;
+      if (this.gpu === state) {
+        this.gpu = null;
+        this.lostReason = info.message || info.reason || 'unknown';
+      }
+    });
+    // the current content (a new memory is all zeros, so only after a rebuild is there anything to send)
+    if (this.filled.some((f) => f !== 0)) this.uploadAll(state);
+    return state;
+  }
+
+  private uploadAll(g: GpuState): void {
+    g.keyBufs.forEach((buf, c) => {
+      const row0 = c * g.rowsPerChunk;
+      const rows = Math.min(g.rowsPerChunk, this.n - row0);
+      g.device.queue.writeBuffer(buf, 0, this.rows, row0 * this.d, rows * this.d);
+    });
+    g.device.queue.writeBuffer(g.filledBuf, 0, this.filled);
+  }
+
+  private destroy(g: GpuState): void {
+    for (const b of [...g.keyBufs, g.filledBuf, ...g.uniforms, g.queryBuf, g.candA, g.candB, g.staging]) b?.destroy();
+  }
+
+  /** Put the keys on `device` (e.g. after a device loss), from the CPU mirror. */
+  rebuild(device: GPUDevice): void {
+    if (this.disposed) throw new Error('expected a live lookup, got one that was disposed');
+    if (this.gpu !== null) this.destroy(this.gpu);
+    this.gpu = null;
+    this.gpu = this.allocate(device);
+    this.lostReason = null;
+  }
+
+  search(q: Float32Array, b: number, k: number): Ranked[] {
+    return this.cpu.search(q, b, k);
+  }
+
+  setSlot(slot: number, filled: boolean): void {
+    this.cpu.setSlot(slot, filled);
+    this.filled[slot] = filled ? 1 : 0;
+    const g = this.gpu;
+    if (g === null) return;
+    // O(keySize): this row and its flag, never the whole memory
+    const c = Math.floor(slot / g.rowsPerChunk);
+    const r = slot - c * g.rowsPerChunk;
+    g.device.queue.writeBuffer(g.keyBufs[c], r * this.d * 4, this.rows, slot * this.d, this.d);
+    g.device.queue.writeBuffer(g.filledBuf, slot * 4, this.filled, slot, 1);
+  }
+
+  reload(filled: Uint8Array): void {
+    this.cpu.reload(filled);
+    for (let i = 0; i < this.n; i++) this.filled[i] = filled[i] ? 1 : 0;
+    if (this.gpu !== null) this.uploadAll(this.gpu);
+  }
+
+  commit(): void {
+    this.cpu.commit(); // writeBuffer calls are already queued ahead of any later search
+  }
+
+  /** Top-k filled slots for each of the B rows of q, computed on the GPU (the CPU lookup if the device is gone). */
+  searchAsync(q: Float32Array, b: number, k: number): Promise<Ranked[]> {
+    return this.serial(() => this.searchNow({ data: q }, b, k));
+  }
+
+  /**
+   * The same with queries already on the device: `buffer` holds B unit rows of keySize float32
+   * from byte 0 (e.g. an encoder output, via tensor.dataToGPU()); keep it alive until the promise
+   * settles. `cpuCopy` gives the same rows on the CPU, for the CPU lookup after a device loss.
+   */
+  searchGpuAsync(buffer: GPUBuffer, b: number, k: number, cpuCopy: () => Promise<Float32Array>): Promise<Ranked[]> {
+    return this.serial(() => this.searchNow({ buffer, cpuCopy }, b, k));
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async searchNow(q: { data: Float32Array } | { buffer: GPUBuffer; cpuCopy: () => Promise<Float32Array> }, b: number, k: number): Promise<Ranked[]> {
+    if (this.disposed) throw new Error('expected a live lookup, got one that was disposed');
+    const empty = () => Array.from({ length: b }, () => ({ indices: new Int32Array(0), sims: new Float32Array(0) }));
+    if (k < 1) return empty();
+    const kk = Math.min(k, this.n);
+    const onCpu = async () => this.cpu.search('data' in q ? q.data : await q.cpuCopy(), b, kk);
+    const g = this.gpu;
+    if (g === null || g.lost || kk > GPU_MAX_K) return onCpu();
+    const out: Ranked[] = [];
+    try {
+      for (let b0 = 0; b0 < b; b0 += MAX_PASS_BATCH) {
+        const bb = Math.min(MAX_PASS_BATCH, b - b0);
+        out.push(...(await this.pass(g, q, b0, bb, kk)));
+      }
+    } catch (err) {
+      if (g.lost || this.gpu !== g) return onCpu(); // the device went away mid-search
+      throw err;
+    }
+    return out;
+  }
+
+  private grow(g: GpuState, which: 'queryBuf' | 'candA' | 'candB' | 'staging', size: number, usage: number): GPUBuffer {
+    const cur = g[which];
+    if (cur !== null && cur.size >= size) return cur;
+    cur?.destroy();
+    const buf = g.device.createBuffer({ label: `memory ${which}`, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+    g[which] = buf;
+    return buf;
+  }
+
+  private uniform(g: GpuState, i: number, words: number[]): GPUBuffer {
+    while (g.uniforms.length <= i) {
+      g.uniforms.push(g.device.createBuffer({ label: `memory params ${g.uniforms.length}`, size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }));
+    }
+    const buf = g.uniforms[i];
+    const w = new Uint32Array(8);
+    w.set(words);
+    g.device.queue.writeBuffer(buf, 0, w);
+    return buf;
+  }
+
+  /** One pass of bb <= MAX_PASS_BATCH queries (rows b0.. of q). */
+  private async pass(g: GpuState, q: { data: Float32Array } | { buffer: GPUBuffer }, b0: number, bb: number, k: number): Promise<Ranked[]> {
+    const { device } = g;
+    const d = this.d;
+    const S = GPUBufferUsage.STORAGE;
+    const queryBuf = this.grow(g, 'queryBuf', MAX_PASS_BATCH * d * 4, S | GPUBufferUsage.COPY_DST);
+    const tilesPerChunk = g.keyBufs.map((_, c) => Math.ceil(Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk) / TILE));
+    const tilesTotal = tilesPerChunk.reduce((a, x) => a + x, 0);
+    // merge levels: lengths per query
+    const levels: { len: number; groups: number }[] = [];
+    for (let len = tilesTotal * k, groups = tilesTotal; groups > 1; len = groups * k) {
+      groups = Math.ceil(len / TILE);
+      levels.push({ len, groups });
+    }
+    const cand = S | GPUBufferUsage.COPY_SRC; // the last level is copied to the staging buffer
+    const candA = this.grow(g, 'candA', bb * tilesTotal * k * 8, cand);
+    const candB = levels.length > 0 ? this.grow(g, 'candB', bb * levels[0].groups * k * 8, cand) : null;
+    const staging = this.grow(g, 'staging', MAX_PASS_BATCH * GPU_MAX_K * 8, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+
+    // a validation error would otherwise pass silently and read back zeros
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label: 'memory top-k' });
+    if ('data' in q) device.queue.writeBuffer(queryBuf, 0, q.data as Float32Array<ArrayBuffer>, b0 * d, bb * d);
+    else enc.copyBufferToBuffer(q.buffer, b0 * d * 4, queryBuf, 0, bb * d * 4);
+    const pass = enc.beginComputePass();
+    pass.setPipeline(g.scan);
+    let tileBase = 0;
+    g.keyBufs.forEach((keys, c) => {
+      const rows = Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk);
+      const params = this.uniform(g, c, [rows, c * g.rowsPerChunk, k, tilesTotal, tileBase]);
+      pass.setBindGroup(
+        0,
+        device.createBindGroup({
+          layout: g.scan.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: keys } },
+            { binding: 1, resource: { buffer: g.filledBuf } },
+            { binding: 2, resource: { buffer: queryBuf } },
+            { binding: 3, resource: { buffer: candA } },
+            { binding: 4, resource: { buffer: params } },
+          ],
+        }),
+      );
+      pass.dispatchWorkgroups(bb, tilesPerChunk[c]);
+      tileBase += tilesPerChunk[c];
+    });
+    let src = candA;
+    let dst = candB;
+    pass.setPipeline(g.merge);
+    levels.forEach((lv, i) => {
+      const params = this.uniform(g, g.keyBufs.length + i, [lv.len, k, lv.groups]);
+      pass.setBindGroup(
+        0,
+        device.createBindGroup({
+          layout: g.merge.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: src } },
+            { binding: 1, resource: { buffer: dst! } },
+            { binding: 2, resource: { buffer: params } },
+          ],
+        }),
+      );
+      pass.dispatchWorkgroups(bb, lv.groups);
+      [src, dst] = [dst!, src];
+    });
+    pass.end();
+    const bytes = bb * k * 8;
+    enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    device.queue.submit([enc.finish()]);
+    const error = await device.popErrorScope();
+    if (error !== null) throw new Error(`the WebGPU top-k kernel failed: ${error.message}`);
+    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+    // [s, i] pairs: word 2j the similarity (f32), word 2j+1 the slot (u32)
+    const f = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+    staging.unmap();
+    const u = new Uint32Array(f.buffer);
+    const out: Ranked[] = [];
+    for (let r = 0; r < bb; r++) {
+      let m = 0;
+      while (m < k && u[(r * k + m) * 2 + 1] !== NONE) m++; // fewer filled slots than k
+      const indices = new Int32Array(m);
+      const sims = new Float32Array(m);
+      for (let j = 0; j < m; j++) {
+        sims[j] = f[(r * k + j) * 2];
+        indices[j] = u[(r * k + j) * 2 + 1];
+      }
+      out.push({ indices, sims });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.gpu !== null) this.destroy(this.gpu);
+    this.gpu = null;
+    this.cpu.dispose();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The WebGPU lookup (src/memory/webgpuLookup.ts) against the CPU reference (the WASM SIMD scan over
+ * the same key mirror) in Chromium's SwiftShader WebGPU. The in-page side is tests/e2e/gpu/harness.ts,
+ * served by the dev server (the webServer entry on E2E_DEV_PORT). Sizes are small: SwiftShader
+ * emulates the GPU on the CPU.
+ */
+import { test, expect } from './fixtures';
+
+const DEV_PORT = Number(process.env.E2E_DEV_PORT ?? 5174);
+const HARNESS = `http://localhost:${DEV_PORT}/tests/e2e/gpu/harness.html`;
+const SIM_TOLERANCE = 1e-5;
+
+test.describe('WebGPU exact lookup', () => {
+  test.skip(({ backend }) => backend !== 'webgpu', 'needs WebGPU (the webgpu project)');
+  test.setTimeout(180_000);
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const run = async (page: import('@playwright/test').Page, name: string): Promise<any> => {
+    await page.goto(HARNESS);
+    await page.waitForFunction(() => window.gpuHarness !== undefined, null, { timeout: 60_000 });
+    return page.evaluate((n) => window.gpuHarness![n](), name);
+  };
+
+  test('gives the CPU scan neighbours: random writes, empty slots, k > filled, batch, ties, a GPU tensor query', async ({ page }) => {
+    const r = await run(page, 'memoryParity');
+    expect(r.engine).toBe('webgpu');
+    expect(r.emptyMemory).toEqual({ indices: 0, prediction: -1 });
+    expect(r.kAboveFilled).toMatchObject({ rows: 3, lengths: [9, 9, 9], indexMismatches: 0 });
+    expect(r.kAboveFilled.maxSimDiff).toBeLessThanOrEqual(SIM_TOLERANCE);
+    expect(r.filled).toBeGreaterThan(1000);
+    expect(r.filled).toBeLessThan(2500);
+    expect(r.batch).toMatchObject({ rows: 5, lengths: [256, 256, 256, 256, 256], indexMismatches: 0 });
+    expect(r.batch.maxSimDiff).toBeLessThanOrEqual(SIM_TOLERANCE);
+    expect(r.tie.first).toEqual(r.tie.slots);
+    expect(r.tie.sims[0]).toBe(r.tie.sims[1]);
+    expect(r.tensor).toMatchObject({ rows: 5, indexMismatches: 0 });
+    expect(r.tensor.maxSimDiff).toBeLessThanOrEqual(SIM_TOLERANCE);
+    expect(r.tensorLeak).toBe(0);
+    expect(r.zeroError).toMatch(/non-zero key/);
+  });
+
+  test('keys over several GPU buffers, two merge levels, batches of 20, rows written one by one', async ({ page }) => {
+    const r = await run(page, 'chunkedParity');
+    expect(r.chunks).toBe(3);
+    for (const name of ['k1', 'k256', 'afterWrites']) {
+      expect(r[name].indexMismatches, name).toBe(0);
+      expect(r[name].rows, name).toBe(20);
+      expect(r[name].maxSimDiff, name).toBeLessThanOrEqual(SIM_TOLERANCE);
+    }
+    expect(r.k256.lengths.every((l: number) => l === 256)).toBe(true);
+  });
+
+  test('dispose destroys the GPU buffers; a lost device keeps the memory, a rebuild puts it back on a GPU', async ({ page }) => {
+    const d = await run(page, 'disposeDestroys');
+    expect(d.made).toBeGreaterThanOrEqual(5); // keys, mask, queries, candidates, staging...
+    expect(d.liveBefore).toBe(d.made);
+    expect(d.liveAfter).toEqual([]);
+    const l = await run(page, 'deviceLoss');
+    expect(l.engineBefore).toBe('webgpu');
+    expect(l.engineAfter).toMatch(/^wasm-simd \(WebGPU device lost/);
+    expect(l.filled).toBe(401); // 400 before the loss, one after
+    expect(l.sameAnswer.indexMismatches).toBe(0); // GPU before, CPU after
+    expect(l.sameAnswer.maxSimDiff).toBeLessThanOrEqual(SIM_TOLERANCE);
+    expect(l.afterWrite.indexMismatches).toBe(0);
+    expect(l.lostSearch).toMatchObject({ indexMismatches: 0, maxSimDiff: 0 });
+    expect(l.engineLost).toMatch(/device lost/);
+    expect(l.rebuilt.indexMismatches).toBe(0);
+    expect(l.rebuilt.maxSimDiff).toBeLessThanOrEqual(SIM_TOLERANCE);
+    expect(l.engineRebuilt).toBe('webgpu');
+  });
+});
