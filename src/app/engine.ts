@@ -478,6 +478,7 @@ export class Engine {
       ages: this.ages,
       labels: this.labelList(),
       version: this.version,
+      lookup: this.memory.lookupEngine,
     };
   }
 

@@ -1,13 +1,21 @@
 /**
- * MemoryPort over the shared KeyValueMemory (src/memory). The memory is synchronous and keeps its
- * keys in a CPU mirror; this adapter only reshapes single-key calls and the snapshot.
+ * MemoryPort over the shared KeyValueMemory (src/memory). Queries go through queryAsync (on the
+ * webgpu backend the lookup runs on the GPU); the loss and the write of a Remember reuse that one
+ * query's neighbours. This adapter only reshapes single-key calls and the snapshot.
  */
-import { KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../memory';
+import { KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot, type QueryResult } from '../memory';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { Settings } from './types';
 
 class KeyValueMemoryPort implements MemoryPort {
+  /** the last loss's query, reused by the write of the same key if the memory has not changed */
+  private lastQuery: { key: Float32Array; result: QueryResult } | null = null;
+
   constructor(private m: KeyValueMemory) {}
+
+  get lookupEngine() {
+    return this.m.lookupEngine;
+  }
 
   get size() {
     return this.m.size;
@@ -17,7 +25,7 @@ class KeyValueMemoryPort implements MemoryPort {
   }
 
   async query(key: Float32Array): Promise<PortQuery> {
-    const r = this.m.query([key]);
+    const r = await this.m.queryAsync([key]);
     return {
       indices: r.indices[0],
       similarities: r.similarities[0],
@@ -28,12 +36,17 @@ class KeyValueMemoryPort implements MemoryPort {
   }
 
   async loss(key: Float32Array, label: number) {
-    const r = this.m.loss([key], [label]);
+    const q = await this.m.queryAsync([key]);
+    this.lastQuery = { key, result: q };
+    const r = this.m.loss([key], [label], { queryResult: q });
     return { loss: r.loss[0], np: r.np[0], nb: r.nb[0] };
   }
 
   async write(key: Float32Array, label: number) {
-    const [w] = this.m.write([key], [label]);
+    const hint = this.lastQuery?.key === key && this.lastQuery.result.version === this.m.version ? this.lastQuery.result : undefined;
+    this.lastQuery = null;
+    // without a fresh query of this key, the write finds n1 with the synchronous (CPU) lookup
+    const [w] = this.m.write([key], [label], { queryResult: hint });
     return {
       case: w.case,
       slot: w.slot,

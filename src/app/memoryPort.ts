@@ -31,6 +31,8 @@ export interface PortLoss {
 export interface MemoryPort {
   readonly size: number;
   readonly keySize: number;
+  /** which engine finds the neighbours: 'webgpu' (the GPU kernel), 'wasm-simd', 'tfjs-matmul', 'lsh'... */
+  readonly lookupEngine: string;
   query(key: Float32Array): Promise<PortQuery>;
   /** the memory loss of (key, label) against the current memory (before the write) */
   loss(key: Float32Array, label: number): Promise<PortLoss>;

@@ -11,6 +11,8 @@ export interface MemoryLabTestApi {
   ready(): boolean;
   state(): {
     backend: string | null;
+    /** the memory's lookup engine ('webgpu', 'wasm-simd', 'tfjs-matmul', 'lsh') */
+    lookup: string | null;
     size: number;
     filled: number;
     values: number[];
@@ -52,6 +54,7 @@ export function installTestApi(): void {
       const sum = s.summary;
       return {
         backend: s.backend?.name ?? null,
+        lookup: sum?.lookup ?? null,
         size: sum?.size ?? 0,
         filled: sum?.filled ?? 0,
         values: sum ? Array.from(sum.values) : [],

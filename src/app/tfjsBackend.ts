@@ -94,6 +94,17 @@ export function backendInWords(name: string): string {
   }
 }
 
+/** Which engine finds the memory's neighbours (KeyValueMemory.lookupEngine), in plain words, for the status line. */
+export function lookupInWords(engine: string): string {
+  if (engine === 'webgpu') return 'the graphics card (a WebGPU kernel over the keys kept on it)';
+  if (engine.startsWith('wasm-simd')) {
+    return `the processor (a WebAssembly SIMD scan)${/device lost/.test(engine) ? ', since the graphics card was lost' : ''}`;
+  }
+  if (engine === 'tfjs-matmul') return 'the TensorFlow.js backend (a matrix product and top-k)';
+  if (engine === 'lsh') return 'the processor (LSH buckets, then an exact re-ranking)';
+  return engine;
+}
+
 /** Why a backend was skipped, in plain words (the raw reason goes in the details). */
 export function skipInWords(name: string, reason: string): string {
   const what = name === 'webgpu' ? 'WebGPU' : name === 'webgl' ? 'WebGL' : name === 'wasm' ? 'WebAssembly' : name;

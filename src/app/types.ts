@@ -136,4 +136,6 @@ export interface MemorySummary {
   labels: LabelInfo[];
   /** increases on each change, so views can memoise on it */
   version: number;
+  /** which engine finds the neighbours: 'webgpu' (the GPU kernel), 'wasm-simd', 'tfjs-matmul', 'lsh' */
+  lookup: string;
 }

@@ -170,7 +170,7 @@ export async function fewShot(emb: Embeddings, classes: ClassSet, o: FewShotOpti
         support.map((s) => s.label),
       );
       slots += mem.filledCount;
-      const res = mem.query(queries.map((s) => rowOf(emb, s.row)));
+      const res = await mem.queryAsync(queries.map((s) => rowOf(emb, s.row)));
       let correct = 0;
       queries.forEach((s, i) => {
         if (res.prediction[i] === s.label) correct++;
@@ -268,7 +268,7 @@ export async function online(emb: Embeddings, classes: ClassSet, o: OnlineOption
       seed: (o.seed + ep) >>> 0,
     });
     try {
-      runOnlineSequence(mem, emb, seq, correct, total, maxShot);
+      await runOnlineSequence(mem, emb, seq, correct, total, maxShot);
     } finally {
       mem.dispose();
     }
@@ -278,19 +278,19 @@ export async function online(emb: Embeddings, classes: ClassSet, o: OnlineOption
 }
 
 /** Predict-then-write over one sequence; adds to correct/total by shot; returns correct (shot >= 1) and count. */
-function runOnlineSequence(
+async function runOnlineSequence(
   mem: KeyValueMemory,
   emb: Embeddings,
   seq: { row: number; label: number }[],
   correct: Float64Array,
   total: Float64Array,
   maxShot: number,
-): { correctSeen: number; seen: number; correctFirst: number; first: number } {
+): Promise<{ correctSeen: number; seen: number; correctFirst: number; first: number }> {
   const seen = new Map<number, number>();
   const r = { correctSeen: 0, seen: 0, correctFirst: 0, first: 0 };
   for (const ex of seq) {
     const key = [rowOf(emb, ex.row)];
-    const res = mem.query(key);
+    const res = await mem.queryAsync(key);
     const shot = seen.get(ex.label) ?? 0;
     const ok = res.prediction[0] === ex.label ? 1 : 0;
     const s = Math.min(shot, maxShot);
@@ -379,7 +379,7 @@ export async function lifelong(emb: Embeddings, classes: ClassSet, o: LifelongOp
       const seq = onlineEpisode(rng, sub, o.ways, length, labelBase);
       // count evictions: slots of earlier episodes' labels before vs after
       const before = mem.values;
-      const r = runOnlineSequence(mem, emb, seq, correct, total, maxShot);
+      const r = await runOnlineSequence(mem, emb, seq, correct, total, maxShot);
       const after = mem.values;
       for (let i = 0; i < before.length; i++) {
         if (before[i] >= 0 && before[i] < labelBase && after[i] !== before[i]) evictions++;

@@ -167,6 +167,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 `;
 }
 
+/** Compiled kernels per device and key size: a memory per evaluation episode does not recompile them. */
+const pipelineCache = new WeakMap<GPUDevice, Map<number, { scan: GPUComputePipeline; merge: GPUComputePipeline }>>();
+
+function pipelinesFor(device: GPUDevice, d4: number): { scan: GPUComputePipeline; merge: GPUComputePipeline } {
+  let byD = pipelineCache.get(device);
+  if (byD === undefined) pipelineCache.set(device, (byD = new Map()));
+  let p = byD.get(d4);
+  if (p === undefined) {
+    const pipeline = (code: string, label: string) =>
+      device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
+    p = { scan: pipeline(scanShader(d4), 'memory top-k scan'), merge: pipeline(mergeShader(), 'memory top-k merge') };
+    byD.set(d4, p);
+  }
+  return p;
+}
+
 /** The GPU resources of one device (all destroyed together). */
 interface GpuState {
   device: GPUDevice;
@@ -255,15 +271,14 @@ export class WebGpuLookup implements Lookup {
       keyBufs.push(device.createBuffer({ label: `memory keys ${row0}+${rows}`, size: rows * rowBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }));
     }
     const filledBuf = device.createBuffer({ label: 'memory filled mask', size: Math.max(4, this.n * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    const pipeline = (code: string, label: string) =>
-      device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
+    const { scan, merge } = pipelinesFor(device, this.d / 4);
     const state: GpuState = {
       device,
       keyBufs,
       rowsPerChunk,
       filledBuf,
-      scan: pipeline(scanShader(this.d / 4), 'memory top-k scan'),
-      merge: pipeline(mergeShader(), 'memory top-k merge'),
+      scan,
+      merge,
       queryBuf: null,
       candA: null,
       candB: null,

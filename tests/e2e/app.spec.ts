@@ -18,6 +18,10 @@ test.describe('core flows', () => {
 
   test('one-shot: two symbols labelled once, a variant of the first is recognised with its stored drawing', async ({ backend }) => {
     expect((await app.state()).backend).toBe(backend);
+    // on WebGPU the memory's lookup runs on the GPU, and the status line says so
+    const lookup = backend === 'webgpu' ? 'webgpu' : 'wasm-simd';
+    expect((await app.state()).lookup).toBe(lookup);
+    await expect(app.page.getByTestId('lookup-name')).toHaveText(lookup);
     await app.draw(SYMBOLS.ring);
     await expect(app.page.getByTestId('prediction-unknown')).toContainText('don’t know this yet');
     const a = await app.remember('ring');
@@ -333,11 +337,13 @@ test.describe('WebGPU', () => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     const before = await app.state();
+    expect(before.lookup).toBe('webgpu');
     expect(await page.evaluate(() => window.__memoryLab!.simulateDeviceLost())).toBe(true);
     await expect(app.message).toContainText('your memory was kept');
     await expect.poll(async () => (await app.state()).backend).not.toBe('webgpu');
     const after = await app.state();
     expect(after.values).toEqual(before.values);
+    expect(after.lookup).not.toBe('webgpu'); // rebuilt from the CPU state on the next backend
     await app.draw(variant(SYMBOLS.ring, 5));
     await expect(app.page.getByTestId('prediction-label')).toHaveText('ring');
   });

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useApp } from '../store';
-import { backendInWords, skipInWords } from '../tfjsBackend';
+import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
 import { DEFAULT_SETTINGS, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
 
 const fmt = (ms: number | null) => (ms === null ? '—' : `${ms.toFixed(1)} ms`);
@@ -128,6 +128,7 @@ export function Status() {
   const latency = useApp((s) => s.latency);
   const e2e = useApp((s) => s.lastPredictionLatencyMs);
   const fallback = useApp((s) => s.lastFallback);
+  const lookup = useApp((s) => s.summary?.lookup ?? null);
   return (
     <div className="status" aria-label="engine status">
       <p>
@@ -140,6 +141,11 @@ export function Status() {
         )}
         .
       </p>
+      {lookup && (
+        <p data-testid="lookup-status">
+          The memory finds the nearest drawings on {lookupInWords(lookup)} [<code data-testid="lookup-name">{lookup}</code>].
+        </p>
+      )}
       {backend && backend.skipped.length > 0 && (
         <ul className="plain-list" data-testid="backend-skipped-words">
           {backend.skipped.map((s) => (
