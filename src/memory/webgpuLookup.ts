@@ -286,11 +286,15 @@ export class WebGpuLookup implements Lookup {
       uniforms: [],
       lost: false,
     };
+    // a weak reference: the device outlives this lookup, and its `lost` promise would otherwise
+    // keep every disposed lookup (and its key mirror) alive for the page's life
+    const self = new WeakRef(this);
     device.lost.then((info) => {
       state.lost = true;
-      if (this.gpu === state) {
-        this.gpu = null;
-        this.lostReason = info.message || info.reason || 'unknown';
+      const lookup = self.deref();
+      if (lookup !== undefined && lookup.gpu === state) {
+        lookup.gpu = null;
+        lookup.lostReason = info.message || info.reason || 'unknown';
       }
     });
     // the current content (a new memory is all zeros, so only after a rebuild is there anything to send)
