@@ -8,6 +8,7 @@ import { CompareView } from './compare/CompareView';
 import { installCompare } from './compare/compareStore';
 import { RescueBanner } from './components/RescueBanner';
 import { SettingsPanel, UnderTheHood } from './components/SettingsPanel';
+import { SharedLinkPrompt } from './components/SharePanel';
 import { EncoderChoice } from './components/EncoderChoice';
 import { installTestApi } from './testApi';
 import { useApp, type Tab } from './store';
@@ -28,6 +29,10 @@ const BenchmarkView = loadBenchmark
       return { default: C };
     })
   : null;
+
+// A shared memory link (#memory=..., src/app/share.ts) as the page was opened: read once the app is
+// ready (the view buttons rewrite the address meanwhile).
+const openedWithHash = typeof location === 'undefined' ? '' : location.hash;
 
 // The Rare events view (issue 9): loaded when its tab is opened (the model loads then too).
 const RareView = lazy(() => import('./rare/RareView'));
@@ -100,7 +105,10 @@ export function App() {
     installTestApi();
     installCompare();
     const forced = backendFromUrl();
-    void useApp.getState().start(forced === 'cpu' ? undefined : forced);
+    void useApp
+      .getState()
+      .start(forced === 'cpu' ? undefined : forced)
+      .then(() => useApp.getState().checkSharedLink(openedWithHash));
   }, []);
   const current = TABS.find((t) => t.id === tab) ?? TABS[0];
 
@@ -140,6 +148,7 @@ export function App() {
         </div>
       )}
       <RescueBanner />
+      <SharedLinkPrompt />
       {!ready && !message && <p data-testid="loading">Loading the encoder…</p>}
       <main id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
         {current.render()}

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useApp } from '../store';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
+import { SharePanel } from './SharePanel';
 
 const NO_LABELS: LabelInfo[] = [];
 const MAX_ROWS = 300;
@@ -118,6 +119,7 @@ export function LabelsPanel() {
         </div>
       )}
       <ImportExport />
+      <SharePanel />
     </section>
   );
 }

@@ -28,6 +28,7 @@ import {
   startWithEncoder,
   type EncoderSlice,
 } from './encoderSlice';
+import { createShareSlice, type ShareSlice } from './shareSlice';
 import type { BackendReport } from '../tfjsBackend';
 import {
   DEFAULT_SETTINGS,
@@ -49,7 +50,12 @@ const everywhere = (m: Message): Message => (m ? { ...m, tab: null } : m);
 
 /** The view named in the address (#memory), so a reload keeps it. */
 function tabFromAddress(): Tab {
-  const h = typeof location === 'undefined' ? '' : decodeURIComponent(location.hash.slice(1));
+  let h = '';
+  try {
+    h = typeof location === 'undefined' ? '' : decodeURIComponent(location.hash.slice(1));
+  } catch {
+    // a damaged address (a shared memory link cut inside a %-escape): the first view
+  }
   return (/^[a-z-]{1,20}$/.test(h) ? h : 'draw') as Tab;
 }
 
@@ -95,7 +101,8 @@ export interface MemorySlice {
   deleteLabel: (id: number) => Promise<void>;
   clearMemory: () => Promise<void>;
   exportText: () => string;
-  importText: (text: string) => Promise<boolean>;
+  /** Replace the memory by a memory file's text (validated; on error nothing changes). `source` words the message. */
+  importText: (text: string, source?: ImportSource) => Promise<boolean>;
 }
 
 export interface SettingsSlice {
@@ -115,7 +122,15 @@ export interface UiSlice {
   start: (force?: Exclude<BackendChoice, 'auto'>) => Promise<void>;
 }
 
-export type AppState = DrawingSlice & PredictionSlice & MemorySlice & SettingsSlice & UiSlice & EncoderSlice;
+export type AppState = DrawingSlice & PredictionSlice & MemorySlice & SettingsSlice & UiSlice & EncoderSlice & ShareSlice;
+
+/** where an imported memory comes from: a file, a shared link, or the user's own memory put aside */
+export type ImportSource = 'file' | 'link' | 'previous';
+const IMPORT_WORDS: Record<ImportSource, { refused: string; done: string }> = {
+  file: { refused: 'import refused, the memory is unchanged', done: 'memory imported' },
+  link: { refused: 'the shared memory was not opened, your memory is unchanged', done: 'shared memory opened' },
+  previous: { refused: 'your earlier memory was not brought back, the memory is unchanged', done: 'your earlier memory is back' },
+};
 type Slice<T> = StateCreator<AppState, [], [], T>;
 
 let engine: Engine | null = null;
@@ -375,10 +390,11 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     }
   },
   exportText: () => JSON.stringify(toFile(getEngine().saved())),
-  importText: async (text) => {
+  importText: async (text, source = 'file') => {
+    const words = IMPORT_WORDS[source];
     const refused = changeRefused(get());
     if (refused) {
-      set({ message: { kind: 'error', text: `import refused, the memory is unchanged: ${refused}` } });
+      set({ message: { kind: 'error', text: `${words.refused}: ${refused}` } });
       return false;
     }
     const e = getEngine();
@@ -391,7 +407,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         const report = await e.restore(saved);
         reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
       } catch (err) {
-        set({ message: { kind: 'error', text: `import refused, the memory is unchanged: ${errorText(err)}` } });
+        set({ message: { kind: 'error', text: `${words.refused}: ${errorText(err)}` } });
         return false;
       }
       const why = await persist({ whole: true });
@@ -401,7 +417,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         lastWrite: null,
         message: {
           kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
-          text: `memory imported: ${saved.slots.length} drawings, ${saved.labels.length} labels${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
+          text: `${words.done}: ${saved.slots.length} drawings, ${saved.labels.length} labels${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
         },
       });
       get().requestPrediction();
@@ -609,6 +625,7 @@ export const useApp = create<AppState>()((...a) => ({
   ...settingsSlice(...a),
   ...uiSlice(...a),
   ...createEncoderSlice({ engine: () => engine, changeRefused, saveWhole: () => persist({ whole: true }) })(...a),
+  ...createShareSlice({ engine: () => engine, changeRefused })(...a),
 }));
 
 // a banner set without a view belongs to the view on screen when it was set

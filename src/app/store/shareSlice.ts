@@ -1,0 +1,151 @@
+/**
+ * Opening a shared memory link (#memory=..., src/app/share.ts) on this device. The link is decoded
+ * and validated like an imported file as soon as the app is ready; a bad one is refused with a
+ * message and changes nothing. A good one is never applied silently: the user picks "open it" or
+ * "keep mine". Opening it first puts the user's own memory aside in this browser (the store that
+ * keeps unrestorable saves, src/app/autosave.ts), so it can be downloaded or brought back, then
+ * goes through the store's importText, the one import path (validation, re-encoding when the link
+ * was made with another encoder, autosave).
+ */
+import type { StateCreator } from 'zustand';
+import { asideToText, metaOf, putAside, readAside, type StoredAutosave } from '../autosave';
+import type { Engine } from '../engine';
+import { payloadOfHash, sharedMemoryOfPayload } from '../share';
+import type { AppState } from './index';
+
+/** A shared memory waiting for the user's answer. */
+export interface IncomingShare {
+  drawings: number;
+  labels: string[];
+  /** the encoder that made its keys, and whether this device re-encodes them (another encoder) */
+  encoder: string;
+  reencode: boolean;
+  /** the memory file's JSON (already validated) */
+  fileText: string;
+  /** how many drawings the memory on this device holds now (what "open it" puts aside) */
+  mine: number;
+}
+
+export interface ShareSlice {
+  incoming: IncomingShare | null;
+  /** the user's memory put aside when a shared one replaced it */
+  previous: { key: number; drawings: number } | null;
+  /** Read a memory link from the address (call once the app is ready); false when there is none or it was refused. */
+  checkSharedLink: (hash: string) => boolean;
+  /** Replace this device's memory by the shared one, the current one put aside first. */
+  openIncoming: () => Promise<boolean>;
+  /** Leave the memory as it is and forget the link. */
+  keepMine: () => void;
+  /** the memory put aside, as a memory file's text (download) */
+  previousText: () => Promise<string>;
+  /** Bring the memory put aside back (it replaces the shared one, which stays in its link). */
+  restorePrevious: () => Promise<boolean>;
+}
+
+export interface ShareSliceDeps {
+  engine: () => Engine | null;
+  changeRefused: (s: AppState) => string | null;
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The address without the memory link (the link is read once; a reload does not ask again). */
+function forgetLinkInAddress(): void {
+  if (typeof history === 'undefined' || typeof location === 'undefined') return;
+  if (payloadOfHash(location.hash) === null) return;
+  history.replaceState(history.state, '', `${location.pathname}${location.search}#draw`);
+}
+
+/** The engine's memory as autosave records (what putAside keeps; asideToText makes it a file). */
+function storedOf(e: Engine): StoredAutosave {
+  const saved = e.saved();
+  const meta = metaOf(saved);
+  return { kind: 'slots', meta, slots: saved.slots.map((s) => ({ slot: s.slot, label: s.label, time: meta.clock - s.age, key: s.key, thumb: s.thumb })) };
+}
+
+export const createShareSlice =
+  (deps: ShareSliceDeps): StateCreator<AppState, [], [], ShareSlice> =>
+  (set, get) => ({
+    incoming: null,
+    previous: null,
+    checkSharedLink: (hash) => {
+      const payload = payloadOfHash(hash);
+      const e = deps.engine();
+      if (payload === null || !e) return false;
+      try {
+        const { saved, fileText } = sharedMemoryOfPayload(payload, { keySize: e.keySize, encoder: e.encoderEntry.name });
+        const names = new Map(saved.labels.map((l) => [l.id, l.name]));
+        const counts = new Map<number, number>();
+        for (const s of saved.slots) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
+        set({
+          incoming: {
+            drawings: saved.slots.length,
+            labels: [...counts.keys()].map((id) => names.get(id) ?? `#${id}`),
+            encoder: saved.encoder ?? '?',
+            reencode: saved.encoder !== e.encoderEntry.name,
+            fileText,
+            mine: e.summary().filled,
+          },
+        });
+        return true;
+      } catch (err) {
+        forgetLinkInAddress();
+        set({ message: { kind: 'error', text: `The shared memory link could not be opened, your memory is unchanged: ${errorText(err)}`, tab: null } });
+        return false;
+      }
+    },
+    openIncoming: async () => {
+      const inc = get().incoming;
+      const e = deps.engine();
+      if (!inc || !e) return false;
+      const refused = deps.changeRefused(get());
+      if (refused) {
+        set({ message: { kind: 'error', text: `the shared memory was not opened: ${refused}`, tab: null } });
+        return false;
+      }
+      let previous: ShareSlice['previous'] = null;
+      if (e.summary().filled > 0) {
+        try {
+          const key = await putAside(storedOf(e), `replaced by a shared memory (link) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`);
+          previous = { key, drawings: e.summary().filled };
+        } catch (err) {
+          set({
+            message: {
+              kind: 'error',
+              text: `the shared memory was not opened: your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then open the link again.`,
+              tab: null,
+            },
+          });
+          return false;
+        }
+      }
+      const ok = await get().importText(inc.fileText, 'link');
+      if (ok) {
+        forgetLinkInAddress();
+        set({ incoming: null, previous: previous ?? get().previous });
+      }
+      return ok;
+    },
+    keepMine: () => {
+      forgetLinkInAddress();
+      set({ incoming: null, message: { kind: 'info', text: 'the shared memory was not opened: your memory is unchanged', tab: null } });
+    },
+    previousText: async () => {
+      const p = get().previous;
+      const copy = p ? await readAside(p.key) : undefined;
+      if (!copy) throw new Error('the copy put aside is no longer in this browser');
+      return asideToText(copy);
+    },
+    restorePrevious: async () => {
+      let text: string;
+      try {
+        text = await get().previousText();
+      } catch (err) {
+        set({ message: { kind: 'error', text: `your earlier memory could not be brought back: ${errorText(err)}`, tab: null } });
+        return false;
+      }
+      const ok = await get().importText(text, 'previous');
+      if (ok) set({ previous: null });
+      return ok;
+    },
+  });

@@ -1,0 +1,128 @@
+// Opening a shared memory link through the store (src/app/store/shareSlice.ts) over a real Engine
+// (Node, WASM backend, bundled encoder) and IndexedDB (fake-indexeddb): a bad link changes nothing
+// and says why; a good one waits for the user; "keep mine" changes nothing; "open" keeps the
+// user's memory aside first (downloadable, can be brought back) and goes through the import path.
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend';
+import { loadEncoderFromDir } from '../../src/encoder/node';
+import { Engine } from '../../src/app/engine';
+import { readAutosave, savedFromAutosave } from '../../src/app/autosave';
+import { fromFileText } from '../../src/app/persist';
+import { shareLinkOf } from '../../src/app/share';
+import { attachEngine, useApp } from '../../src/app/store';
+import { DEFAULT_SETTINGS } from '../../src/app/types';
+import { strokesToInput, type StrokePoint } from '../../src/strokes';
+
+const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
+const RING = [line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))];
+const CROSS = [line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])];
+const VEE = [line([[50, 50], [150, 250], [250, 50]])];
+
+let engine: Engine;
+const st = () => useApp.getState();
+
+beforeAll(async () => {
+  engine = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
+    startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
+    loadEncoder: () => loadEncoderFromDir('models/omniglot-conv4'),
+  });
+  attachEngine(engine);
+});
+afterAll(() => engine.dispose());
+
+async function remember(strokes: StrokePoint[][], name: string) {
+  st().setStrokes(strokes, false);
+  useApp.setState({ input: strokesToInput(strokes) });
+  expect(await st().remember(name)).toBe(true);
+}
+const names = () => (st().summary?.labels ?? []).map((l) => l.name).sort();
+async function autosavedNames() {
+  const s = await readAutosave();
+  if (s.kind !== 'slots') throw new Error(s.kind);
+  const m = savedFromAutosave(s.meta, s.slots, engine.keySize);
+  return m.labels.map((l) => l.name).sort();
+}
+
+describe('opening a shared memory link', () => {
+  let sharedHash = '';
+  let sharedFile = '';
+
+  it('the sender makes a link of its memory', async () => {
+    await st().clearMemory();
+    await remember(RING, 'ring');
+    await remember(CROSS, 'cross');
+    sharedFile = st().exportText();
+    const link = shareLinkOf(sharedFile, 'http://localhost/');
+    expect(link.kind).toBe('link');
+    sharedHash = new URL((link as { url: string }).url).hash;
+  });
+
+  it('a damaged link is refused with a message; the memory and its autosave are unchanged', async () => {
+    await st().clearMemory();
+    await remember(VEE, 'vee');
+    const before = JSON.stringify(engine.saved());
+    const cut = sharedHash.slice(0, Math.floor(sharedHash.length / 2));
+    expect(st().checkSharedLink(cut)).toBe(false);
+    expect(st().incoming).toBeNull();
+    expect(st().message?.kind).toBe('error');
+    expect(st().message?.text).toMatch(/^The shared memory link could not be opened, your memory is unchanged: the link is damaged or was cut short/);
+    expect(JSON.stringify(engine.saved())).toBe(before);
+    expect(await autosavedNames()).toEqual(['vee']);
+    // a view name is no link: nothing happens
+    expect(st().checkSharedLink('#memory')).toBe(false);
+  });
+
+  it('a good link waits for the user, saying what it holds; "keep mine" changes nothing', async () => {
+    expect(st().checkSharedLink(sharedHash)).toBe(true);
+    const inc = st().incoming!;
+    expect(inc.drawings).toBe(2);
+    expect(inc.labels.sort()).toEqual(['cross', 'ring']);
+    expect(inc.encoder).toBe(engine.encoderEntry.name);
+    expect(inc.reencode).toBe(false);
+    expect(inc.mine).toBe(1);
+    expect(names()).toEqual(['vee']); // nothing applied yet
+    st().keepMine();
+    expect(st().incoming).toBeNull();
+    expect(names()).toEqual(['vee']);
+    expect(await autosavedNames()).toEqual(['vee']);
+  });
+
+  it('"open" puts the user\'s memory aside, then imports the shared one (saved); "bring it back" restores it', async () => {
+    const mine = engine.saved();
+    expect(st().checkSharedLink(sharedHash)).toBe(true);
+    expect(await st().openIncoming()).toBe(true);
+    expect(st().incoming).toBeNull();
+    expect(st().message?.text).toMatch(/^shared memory opened: 2 drawings, 2 labels/);
+    expect(names()).toEqual(['cross', 'ring']);
+    expect(await autosavedNames()).toEqual(['cross', 'ring']);
+    // the same memory as the sender's, key for key
+    const sent = fromFileText(sharedFile, engine.keySize);
+    expect(engine.saved().slots.map((s) => Array.from(s.key))).toEqual(sent.slots.map((s) => Array.from(s.key)));
+    // the earlier memory is kept aside, as a file with its drawing
+    expect(st().previous?.drawings).toBe(1);
+    const kept = fromFileText(await st().previousText(), engine.keySize);
+    expect(kept.labels.map((l) => l.name)).toEqual(['vee']);
+    expect(Array.from(kept.slots[0].key)).toEqual(Array.from(mine.slots[0].key));
+    expect(Array.from(kept.slots[0].thumb)).toEqual(Array.from(mine.slots[0].thumb));
+    // and comes back
+    expect(await st().restorePrevious()).toBe(true);
+    expect(st().message?.text).toMatch(/^your earlier memory is back: 1 drawings?, 1 label/);
+    expect(names()).toEqual(['vee']);
+    expect(await autosavedNames()).toEqual(['vee']);
+    expect(st().previous).toBeNull();
+  });
+
+  it('a read-only tab (another tab keeps the memory) does not open it, and says why', async () => {
+    expect(st().checkSharedLink(sharedHash)).toBe(true);
+    useApp.setState({ readOnly: true });
+    try {
+      expect(await st().openIncoming()).toBe(false);
+      expect(st().message?.text).toMatch(/^the shared memory was not opened: this memory is open in another tab/);
+      expect(names()).toEqual(['vee']);
+    } finally {
+      useApp.setState({ readOnly: false });
+      st().keepMine();
+    }
+  });
+});
