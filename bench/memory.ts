@@ -21,6 +21,7 @@ import hnswlib from 'hnswlib-node';
 import { selectBackend } from '../src/backend';
 import { DEFAULTS, defaultLshBits, KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../src/memory';
 import { clusteredKeys, queriesNear } from '../tests/unit/memoryLshData';
+import { lshStudy } from './lsh';
 
 const D = 128;
 const K = 256;
@@ -281,6 +282,10 @@ function markdown(rows: Row[], meta: Record<string, string | number>): string {
 }
 
 async function main() {
+  if (opt('lsh') !== undefined) {
+    await lshStudy(); // bench/lsh.ts: recall on new cluster members and Omniglot keys, N-way under LSH
+    return;
+  }
   if (opt('render') !== undefined) {
     const { readFileSync } = await import('node:fs');
     const saved = JSON.parse(readFileSync('bench/memory-results.json', 'utf8')) as { meta: Record<string, string | number>; rows: Row[] };

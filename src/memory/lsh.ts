@@ -13,9 +13,13 @@
  *   query must move to land there); the L * (probes - 1) lowest-scoring flip sets over all tables
  *   are probed, generated in score order with the shift/expand heap of Lv et al. So the nearest
  *   buckets are probed first, and tables where the query sits near a boundary get more probes.
- * - The union of the probed buckets is re-ranked exactly against the CPU key mirror (by the SIMD
- *   gather kernel when the memory uses one), so similarities are the true ones, and LSH may return
- *   fewer than k neighbours (only candidates are ranked).
+ * - Collision counting (settings.lsh.minHits, as C2LSH, Gan et al. SIGMOD 2012): a slot is a
+ *   candidate when at least minHits of the probed buckets hold it. A near key sits in several
+ *   probed buckets, a far one rarely in two, so with many probes and minHits 2 far keys are
+ *   dropped before their rows are read (reading a candidate's row is most of a query's time).
+ * - The candidates are re-ranked exactly against the CPU key mirror (by the SIMD gather kernel
+ *   when the memory uses one), so similarities are the true ones, and LSH may return fewer than
+ *   k neighbours (only candidates are ranked).
  *
  * Which buckets a query probes depends on the query alone (not on what the tables hold), so
  * whether a slot is a candidate depends only on the query and that slot's key: that is what makes a
@@ -35,7 +39,7 @@ export interface LshProbe {
   code: number;
   /** Every bucket this table probed, the own bucket first, then by probe order. */
   probed: number[];
-  /** The filled slots of the probed buckets, ascending: the candidates this table contributed. */
+  /** The filled slots of the probed buckets, ascending (candidates if at least lsh.minHits probed buckets hold them). */
   slots: number[];
 }
 
@@ -50,6 +54,10 @@ export class LshLookup implements Lookup {
   private buckets: Map<number, number[]>[];
   private readonly stamp: Int32Array;
   private stampId = 0;
+  // [N] probed buckets holding the slot during one search, saturating at 255 (else 0): one byte a
+  // slot keeps it in cache (these increments are at random slots, once per bucket entry visited)
+  private readonly hits: Uint8Array;
+  private readonly seen: Int32Array; // [N] slots with hits > 0 in this search
   private readonly qcode: Int32Array; // [L] scratch
   // the probe list of the last query hashed: probeTable[i], probeCode[i] for i < probeCount
   private readonly probeTable: Int32Array;
@@ -104,6 +112,8 @@ export class LshLookup implements Lookup {
     this.pos = new Int32Array(tables * n);
     this.buckets = Array.from({ length: tables }, () => new Map<number, number[]>());
     this.stamp = new Int32Array(n);
+    this.hits = new Uint8Array(n);
+    this.seen = new Int32Array(n);
     this.qcode = new Int32Array(tables);
     const maxProbes = tables * p.probes;
     this.probeTable = new Int32Array(maxProbes);
@@ -233,19 +243,28 @@ export class LshLookup implements Lookup {
     const out: Ranked[] = [];
     for (let r = 0; r < b; r++) {
       this.probe(q, r * this.d);
-      const stamp = this.nextStamp();
-      let count = 0;
+      const { hits, seen } = this;
+      let nSeen = 0;
       for (let i = 0; i < this.probeCount; i++) {
         const list = this.buckets[this.probeTable[i]].get(this.probeCode[i]);
         if (list === undefined) continue;
-        for (const slot of list) {
-          if (this.stamp[slot] === stamp) continue;
-          this.stamp[slot] = stamp;
+        for (let j = 0, len = list.length; j < len; j++) {
+          const slot = list[j];
+          const h = hits[slot];
+          if (h === 0) seen[nSeen++] = slot;
+          if (h < 255) hits[slot] = h + 1;
+        }
+      }
+      let count = 0;
+      for (let j = 0; j < nSeen; j++) {
+        const slot = seen[j];
+        if (hits[slot] >= this.p.minHits) {
           this.candBuf[count] = slot;
           // float32 like the exact path's similarities
           if (this.gather === null) this.simBuf[count] = Math.fround(dot(this.mirror, slot * this.d, q, r * this.d, this.d));
           count++;
         }
+        hits[slot] = 0;
       }
       if (this.gather !== null) {
         this.gather.query.set(q.subarray(r * this.d, (r + 1) * this.d));
@@ -263,18 +282,15 @@ export class LshLookup implements Lookup {
 
   /**
    * The similarity search(q[qo..qo+D)) would give each filled slot of `slots` (computed the same
-   * way), NaN where no probed bucket of q holds the slot.
+   * way), NaN where fewer than minHits probed buckets of q hold the slot (not a candidate).
    */
   rescore(q: Float32Array, qo: number, slots: readonly number[]): Float64Array {
     this.probe(q, qo);
     const stamp = this.nextStamp();
     for (const slot of slots) {
-      for (let i = 0; i < this.probeCount; i++) {
-        if (this.codes[this.probeTable[i] * this.n + slot] === this.probeCode[i]) {
-          this.stamp[slot] = stamp;
-          break;
-        }
-      }
+      let hits = 0;
+      for (let i = 0; i < this.probeCount; i++) if (this.codes[this.probeTable[i] * this.n + slot] === this.probeCode[i]) hits++;
+      if (hits >= this.p.minHits) this.stamp[slot] = stamp;
     }
     const out = new Float64Array(slots.length).fill(NaN);
     const reached = slots.filter((s) => this.stamp[s] === stamp);

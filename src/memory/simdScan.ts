@@ -57,15 +57,22 @@ function kernelBytes(): Uint8Array<ArrayBuffer> {
   ];
   const body16 = unrolledBody();
   const bodyGather = gatherBody();
+  const bodyGather16 = gatherUnrolledBody();
   const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
   const str = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [0x01, 0x60, 0x06, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00]),
     ...section(2, [0x01, ...str('env'), ...str('mem'), 0x02, 0x00, 0x01]),
-    ...section(3, [0x03, 0x00, 0x00, 0x00]),
-    ...section(7, [0x03, ...str('scores'), 0x00, 0x00, ...str('scores16'), 0x00, 0x01, ...str('gather'), 0x00, 0x02]),
-    ...section(10, [0x03, ...leb(body.length), ...body, ...leb(body16.length), ...body16, ...leb(bodyGather.length), ...bodyGather]),
+    ...section(3, [0x04, 0x00, 0x00, 0x00, 0x00]),
+    ...section(7, [0x04, ...str('scores'), 0x00, 0x00, ...str('scores16'), 0x00, 0x01, ...str('gather'), 0x00, 0x02, ...str('gather16'), 0x00, 0x03]),
+    ...section(10, [
+      0x04,
+      ...leb(body.length), ...body,
+      ...leb(body16.length), ...body16,
+      ...leb(bodyGather.length), ...bodyGather,
+      ...leb(bodyGather16.length), ...bodyGather16,
+    ]),
   ];
   return new Uint8Array(bytes);
 }
@@ -144,6 +151,47 @@ function gatherBody(): number[] {
     0x0c, 0x00, 0x0b, 0x0b,
     ...get(L.outp), ...get(L.i), ...i32(2), 0x74, 0x6a,
     ...lane(0), ...lane(1), 0x92, ...lane(2), ...lane(3), 0x92, 0x92,
+    0x38, 0x02, 0x00,
+    ...get(L.i), ...i32(1), 0x6a, ...set(L.i),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b,
+  ];
+}
+
+/**
+ * gather16: gather for d % 16 == 0, unrolled 4x into 4 independent accumulators (as scores16):
+ * a row's dot product is not one long dependency chain, so the next candidate row's loads start
+ * while this one is summed (the LSH re-ranking is bound by these random row reads).
+ */
+function gatherUnrolledBody(): number[] {
+  const L = { kp: 0, count: 1, d: 2, qp: 3, idxp: 4, outp: 5, i: 6, c: 7, krow: 8, db: 9, kc: 10, qc: 11, a0: 12 };
+  const get = (i: number) => [0x20, i];
+  const set = (i: number) => [0x21, i];
+  const i32 = (v: number) => [0x41, ...sleb(v)];
+  const simd = (op: number) => [0xfd, ...leb(op)];
+  const load = (base: number, offset: number) => [...get(base), ...simd(0x00), 0x00, ...leb(offset)];
+  const zero = [...simd(0x0c), ...new Array(16).fill(0)];
+  const madd = (a: number, offset: number) => [...get(a), ...load(L.kc, offset), ...load(L.qc, offset), ...simd(230), ...simd(228), ...set(a)];
+  const lane = (a: number, l: number) => [...get(a), ...simd(0x1f), l];
+  return [
+    0x02, 0x06, 0x7f, 0x04, 0x7b, // locals: 6 x i32, 4 x v128
+    ...get(L.d), ...i32(2), 0x74, ...set(L.db),
+    ...i32(0), ...set(L.i),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(L.i), ...get(L.count), 0x4f, 0x0d, 0x01,
+    ...get(L.kp), ...get(L.idxp), ...get(L.i), ...i32(2), 0x74, 0x6a, 0x28, 0x02, 0x00, ...get(L.db), 0x6c, 0x6a, ...set(L.krow),
+    ...zero, ...set(L.a0), ...zero, ...set(L.a0 + 1), ...zero, ...set(L.a0 + 2), ...zero, ...set(L.a0 + 3),
+    ...i32(0), ...set(L.c),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(L.c), ...get(L.db), 0x4f, 0x0d, 0x01,
+    ...get(L.krow), ...get(L.c), 0x6a, ...set(L.kc),
+    ...get(L.qp), ...get(L.c), 0x6a, ...set(L.qc),
+    ...madd(L.a0, 0), ...madd(L.a0 + 1, 16), ...madd(L.a0 + 2, 32), ...madd(L.a0 + 3, 48),
+    ...get(L.c), ...i32(64), 0x6a, ...set(L.c),
+    0x0c, 0x00, 0x0b, 0x0b,
+    ...get(L.a0), ...get(L.a0 + 1), ...simd(228), ...get(L.a0 + 2), ...get(L.a0 + 3), ...simd(228), ...simd(228), ...set(L.a0),
+    ...get(L.outp), ...get(L.i), ...i32(2), 0x74, 0x6a,
+    ...lane(L.a0, 0), ...lane(L.a0, 1), 0x92, ...lane(L.a0, 2), ...lane(L.a0, 3), 0x92, 0x92,
     0x38, 0x02, 0x00,
     ...get(L.i), ...i32(1), 0x6a, ...set(L.i),
     0x0c, 0x00, 0x0b, 0x0b,
@@ -329,7 +377,7 @@ export class SimdGather {
     this.outp = this.idxp + n * 4;
     const memory = new WebAssembly.Memory({ initial: Math.ceil((this.outp + n * 4) / 65536) });
     const inst = new WebAssembly.Instance(mod, { env: { mem: memory } });
-    this.run = inst.exports.gather as SimdGather['run'];
+    this.run = (d % 16 === 0 ? inst.exports.gather16 : inst.exports.gather) as SimdGather['run'];
     this.keys = new Float32Array(memory.buffer, 0, n * d);
     this.query = new Float32Array(memory.buffer, this.qp, d);
     this.idx = new Int32Array(memory.buffer, this.idxp, n);

@@ -22,7 +22,7 @@ export const snapshotSettingsSchema = z.object({
   ageNoise: z.number().min(0),
   seed: z.number().int().min(0),
   lookup: z.enum(['exact', 'lsh']),
-  lsh: z.object({ tables: z.number().int().min(1), bits: z.number().int().min(1).max(30), seed: z.number().int().min(0), planes: z.number().int().min(1), probes: z.number().int().min(1).max(1024).optional() }),
+  lsh: z.object({ tables: z.number().int().min(1), bits: z.number().int().min(1).max(30), seed: z.number().int().min(0), planes: z.number().int().min(1), probes: z.number().int().min(1).max(1024).optional(), minHits: z.number().int().min(1).max(255).optional() }),
 });
 
 export const memorySnapshotSchema = z.object({

@@ -19,9 +19,7 @@ function normalizeRow(a: Float32Array, o: number, d: number): void {
  */
 export function clusteredKeys(n: number, d: number, clusters: number, seed: number, spread = 0.75): Clustered {
   const normal = normalSampler(mulberry32(seed));
-  const centers = new Float32Array(clusters * d);
-  for (let i = 0; i < centers.length; i++) centers[i] = normal();
-  for (let c = 0; c < clusters; c++) normalizeRow(centers, c * d, d);
+  const centers = drawCentres(normal, clusters, d);
   const keys = new Float32Array(n * d);
   const labels = new Int32Array(n);
   const s = spread / Math.sqrt(d);
@@ -30,6 +28,34 @@ export function clusteredKeys(n: number, d: number, clusters: number, seed: numb
     labels[i] = c;
     for (let j = 0; j < d; j++) keys[i * d + j] = centers[c * d + j] + s * normal();
     normalizeRow(keys, i * d, d);
+  }
+  return { keys, labels };
+}
+
+function drawCentres(normal: () => number, clusters: number, d: number): Float32Array {
+  const centers = new Float32Array(clusters * d);
+  for (let i = 0; i < centers.length; i++) centers[i] = normal();
+  for (let c = 0; c < clusters; c++) normalizeRow(centers, c * d, d);
+  return centers;
+}
+
+/**
+ * New members of the clusters of clusteredKeys(n, d, clusters, seed, spread): the same centres,
+ * fresh noise (seed `querySeed`), so a query is like a new drawing of a stored class, not a stored
+ * key plus noise. Query q belongs to cluster labels[q].
+ */
+export function newMembers(d: number, clusters: number, seed: number, count: number, querySeed: number, spread = 0.75): Clustered {
+  const centers = drawCentres(normalSampler(mulberry32(seed)), clusters, d);
+  const u = mulberry32(querySeed);
+  const normal = normalSampler(u);
+  const keys = new Float32Array(count * d);
+  const labels = new Int32Array(count);
+  const s = spread / Math.sqrt(d);
+  for (let q = 0; q < count; q++) {
+    const c = Math.floor(u() * clusters);
+    labels[q] = c;
+    for (let j = 0; j < d; j++) keys[q * d + j] = centers[c * d + j] + s * normal();
+    normalizeRow(keys, q * d, d);
   }
   return { keys, labels };
 }

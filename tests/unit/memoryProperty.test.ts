@@ -117,7 +117,7 @@ const batchScenario = fc
     seed: fc.integer({ min: 0, max: 1000 }),
     lookup: fc.constantFrom('exact' as const, 'lsh' as const, 'lsh' as const),
     storage: fc.constantFrom('auto' as const, 'in-place' as const),
-    lsh: fc.record({ tables: fc.integer({ min: 1, max: 6 }), bits: fc.integer({ min: 1, max: 5 }), probes: fc.integer({ min: 1, max: 4 }), shared: fc.boolean() }),
+    lsh: fc.record({ tables: fc.integer({ min: 1, max: 6 }), bits: fc.integer({ min: 1, max: 5 }), probes: fc.integer({ min: 1, max: 4 }), minHits: fc.integer({ min: 1, max: 3 }), shared: fc.boolean() }),
     centres: fc.integer({ min: 1, max: 5 }),
   })
   .chain((cfg) => {
@@ -143,10 +143,10 @@ describe('batch writes equal row-by-row writes', () => {
         // fixed, well-separated centres; a row is centre + noise
         const centres = Array.from({ length: cfg.centres }, (_, c) => Array.from({ length: d }, (_, j) => Math.sin(1 + c * 7.3 + j * 2.1)));
         const keyOf = ([c, g]: [number, number[]]) => centres[c].map((x, j) => x + g[j]);
-        const { tables, bits, probes, shared } = cfg.lsh;
+        const { tables, bits, probes, minHits, shared } = cfg.lsh;
         const config = {
           memorySize: cfg.memorySize, keySize: d, k: cfg.k, ageNoise: cfg.ageNoise, seed: cfg.seed, lookup: cfg.lookup, storage: cfg.storage,
-          lsh: { tables, bits, probes, planes: shared ? bits : tables * bits },
+          lsh: { tables, bits, probes, minHits, planes: shared ? bits : tables * bits },
         };
         const batch = KeyValueMemory.create(config);
         const rows = KeyValueMemory.create(config);
