@@ -4,11 +4,12 @@
  * CPU mirror of the memory so it survives a lost GPU device and autosaves cheaply).
  * The zustand store calls this; components never do.
  */
-import { Encoder, encoderModelUrl, LEGACY_ENCODER, type EncoderEntry } from '../encoder';
+import * as tf from '@tensorflow/tfjs';
+import { Encoder, encoderModelUrl, imagesToFlat, LEGACY_ENCODER, type EncoderEntry } from '../encoder';
 import { inputToThumbnail } from '../strokes';
 import { createMemoryPort } from './memoryAdapter';
 import { reencodeSlots, type ReencodeReport } from './reencode';
-import type { MemoryPort } from './memoryPort';
+import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
 import { labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
@@ -258,8 +259,33 @@ export class Engine {
     return { value: key, ms: now() - t0 };
   }
 
+  /**
+   * WebGPU: the encoder's output stays on the GPU and is the memory's query (no round trip through
+   * the CPU before the lookup); the key is read back beside it, for Remember and the thumbnails.
+   * encodeMs: until the key is in JS; queryMs: what the lookup adds after that (they overlap).
+   */
+  private async encodeAndQueryOnGpu(input: Float32Array): Promise<{ enc: Timed<Float32Array>; q: PortQuery; queryMs: number }> {
+    const t0 = now();
+    const keys = tf.tidy(() => this.encoder.encodeTensor(tf.tensor2d(imagesToFlat(input), [1, input.length])));
+    try {
+      let keyAt = t0;
+      const [key, q] = await Promise.all([
+        keys.data().then((d) => {
+          keyAt = now();
+          return Float32Array.from(d);
+        }),
+        this.memory.queryTensor!(keys),
+      ]);
+      return { enc: { value: key, ms: keyAt - t0 }, q, queryMs: Math.max(0, now() - keyAt) };
+    } finally {
+      keys.dispose();
+    }
+  }
+
   async predict(input: Float32Array): Promise<{ prediction: PredictionView; encodeMs: number; queryMs: number; key: Float32Array }> {
-    const enc = await this.encode(input);
+    const onGpu = this.memory.queryTensor !== undefined && tf.getBackend() === 'webgpu' && this.filled() > 0 && input.length === 784;
+    const gpu = onGpu ? await this.encodeAndQueryOnGpu(input) : null;
+    const enc = gpu?.enc ?? (await this.encode(input));
     const t0 = now();
     const filled = this.filled();
     const cutoff = this.settings.nearCutoff;
@@ -274,8 +300,10 @@ export class Engine {
         },
       };
     }
-    const q = await this.memory.query(enc.value);
-    const queryMs = now() - t0;
+    // a write that landed while the GPU query ran: ask again on the memory as it is now
+    const fresh = gpu !== null && gpu.q.version === this.memory.version;
+    const q = fresh ? gpu.q : await this.memory.query(enc.value);
+    const queryMs = fresh ? gpu.queryMs : now() - t0;
     // per label: summed softmax weight and the similarity of its nearest slot (neighbours are sorted)
     const per = new Map<number, { p: number; similarity: number }>();
     q.values.forEach((v, i) => {

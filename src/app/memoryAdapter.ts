@@ -4,6 +4,7 @@
  * query's neighbours. This adapter only reshapes single-key calls and the snapshot.
  */
 import { KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot, type QueryResult } from '../memory';
+import type { Tensor2D } from '@tensorflow/tfjs';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { Settings } from './types';
 
@@ -24,9 +25,21 @@ class KeyValueMemoryPort implements MemoryPort {
     return this.m.keySize;
   }
 
+  get version() {
+    return this.m.version;
+  }
+
   async query(key: Float32Array): Promise<PortQuery> {
-    const r = await this.m.queryAsync([key]);
+    return this.portQuery(await this.m.queryAsync([key]));
+  }
+
+  async queryTensor(key: Tensor2D): Promise<PortQuery> {
+    return this.portQuery(await this.m.queryAsync(key));
+  }
+
+  private portQuery(r: QueryResult): PortQuery {
     return {
+      version: r.version,
       indices: r.indices[0],
       similarities: r.similarities[0],
       values: r.values[0],

@@ -2,9 +2,12 @@
  * The narrow interface the app needs from the key-value memory (src/memory/). The adapter at the
  * bottom maps it onto the shared module; nothing here re-implements the memory.
  */
+import type { Tensor2D } from '@tensorflow/tfjs';
 import type { LshBucket, Settings } from './types';
 
 export interface PortQuery {
+  /** the memory version it was computed on */
+  version: number;
   /** top-k slots by cosine similarity, descending */
   indices: number[];
   similarities: number[];
@@ -34,6 +37,10 @@ export interface MemoryPort {
   /** which engine finds the neighbours: 'webgpu' (the GPU kernel), 'wasm-simd', 'tfjs-matmul', 'lsh'... */
   readonly lookupEngine: string;
   query(key: Float32Array): Promise<PortQuery>;
+  /** the same with the key as a [1, keySize] tensor on the backend (WebGPU: it stays on the GPU); absent: use query */
+  queryTensor?(key: Tensor2D): Promise<PortQuery>;
+  /** increases with each change of the memory */
+  readonly version: number;
   /** the memory loss of (key, label) against the current memory (before the write) */
   loss(key: Float32Array, label: number): Promise<PortLoss>;
   write(key: Float32Array, label: number): Promise<PortWrite>;
