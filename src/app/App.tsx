@@ -109,6 +109,12 @@ export function App() {
       .getState()
       .start(forced === 'cpu' ? undefined : forced)
       .then(() => useApp.getState().checkSharedLink(openedWithHash));
+    // a memory link opened in a tab already showing the app changes only the fragment: no reload
+    const onHash = () => {
+      if (useApp.getState().ready) useApp.getState().checkSharedLink(location.hash);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
   }, []);
   const current = TABS.find((t) => t.id === tab) ?? TABS[0];
 

@@ -31,6 +31,7 @@ export function SharePanel() {
   // the link is made on request and belongs to the memory it was made from
   const [made, setMade] = useState<{ link: ShareLink; of: typeof summary } | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
+  const [large, setLarge] = useState(false);
   const filled = summary?.filled ?? 0;
   const link = made && made.of === summary ? made.link : null;
 
@@ -76,7 +77,21 @@ export function SharePanel() {
           {link.qr ? (
             <figure className="qr-figure">
               <QrCode text={link.url} label={`QR code of the link to this memory (${plural(filled, 'drawing')})`} />
-              <figcaption>Scan with the other device's camera.</figcaption>
+              <figcaption>
+                Scan it with the other device's camera.{' '}
+                <button type="button" data-testid="share-qr-large" onClick={() => setLarge(true)}>
+                  Show it large
+                </button>
+              </figcaption>
+              {large && (
+                // a dense code scans best when large (a projector, the whole screen); a tap anywhere closes it
+                <div className="qr-large" role="dialog" aria-label="QR code, large" data-testid="share-qr-overlay" onClick={() => setLarge(false)}>
+                  <QrCode text={link.url} label="QR code of the link to this memory, large" />
+                  <button type="button" autoFocus onClick={() => setLarge(false)} onKeyDown={(e) => e.key === 'Escape' && setLarge(false)}>
+                    Close
+                  </button>
+                </div>
+              )}
             </figure>
           ) : (
             <p className="muted" data-testid="share-no-qr">
@@ -139,6 +154,12 @@ export function SharedLinkPrompt() {
               ? `Your memory here holds ${plural(incoming.mine, 'drawing')}. Opening the shared one keeps yours aside in this browser: you can download it or bring it back.`
               : 'Your memory here is empty: nothing is replaced.'}
           </p>
+          {readOnly && (
+            <p className="warning-text" data-testid="shared-read-only">
+              Memory Lab is open in another tab of this browser, which keeps the memory: close that tab, and this one can open the shared
+              memory.
+            </p>
+          )}
         </div>
         <div className="shared-actions">
           <button type="button" className="primary" data-testid="shared-open" disabled={busy || readOnly} onClick={() => void open()}>
