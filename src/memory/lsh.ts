@@ -39,7 +39,11 @@ export interface LshProbe {
   code: number;
   /** Every bucket this table probed, the own bucket first, then by probe order. */
   probed: number[];
-  /** The filled slots of the probed buckets, ascending (candidates if at least lsh.minHits probed buckets hold them). */
+  /**
+   * The candidates this table contributed, ascending: slots of its probed buckets that at least
+   * lsh.minHits probed buckets (over all tables) hold. Their union over the tables is the set the
+   * lookup re-ranked (as the tables are now).
+   */
   slots: number[];
 }
 
@@ -231,10 +235,17 @@ export class LshLookup implements Lookup {
   lastProbe(): LshProbe[] | null {
     const last = this.last;
     if (last === null) return null;
+    const hits = new Map<number, number>();
+    for (let i = 0; i < last.table.length; i++) {
+      for (const slot of this.buckets[last.table[i]]?.get(last.code[i]) ?? []) hits.set(slot, (hits.get(slot) ?? 0) + 1);
+    }
     return Array.from(last.home, (code, table) => {
       const probed: number[] = [];
       for (let i = 0; i < last.table.length; i++) if (last.table[i] === table) probed.push(last.code[i]);
-      const slots = probed.flatMap((c) => this.buckets[table]?.get(c) ?? []).sort((a, b) => a - b);
+      const slots = probed
+        .flatMap((c) => this.buckets[table]?.get(c) ?? [])
+        .filter((slot) => hits.get(slot)! >= this.p.minHits)
+        .sort((a, b) => a - b);
       return { table, code, probed, slots };
     });
   }

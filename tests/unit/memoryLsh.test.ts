@@ -130,6 +130,25 @@ describe('LSH lookup', () => {
     exact.dispose();
   });
 
+  it('lastLshProbe: the slots of the probed buckets held by >= minHits of them are exactly the candidates re-ranked', () => {
+    const d = 16;
+    const data = clusteredKeys(200, d, 10, 9);
+    // k = memorySize: every candidate is returned, so the returned set is the candidate set
+    const m = KeyValueMemory.create({ memorySize: 160, keySize: d, k: 160, lookup: 'lsh', ageNoise: 0, lsh: { tables: 6, bits: 5, probes: 2, minHits: 2 } });
+    m.write(Array.from({ length: 160 }, (_, i) => data.keys.subarray(i * d, (i + 1) * d)), Array.from({ length: 160 }, (_, i) => i));
+    let nonTrivial = 0;
+    for (let i = 160; i < 200; i++) {
+      const r = m.query([data.keys.subarray(i * d, (i + 1) * d)]);
+      const probe = m.lastLshProbe()!;
+      expect(probe.every((p) => p.probed[0] === p.code)).toBe(true); // own bucket first
+      const union = [...new Set(probe.flatMap((p) => p.slots))].sort((a, b) => a - b);
+      expect(union).toEqual([...r.indices[0]].sort((a, b) => a - b));
+      if (union.length > 0 && union.length < 160) nonTrivial++;
+    }
+    expect(nonTrivial).toBeGreaterThan(20); // candidates were neither nothing nor everything
+    m.dispose();
+  });
+
   it('SIMD re-ranking gives the same results as the plain JS re-ranking', () => {
     const d = 32;
     const data = clusteredKeys(600, d, 20, 5);
