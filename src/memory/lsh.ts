@@ -385,10 +385,19 @@ class ProbeHeap {
   }
 
   private swap(a: number, b: number): void {
-    [this.score[a], this.score[b]] = [this.score[b], this.score[a]];
-    [this.table[a], this.table[b]] = [this.table[b], this.table[a]];
-    [this.mask[a], this.mask[b]] = [this.mask[b], this.mask[a]];
-    [this.top[a], this.top[b]] = [this.top[b], this.top[a]];
+    const { score, table, mask, top } = this;
+    const s = score[a];
+    score[a] = score[b];
+    score[b] = s;
+    const t = table[a];
+    table[a] = table[b];
+    table[b] = t;
+    const m = mask[a];
+    mask[a] = mask[b];
+    mask[b] = m;
+    const p = top[a];
+    top[a] = top[b];
+    top[b] = p;
   }
 
   push(score: number, table: number, mask: number, top: number): void {
