@@ -202,9 +202,12 @@ interface GpuState {
   lost: boolean;
 }
 
-/** Whether `device` can hold the lookup of an [n, d] memory (key size divisible by 4). */
+/** Workgroup memory of the scan: the tile's similarities and indices, and the query (keySize floats). */
+const workgroupBytes = (d: number) => TILE * 8 + d * 4;
+
+/** Whether `device` can run the lookup for keys of size d (d divisible by 4, the scan's workgroup memory within the device's limit). */
 export function webGpuLookupSupported(device: GPUDevice | null | undefined, d: number): device is GPUDevice {
-  return device != null && typeof device.createComputePipeline === 'function' && d % 4 === 0 && d / 4 <= 1024;
+  return device != null && typeof device.createComputePipeline === 'function' && d % 4 === 0 && workgroupBytes(d) <= device.limits.maxComputeWorkgroupStorageSize;
 }
 
 export class WebGpuLookup implements Lookup {
@@ -234,7 +237,11 @@ export class WebGpuLookup implements Lookup {
     device: GPUDevice,
     private readonly options: { rowsPerChunk?: number } = {},
   ) {
-    if (!webGpuLookupSupported(device, d)) throw new Error(`expected a WebGPU device and a key size divisible by 4 (at most 4096), got keySize ${d}`);
+    if (!webGpuLookupSupported(device, d)) {
+      const limit = (device as GPUDevice | null)?.limits?.maxComputeWorkgroupStorageSize ?? 16384;
+      const most = Math.floor((limit - TILE * 8) / 4);
+      throw new Error(`expected a WebGPU device and a key size divisible by 4, at most ${most} on this device, got keySize ${d}`);
+    }
     this.filled = new Uint32Array(n);
     this.rows = mirror as Float32Array<ArrayBuffer>;
     this.gpu = this.allocate(device);
