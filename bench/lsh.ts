@@ -21,6 +21,7 @@
  * --nway-episodes=N (default 300)  --queries=N (default 200)  --grid-only (print, write nothing)
  * --nway-only (re-measure the N-way part only, keep the saved recall rows).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,6 +108,17 @@ export interface NwayRow {
   lsh: number;
   ci95: number;
   agreeEpisodes: number;
+}
+
+/** The commit measured (and whether the working tree differed from it). */
+function codeVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src/memory', 'bench'], { encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' (src/memory or bench modified)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function log(msg: string) {
@@ -371,6 +383,7 @@ export async function lshStudy(): Promise<void> {
   const nwayRows = opt('no-nway') ? [] : await nway();
   const meta = {
     date: new Date().toISOString(),
+    code: codeVersion(),
     backend: `tfjs ${tf.version.tfjs} ${sel.backend}`,
     machine: `${os.cpus()[0]?.model ?? '?'} x ${os.cpus().length}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`,
     queries: `${NQ} per data set`,
