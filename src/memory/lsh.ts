@@ -6,7 +6,7 @@
  * - L tables (settings.lsh.tables) of `bits` sign bits each: bit j of table t is [h_tj . x >= 0]
  *   for a unit random hyperplane normal h_tj. By default every table has its own planes
  *   (planes = tables * bits); a smaller `planes` makes the tables draw their bits from one shared
- *   pool (cheaper hashing, correlated tables; bench/memory-results.md measures the difference).
+ *   pool (cheaper hashing, correlated tables; bench/lsh-results.md measures the difference).
  * - Multi-probe (Lv et al., "Multi-probe LSH", VLDB 2007, query-directed probing): besides the
  *   query's own bucket in each table, the buckets reached by flipping the bits whose hyperplane
  *   the query lies closest to. A flip set S of table t scores sum_{j in S} (h_tj . q)^2 (how far the
