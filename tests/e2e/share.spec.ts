@@ -129,3 +129,53 @@ test('share by link: the second device is asked, keeps its own memory aside, and
     await ctx.close();
   }
 });
+
+/** A memory file of `n` drawings (unit keys, noisy 28x28 drawings), as the app exports it. */
+function memoryFile(n: number, encoder: string, settings: object): string {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const slots = Array.from({ length: n }, (_, i) => {
+    const key = Float32Array.from({ length: 128 }, () => rnd() - 0.5);
+    const norm = Math.hypot(...key);
+    for (let j = 0; j < 128; j++) key[j] /= norm;
+    const thumb = Uint8Array.from({ length: 784 }, () => (rnd() < 0.15 ? Math.floor(rnd() * 256) : 0));
+    return { slot: i, label: i, age: n - i, key: Buffer.from(key.buffer).toString('base64'), thumb: Buffer.from(thumb).toString('base64') };
+  });
+  return JSON.stringify({
+    format: 'memory-lab/memory',
+    version: 1,
+    savedAt: new Date().toISOString(),
+    encoder,
+    settings: { ...settings, memorySize: 64 },
+    size: 64,
+    keySize: 128,
+    labels: slots.map((s) => ({ id: s.label, name: `symbol ${s.label}` })),
+    slots,
+  });
+}
+
+test('share: a memory too large for a QR code gets only the link; one too large for a link gets the file instead', async ({ page, backend }, testInfo) => {
+  await page.setViewportSize(PHONE);
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  const s = await app.state();
+  await app.tab('labels');
+  for (const [n, expectQr, expectLink] of [[6, false, true], [40, false, false]] as const) {
+    expect(await page.evaluate((t) => window.__memoryLab!.importText(t), memoryFile(n, s.encoder!, s.settings))).toBe(true);
+    await page.getByTestId('share-make').click();
+    await expect(page.getByTestId('share-qr')).toHaveCount(expectQr ? 1 : 0);
+    if (expectLink) {
+      await expect(page.getByTestId('share-no-qr')).toContainText('Too large for a QR code');
+      await expect(page.getByTestId('share-result')).toContainText(`${n} drawings`);
+    } else {
+      const tooLarge = page.getByTestId('share-too-large');
+      await expect(tooLarge).toContainText(`This memory (${n} drawings) is too large for a link or a QR code`);
+      await expect(page.getByTestId('share-link')).toHaveCount(0);
+      // the file is offered instead
+      const download = page.waitForEvent('download');
+      await page.getByTestId('share-file').click();
+      expect((await download).suggestedFilename()).toMatch(/^memory-lab-.*\.json$/);
+    }
+    await page.getByTestId('share').screenshot({ path: testInfo.outputPath(`share-${n}-drawings-phone.png`) });
+  }
+});
