@@ -7,7 +7,10 @@
  *   docs/screenshot-tablet.png  768x1024 portrait while drawing (answer and neighbours in view)
  *   docs/screenshot-phone.png   390x844 portrait while drawing (answer in view)
  *   docs/screenshot-phone-dark.png  the same with the system's dark theme
- * Run: npm run screenshots   (SCREENSHOTS_URL=http://localhost:PORT/ uses a server already running)
+ *   docs/screenshot-share-phone.png   390x844: a memory of two drawings shared as a link and QR code
+ *   docs/screenshot-shared-phone.png  390x844: that link opened on another device (asks first)
+ * Run: npm run screenshots   (SCREENSHOTS_URL=http://localhost:PORT/ uses a server already running;
+ * SCREENSHOTS_ONLY=share makes only the two sharing ones)
  */
 import type { Browser, Page } from '@playwright/test';
 import { chromium } from '@playwright/test';
@@ -31,7 +34,44 @@ async function drawSun(page: Page) {
   await page.waitForTimeout(500);
 }
 
+/** Sharing: two drawings remembered on one "device", the link opened on another (fresh context). */
+async function shootShare(browser: Browser, baseUrl: string) {
+  const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, hasTouch: true, isMobile: true };
+  const teacher = await browser.newContext(phone);
+  const page = await teacher.newPage();
+  await page.goto(`${baseUrl}?backend=wasm#draw`);
+  await ready(page);
+  const ring = [Array.from({ length: 25 }, (_, i) => ({ x: 150 + 90 * Math.cos((i / 24) * 2 * Math.PI), y: 150 + 90 * Math.sin((i / 24) * 2 * Math.PI), pressure: 0.5, t: i }))];
+  const cross = [
+    [{ x: 40, y: 150, pressure: 0.5, t: 0 }, { x: 260, y: 150, pressure: 0.5, t: 1 }],
+    [{ x: 150, y: 40, pressure: 0.5, t: 2 }, { x: 150, y: 260, pressure: 0.5, t: 3 }],
+  ];
+  for (const [strokes, name] of [[ring, 'ring'], [cross, 'cross']] as const) {
+    await page.evaluate(async ([st, n]) => {
+      window.__memoryLab!.setStrokes(st as never);
+      if (!(await window.__memoryLab!.remember(n as string))) throw new Error(`not remembered: ${n}`);
+    }, [strokes, name] as const);
+  }
+  await page.getByTestId('tab-labels').click();
+  await page.getByTestId('share-make').click();
+  const link = await page.getByTestId('share-link').inputValue();
+  await page.getByTestId('share').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  await page.getByTestId('share').screenshot({ path: 'docs/screenshot-share-phone.png' });
+  await teacher.close();
+
+  const student = await browser.newContext(phone);
+  const p2 = await student.newPage();
+  await p2.goto(link.replace('#', '?backend=wasm#'));
+  await ready(p2);
+  await p2.getByTestId('shared-prompt').waitFor();
+  await p2.waitForTimeout(300);
+  await p2.screenshot({ path: 'docs/screenshot-shared-phone.png' });
+  await student.close();
+}
+
 async function shoot(browser: Browser, baseUrl: string) {
+  if (process.env.SCREENSHOTS_ONLY === 'share') return shootShare(browser, baseUrl);
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   await page.goto(`${baseUrl}?backend=wasm`);
@@ -68,6 +108,7 @@ async function shoot(browser: Browser, baseUrl: string) {
     await p.close();
   }
   await context.close();
+  await shootShare(browser, baseUrl);
 }
 
 async function main() {
@@ -85,7 +126,11 @@ async function main() {
   } else {
     await withPreviewBrowser(PORT, shoot);
   }
-  console.log('wrote docs/screenshot-{first,main,memory,tablet,phone,phone-dark}.png');
+  console.log(
+    process.env.SCREENSHOTS_ONLY === 'share'
+      ? 'wrote docs/screenshot-{share,shared}-phone.png'
+      : 'wrote docs/screenshot-{first,main,memory,tablet,phone,phone-dark,share-phone,shared-phone}.png',
+  );
 }
 
 main().catch((e) => {

@@ -166,7 +166,7 @@ export function SharedLinkPrompt() {
             Open the shared memory
           </button>
           <button type="button" data-testid="shared-keep" onClick={keepMine}>
-            Keep mine
+            {incoming.mine > 0 ? 'Keep mine' : 'Do not open it'}
           </button>
         </div>
       </div>
