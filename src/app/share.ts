@@ -26,6 +26,11 @@ export const MAX_LINK_CHARS = 32_000;
 export const QR_MAX_BYTES = 2953;
 /** Largest file JSON a link may inflate to (a crafted link cannot make the page allocate more). */
 export const MAX_INFLATED_BYTES = 16_000_000;
+/**
+ * A memory file longer than this is not even compressed to try (a 500,000-slot file is ~1 GB): its
+ * keys alone (float32, hardly compressible) would make a link ~20x longer than MAX_LINK_CHARS.
+ */
+export const MAX_FILE_CHARS_FOR_LINK = 20 * MAX_LINK_CHARS * 2;
 /** The error correction of the QR code: L (7%) holds the most; a code on a screen scans cleanly. */
 export const QR_ERROR_CORRECTION = 'L' as const;
 
@@ -168,15 +173,17 @@ export function payloadOfHash(hash: string): string | null {
 export type ShareLink =
   /** qrBytes: the link's size in a QR code; qr: whether it fits one */
   | { kind: 'link'; url: string; chars: number; qr: boolean }
-  | { kind: 'too-large'; chars: number; limit: number };
+  /** chars: the link's length, or null when the file was too long to try (fileChars) */
+  | { kind: 'too-large'; chars: number | null; fileChars: number; limit: number };
 
 /**
  * The link that opens `fileText` (a memory file's JSON) on another device, or why there is none.
  * @param pageUrl the app's address without a fragment (location.origin + location.pathname)
  */
 export function shareLinkOf(fileText: string, pageUrl: string): ShareLink {
+  if (fileText.length > MAX_FILE_CHARS_FOR_LINK) return { kind: 'too-large', chars: null, fileChars: fileText.length, limit: MAX_LINK_CHARS };
   const url = `${pageUrl.replace(/#.*$/, '')}#${LINK_PARAM}=${payloadOfFileText(fileText)}`;
-  if (url.length > MAX_LINK_CHARS) return { kind: 'too-large', chars: url.length, limit: MAX_LINK_CHARS };
+  if (url.length > MAX_LINK_CHARS) return { kind: 'too-large', chars: url.length, fileChars: fileText.length, limit: MAX_LINK_CHARS };
   // the URL is ASCII: one byte per character in the QR code's byte mode
   return { kind: 'link', url, chars: url.length, qr: url.length <= QR_MAX_BYTES };
 }

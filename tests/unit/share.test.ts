@@ -11,6 +11,7 @@ import {
   bytesToBase64url,
   crc32,
   fileTextOfPayload,
+  MAX_FILE_CHARS_FOR_LINK,
   MAX_INFLATED_BYTES,
   MAX_LINK_CHARS,
   payloadOfFileText,
@@ -139,6 +140,10 @@ describe('memory link: bad links are refused, saying why', () => {
       expect(big.chars).toBeGreaterThan(MAX_LINK_CHARS);
       expect(big.limit).toBe(MAX_LINK_CHARS);
     }
+    // a file far too long for any link is not compressed to find out
+    const huge = fileOf(memory(1000));
+    expect(huge.length).toBeGreaterThan(MAX_FILE_CHARS_FOR_LINK);
+    expect(shareLinkOf(huge, PAGE)).toEqual({ kind: 'too-large', chars: null, fileChars: huge.length, limit: MAX_LINK_CHARS });
   });
 
   it('a decompression bomb stops at the limit, with a message', () => {

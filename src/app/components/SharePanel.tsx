@@ -63,9 +63,12 @@ export function SharePanel() {
       {link?.kind === 'too-large' && (
         <div className="share-result" data-testid="share-too-large" role="status">
           <p>
-            This memory ({plural(filled, 'drawing')}) is too large for a link or a QR code: its link would have{' '}
-            {link.chars.toLocaleString('en')} characters, and a link holds at most {MAX_LINK_CHARS.toLocaleString('en')}. Share it as a
-            file instead: the other device opens it with “Import a memory file” (Labels).
+            This memory ({plural(filled, 'drawing')}) is too large for a link or a QR code:{' '}
+            {link.chars !== null
+              ? `its link would have ${link.chars.toLocaleString('en')} characters`
+              : `its file has ${link.fileChars.toLocaleString('en')} characters`}
+            , and a link holds at most {MAX_LINK_CHARS.toLocaleString('en')}. Share it as a file instead: the other device opens it with
+            “Import a memory file” (Labels).
           </p>
           <button type="button" data-testid="share-file" onClick={() => downloadText(exportText(), exportName())}>
             Save the memory as a file
