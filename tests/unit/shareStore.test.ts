@@ -113,6 +113,26 @@ describe('opening a shared memory link', () => {
     expect(st().previous).toBeNull();
   });
 
+  it('a link made with another encoder says so, and opening it re-encodes the drawings (as an import does)', async () => {
+    const file = JSON.parse(sharedFile) as { encoder: string; keySize: number; slots: { key: string }[] };
+    file.encoder = 'an-encoder-this-device-lacks';
+    // its keys are of another size: only the drawings can be used here
+    file.keySize = 4;
+    for (const s of file.slots) s.key = Buffer.from(new Float32Array([0.5, 0.5, 0.5, 0.5]).buffer).toString('base64');
+    const hash = new URL((shareLinkOf(JSON.stringify(file), 'http://localhost/') as { url: string }).url).hash;
+    expect(st().checkSharedLink(hash)).toBe(true);
+    expect(st().incoming?.encoder).toBe('an-encoder-this-device-lacks');
+    expect(st().incoming?.reencode).toBe(true);
+    expect(await st().openIncoming()).toBe(true);
+    expect(st().message?.text).toMatch(
+      new RegExp(`^shared memory opened: 2 drawings, 2 labels\\. This memory was made with the encoder "an-encoder-this-device-lacks"; it was re-encoded for "${engine.encoderEntry.name}": 2 drawings re-encoded`),
+    );
+    expect(names()).toEqual(['cross', 'ring']);
+    expect(engine.saved().slots.every((s) => s.key.length === engine.keySize)).toBe(true);
+    expect(await st().restorePrevious()).toBe(true);
+    expect(names()).toEqual(['vee']);
+  });
+
   it('a read-only tab (another tab keeps the memory) does not open it, and says why', async () => {
     expect(st().checkSharedLink(sharedHash)).toBe(true);
     useApp.setState({ readOnly: true });
