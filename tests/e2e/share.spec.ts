@@ -125,6 +125,15 @@ test('share by link: the second device is asked, keeps its own memory aside, and
     await p3.reload();
     await s3.waitReady();
     expect(await labelNames(p3)).toEqual(['mine']);
+    // the good link opened in this tab, already showing the app (only the fragment changes): asked again; "keep mine" keeps it
+    await p3.evaluate((h) => {
+      location.hash = h;
+    }, new URL(link).hash);
+    await expect(p3.getByTestId('shared-prompt')).toBeVisible();
+    await p3.getByTestId('shared-keep').click();
+    await expect(s3.message).toContainText('the shared memory was not opened: your memory is unchanged');
+    await expect(p3.getByTestId('shared-prompt')).toHaveCount(0);
+    expect(await labelNames(p3)).toEqual(['mine']);
   } finally {
     await ctx.close();
   }
