@@ -105,10 +105,13 @@ export const createShareSlice =
       }
       let previous: ShareSlice['previous'] = null;
       if (e.summary().filled > 0) {
+        // busy while the copy is written, so that no Remember lands between the copy and the import
+        set({ busy: true });
         try {
           const key = await putAside(storedOf(e), `replaced by a shared memory (link) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`);
           previous = { key, drawings: e.summary().filled };
         } catch (err) {
+          set({ busy: false });
           set({
             message: {
               kind: 'error',
@@ -119,6 +122,7 @@ export const createShareSlice =
           return false;
         }
       }
+      set({ busy: false }); // importText takes it again, in the same task
       const ok = await get().importText(inc.fileText, 'link');
       if (ok) {
         forgetLinkInAddress();
