@@ -35,8 +35,8 @@ const HEAP_GROWTH_MAX = 8 * 2 ** 20;
 const HEAP_GROWTH_SECOND_HALF_MAX = 2 ** 20;
 /** process.memoryUsage().arrayBuffers: ArrayBuffers outside the JS heap (typed arrays, buffers) */
 const BUFFERS_GROWTH_MAX = 8 * 2 ** 20;
-/** mean time of the last 1,000 writes / the first 1,000's (the machine is shared: timings move ~2x under load) */
-const TIME_RATIO_MAX = 2;
+/** mean time of the last 1,000 writes / the first 1,000's: x0.66-x1.40 measured on the shared machine (timings move ~2x under load); a write that grew with the number of writes or the filled slots would be ~10x */
+const TIME_RATIO_MAX = 3;
 
 let engine: Engine;
 beforeAll(async () => {
@@ -113,7 +113,7 @@ it('10,000 writes: tensors identical, heap bounded, time per write flat', async 
       `tensors ${tensorsBefore} -> ${tensorsAfter}, tensor bytes ${bytesBefore} -> ${bytesAfter}`,
       `heap after GC ${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapAfter / 2 ** 20).toFixed(1)} MB (${((heapAfter - heapBefore) / 2 ** 20).toFixed(2)} MB)`,
       `mean ms per write: first ${WINDOW} ${first.toFixed(3)}, last ${WINDOW} ${last.toFixed(3)} (x${(last / first).toFixed(2)})`,
-      `array buffers and WASM memory ${(buffersBefore / 2 ** 20).toFixed(1)} -> ${(buffersAfter / 2 ** 20).toFixed(1)} MB`,
+      `array buffers ${(buffersBefore / 2 ** 20).toFixed(1)} -> ${(buffersAfter / 2 ** 20).toFixed(1)} MB`,
       `heap after GC every ${WINDOW} writes (MB): ${heaps.map((h) => (h / 2 ** 20).toFixed(2)).join(' ')}`,
       `memory: ${sum.filled} of ${SIZE} slots filled, ${sum.labels.length} names`,
     ].join('\n'),
