@@ -23,6 +23,7 @@ test('share by link: the second device is asked, keeps its own memory aside, and
   page,
   backend,
 }, testInfo) => {
+  test.skip(backend === 'webgpu', 'backend-independent (the link holds the memory, not the backend): the wasm project covers it');
   test.setTimeout(300_000);
   // ---- device 1: remember two drawings, make the link ----
   const teacher = new MemoryLabPage(page);
@@ -164,6 +165,7 @@ function memoryFile(n: number, encoder: string, settings: object): string {
 }
 
 test('share: a memory too large for a QR code gets only the link; one too large for a link gets the file instead', async ({ page, backend }, testInfo) => {
+  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   await page.setViewportSize(PHONE);
   const app = new MemoryLabPage(page);
   await app.open(backend);
