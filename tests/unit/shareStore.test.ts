@@ -107,7 +107,7 @@ describe('opening a shared memory link', () => {
     expect(Array.from(kept.slots[0].thumb)).toEqual(Array.from(mine.slots[0].thumb));
     // and comes back
     expect(await st().restorePrevious()).toBe(true);
-    expect(st().message?.text).toMatch(/^your earlier memory is back: 1 drawings?, 1 label/);
+    expect(st().message?.text).toMatch(/^your earlier memory is back: 1 drawing, 1 label($|[^s])/);
     expect(names()).toEqual(['vee']);
     expect(await autosavedNames()).toEqual(['vee']);
     expect(st().previous).toBeNull();

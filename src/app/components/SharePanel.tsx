@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp } from '../store';
 import { MAX_LINK_CHARS, QR_MAX_BYTES, qrModulesOf, shareLinkOf, type ShareLink } from '../share';
 import { downloadText } from './RescueBanner';
@@ -140,12 +140,22 @@ export function SharedLinkPrompt() {
   const restorePrevious = useApp((s) => s.restorePrevious);
   const [hidePrevious, setHidePrevious] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  // a link opened in a tab already showing the app may find it scrolled down: bring the question into view
+  useEffect(() => {
+    if (!incoming) return;
+    box.current?.scrollIntoView({ block: 'nearest' });
+    heading.current?.focus({ preventScroll: true });
+  }, [incoming]);
 
   if (incoming) {
     const shown = incoming.labels.slice(0, 12).map((l) => `“${l}”`).join(', ');
     return (
-      <div className="shared-prompt" role="dialog" aria-labelledby="shared-h" aria-describedby="shared-d" data-testid="shared-prompt">
-        <h2 id="shared-h">Open the shared memory?</h2>
+      <div ref={box} className="shared-prompt" role="dialog" aria-labelledby="shared-h" aria-describedby="shared-d" data-testid="shared-prompt">
+        <h2 id="shared-h" ref={heading} tabIndex={-1}>
+          Open the shared memory?
+        </h2>
         <div id="shared-d">
           <p>
             This link holds a memory of {plural(incoming.drawings, 'drawing')} ({plural(incoming.labels.length, 'name')}: {shown}

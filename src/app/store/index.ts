@@ -179,6 +179,7 @@ export async function flushSave(): Promise<void> {
   await saveChain;
 }
 
+const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const notSaved = (why: string | null) => (why ? ` — but it is not saved: ${why}` : '');
 
 /** Why the memory cannot be changed now (null: it can). */
@@ -417,7 +418,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         lastWrite: null,
         message: {
           kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
-          text: `${words.done}: ${saved.slots.length} drawings, ${saved.labels.length} labels${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
+          text: `${words.done}: ${count(saved.slots.length, 'drawing')}, ${count(saved.labels.length, 'label')}${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
         },
       });
       get().requestPrediction();
