@@ -171,7 +171,7 @@ export function payloadOfHash(hash: string): string | null {
 }
 
 export type ShareLink =
-  /** qrBytes: the link's size in a QR code; qr: whether it fits one */
+  /** chars: the whole link's length; qr: whether it fits a QR code (QR_MAX_BYTES) */
   | { kind: 'link'; url: string; chars: number; qr: boolean }
   /** chars: the link's length, or null when the file was too long to try (fileChars) */
   | { kind: 'too-large'; chars: number | null; fileChars: number; limit: number };
