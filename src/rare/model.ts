@@ -8,7 +8,9 @@
  *   h_t   = 2-layer LSTM(E(prev token))                       (PyTorch gate order i, f, g, o)
  *   w     = softmax(h_t . W_att e_s + rel[s - t + max_len - 1]) over the real input positions s
  *   ctx   = sum_s w_s e_s                                     (e: 2-layer bidirectional LSTM, each direction over the true length)
- *   a     = tanh(W_q ctx)                                     the attention vector = the memory query
+ *   a     = tanh(W_q ctx), or W_q ctx + b_q                   the attention vector = the memory query
+ *                                                             (config.query_activation 'identity': a batch
+ *                                                             norm folded into W_q, b_q by export.py)
  *   o     = tanh(W_c [ctx; h_t] + b_c)                        the decoder output
  *   (V[n1], conf) = memory(normalize(a))                      only at memory steps (aligned input is a digit)
  *   logits = W_o [o ; conf * E_v(V[n1])] + b_o                E_v index `vocab` when there is no value
@@ -52,6 +54,8 @@ const modelJsonSchema = z.object({
     key_size: z.number().int().min(1),
     value_embed: z.number().int().min(1),
     use_memory: z.boolean(),
+    /** 'tanh': a = tanh(W_q ctx); 'identity': a = W_q ctx + b_q (absent in v1 files before it: tanh) */
+    query_activation: z.enum(['tanh', 'identity']).default('tanh'),
   }),
   task: z.object({
     seed: z.number().int().min(0),
@@ -182,6 +186,7 @@ function expectedShapes(c: RareModelJson['config']): Map<string, number[]> {
   }
   m.set('att.weight', [H, H]);
   m.set('query.weight', [c.key_size, H]);
+  if (c.query_activation === 'identity') m.set('query.bias', [c.key_size]);
   m.set('comb.weight', [c.key_size, 2 * H]);
   m.set('comb.bias', [c.key_size]);
   m.set('val.weight', [c.vocab + 1, c.value_embed]);
@@ -519,7 +524,8 @@ export class RareModel {
           const scores = tf.add(tf.add(tf.matMul(h.reshape([B, 1, c.hidden]), encAtt).reshape([B, T]), this.offsetBias(t, T)), maskAdd);
           const w = tf.softmax(scores, -1);
           const ctx = tf.matMul(w.reshape([B, 1, T]), enc).reshape([B, c.hidden]) as tf.Tensor2D;
-          const a = tf.tanh(tf.matMul(ctx, this.w['query.weight.T'])) as tf.Tensor2D;
+          const aLin = tf.matMul(ctx, this.w['query.weight.T']);
+          const a = (c.query_activation === 'identity' ? tf.add(aLin, this.w['query.bias']) : tf.tanh(aLin)) as tf.Tensor2D;
           const o = tf.tanh(tf.add(tf.matMul(tf.concat([ctx, h], 1), this.w['comb.weight.T']), this.w['comb.bias'])) as tf.Tensor2D;
           return { h2, c2, a, o };
         });

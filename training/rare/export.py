@@ -53,7 +53,14 @@ def exported_keys(keys: torch.Tensor) -> torch.Tensor:
 def export(model: Seq2Seq, mem: BatchMemory, cfg: dict, out: str, training: dict | None = None) -> dict:
     os.makedirs(out, exist_ok=True)
     manifest, blobs, off = [], [], 0
-    for name, p in model.state_dict().items():
+    # training-only parts stay behind: the batch norm (folded below) and the reconstruction head
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith(("query_bn.", "recon."))}
+    config = {k: v for k, v in model.cfg.__dict__.items() if k not in ("query_norm", "query_recon")}
+    config["query_activation"] = "tanh" if model.cfg.query_norm == "tanh" else "identity"
+    if model.query_bn is not None:  # a = BN(W_a ctx) at inference = W' ctx + b' (running statistics folded in)
+        state["query.weight"], state["query.bias"] = model.folded_query()
+        config["query_activation"] = "identity"
+    for name, p in state.items():
         a = p.detach().cpu().numpy().astype("<f4")
         manifest.append(dict(name=name, shape=list(a.shape), offset=off))
         blobs.append(a.tobytes())
@@ -66,7 +73,7 @@ def export(model: Seq2Seq, mem: BatchMemory, cfg: dict, out: str, training: dict
     mem.origin.cpu().numpy().astype("<i4").tofile(os.path.join(out, "memory.origin.bin"))
     doc = dict(
         format=FORMAT, version=1,
-        config={k: v for k, v in model.cfg.__dict__.items()},
+        config=config,
         task=dict(seed=cfg["task_seed"], low=LOW, high=HIGH, digits=DIGITS, min_len=MIN_LEN, max_len=MAX_LEN,
                   symbols=SYMBOLS, n_train=40000, n_test=10000, memory_steps=cfg["memory_steps"]),
         weights=manifest, weights_bytes=off,

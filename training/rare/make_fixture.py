@@ -100,7 +100,10 @@ def load_export(model_dir: str):
     doc = json.load(open(os.path.join(model_dir, "model.json")))
     if doc.get("format") != FORMAT or doc.get("version") != 1:
         raise ValueError(f"{model_dir}/model.json: expected format {FORMAT} v1, got {doc.get('format')} v{doc.get('version')}")
-    model = Seq2Seq(Seq2SeqConfig(**doc["config"]))
+    config = dict(doc["config"])
+    # files before query_activation existed: tanh
+    config["query_norm"] = "identity" if config.pop("query_activation", "tanh") == "identity" else "tanh"
+    model = Seq2Seq(Seq2SeqConfig(**config))
     raw = np.fromfile(os.path.join(model_dir, "weights.bin"), dtype="<f4")
     if raw.nbytes != doc["weights_bytes"]:
         raise ValueError(f"weights.bin: expected {doc['weights_bytes']} bytes, got {raw.nbytes}")
@@ -190,7 +193,7 @@ def parity_fixture(model_dir: str, n: int = 12) -> dict:
         L = len(xs[b])
         steps = [t for t in range(L) if bool(sel[b, t])]
         # numeric margins: how far each decision is from a tie (the TS side computes in float32 too)
-        q = F.normalize(a[b, steps], dim=-1)
+        q = F.normalize(model.query_of(a[b, steps]), dim=-1)
         look = mem.lookup(q) if steps and cfg.use_memory else None
         gaps = (look["sims"][:, 0] - look["sims"][:, 1]).tolist() if look is not None and look["sims"].shape[1] > 1 else []
         top2 = logits[b, :L].topk(2, dim=-1).values

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data import MAX_LEN, VOCAB
+from data import DIGIT0, DIGITS, MAX_LEN, VOCAB
 
 
 @dataclass
@@ -35,6 +35,16 @@ class Seq2SeqConfig:
     value_embed: int = 32
     use_memory: bool = True
     align_init: float = 4.0  # initial attention bias at offset 0
+    # how the query a is made from W_a context: 'tanh' (a = tanh(W_a ctx)) or 'batchnorm'
+    # (a = BatchNorm(W_a ctx), no affine: centred, unit variance per dimension, statistics of the
+    # memory steps only). 'tanh' queries start with mean cosine ~0.86 between unrelated inputs and
+    # collapsed in training (model card); the export folds the batch norm into W_a and a bias, which
+    # loads as 'identity' (a = W_a ctx + b_a).
+    query_norm: str = "tanh"
+    # training only, NOT the paper: a linear head on the unit query at each memory step predicts the
+    # 7 digits of the number being read and the step's offset within them (train.py --recon_weight).
+    # Without it the queries lose what identifies the number (model card); never exported.
+    query_recon: bool = False
 
 
 class Seq2Seq(nn.Module):
@@ -51,7 +61,12 @@ class Seq2Seq(nn.Module):
         self.enc = nn.LSTM(cfg.embed, H // 2, cfg.layers, batch_first=True, bidirectional=True)
         self.dec = nn.LSTM(cfg.embed, H, cfg.layers, batch_first=True)
         self.att = nn.Linear(H, H, bias=False)  # score(h_t, e_s) = h_t . W e_s
-        self.query = nn.Linear(H, cfg.key_size, bias=False)  # attention vector (the memory query)
+        if cfg.query_norm not in ("tanh", "batchnorm", "identity"):
+            raise ValueError(f"query_norm must be 'tanh', 'batchnorm' or 'identity', not {cfg.query_norm!r}")
+        # attention vector (the memory query)
+        self.query = nn.Linear(H, cfg.key_size, bias=cfg.query_norm == "identity")
+        self.query_bn = nn.BatchNorm1d(cfg.key_size, affine=False) if cfg.query_norm == "batchnorm" else None
+        self.recon = nn.Linear(cfg.key_size, 8 * 7) if cfg.query_recon else None  # 7 digits x 4 + offset x 7
         self.comb = nn.Linear(2 * H, cfg.key_size)  # decoder output
         self.val = nn.Embedding(cfg.vocab + 1, cfg.value_embed)  # +1: "no value" (empty memory)
         self.out = nn.Linear(cfg.key_size + cfg.value_embed, cfg.vocab)
@@ -74,13 +89,44 @@ class Seq2Seq(nn.Module):
         return out
 
     def attention_vector(self, h, enc, mask, t0: int = 0):
-        """h [B, T, H] decoder states of steps t0.. -> (attention vector a [B, T, key], decoder output o
-        [B, T, key], attention weights [B, T, S])."""
+        """h [B, T, H] decoder states of steps t0.. -> (W_a context [B, T, key] (make the query with
+        `query_of` on the memory steps), decoder output o [B, T, key], attention weights [B, T, S])."""
         scores = h @ self.att(enc).transpose(1, 2) + self.offset_bias(t0, h.shape[1], enc.shape[1], h.device)[None]
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
         w = torch.softmax(scores, dim=-1)
         ctx = w @ enc
-        return torch.tanh(self.query(ctx)), torch.tanh(self.comb(torch.cat([ctx, h], -1))), w
+        return self.query(ctx), torch.tanh(self.comb(torch.cat([ctx, h], -1))), w
+
+    def query_of(self, a_lin):
+        """W_a context of the memory steps [..., key] -> the attention vector a (not yet unit length)."""
+        if self.cfg.query_norm == "tanh":
+            return torch.tanh(a_lin)
+        if self.cfg.query_norm == "identity":
+            return a_lin
+        return self.query_bn(a_lin.reshape(-1, a_lin.shape[-1])).reshape(a_lin.shape)
+
+    def recon_loss(self, q_unit, x, sel):
+        """Cross-entropy of the reconstruction head: q_unit [N, key] the unit queries of the memory
+        steps sel [B, T] (digit steps) of inputs x [B, T] -> mean over the 8 predictions."""
+        B, T = x.shape
+        first = sel.float().argmax(1)  # start of each row's digit run
+        pos = first[:, None] + torch.arange(DIGITS, device=x.device)[None, :]
+        digits = x.gather(1, pos.clamp(max=T - 1)) - DIGIT0  # [B, 7]
+        offset = torch.arange(T, device=x.device)[None, :] - first[:, None]  # [B, T]
+        rows = torch.arange(B, device=x.device)[:, None].expand(B, T)[sel]
+        logits = self.recon(q_unit * q_unit.shape[1] ** 0.5)  # unit-variance components
+        ld = F.cross_entropy(logits[:, :28].reshape(-1, 4), digits[rows].reshape(-1))
+        lo = F.cross_entropy(logits[:, 28:], offset[sel])
+        return (7 * ld + lo) / 8
+
+    def folded_query(self):
+        """(weight [key, H], bias [key] or None) with a = act(weight ctx + bias) at inference; the
+        batch norm's running statistics folded in (its activation is then the identity)."""
+        W = self.query.weight.detach()
+        if self.query_bn is None:
+            return W, None if self.query.bias is None else self.query.bias.detach()
+        inv = 1.0 / torch.sqrt(self.query_bn.running_var + self.query_bn.eps)
+        return W * inv[:, None], -self.query_bn.running_mean * inv
 
     def decoder_inputs(self, y):
         """Teacher forcing: GO then y[:, :-1]."""

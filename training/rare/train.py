@@ -38,6 +38,8 @@ class TrainConfig:
     use_memory: bool = True
     memory_steps: str = "digits"  # 'digits': decoder steps whose aligned input is a digit; 'all': every step
     memory_size: int = 65536
+    query_norm: str = "tanh"  # see Seq2SeqConfig.query_norm
+    recon_weight: float = 0.0  # > 0: add this times the query reconstruction loss (NOT the paper; Seq2SeqConfig.query_recon)
     k: int = 256
     alpha: float = 0.1
     epochs: int = 8
@@ -66,6 +68,8 @@ def parse_args(argv):
         setattr(cfg, k, (v.lower() in ("1", "true", "yes")) if isinstance(cur, bool) else type(cur)(v))
     if cfg.memory_steps not in ("digits", "all"):
         raise SystemExit("--memory_steps must be 'digits' or 'all'")
+    if cfg.recon_weight > 0 and (cfg.memory_steps != "digits" or not cfg.use_memory):
+        raise SystemExit("--recon_weight needs the memory at the digit steps (--memory_steps=digits)")
     return cfg, resume
 
 
@@ -88,20 +92,21 @@ def forward_teacher(model, mem, x, y, cfg, write: bool, train: bool, ids=None):
     enc = model.encode(x, mask)
     h, _ = model.dec(model.embed(model.decoder_inputs(y)))
     a, att, _ = model.attention_vector(h, enc, mask)
-    q = F.normalize(a, dim=-1)
     mval = torch.full_like(y, -1)
     mconf = torch.zeros(y.shape, device=y.device)
     mloss = att.new_zeros(())
     sel = memory_mask(x, cfg.memory_steps) if cfg.use_memory else None
     look = None
     if cfg.use_memory:
-        qs, ys = q[sel], y[sel]
+        qs, ys = F.normalize(model.query_of(a[sel]), dim=-1), y[sel]
         look = mem.lookup(qs.detach())
         v, c = mem.read(qs, look)
         mval = mval.masked_scatter(sel, v)
         mconf = mconf.masked_scatter(sel, c)
         if look is not None:
             mloss = mem.loss(qs, ys, look).mean()
+        if model.recon is not None:
+            forward_teacher.recon = model.recon_loss(qs, x, sel)
     logits = model.logits(att, mval, mconf)
     ce = F.cross_entropy(logits[mask], y[mask])
     pred = logits.argmax(-1).masked_fill(~mask, PAD)
@@ -113,7 +118,8 @@ def forward_teacher(model, mem, x, y, cfg, write: bool, train: bool, ids=None):
         if ids is not None:  # example id of every memory step of the batch
             origin = torch.as_tensor(ids, device=x.device)[:, None].expand_as(x)[sel]
         mem.write(qs.detach(), ys, look, origin)
-    return ce + mloss, ce, mloss, correct
+    extra = cfg.recon_weight * forward_teacher.recon if getattr(cfg, "recon_weight", 0) > 0 and model.recon is not None else 0.0
+    return ce + mloss + extra, ce, mloss, correct
 
 
 @torch.no_grad()
@@ -137,7 +143,7 @@ def decode(model, mem, x: torch.Tensor, cfg, use_memory=None):
         nb = torch.full((B,), -1, dtype=torch.long, device=x.device)
         sel = sel_all[:, t]
         if use_memory and bool(sel.any()):
-            q = F.normalize(a[sel], dim=-1)
+            q = F.normalize(model.query_of(a[sel]), dim=-1)
             look = mem.lookup(q)
             if look is not None:
                 v, c = mem.read(q, look)
@@ -181,7 +187,7 @@ def main():
     val_in, val_out = task.test.inputs[10000:], task.test.outputs[10000:]
     counts = sighting_counts(task)[:10000]  # the test set proper (the validation examples follow it)
     say(f"config {json.dumps(asdict(cfg))}")
-    model = Seq2Seq(Seq2SeqConfig(use_memory=cfg.use_memory)).to(cfg.device)
+    model = Seq2Seq(Seq2SeqConfig(use_memory=cfg.use_memory, query_norm=cfg.query_norm, query_recon=cfg.recon_weight > 0)).to(cfg.device)
     mem = BatchMemory(BatchMemoryConfig(memory_size=cfg.memory_size, key_size=model.cfg.key_size, k=cfg.k, alpha=cfg.alpha),
                       device=cfg.device, seed=cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -213,7 +219,7 @@ def main():
         if order is None or start >= N:
             order, start = rng.permutation(N), 0
         bar = tqdm(range(start, N, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True, mininterval=20)
-        tot = dict(loss=0.0, ce=0.0, mloss=0.0, correct=0, n=0, dh=0, dn=0, mh=0)
+        tot = dict(loss=0.0, ce=0.0, mloss=0.0, recon=0.0, correct=0, n=0, dh=0, dn=0, mh=0)
         for s in bar:
             if (time.time() - t0) / 60 >= cfg.max_minutes:
                 out_of_time = True
@@ -232,9 +238,11 @@ def main():
             opt.step()
             tot["loss"] += loss.item() * len(idx); tot["ce"] += ce.item() * len(idx); tot["mloss"] += float(ml) * len(idx)
             tot["correct"] += corr; tot["n"] += len(idx)
+            if model.recon is not None:
+                tot["recon"] += float(forward_teacher.recon) * len(idx)
             tot["dh"] += forward_teacher.digit_hits[0]; tot["dn"] += forward_teacher.digit_hits[1]
             tot["mh"] += forward_teacher.digit_hits[2]
-            bar.set_postfix(ce=f"{tot['ce'] / tot['n']:.3f}", mem=f"{tot['mloss'] / tot['n']:.4f}",
+            bar.set_postfix(ce=f"{tot['ce'] / tot['n']:.3f}", mem=f"{tot['mloss'] / tot['n']:.4f}", rec=f"{tot['recon'] / tot['n']:.3f}",
                             mem_right=f"{100 * tot['mh'] / max(1, tot['dn']):.1f}",
                             train_acc=f"{100 * tot['correct'] / tot['n']:.1f}",
                             digits=f"{100 * tot['dh'] / max(1, tot['dn']):.1f}", refresh=False)
@@ -244,7 +252,7 @@ def main():
         order, start = None, 0
         val = evaluate(model, mem, val_in, val_out, cfg)
         rec = dict(epoch=epoch, minutes=round((time.time() - t0) / 60, 2), ce=round(tot["ce"] / tot["n"], 4),
-                   memory_loss=round(tot["mloss"] / tot["n"], 4), train_digits=round(100 * tot["dh"] / max(1, tot["dn"]), 2),
+                   memory_loss=round(tot["mloss"] / tot["n"], 4), recon_loss=round(tot["recon"] / tot["n"], 4), train_digits=round(100 * tot["dh"] / max(1, tot["dn"]), 2),
                    memory_value_right=round(100 * tot["mh"] / max(1, tot["dn"]), 2),
                    train_teacher_forced=round(100 * tot["correct"] / tot["n"], 2),
                    val=val["accuracy"], filled=int(mem.filled.sum()))

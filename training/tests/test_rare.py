@@ -114,3 +114,34 @@ def test_corrupt_export_is_refused(tiny, tmp_path):
     (bad / "model.json").write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="weights.bin: expected"):
         mf.load_export(str(bad))
+
+
+def test_batchnorm_query_exports_folded(tmp_path):
+    """A batch-norm query (train.py --query_norm=batchnorm) exports as a = W' ctx + b' with the
+    running statistics folded in; the loaded model decodes exactly as the trained one in eval mode."""
+    torch.manual_seed(3)
+    M = R["model"]
+    model = M.Seq2Seq(M.Seq2SeqConfig(embed=8, hidden=16, key_size=16, value_embed=8, query_norm="batchnorm"))
+    with torch.no_grad():  # running statistics far from (0, 1), as after training
+        model.query_bn.running_mean.uniform_(-2, 2)
+        model.query_bn.running_var.uniform_(0.2, 3)
+    model.eval()
+    mem = R["memory"].BatchMemory(R["memory"].BatchMemoryConfig(memory_size=64, key_size=16, k=8))
+    x = R["train"].pad([R["data"].parse("AB0001023BBA"), R["data"].parse("0013322"), R["data"].parse("BBBB3210123A")], "cpu")
+    y = R["train"].pad([R["data"].target_for(r, np.arange(16001)) for r in [R["data"].parse("AB0001023BBA"), R["data"].parse("0013322"), R["data"].parse("BBBB3210123A")]], "cpu")
+    ns = type("C", (), dict(memory_steps="digits", use_memory=True))
+    with torch.no_grad():
+        R["train"].forward_teacher(model, mem, x, y, ns, write=True, train=False)
+    cfg = dict(task_seed=1, memory_steps="digits", memory_size=64, k=8, alpha=0.1)
+    out = str(tmp_path / "bn")
+    doc = R["export"].export(model, mem, cfg, out)
+    assert doc["config"]["query_activation"] == "identity" and "query_norm" not in doc["config"]
+    assert {w["name"] for w in doc["weights"]} >= {"query.weight", "query.bias"}
+    assert not any(w["name"].startswith("query_bn") for w in doc["weights"])
+    m2, mem2, _ = mf.load_export(out)
+    mem.keys = R["export"].exported_keys(mem.keys)
+    a, b = R["train"].decode(model, mem, x, ns), R["train"].decode(m2, mem2, x, ns)
+    for k in ("pred", "mem_value", "n1"):
+        assert torch.equal(a[k], b[k]), k
+    assert torch.allclose(a["mem_conf"], b["mem_conf"], atol=1e-5)
+    assert int((a["n1"] >= 0).sum()) > 0  # the memory was consulted
