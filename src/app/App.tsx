@@ -94,6 +94,8 @@ function useKeyboard() {
   }, []);
 }
 
+let startedOnce = false;
+
 export function App() {
   const tab = useApp((s) => s.tab);
   const setTab = useApp((s) => s.setTab);
@@ -105,10 +107,14 @@ export function App() {
     installTestApi();
     installCompare();
     const forced = backendFromUrl();
-    void useApp
-      .getState()
-      .start(forced === 'cpu' ? undefined : forced)
-      .then(() => useApp.getState().checkSharedLink(openedWithHash));
+    // once per page (StrictMode runs this effect twice in development)
+    if (!startedOnce) {
+      startedOnce = true;
+      void useApp
+        .getState()
+        .start(forced === 'cpu' ? undefined : forced)
+        .then(() => useApp.getState().checkSharedLink(openedWithHash));
+    }
     // a memory link opened in a tab already showing the app changes only the fragment: no reload
     const onHash = () => {
       if (useApp.getState().ready) useApp.getState().checkSharedLink(location.hash);

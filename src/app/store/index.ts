@@ -465,6 +465,8 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
   },
 });
 
+let starting: Promise<void> | null = null;
+
 const uiSlice: Slice<UiSlice> = (set, get) => ({
   ready: false,
   busy: false,
@@ -475,7 +477,9 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
     if (typeof history !== 'undefined') history.replaceState(history.state, '', `${location.pathname}${location.search}#${tab}`);
   },
   setMessage: (message) => set({ message }),
-  start: async (force) => {
+  // once per page: React's StrictMode (npm run dev) runs the mounting effect twice, and a second
+  // start would find the first one's writer lock and open this very tab read-only
+  start: (force) => (starting ??= (async () => {
     try {
       const claim = await claimWriter().catch(() => ({ writer: true, turn: null }));
       let stored: StoredAutosave = { kind: 'none' };
@@ -548,7 +552,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
     } catch (err) {
       set({ message: { kind: 'error', text: `Memory Lab could not start: ${errorText(err)}`, tab: null } });
     }
-  },
+  })()),
 });
 
 const READ_ONLY_TEXT =
