@@ -149,7 +149,7 @@ export function App() {
           </button>
         ))}
         <Tour />
-        <ExampleSymbol />
+        {current.id === 'draw' && <ExampleSymbol />}
       </nav>
       {message && (message.tab == null || message.tab === current.id) && (
         <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
