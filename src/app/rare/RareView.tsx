@@ -212,7 +212,7 @@ export function RareView() {
         the memory at every digit step.
       </p>
       {st.status === 'idle' || st.status === 'loading' ? (
-        <p data-testid="rare-loading">{ready ? 'Loading the rare-event model and its memory (about 10 MB)…' : 'Waiting for the app to start…'}</p>
+        <p data-testid="rare-loading">{ready ? 'Loading the rare-event model and its memory (about 19 MB)…' : 'Waiting for the app to start…'}</p>
       ) : null}
       {st.status === 'missing' ? (
         <div className="message warning" role="status" data-testid="rare-missing">
