@@ -145,3 +145,41 @@ def test_batchnorm_query_exports_folded(tmp_path):
         assert torch.equal(a[k], b[k]), k
     assert torch.allclose(a["mem_conf"], b["mem_conf"], atol=1e-5)
     assert int((a["n1"] >= 0).sum()) > 0  # the memory was consulted
+
+
+def test_query_reconstruction_targets():
+    """The reconstruction loss (train.py --recon_weight, not the paper's) asks each digit step's query
+    for the 7 digits of its row's number and its offset within them: logits built from those
+    targets give a loss ~0, from shifted targets a large one."""
+    M, D = R["model"], R["data"]
+    model = M.Seq2Seq(M.Seq2SeqConfig(embed=8, hidden=16, key_size=16, value_embed=8, query_recon=True))
+    rows = [D.parse("AB0123012BA"), D.parse("3210321"), D.parse("BBBBBBB1111222A")]
+    x = R["train"].pad(rows, "cpu")
+    sel = x >= D.DIGIT0
+    want = []
+    for r in rows:
+        first = next(i for i, t in enumerate(r) if t >= D.DIGIT0)
+        digits = [t - D.DIGIT0 for t in r[first:first + 7]]
+        want += [(digits, j) for j in range(7)]
+
+    def fake(targets):
+        logits = torch.full((len(targets), 56), -50.0)
+        for i, (digits, j) in enumerate(targets):
+            for d, v in enumerate(digits):
+                logits[i, 4 * d + v] = 50.0
+            logits[i, 28 + j] = 50.0
+        return logits
+
+    class Fixed(torch.nn.Module):
+        def __init__(self, logits):
+            super().__init__()
+            self.logits = logits
+
+        def forward(self, _q):
+            return self.logits
+
+    q = torch.nn.functional.normalize(torch.randn(int(sel.sum()), 16), dim=1)
+    model.recon = Fixed(fake(want))
+    assert float(model.recon_loss(q, x, sel)) < 1e-6
+    model.recon = Fixed(fake([([(v + 1) % 4 for v in d], (j + 1) % 7) for d, j in want]))
+    assert float(model.recon_loss(q, x, sel)) > 10
