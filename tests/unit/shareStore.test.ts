@@ -145,4 +145,19 @@ describe('opening a shared memory link', () => {
       st().keepMine();
     }
   });
+
+  it('importing a file keeps the memory it replaces aside (bring it back); a bad file changes nothing and keeps no copy', async () => {
+    expect(names()).toEqual(['vee']);
+    expect(await st().importKeepingMine('{"not": "a memory file"}', 'file')).toBe(false);
+    expect(st().message?.text).toMatch(/^import refused, the memory is unchanged/);
+    expect(st().previous).toBeNull();
+    expect(names()).toEqual(['vee']);
+    expect(await st().importKeepingMine(sharedFile, 'file')).toBe(true);
+    expect(st().message?.text).toMatch(/^memory imported: 2 drawings/);
+    expect(names()).toEqual(['cross', 'ring']);
+    expect(st().previous?.drawings).toBe(1);
+    expect(await st().restorePrevious()).toBe(true);
+    expect(names()).toEqual(['vee']);
+    expect(await autosavedNames()).toEqual(['vee']);
+  });
 });

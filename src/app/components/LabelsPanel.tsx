@@ -126,7 +126,7 @@ export function LabelsPanel() {
 
 function ImportExport() {
   const exportText = useApp((s) => s.exportText);
-  const importText = useApp((s) => s.importText);
+  const importKeepingMine = useApp((s) => s.importKeepingMine);
   const ready = useApp((s) => s.ready);
   const canChange = useApp((s) => s.ready && !s.readOnly && !s.busy);
   return (
@@ -150,7 +150,7 @@ function ImportExport() {
           onChange={async (e) => {
             const f = e.target.files?.[0];
             e.target.value = '';
-            if (f) await importText(await f.text());
+            if (f) await importKeepingMine(await f.text(), 'file');
           }}
         />
       </label>

@@ -127,7 +127,7 @@ export function SharePanel() {
   );
 }
 
-/** A shared memory link was opened: ask before replacing this device's memory; then offer the earlier one back. */
+/** A shared memory link was opened: ask before replacing this device's memory; after a link or a file replaced it, offer the earlier one back. */
 export function SharedLinkPrompt() {
   const incoming = useApp((s) => s.incoming);
   const previous = useApp((s) => s.previous);
@@ -138,7 +138,7 @@ export function SharedLinkPrompt() {
   const keepMine = useApp((s) => s.keepMine);
   const previousText = useApp((s) => s.previousText);
   const restorePrevious = useApp((s) => s.restorePrevious);
-  const [hidePrevious, setHidePrevious] = useState(false);
+  const [hiddenKey, setHiddenKey] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const box = useRef<HTMLDivElement>(null);
@@ -185,7 +185,7 @@ export function SharedLinkPrompt() {
       </div>
     );
   }
-  if (!previous || hidePrevious) return null;
+  if (!previous || hiddenKey === previous.key) return null;
   return (
     <div className="message info shared-previous" role="status" data-testid="shared-previous">
       <span>Your earlier memory ({plural(previous.drawings, 'drawing')}) is kept aside in this browser.</span>
@@ -195,7 +195,7 @@ export function SharedLinkPrompt() {
           data-testid="previous-download"
           onClick={() =>
             void previousText()
-              .then((t) => downloadText(t, `memory-lab-before-shared-${previous.key}.json`))
+              .then((t) => downloadText(t, `memory-lab-kept-aside-${previous.key}.json`))
               .catch((e) => setError(e instanceof Error ? e.message : String(e)))
           }
         >
@@ -204,7 +204,7 @@ export function SharedLinkPrompt() {
         <button type="button" data-testid="previous-restore" disabled={busy || readOnly} onClick={() => void restorePrevious()}>
           Bring it back
         </button>
-        <button type="button" aria-label="hide this notice" onClick={() => setHidePrevious(true)}>
+        <button type="button" aria-label="hide this notice" onClick={() => setHiddenKey(previous.key)}>
           ×
         </button>
       </span>

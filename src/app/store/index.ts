@@ -465,6 +465,16 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
   },
 });
 
+/** Would importText accept this memory file on engine e (the same check, nothing changed)? */
+function validFile(text: string, e: Engine): boolean {
+  try {
+    fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let starting: Promise<void> | null = null;
 
 const uiSlice: Slice<UiSlice> = (set, get) => ({
@@ -630,7 +640,7 @@ export const useApp = create<AppState>()((...a) => ({
   ...settingsSlice(...a),
   ...uiSlice(...a),
   ...createEncoderSlice({ engine: () => engine, changeRefused, saveWhole: () => persist({ whole: true }) })(...a),
-  ...createShareSlice({ engine: () => engine, changeRefused })(...a),
+  ...createShareSlice({ engine: () => engine, changeRefused, validFile })(...a),
 }));
 
 // a banner set without a view belongs to the view on screen when it was set

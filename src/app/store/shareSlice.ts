@@ -34,6 +34,11 @@ export interface ShareSlice {
   checkSharedLink: (hash: string) => boolean;
   /** Replace this device's memory by the shared one, the current one put aside first. */
   openIncoming: () => Promise<boolean>;
+  /**
+   * Import a memory file's text (the store's importText), the current memory put aside first when
+   * it holds drawings, so that a wrong file never loses the user's memory. False when refused.
+   */
+  importKeepingMine: (text: string, source: 'file' | 'link') => Promise<boolean>;
   /** Leave the memory as it is and forget the link. */
   keepMine: () => void;
   /** the memory put aside, as a memory file's text (download) */
@@ -45,6 +50,8 @@ export interface ShareSlice {
 export interface ShareSliceDeps {
   engine: () => Engine | null;
   changeRefused: (s: AppState) => string | null;
+  /** the memory file's text would be accepted by importText on this engine */
+  validFile: (text: string, e: Engine) => boolean;
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -103,19 +110,33 @@ export const createShareSlice =
         set({ message: { kind: 'error', text: `the shared memory was not opened: ${refused}`, tab: null } });
         return false;
       }
+      const ok = await get().importKeepingMine(inc.fileText, 'link');
+      if (ok) {
+        forgetLinkInAddress();
+        set({ incoming: null });
+      }
+      return ok;
+    },
+    importKeepingMine: async (text, source) => {
+      const e = deps.engine();
+      if (!e) return get().importText(text, source);
+      // a refused change or an invalid file: importText says why and changes nothing (no copy needed)
+      if (deps.changeRefused(get()) || !deps.validFile(text, e)) return get().importText(text, source);
+      const what = source === 'link' ? 'the shared memory was not opened' : 'import refused';
+      const by = source === 'link' ? 'a shared memory (link)' : 'an imported file';
       let previous: ShareSlice['previous'] = null;
       if (e.summary().filled > 0) {
         // busy while the copy is written, so that no Remember lands between the copy and the import
         set({ busy: true });
         try {
-          const key = await putAside(storedOf(e), `replaced by a shared memory (link) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`);
+          const key = await putAside(storedOf(e), `replaced by ${by} on ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`);
           previous = { key, drawings: e.summary().filled };
         } catch (err) {
           set({ busy: false });
           set({
             message: {
               kind: 'error',
-              text: `the shared memory was not opened: your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then open the link again.`,
+              text: `${what}: your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then try again.`,
               tab: null,
             },
           });
@@ -123,11 +144,8 @@ export const createShareSlice =
         }
       }
       set({ busy: false }); // importText takes it again, in the same task
-      const ok = await get().importText(inc.fileText, 'link');
-      if (ok) {
-        forgetLinkInAddress();
-        set({ incoming: null, previous: previous ?? get().previous });
-      }
+      const ok = await get().importText(text, source);
+      if (ok && previous) set({ previous });
       return ok;
     },
     keepMine: () => {
