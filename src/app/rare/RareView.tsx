@@ -237,6 +237,9 @@ export function RareView() {
           Memory: {st.modelInfo.filled.toLocaleString()} of {st.modelInfo.size.toLocaleString()} slots filled by training (key size {st.modelInfo.keySize})
           {st.modelInfo.testAccuracy !== null ? `; ${st.modelInfo.testAccuracy}% of test sequences fully correct after training` : ''}; this
           session taught {st.taught.length} pair{st.taught.length === 1 ? '' : 's'}.
+          {st.modelInfo.reconstruction
+            ? ' Trained with the paper\'s losses plus one it does not have: the memory query must also spell out the number it reads (with the paper\'s losses alone it gets 0.01%; see the model card).'
+            : ''}
         </p>
       ) : null}
 

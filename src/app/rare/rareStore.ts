@@ -96,7 +96,15 @@ export interface RareState {
   status: RareStatus;
   error: string | null;
   /** what the loaded model is */
-  modelInfo: { filled: number; size: number; keySize: number; useMemory: boolean; testAccuracy: number | null } | null;
+  modelInfo: {
+    filled: number;
+    size: number;
+    keySize: number;
+    useMemory: boolean;
+    testAccuracy: number | null;
+    /** trained with the query reconstruction loss as well (train.py --recon_weight > 0; not the paper's) */
+    reconstruction: boolean;
+  } | null;
   inputText: string;
   inputError: string | null;
   busy: boolean;
@@ -237,9 +245,17 @@ export const useRare = create<RareState>()((set, get) => ({
         model = m;
         task = makeTask(m.json.task.seed, m.json.task.n_train, 0);
         counts = trainingCounts(task);
-        const test = (m.json.training as { test?: { accuracy?: number } } | undefined)?.test?.accuracy;
+        const training = m.json.training as { test?: { accuracy?: number }; config?: { recon_weight?: number } } | undefined;
+        const test = training?.test?.accuracy;
         set({
-          modelInfo: { filled: m.memory.filledCount, size: m.memory.size, keySize: m.memory.keySize, useMemory: m.config.use_memory, testAccuracy: typeof test === 'number' ? test : null },
+          modelInfo: {
+            filled: m.memory.filledCount,
+            size: m.memory.size,
+            keySize: m.memory.keySize,
+            useMemory: m.config.use_memory,
+            testAccuracy: typeof test === 'number' ? test : null,
+            reconstruction: Number(training?.config?.recon_weight ?? 0) > 0,
+          },
         });
         await restoreSession(m, set);
         set({ status: 'ready' });
