@@ -22,6 +22,8 @@ import { dot, type Lookup, type Ranked } from './ranking';
 import { SimdGather, SimdScanLookup, simdScanAvailable } from './simdScan';
 import { WebGpuLookup, webGpuLookupSupported } from './webgpuLookup';
 import { ageNoiseUniform } from './random';
+import { updateRule, type UpdateState, type WriteResult } from './update';
+import { memoryLoss, type LossResult, type LossState } from './loss';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from './snapshot';
 
 /** Query keys: a [B, keySize] tensor, or B rows as number arrays / Float32Arrays. */
@@ -44,35 +46,8 @@ export interface QueryResult {
   version: number;
 }
 
-export interface PreviousOccupant {
-  empty: boolean;
-  /** Label id, -1 if the slot was empty. */
-  value: number;
-  /** Age before the write (0 if empty). */
-  age: number;
-}
-
-export interface WriteResult {
-  /** 'update': case 1, V[n1] == v, K[n1] = normalize(q + K[n1]); 'new': case 2, (q, v) to slot n'. */
-  case: 'update' | 'new';
-  slot: number;
-  /** The nearest neighbour n1 seen by this write (-1 if the memory was empty). */
-  nearest: number;
-  previous: PreviousOccupant;
-}
-
-export interface LossResult {
-  /** [B] [q.K[nb] - q.K[np] + alpha]_+ */
-  loss: number[];
-  /** [B] positive neighbour np (-1: no slot has value v; its similarity counts as 0). */
-  np: number[];
-  /** [B] negative neighbour nb (-1: no top-k neighbour has another value; similarity 0). */
-  nb: number[];
-  /** [B] q.K[np] (0 if np = -1). */
-  positiveSimilarity: number[];
-  /** [B] q.K[nb] (0 if nb = -1). */
-  negativeSimilarity: number[];
-}
+export type { PreviousOccupant, WriteResult } from './update';
+export type { LossResult } from './loss';
 
 export interface WriteOptions {
   /**
@@ -104,6 +79,8 @@ export class KeyValueMemory {
   private readonly labelSlots = new Map<number, Set<number>>();
   private readonly names = new Map<number, string>();
   private lookup: Lookup;
+  private readonly updateState: UpdateState;
+  private readonly lossState: LossState;
   private _version = 0;
   private disposed = false;
 
@@ -130,6 +107,8 @@ export class KeyValueMemory {
     const device = simd !== null ? this.gpuDevice(settings) : null;
     if (device !== null) this.lookup = new WebGpuLookup(simd!, this.keys, this.n, this.d, device);
     else this.lookup = simd ?? (gather !== null ? new LshLookup(this.keys, this.n, this.d, settings.lsh, gather) : this.makeLookup(settings.lookup));
+    this.updateState = this.updateStateOf();
+    this.lossState = this.lossStateOf();
   }
 
   private wantsSimd(s: MemorySettings): boolean {
@@ -415,12 +394,8 @@ export class KeyValueMemory {
   // ---------------------------------------------------------------- write (update rule)
 
   /**
-   * Labelled update (paper section 2, "memory update"), for each row i in batch order:
-   *   n1 = the nearest neighbour of q_i;
-   *   case 1, V[n1] == v_i:  K[n1] = normalize(q_i + K[n1]),  A[n1] = 0;
-   *   case 2, otherwise:     n' = the lowest-index empty slot if any, else argmax(A + r) with
-   *                          r ~ U[0, ageNoise) (ties to the lower index); K[n'] = q_i, V[n'] = v_i, A[n'] = 0;
-   *   and every other filled slot's age += 1.
+   * Labelled update (paper section 2, "memory update"): `updateRule` (update.ts) for each row i in
+   * batch order, with n1 = the nearest neighbour of q_i in the memory as written by rows < i.
    * q: [B, keySize] (normalised if not unit length); v: B integer labels >= 0.
    */
   write(q: KeysInput, v: LabelsInput, options: WriteOptions = {}): WriteResult[] {
@@ -449,7 +424,7 @@ export class KeyValueMemory {
     const results: WriteResult[] = [];
     for (let i = 0; i < b; i++) {
       const n1 = this.nearestInBatch(data, i, lists[i], touched, touchedSet);
-      const r = this.writeOne(data, i * this.d, labels[i], n1);
+      const r = updateRule(this.updateState, data, i * this.d, labels[i], n1);
       results.push(r);
       if (!touchedSet.has(r.slot)) {
         touchedSet.add(r.slot);
@@ -500,30 +475,26 @@ export class KeyValueMemory {
     return best;
   }
 
-  /** Apply one write of key q[qo..qo+D) with label v, whose nearest neighbour is n1. */
-  private writeOne(q: Float32Array, qo: number, v: number, n1: number): WriteResult {
-    const d = this.d;
-    if (n1 >= 0 && this.vals[n1] === v) {
-      // Case 1: K[n1] = (q + K[n1]) / ||q + K[n1]||, A[n1] = 0.
-      const previous = { empty: false, value: v, age: this.clock - this.writeTime[n1] };
-      const o = n1 * d;
-      let ss = 0;
-      for (let c = 0; c < d; c++) ss += (q[qo + c] + this.keys[o + c]) ** 2;
-      if (ss > 0) {
-        const inv = 1 / Math.sqrt(ss);
-        for (let c = 0; c < d; c++) this.keys[o + c] = (q[qo + c] + this.keys[o + c]) * inv;
-      } else {
-        for (let c = 0; c < d; c++) this.keys[o + c] = q[qo + c]; // q = -K[n1]: keep q
-      }
-      this.touch(n1);
-      this.lookup.setSlot(n1, true);
-      return { case: 'update', slot: n1, nearest: n1, previous };
-    }
-    // Case 2: n' = an empty slot (lowest index) or argmax(A + r); K[n'] = q, V[n'] = v, A[n'] = 0.
-    const slot = this.emptyCount > 0 ? this.heapPeek() : this.oldestSlot();
-    const wasEmpty = !this.filled[slot];
-    const previous = { empty: wasEmpty, value: this.vals[slot], age: wasEmpty ? 0 : this.clock - this.writeTime[slot] };
-    if (wasEmpty) {
+  /** The update rule's view of this memory (update.ts). */
+  private updateStateOf(): UpdateState {
+    return {
+      d: this.d,
+      K: this.keys,
+      V: (i) => this.vals[i],
+      A: (i) => this.clock - this.writeTime[i],
+      emptySlot: () => (this.emptyCount > 0 ? this.heapPeek() : -1),
+      oldestSlot: () => this.oldestSlot(),
+      setValue: (i, v) => this.setValue(i, v),
+      resetAge: (i) => {
+        this.touch(i);
+        this.lookup.setSlot(i, true);
+      },
+    };
+  }
+
+  /** V[slot] = v: a free slot leaves the empty heap, an evicted one its label and the age list. */
+  private setValue(slot: number, v: number): void {
+    if (!this.filled[slot]) {
       this.heapPop();
       this.filled[slot] = 1;
     } else {
@@ -532,14 +503,10 @@ export class KeyValueMemory {
       if (evicted?.size === 0) this.labelSlots.delete(this.vals[slot]); // no empty entry per evicted label
       this.unlink(slot);
     }
-    this.keys.set(q.subarray(qo, qo + d), slot * d);
     this.vals[slot] = v;
     let set = this.labelSlots.get(v);
     if (set === undefined) this.labelSlots.set(v, (set = new Set()));
     set.add(slot);
-    this.touch(slot);
-    this.lookup.setSlot(slot, true);
-    return { case: 'new', slot, nearest: n1, previous };
   }
 
   /** A[slot] = 0 and every other filled slot ages by one: advance the clock, move slot to the tail. */
@@ -575,11 +542,9 @@ export class KeyValueMemory {
   // ---------------------------------------------------------------- loss
 
   /**
-   * Memory loss (paper eq. in section 2): [q.K[nb] - q.K[np] + alpha]_+ where, among the top-k
-   * neighbours, np is the first with value v and nb the first with another value. If no top-k
-   * neighbour has value v, np is the most similar slot with value v anywhere in memory (the
-   * paper). If no slot has value v, np = -1 and q.K[np] counts as 0 (the reference code uses a
-   * zero key); likewise nb = -1 counts as similarity 0.
+   * Memory loss (paper section 2): [q.K[nb] - q.K[np] + alpha]_+ per query, `memoryLoss` (loss.ts)
+   * on the top-k neighbours (np: the first with value v, else the most similar slot with value v
+   * anywhere; nb: the first with another value; a missing one counts as similarity 0).
    */
   loss(q: KeysInput, v: LabelsInput, options: WriteOptions = {}): LossResult {
     this.alive();
@@ -599,34 +564,12 @@ export class KeyValueMemory {
     } else {
       ranked = this.lookup.search(data, b, this.kEff());
     }
-    const out: LossResult = { loss: [], np: [], nb: [], positiveSimilarity: [], negativeSimilarity: [] };
-    for (let r = 0; r < b; r++) {
-      const { indices, sims } = ranked[r];
-      let np = -1, nb = -1, simP = 0, simB = 0;
-      for (let j = 0; j < indices.length && (np < 0 || nb < 0); j++) {
-        const same = this.vals[indices[j]] === labels[r];
-        if (same && np < 0) [np, simP] = [indices[j], sims[j]];
-        if (!same && nb < 0) [nb, simB] = [indices[j], sims[j]];
-      }
-      if (np < 0) [np, simP] = this.bestWithLabel(data, r * this.d, labels[r]);
-      out.np.push(np);
-      out.nb.push(nb);
-      out.positiveSimilarity.push(simP);
-      out.negativeSimilarity.push(simB);
-      out.loss.push(Math.max(0, simB - simP + this.s.alpha));
-    }
-    return out;
+    return memoryLoss(this.lossState, data, labels, ranked, this.s.alpha);
   }
 
-  /** The most similar slot holding `label` ([-1, 0] if none), ties to the lower index. */
-  private bestWithLabel(q: Float32Array, qo: number, label: number): [number, number] {
-    let best = -1;
-    let bestSim = 0;
-    for (const slot of this.labelSlots.get(label) ?? []) {
-      const sim = Math.fround(dot(this.keys, slot * this.d, q, qo, this.d));
-      if (best < 0 || sim > bestSim || (sim === bestSim && slot < best)) [best, bestSim] = [slot, sim];
-    }
-    return [best, bestSim];
+  /** The loss's view of this memory (loss.ts). */
+  private lossStateOf(): LossState {
+    return { d: this.d, K: this.keys, V: (i) => this.vals[i], slotsWithValue: (v) => this.labelSlots.get(v) ?? [] };
   }
 
   // ---------------------------------------------------------------- labels
