@@ -94,7 +94,6 @@ function useKeyboard() {
   }, []);
 }
 
-let startedOnce = false;
 
 export function App() {
   const tab = useApp((s) => s.tab);
@@ -107,14 +106,12 @@ export function App() {
     installTestApi();
     installCompare();
     const forced = backendFromUrl();
-    // once per page (StrictMode runs this effect twice in development)
-    if (!startedOnce) {
-      startedOnce = true;
-      void useApp
-        .getState()
-        .start(forced === 'cpu' ? undefined : forced)
-        .then(() => useApp.getState().checkSharedLink(openedWithHash));
-    }
+    // start() runs once per page (StrictMode runs this effect twice in development); checking
+    // the same link twice only sets the same question (or the same message) again
+    void useApp
+      .getState()
+      .start(forced === 'cpu' ? undefined : forced)
+      .then(() => useApp.getState().checkSharedLink(openedWithHash));
     // a memory link opened in a tab already showing the app changes only the fragment: no reload
     const onHash = () => {
       if (useApp.getState().ready) useApp.getState().checkSharedLink(location.hash);

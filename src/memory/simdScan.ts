@@ -78,19 +78,28 @@ function kernelBytes(): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * scores16: the same function for d % 16 == 0, the inner loop unrolled 4x (64 bytes per step)
- * into 4 independent accumulators, so the scan is bound by memory rather than loop overhead.
+ * Instruction builders shared by the two 4-accumulator bodies (scores16, gather16): local get/set,
+ * i32 constants, SIMD ops, and madd(a, offset) = a += K[kc + offset] * Q[qc + offset] (f32x4).
  */
-function unrolledBody(): number[] {
-  const L = { kp: 0, n: 1, d: 2, qp: 3, b: 4, outp: 5, r: 6, j: 7, c: 8, krow: 9, qrow: 10, db: 11, kc: 12, qc: 13, a0: 14 };
+function unrolledOps(kc: number, qc: number) {
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
   const i32 = (v: number) => [0x41, ...sleb(v)];
   const simd = (op: number) => [0xfd, ...leb(op)];
   const load = (base: number, offset: number) => [...get(base), ...simd(0x00), 0x00, ...leb(offset)];
   const zero = [...simd(0x0c), ...new Array(16).fill(0)];
-  const madd = (a: number, offset: number) => [...get(a), ...load(L.kc, offset), ...load(L.qc, offset), ...simd(230), ...simd(228), ...set(a)];
+  const madd = (a: number, offset: number) => [...get(a), ...load(kc, offset), ...load(qc, offset), ...simd(230), ...simd(228), ...set(a)];
   const lane = (a: number, l: number) => [...get(a), ...simd(0x1f), l];
+  return { get, set, i32, simd, zero, madd, lane };
+}
+
+/**
+ * scores16: the same function for d % 16 == 0, the inner loop unrolled 4x (64 bytes per step)
+ * into 4 independent accumulators, so the scan is bound by memory rather than loop overhead.
+ */
+function unrolledBody(): number[] {
+  const L = { kp: 0, n: 1, d: 2, qp: 3, b: 4, outp: 5, r: 6, j: 7, c: 8, krow: 9, qrow: 10, db: 11, kc: 12, qc: 13, a0: 14 };
+  const { get, set, i32, simd, zero, madd, lane } = unrolledOps(L.kc, L.qc);
   return [
     0x02, 0x08, 0x7f, 0x04, 0x7b, // locals: 8 x i32, 4 x v128
     ...get(L.d), ...i32(2), 0x74, ...set(L.db),
@@ -165,14 +174,7 @@ function gatherBody(): number[] {
  */
 function gatherUnrolledBody(): number[] {
   const L = { kp: 0, count: 1, d: 2, qp: 3, idxp: 4, outp: 5, i: 6, c: 7, krow: 8, db: 9, kc: 10, qc: 11, a0: 12 };
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const i32 = (v: number) => [0x41, ...sleb(v)];
-  const simd = (op: number) => [0xfd, ...leb(op)];
-  const load = (base: number, offset: number) => [...get(base), ...simd(0x00), 0x00, ...leb(offset)];
-  const zero = [...simd(0x0c), ...new Array(16).fill(0)];
-  const madd = (a: number, offset: number) => [...get(a), ...load(L.kc, offset), ...load(L.qc, offset), ...simd(230), ...simd(228), ...set(a)];
-  const lane = (a: number, l: number) => [...get(a), ...simd(0x1f), l];
+  const { get, set, i32, simd, zero, madd, lane } = unrolledOps(L.kc, L.qc);
   return [
     0x02, 0x06, 0x7f, 0x04, 0x7b, // locals: 6 x i32, 4 x v128
     ...get(L.d), ...i32(2), 0x74, ...set(L.db),

@@ -3,28 +3,20 @@
 // maximum round-trip, a save that cannot be restored is kept aside, one change at a time.
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend';
-import { loadEncoderFromDir } from '../../src/encoder/node';
-import { Engine } from '../../src/app/engine';
+import type { Engine } from '../../src/app/engine';
 import { asideToText, readAside, readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { fromFileText, toFile, type SavedMemory } from '../../src/app/persist';
-import { attachEngine, flushSave, restoreSaved, useApp } from '../../src/app/store';
+import { flushSave, restoreSaved, useApp } from '../../src/app/store';
 import { DEFAULT_SETTINGS, SETTING_BOUNDS } from '../../src/app/types';
 import { mulberry32 } from '../../src/memory/random';
+import { CROSS, RING, startStoreEngine } from './storeHarness';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
 
-const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
-const RING = [line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))];
-const CROSS = [line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])];
 
 let engine: Engine;
 
 beforeAll(async () => {
-  engine = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
-    startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
-    loadEncoder: () => loadEncoderFromDir('models/omniglot-conv4'),
-  });
-  attachEngine(engine);
+  engine = await startStoreEngine();
 });
 afterAll(() => engine.dispose());
 

@@ -4,30 +4,21 @@
 // user's memory aside first (downloadable, can be brought back) and goes through the import path.
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend';
-import { loadEncoderFromDir } from '../../src/encoder/node';
-import { Engine } from '../../src/app/engine';
+import type { Engine } from '../../src/app/engine';
 import { readAutosave, savedFromAutosave } from '../../src/app/autosave';
 import { fromFileText } from '../../src/app/persist';
 import { shareLinkOf } from '../../src/app/share';
-import { attachEngine, useApp } from '../../src/app/store';
-import { DEFAULT_SETTINGS } from '../../src/app/types';
+import { useApp } from '../../src/app/store';
+import { CROSS, RING, startStoreEngine, line } from './storeHarness';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
 
-const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
-const RING = [line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))];
-const CROSS = [line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])];
 const VEE = [line([[50, 50], [150, 250], [250, 50]])];
 
 let engine: Engine;
 const st = () => useApp.getState();
 
 beforeAll(async () => {
-  engine = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
-    startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
-    loadEncoder: () => loadEncoderFromDir('models/omniglot-conv4'),
-  });
-  attachEngine(engine);
+  engine = await startStoreEngine();
 });
 afterAll(() => engine.dispose());
 
