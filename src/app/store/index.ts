@@ -102,7 +102,11 @@ export interface MemorySlice {
   clearMemory: () => Promise<void>;
   exportText: () => string;
   /** Replace the memory by a memory file's text (validated; on error nothing changes). `source` words the message. */
-  importText: (text: string, source?: ImportSource) => Promise<boolean>;
+  /**
+   * Validate a memory file's text and replace the memory by it; `beforeReplace` runs once the file
+   * is known good, before anything changes (importKeepingMine puts the current memory aside there).
+   */
+  importText: (text: string, source?: ImportSource, beforeReplace?: () => Promise<void>) => Promise<boolean>;
 }
 
 export interface SettingsSlice {
@@ -391,7 +395,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     }
   },
   exportText: () => JSON.stringify(toFile(getEngine().saved())),
-  importText: async (text, source = 'file') => {
+  importText: async (text, source = 'file', beforeReplace) => {
     const words = IMPORT_WORDS[source];
     const refused = changeRefused(get());
     if (refused) {
@@ -405,6 +409,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       let reencoded: Message = null;
       try {
         saved = fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name });
+        await beforeReplace?.();
         const report = await e.restore(saved);
         reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
       } catch (err) {
@@ -464,16 +469,6 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
     }
   },
 });
-
-/** Would importText accept this memory file on engine e (the same check, nothing changed)? */
-function validFile(text: string, e: Engine): boolean {
-  try {
-    fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let starting: Promise<void> | null = null;
 
@@ -640,7 +635,7 @@ export const useApp = create<AppState>()((...a) => ({
   ...settingsSlice(...a),
   ...uiSlice(...a),
   ...createEncoderSlice({ engine: () => engine, changeRefused, saveWhole: () => persist({ whole: true }) })(...a),
-  ...createShareSlice({ engine: () => engine, changeRefused, validFile })(...a),
+  ...createShareSlice({ engine: () => engine, changeRefused })(...a),
 }));
 
 // a banner set without a view belongs to the view on screen when it was set

@@ -50,8 +50,6 @@ export interface ShareSlice {
 export interface ShareSliceDeps {
   engine: () => Engine | null;
   changeRefused: (s: AppState) => string | null;
-  /** the memory file's text would be accepted by importText on this engine */
-  validFile: (text: string, e: Engine) => boolean;
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -119,32 +117,20 @@ export const createShareSlice =
     },
     importKeepingMine: async (text, source) => {
       const e = deps.engine();
-      if (!e) return get().importText(text, source);
-      // a refused change or an invalid file: importText says why and changes nothing (no copy needed)
-      if (deps.changeRefused(get()) || !deps.validFile(text, e)) return get().importText(text, source);
-      const what = source === 'link' ? 'the shared memory was not opened' : 'import refused';
       const by = source === 'link' ? 'a shared memory (link)' : 'an imported file';
       let previous: ShareSlice['previous'] = null;
-      if (e.summary().filled > 0) {
-        // busy while the copy is written, so that no Remember lands between the copy and the import
-        set({ busy: true });
+      // importText validates first and runs this only for a good file, while it holds busy (no
+      // Remember lands between the copy and the import); a bad file keeps no copy
+      const keepMine = async () => {
+        if (!e || e.summary().filled === 0) return;
         try {
           const key = await putAside(storedOf(e), `replaced by ${by} on ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`);
           previous = { key, drawings: e.summary().filled };
         } catch (err) {
-          set({ busy: false });
-          set({
-            message: {
-              kind: 'error',
-              text: `${what}: your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then try again.`,
-              tab: null,
-            },
-          });
-          return false;
+          throw new Error(`your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then try again`);
         }
-      }
-      set({ busy: false }); // importText takes it again, in the same task
-      const ok = await get().importText(text, source);
+      };
+      const ok = await get().importText(text, source, keepMine);
       if (ok && previous) set({ previous });
       return ok;
     },
