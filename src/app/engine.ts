@@ -1,7 +1,9 @@
 /**
  * The app's core session (plain TS, no React): the TF.js backend, the encoder, the key-value
- * memory and what the app adds around it (label names, the drawing stored with each slot, a
- * CPU mirror of the memory so it survives a lost GPU device and autosaves cheaply).
+ * memory and what the app adds around it (label names, the drawing stored with each slot).
+ * The memory's own CPU state (keys, values, ages) is the one copy: the engine reads slots from it
+ * (O(1) or O(keySize) each) for the views and the autosave, and rebuilds from it when a GPU device
+ * is lost; it keeps no second copy.
  * The zustand store calls this; components never do.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -69,13 +71,10 @@ export class Engine {
   keySize = 0;
   private labels = new Map<number, string>();
   private thumbs: (Uint8Array | null)[] = [];
-  /** CPU mirror of the memory content */
-  private keys = new Float32Array(0);
-  private values = new Int32Array(0);
-  private ages = new Float32Array(0);
-  /** the memory's write counter (age = clock - write time) */
-  private clock = 0;
+  /** changes of what summary() shows (the memory's version counts the memory's own changes) */
   private version = 0;
+  /** the last summary(), while neither version changed (views ask for it many times per render) */
+  private summaryCache: { memory: MemoryPort; memoryVersion: number; version: number; value: MemorySummary } | null = null;
   /** changes of the memory run one at a time (a backend fallback waits for a Remember in flight) */
   private queue: Promise<unknown> = Promise.resolve();
   private unsubscribeLost: (() => void) | null = null;
@@ -140,27 +139,15 @@ export class Engine {
     }
     this.memory?.dispose();
     this.memory = next;
-    const n = this.settings.memorySize;
-    this.keys = new Float32Array(n * this.keySize);
-    this.thumbs = new Array<Uint8Array | null>(n).fill(null);
-    for (const s of slots) {
-      this.keys.set(s.key, s.slot * this.keySize);
-      this.thumbs[s.slot] = s.thumb;
-    }
-    this.refreshMirror();
-  }
-
-  private refreshMirror() {
-    const st = this.memory.state();
-    this.values = Int32Array.from(st.values);
-    this.ages = Float32Array.from(st.ages);
-    this.clock = st.writeCount;
+    this.thumbs = new Array<Uint8Array | null>(this.settings.memorySize).fill(null);
+    for (const s of slots) this.thumbs[s.slot] = s.thumb;
     this.version++;
   }
 
   /** WebGPU device lost (or another backend failure): move to the next backend, keep the memory. */
   private fallBack(reason: string) {
-    // after any change in flight, so that the mirror it copies holds that change
+    // after any change in flight, so that what it saves holds that change; the lost memory's
+    // keys, values and ages live in its CPU state, which a lost device leaves intact
     return this.serial(async () => {
       const from = this.backend.name;
       const saved = this.saved();
@@ -179,7 +166,7 @@ export class Engine {
     this.memory?.dispose();
   }
 
-  /** Move to another backend on request; the memory is carried over through the CPU mirror. */
+  /** Move to another backend on request; the memory is carried over through its CPU state. */
   switchBackend(choice: BackendChoice): Promise<void> {
     return this.serial(() => this.switchBackendNow(choice));
   }
@@ -248,6 +235,7 @@ export class Engine {
     old.encoder.dispose();
     this.encoderEntry = entry;
     for (const id of report.droppedLabels) this.labels.delete(id);
+    this.version++;
     return report;
   }
 
@@ -358,6 +346,7 @@ export class Engine {
     let id = max + 1;
     if (id > MAX_LABEL_ID) for (id = 0; this.labels.has(id); id++); // ids from a file reached the top: reuse a free one
     this.labels.set(id, clean);
+    this.version++;
     return id;
   }
 
@@ -373,18 +362,19 @@ export class Engine {
       const enc = key ? { value: key, ms: 0 } : await this.encode(input);
       const t0 = now();
       const lossOut = this.filled() > 0 ? await this.memory.loss(enc.value, label) : null;
-      const nameOfSlot = (slot: number) => (slot >= 0 && this.values[slot] >= 0 ? this.labelName(this.values[slot]) : null);
+      const nameOfSlot = (slot: number) => {
+        const v = slot >= 0 ? this.memory.slotAt(slot).value : -1;
+        return v >= 0 ? this.labelName(v) : null;
+      };
       const npName = lossOut ? nameOfSlot(lossOut.np) : null;
       const nbName = lossOut ? nameOfSlot(lossOut.nb) : null;
       const w = await this.memory.write(enc.value, label);
       const writeMs = now() - t0;
-      const [stored] = [await this.memory.keysOf([w.slot])];
-      this.keys.set(stored, w.slot * this.keySize);
       this.thumbs[w.slot] = inputToThumbnail(input);
       const evicted = w.previous && w.previous.value >= 0
         ? { label: w.previous.value, name: this.labelName(w.previous.value), age: w.previous.age }
         : null;
-      this.refreshMirror();
+      this.version++;
       this.dropUnusedLabels(evicted ? [evicted.label] : []);
       return {
         encodeMs: enc.ms,
@@ -404,14 +394,17 @@ export class Engine {
         },
       };
     } catch (err) {
-      if (!known.has(label)) this.labels.delete(label);
+      if (!known.has(label)) {
+        this.labels.delete(label);
+        this.version++;
+      }
       throw err;
     }
   }
 
   /** A label whose last slot was evicted keeps its name only while some slot holds it. */
   private dropUnusedLabels(candidates: number[]) {
-    for (const id of candidates) if (!this.values.includes(id)) this.labels.delete(id);
+    for (const id of candidates) if (this.memory.countOf(id) === 0) this.labels.delete(id);
   }
 
   // ---- labels ----
@@ -431,12 +424,9 @@ export class Engine {
     return this.serial(async () => {
       if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
       const slots = await this.memory.deleteLabel(id);
-      for (const s of slots) {
-        this.thumbs[s] = null;
-        this.keys.fill(0, s * this.keySize, (s + 1) * this.keySize);
-      }
+      for (const s of slots) this.thumbs[s] = null;
       this.labels.delete(id);
-      this.refreshMirror();
+      this.version++;
       return slots;
     });
   }
@@ -445,6 +435,7 @@ export class Engine {
     return this.serial(async () => {
       await this.rebuild([]);
       this.labels.clear();
+      this.version++;
     });
   }
 
@@ -472,6 +463,7 @@ export class Engine {
       }
       const kept = new Set(renumbered.map((s) => s.label));
       for (const id of [...this.labels.keys()]) if (!kept.has(id)) this.labels.delete(id);
+      this.version++;
     } else {
       this.settings = { ...next };
       this.memory.setParams(next);
@@ -482,9 +474,7 @@ export class Engine {
   // ---- reading ----
 
   filled(): number {
-    let n = 0;
-    for (const v of this.values) if (v >= 0) n++;
-    return n;
+    return this.memory.filledCount;
   }
 
   labelName(id: number): string {
@@ -492,51 +482,50 @@ export class Engine {
   }
 
   labelList(): LabelInfo[] {
-    const counts = new Map<number, number>();
-    for (const v of this.values) if (v >= 0) counts.set(v, (counts.get(v) ?? 0) + 1);
-    return [...this.labels.entries()].map(([id, name]) => ({ id, name, count: counts.get(id) ?? 0 })).sort((a, b) => a.id - b.id);
+    return [...this.labels.entries()].map(([id, name]) => ({ id, name, count: this.memory.countOf(id) })).sort((a, b) => a.id - b.id);
   }
 
+  /** What the views show; values and ages are read from the memory once per change (O(size)), not per write. */
   summary(): MemorySummary {
-    return {
+    const c = this.summaryCache;
+    if (c && c.memory === this.memory && c.memoryVersion === this.memory.version && c.version === this.version) return c.value;
+    const st = this.memory.state();
+    const value: MemorySummary = {
       size: this.settings.memorySize,
       keySize: this.keySize,
       filled: this.filled(),
-      values: this.values,
-      ages: this.ages,
+      values: st.values,
+      ages: st.ages,
       labels: this.labelList(),
       version: this.version,
       lookup: this.memory.lookupEngine,
     };
+    this.summaryCache = { memory: this.memory, memoryVersion: this.memory.version, version: this.version, value };
+    return value;
   }
 
   thumbnail(slot: number): Uint8Array | null {
     return this.thumbs[slot] ?? null;
   }
 
-  /** keys of the filled slots (CPU mirror) with their slot numbers */
+  /** keys of the filled slots (read from the memory) with their slot numbers */
   filledKeys(): { slots: number[]; keys: Float32Array } {
     const slots: number[] = [];
-    this.values.forEach((v, i) => v >= 0 && slots.push(i));
+    this.memory.state().values.forEach((v, i) => v >= 0 && slots.push(i));
     const keys = new Float32Array(slots.length * this.keySize);
-    slots.forEach((s, j) => keys.set(this.keys.subarray(s * this.keySize, (s + 1) * this.keySize), j * this.keySize));
+    slots.forEach((s, j) => keys.set(this.memory.keyOf(s), j * this.keySize));
     return { slots, keys };
   }
 
   // ---- save / restore ----
 
   saved(): SavedMemory {
-    const { slots, keys } = this.filledKeys();
-    return {
-      ...this.savedMeta(),
-      slots: slots.map((slot, j) => ({
-        slot,
-        label: this.values[slot],
-        age: this.ages[slot],
-        key: keys.slice(j * this.keySize, (j + 1) * this.keySize),
-        thumb: this.thumbs[slot] ?? new Uint8Array(784),
-      })),
-    };
+    const { values, ages } = this.memory.state();
+    const slots: SavedSlot[] = [];
+    values.forEach((label, slot) => {
+      if (label >= 0) slots.push({ slot, label, age: ages[slot], key: this.memory.keyOf(slot), thumb: this.thumbs[slot] ?? new Uint8Array(784) });
+    });
+    return { ...this.savedMeta(), slots };
   }
 
   /** saved() without the slots: what the autosave's meta record needs, cheap at any memory size */
@@ -546,7 +535,7 @@ export class Engine {
       settings: { ...this.settings },
       size: this.settings.memorySize,
       keySize: this.keySize,
-      clock: this.clock,
+      clock: this.memory.writeCount,
       labels: [...this.labels.entries()].map(([id, name]) => ({ id, name })),
       slots: [],
     };
@@ -554,12 +543,13 @@ export class Engine {
 
   /** The autosave record of one slot (its write time is clock - age). */
   slotRecord(slot: number): SlotRecord {
-    if (!(slot >= 0 && slot < this.values.length) || this.values[slot] < 0) throw new Error(`slot ${slot} is empty`);
+    const at = Number.isInteger(slot) && slot >= 0 && slot < this.memory.size ? this.memory.slotAt(slot) : null;
+    if (at === null || at.value < 0) throw new Error(`slot ${slot} is empty`);
     return {
       slot,
-      label: this.values[slot],
-      time: this.clock - this.ages[slot],
-      key: this.keys.slice(slot * this.keySize, (slot + 1) * this.keySize),
+      label: at.value,
+      time: this.memory.writeCount - at.age,
+      key: this.memory.keyOf(slot),
       thumb: this.thumbs[slot] ?? new Uint8Array(784),
     };
   }
@@ -595,6 +585,7 @@ export class Engine {
       this.memory.setParams(this.settings);
       const gone = new Set(report?.droppedLabels ?? []);
       this.labels = new Map(m.labels.filter((l) => !gone.has(l.id)).map((l) => [l.id, l.name]));
+      this.version++;
       return report;
     });
   }

@@ -71,11 +71,24 @@ class KeyValueMemoryPort implements MemoryPort {
     return { values: this.m.values, ages: Float32Array.from(this.m.ages), writeCount: this.m.writeCount };
   }
 
-  async keysOf(slots: number[]) {
-    const d = this.m.keySize;
-    const out = new Float32Array(slots.length * d);
-    slots.forEach((s, i) => out.set(this.m.getKey(s), i * d));
-    return out;
+  get filledCount() {
+    return this.m.filledCount;
+  }
+
+  get writeCount() {
+    return this.m.writeCount;
+  }
+
+  slotAt(slot: number) {
+    return this.m.slotAt(slot);
+  }
+
+  countOf(label: number) {
+    return this.m.countOf(label);
+  }
+
+  keyOf(slot: number) {
+    return this.m.getKey(slot);
   }
 
   async load(slots: { slot: number; label: number; age: number; key: Float32Array }[], clock = 0) {

@@ -44,9 +44,18 @@ export interface MemoryPort {
   /** the memory loss of (key, label) against the current memory (before the write) */
   loss(key: Float32Array, label: number): Promise<PortLoss>;
   write(key: Float32Array, label: number): Promise<PortWrite>;
-  /** per-slot values (-1 empty) and ages, and the write counter (age = writeCount - write time) */
+  /** per-slot values (-1 empty) and ages, and the write counter (age = writeCount - write time): copies, O(size) */
   state(): { values: Int32Array; ages: Float32Array; writeCount: number };
-  keysOf(slots: number[]): Promise<Float32Array>;
+  /** slots holding a label */
+  readonly filledCount: number;
+  /** the write counter (age = writeCount - write time) */
+  readonly writeCount: number;
+  /** the label in a slot (-1: empty) and its age (0 when empty), O(1) */
+  slotAt(slot: number): { value: number; age: number };
+  /** how many slots hold `label`, O(1) */
+  countOf(label: number): number;
+  /** a copy of key K[slot] (zeros for an empty slot), O(keySize) */
+  keyOf(slot: number): Float32Array;
   /** put saved slots back (memory must be empty of them); clock: the write counter (>= every age) */
   load(slots: { slot: number; label: number; age: number; key: Float32Array }[], clock?: number): Promise<void>;
   /** free every slot holding `label`; returns the freed slots */

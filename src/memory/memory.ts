@@ -214,6 +214,15 @@ export class KeyValueMemory {
   slotsOf(label: number): number[] {
     return [...(this.labelSlots.get(label) ?? [])].sort((a, b) => a - b);
   }
+  /** V[i] and A[i] of one slot (value -1 and age 0 when empty), without copying the memory. */
+  slotAt(i: number): { value: number; age: number } {
+    this.checkSlot(i);
+    return this.filled[i] ? { value: this.vals[i], age: this.clock - this.writeTime[i] } : { value: -1, age: 0 };
+  }
+  /** Number of slots holding label `label`. */
+  countOf(label: number): number {
+    return this.labelSlots.get(label)?.size ?? 0;
+  }
   /** A copy of key K[i] (zeros for an empty slot). */
   getKey(i: number): Float32Array {
     this.checkSlot(i);

@@ -144,4 +144,48 @@ describe('Engine (app session over the shared memory)', () => {
     await engine.predict(strokesToInput(CROSS));
     expect(tf.memory().numTensors).toBe(n);
   });
+
+  it('keeps no second copy of the memory: saves, autosave records and views read the memory itself', async () => {
+    const big = await start(4096);
+    try {
+      const ring = strokesToInput(RING), cross = strokesToInput(CROSS);
+      const a = await big.remember(ring, 'ring');
+      await big.remember(cross, 'cross');
+      const before = big.slotRecord(a.write.slot).key;
+      // a second, wobbly ring: its nearest slot is the first ring's, so the key merges
+      const wobbly = [line(Array.from({ length: 25 }, (_, i) => {
+        const r = 90 + 8 * Math.sin((i / 24) * 6 * Math.PI);
+        return [150 + r * Math.cos((i / 24) * 2 * Math.PI), 150 + r * Math.sin((i / 24) * 2 * Math.PI)] as [number, number];
+      }))];
+      const again = await big.remember(strokesToInput(wobbly), 'ring');
+      expect(again.write.case).toBe('update');
+      // the merged key normalize(q + K[n1]) is what every reader sees, straight after the write
+      const after = big.slotRecord(again.write.slot).key;
+      expect(Array.from(after)).not.toEqual(Array.from(before));
+      const saved = big.saved().slots.find((s) => s.slot === again.write.slot)!;
+      expect(Array.from(saved.key)).toEqual(Array.from(after));
+      const fk = big.filledKeys();
+      const j = fk.slots.indexOf(again.write.slot);
+      expect(Array.from(fk.keys.subarray(j * big.keySize, (j + 1) * big.keySize))).toEqual(Array.from(after));
+      expect(big.slotRecord(again.write.slot).time).toBe(big.savedMeta().clock);
+      expect(big.filled()).toBe(2);
+      // no typed array on the engine as large as the key matrix (the memory holds the only one)
+      const n = 4096 * big.keySize;
+      const arrays = Object.values(big as unknown as Record<string, unknown>).filter(ArrayBuffer.isView) as unknown as { length: number }[];
+      expect(arrays.every((x) => x.length < n)).toBe(true);
+      // the views' summary follows renames and deletions (it is cached between changes)
+      const s1 = big.summary();
+      expect(big.summary()).toBe(s1);
+      const ringId = big.labelList().find((l) => l.name === 'ring')!.id;
+      big.renameLabel(ringId, 'circle');
+      expect(big.summary().labels.find((l) => l.id === ringId)?.name).toBe('circle');
+      const freed = await big.deleteLabel(ringId);
+      expect(freed).toContain(again.write.slot);
+      expect(big.summary().values[again.write.slot]).toBe(-1);
+      expect(() => big.slotRecord(again.write.slot)).toThrow(/empty/);
+      expect(() => big.slotRecord(-1)).toThrow(/empty/);
+    } finally {
+      big.dispose();
+    }
+  });
 });
