@@ -270,7 +270,23 @@ export class Engine {
     }
   }
 
+  /**
+   * The memory's answer for a drawing. Not queued behind changes: a restore, clear or settings
+   * change may replace the memory while the query is on the GPU; the answer is then asked again
+   * of the memory as it is now, instead of failing on the one that was disposed.
+   */
   async predict(input: Float32Array): Promise<{ prediction: PredictionView; encodeMs: number; queryMs: number; key: Float32Array }> {
+    for (;;) {
+      const memory = this.memory;
+      try {
+        return await this.predictOnce(input);
+      } catch (err) {
+        if (this.memory === memory) throw err;
+      }
+    }
+  }
+
+  private async predictOnce(input: Float32Array): Promise<{ prediction: PredictionView; encodeMs: number; queryMs: number; key: Float32Array }> {
     const onGpu = this.memory.queryTensor !== undefined && tf.getBackend() === 'webgpu' && this.filled() > 0 && input.length === 784;
     const gpu = onGpu ? await this.encodeAndQueryOnGpu(input) : null;
     const enc = gpu?.enc ?? (await this.encode(input));
