@@ -4,6 +4,7 @@
     /usr/bin/python3 training/train.py --objective=memory --out=training/runs/omniglot-memory
     /usr/bin/python3 training/train.py --resume                         # continue from the last checkpoint
     /usr/bin/python3 training/train.py --warmup_steps=200 --memory_steps=20 --out=training/runs/smoke
+    /usr/bin/python3 training/train.py --warmup_steps=0 --init=training/runs/cosface/final.pt  # phase 2 alone
 
 Objectives (`--objective`), all on `images_background` only (validation alphabets held out, see data.py):
  - `memory`: the paper's objective alone, from scratch: episodes through the memory and its
@@ -61,9 +62,11 @@ class TrainConfig:
     missing_positive: str = "zero"  # no slot holds v: 'zero' (reference: similarity 0) or 'skip' the term
     dropout: float = 0.0  # on the flattened features before the key layer (the paper: between its fc layers)
     clip: float = 5.0
+    lr_warmup: int = 200  # steps of linear learning-rate warm-up before the cosine decay (both phases)
     k: int = 256
     alpha: float = 0.1
     augment: bool = True
+    init: str = ""  # start from this checkpoint's encoder weights (a final.pt or ckpt.pt), e.g. phase 2 alone after a cosface run
     # validation
     eval_every: int = 500
     eval_episodes: int = 400
@@ -274,6 +277,12 @@ def main():
         torch.set_rng_state(ck["torch_rng"])
         step, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
         say(f"resumed at step {step} ({elapsed / 60:.1f} min of training so far)")
+    if cfg.init and not (resume and os.path.exists(ckpt_path)):
+        if not os.path.exists(cfg.init):
+            raise SystemExit(f"--init: no checkpoint at {cfg.init!r}")
+        init = torch.load(cfg.init, map_location=cfg.device)
+        model.load_state_dict(init["model"])
+        say(f"encoder initialised from {cfg.init}")
     say(f"encoder parameters: {parameter_count(model)}; device {cfg.device}")
 
     total = cfg.warmup_steps + cfg.memory_steps
@@ -283,7 +292,7 @@ def main():
     while step < total:
         if step < cfg.warmup_steps:
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(step, cfg.warmup_steps, cfg.lr)
+                g["lr"] = cosine_lr(step, cfg.warmup_steps, cfg.lr, cfg.lr_warmup)
             loss = warmup_loss(model, head, train_ds, cfg, gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -292,7 +301,7 @@ def main():
         else:
             if cfg.objective == "memory":
                 for g in mem_opt.param_groups:
-                    g["lr"] = cosine_lr(step, cfg.memory_steps, cfg.scratch_lr)
+                    g["lr"] = cosine_lr(step, cfg.memory_steps, cfg.scratch_lr, cfg.lr_warmup)
             loss = episode_loss(model, train_ds, cfg, gen)
             mem_opt.zero_grad(set_to_none=True)
             loss.backward()
