@@ -1,0 +1,107 @@
+"""The objective ablation of the encoder (issue 8), as runs of train.py and one table.
+
+    /usr/bin/python3 training/ablation.py short            # 7 runs of ~96k images each, ~30 min on one core
+    /usr/bin/python3 training/ablation.py long             # 2 runs of ~1.9M images each, ~75 min each on one core
+    /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
+    /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
+
+Every run trains on `images_background` without the validation alphabets and reports N-way K-shot
+accuracy on those held-out alphabets (train.py's `validate`); nothing here reads the evaluation
+alphabets. A run whose `summary.json` exists is not run again. Runs go to training/runs/ablation/
+(not committed); the table is what the model card of omniglot-conv4-memory shows.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MEMORY = ["--objective=memory"]
+PHASE2 = ["--objective=cosface+memory", "--warmup_steps=0", "--init=training/runs/long/cosface/final.pt", "--memory_steps=500",
+          "--episode_batch=3", "--episode_width=60", "--episode_length=180", "--eval_every=100"]
+
+# name -> (what it tests, train.py arguments); images per run are matched within a group
+GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
+    "short": {
+        "cosface": ("cosine softmax alone", ["--objective=cosface", "--warmup_steps=750", "--lr_warmup=150"]),
+        "mem-zero-w20": ("memory loss, missing positive = 0 (reference), width 20",
+                         MEMORY + ["--lr_warmup=40", "--memory_steps=200", "--episode_batch=8", "--episode_width=20", "--episode_length=60"]),
+        "mem-skip-w20": ("memory loss, missing positive skipped, width 20",
+                         MEMORY + ["--lr_warmup=40", "--memory_steps=200", "--episode_batch=8", "--episode_width=20", "--episode_length=60", "--missing_positive=skip"]),
+        "mem-zero-w5": ("memory loss, missing positive = 0, width 5",
+                        MEMORY + ["--lr_warmup=40", "--memory_steps=200", "--episode_batch=32", "--episode_width=5", "--episode_length=15"]),
+        "mem-skip-w5": ("memory loss, skipped, width 5",
+                        MEMORY + ["--lr_warmup=40", "--memory_steps=200", "--episode_batch=32", "--episode_width=5", "--episode_length=15", "--missing_positive=skip"]),
+        "mem-skip-w60": ("memory loss, skipped, width 60",
+                         MEMORY + ["--lr_warmup=40", "--memory_steps=178", "--episode_batch=3", "--episode_width=60", "--episode_length=180", "--missing_positive=skip"]),
+        "mem-skip-w20-drop": ("memory loss, skipped, width 20, dropout 0.3",
+                              MEMORY + ["--lr_warmup=40", "--memory_steps=200", "--episode_batch=8", "--episode_width=20", "--episode_length=60", "--missing_positive=skip", "--dropout=0.3"]),
+    },
+    "long": {
+        "mem-skip-w60": ("memory loss alone (skipped, width 60): the shipped omniglot-conv4-memory",
+                         MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
+                                   "--episode_width=60", "--episode_length=180", "--eval_every=250"]),
+        "cosface": ("cosine softmax alone", ["--objective=cosface", "--warmup_steps=14800", "--lr_warmup=200", "--eval_every=1000"]),
+        # phase 2 alone on the cosface run above: does the paper's loss add to it, with either missing-positive choice?
+        "cosface-then-mem-zero": ("the cosface run, then 500 steps of memory loss (missing positive = 0, width 60)",
+                                  PHASE2 + ["--missing_positive=zero"]),
+        "cosface-then-mem-skip": ("the cosface run, then 500 steps of memory loss (skipped, width 60)",
+                                  PHASE2 + ["--missing_positive=skip"]),
+    },
+}
+
+
+def images(cfg: dict) -> int:
+    return cfg["warmup_steps"] * cfg["batch_size"] + cfg["memory_steps"] * cfg["episode_batch"] * cfg["episode_length"]
+
+
+def table(group: str, seed: int) -> str:
+    rows = ["| run | what | images | minutes | val 5w1s | val 5w5s | val 20w1s | val 20w5s |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, (what, _) in GROUPS[group].items():
+        path = os.path.join(out_dir(group, name, seed), "summary.json")
+        if not os.path.exists(path):
+            rows.append(f"| {name} | {what} | not run | | | | | |")
+            continue
+        s = json.load(open(path))
+        h = s["history"][-1]
+        rows.append(f"| {name} | {what} | {images(s['config']):,} | {s['minutes']} | {h['5w1s']:.2f} | {h['5w5s']:.2f} | {h['20w1s']:.2f} | {h['20w5s']:.2f} |")
+    return "\n".join(rows)
+
+
+def out_dir(group: str, name: str, seed: int) -> str:
+    base = "ablation" if group == "short" else "long"
+    return os.path.join(ROOT, "training", "runs", base, name if seed == 1 else f"{name}-seed{seed}")
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in GROUPS:
+        raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N]")
+    group, rest = argv[0], argv[1:]
+    seed, threads, only_table = 1, 1, False
+    for a in rest:
+        if a == "--table":
+            only_table = True
+        elif a.startswith("--seed="):
+            seed = int(a.split("=", 1)[1])
+        elif a.startswith("--threads="):
+            threads = int(a.split("=", 1)[1])
+        else:
+            raise SystemExit(f"unknown argument {a!r}")
+    if not only_table:
+        for name, (_, args) in GROUPS[group].items():
+            out = out_dir(group, name, seed)
+            if os.path.exists(os.path.join(out, "summary.json")):
+                continue
+            if seed != 1:
+                args = [a.replace("/cosface/", f"/cosface-seed{seed}/") for a in args]
+            extra = [] if any(a.startswith("--eval_every") for a in args) else ["--eval_every=50"]
+            cmd = [sys.executable, os.path.join(ROOT, "training", "train.py"), f"--threads={threads}", f"--seed={seed}", f"--out={out}", *args, *extra]
+            print(" ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True, cwd=ROOT)
+    print(table(group, seed))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
