@@ -71,10 +71,9 @@ export class Engine {
   keySize = 0;
   private labels = new Map<number, string>();
   private thumbs: (Uint8Array | null)[] = [];
-  /** changes of what summary() shows (the memory's version counts the memory's own changes) */
   private version = 0;
-  /** the last summary(), while neither version changed (views ask for it many times per render) */
-  private summaryCache: { memory: MemoryPort; memoryVersion: number; version: number; value: MemorySummary } | null = null;
+  /** the memory's values and ages, read once per change of the memory (views, saves and the summary share them) */
+  private slotsCache: { memory: MemoryPort; version: number; values: Int32Array; ages: Float32Array } | null = null;
   /** changes of the memory run one at a time (a backend fallback waits for a Remember in flight) */
   private queue: Promise<unknown> = Promise.resolve();
   private unsubscribeLost: (() => void) | null = null;
@@ -235,7 +234,6 @@ export class Engine {
     old.encoder.dispose();
     this.encoderEntry = entry;
     for (const id of report.droppedLabels) this.labels.delete(id);
-    this.version++;
     return report;
   }
 
@@ -362,7 +360,6 @@ export class Engine {
     let id = max + 1;
     if (id > MAX_LABEL_ID) for (id = 0; this.labels.has(id); id++); // ids from a file reached the top: reuse a free one
     this.labels.set(id, clean);
-    this.version++;
     return id;
   }
 
@@ -410,10 +407,7 @@ export class Engine {
         },
       };
     } catch (err) {
-      if (!known.has(label)) {
-        this.labels.delete(label);
-        this.version++;
-      }
+      if (!known.has(label)) this.labels.delete(label);
       throw err;
     }
   }
@@ -451,7 +445,6 @@ export class Engine {
     return this.serial(async () => {
       await this.rebuild([]);
       this.labels.clear();
-      this.version++;
     });
   }
 
@@ -479,7 +472,6 @@ export class Engine {
       }
       const kept = new Set(renumbered.map((s) => s.label));
       for (const id of [...this.labels.keys()]) if (!kept.has(id)) this.labels.delete(id);
-      this.version++;
     } else {
       this.settings = { ...next };
       this.memory.setParams(next);
@@ -501,23 +493,27 @@ export class Engine {
     return [...this.labels.entries()].map(([id, name]) => ({ id, name, count: this.memory.countOf(id) })).sort((a, b) => a.id - b.id);
   }
 
-  /** What the views show; values and ages are read from the memory once per change (O(size)), not per write. */
+  /** V and A of every slot: one O(size) read of the memory per change of it, however many readers ask. */
+  private slotArrays(): { values: Int32Array; ages: Float32Array } {
+    const c = this.slotsCache;
+    if (c && c.memory === this.memory && c.version === this.memory.version) return c;
+    const { values, ages } = this.memory.state();
+    this.slotsCache = { memory: this.memory, version: this.memory.version, values, ages };
+    return this.slotsCache;
+  }
+
   summary(): MemorySummary {
-    const c = this.summaryCache;
-    if (c && c.memory === this.memory && c.memoryVersion === this.memory.version && c.version === this.version) return c.value;
-    const st = this.memory.state();
-    const value: MemorySummary = {
+    const { values, ages } = this.slotArrays();
+    return {
       size: this.settings.memorySize,
       keySize: this.keySize,
       filled: this.filled(),
-      values: st.values,
-      ages: st.ages,
+      values,
+      ages,
       labels: this.labelList(),
       version: this.version,
       lookup: this.memory.lookupEngine,
     };
-    this.summaryCache = { memory: this.memory, memoryVersion: this.memory.version, version: this.version, value };
-    return value;
   }
 
   thumbnail(slot: number): Uint8Array | null {
@@ -527,7 +523,7 @@ export class Engine {
   /** keys of the filled slots (read from the memory) with their slot numbers */
   filledKeys(): { slots: number[]; keys: Float32Array } {
     const slots: number[] = [];
-    this.memory.state().values.forEach((v, i) => v >= 0 && slots.push(i));
+    this.slotArrays().values.forEach((v, i) => v >= 0 && slots.push(i));
     const keys = new Float32Array(slots.length * this.keySize);
     slots.forEach((s, j) => keys.set(this.memory.keyOf(s), j * this.keySize));
     return { slots, keys };
@@ -536,7 +532,7 @@ export class Engine {
   // ---- save / restore ----
 
   saved(): SavedMemory {
-    const { values, ages } = this.memory.state();
+    const { values, ages } = this.slotArrays();
     const slots: SavedSlot[] = [];
     values.forEach((label, slot) => {
       if (label >= 0) slots.push({ slot, label, age: ages[slot], key: this.memory.keyOf(slot), thumb: this.thumbs[slot] ?? new Uint8Array(784) });
@@ -601,7 +597,6 @@ export class Engine {
       this.memory.setParams(this.settings);
       const gone = new Set(report?.droppedLabels ?? []);
       this.labels = new Map(m.labels.filter((l) => !gone.has(l.id)).map((l) => [l.id, l.name]));
-      this.version++;
       return report;
     });
   }

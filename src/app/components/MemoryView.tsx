@@ -157,7 +157,7 @@ function KeyMap({ version }: { version: number }) {
     const { slots, keys } = e.filledKeys();
     if (slots.length < 2) return [];
     // the newest slots first when there are too many to draw
-    const ages = e.summary().ages;
+    const { values, ages } = e.summary();
     const order = slots.map((s, j) => ({ s, j })).sort((a, b) => ages[a.s] - ages[b.s]).slice(0, MAP_POINTS);
     const d = e.keySize;
     const sub = new Float32Array(order.length * d);
@@ -171,7 +171,7 @@ function KeyMap({ version }: { version: number }) {
     const sx = x1 > x0 ? 1 / (x1 - x0) : 0, sy = y1 > y0 ? 1 / (y1 - y0) : 0;
     return order.map((o, i) => ({
       slot: o.s,
-      label: e.labelName(e.summary().values[o.s]),
+      label: e.labelName(values[o.s]),
       x: (xy[2 * i] - x0) * sx,
       y: (xy[2 * i + 1] - y0) * sy,
     }));
