@@ -1,7 +1,7 @@
 /**
  * `npm run eval`: the paper's Omniglot table measured by Memory Lab (Node, WASM backend).
  *
- *   npm run eval -- [--episodes 1000] [--model models/omniglot-conv4] [--omniglot-dir DIR]
+ *   npm run eval -- [--episodes 1000] [--model models/<the default encoder>] [--omniglot-dir DIR]
  *                   [--quick] [--seed 1] [--no-pixels] [--raw-pixels | --no-raw-pixels]
  *                   [--backend wasm|cpu] [--out bench/eval-results]
  *                   [--no-learners | --learners-only] [--learner-episodes N]
@@ -9,15 +9,17 @@
  * Reads images_evaluation.zip and splits/vinyals/test.txt from OMNIGLOT_DIR (default
  * ../shared/data/omniglot), embeds every image once, runs the protocols, prints the markdown
  * report and writes <out>.md and <out>.json (default bench/eval-results, or
- * bench/eval-results-quick with --quick).
+ * bench/eval-results-quick with --quick). The default model is the app's default encoder: the
+ * first entry of models/encoders.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
+import { parseEncoderRegistry } from '../src/encoder';
 import { loadEncoderFromDir } from '../src/encoder/node';
 import { defaultConfig, quickConfig, resultsToMarkdown, runBenchmark } from '../src/eval/benchmark';
 import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../src/eval/omniglotNode';
@@ -25,11 +27,17 @@ import { curriculumSvg } from '../src/eval/learnersFigure';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** models/<folder> of the app's default encoder: the first entry of models/encoders.json */
+function defaultModelDir(): string {
+  const registry = parseEncoderRegistry(JSON.parse(readFileSync(resolve(repoRoot, 'models/encoders.json'), 'utf8')));
+  return join('models', registry.encoders[0].folder);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       episodes: { type: 'string' },
-      model: { type: 'string', default: 'models/omniglot-conv4' },
+      model: { type: 'string' },
       'omniglot-dir': { type: 'string' },
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
   set.source = relative(repoRoot, set.source);
   split.source = relative(repoRoot, split.source);
   const backend = await selectBackend({ force: backendName });
-  const modelDir = resolve(repoRoot, values.model);
+  const modelDir = resolve(repoRoot, values.model ?? defaultModelDir());
   const encoder = await loadEncoderFromDir(modelDir);
   const modelName = relative(repoRoot, modelDir) || modelDir;
   console.log(

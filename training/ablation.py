@@ -4,6 +4,8 @@
     /usr/bin/python3 training/ablation.py long             # 2 runs of ~1.9M images each, ~75 min each on one core
     /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
+    /usr/bin/python3 training/ablation.py long --only=mem-skip-w60 --seed=2   # one run of a group
+    /usr/bin/python3 training/ablation.py final            # the shipped recipe on train + validation, ~60 min on one core
 
 Every run trains on `images_background` without the validation alphabets and reports N-way K-shot
 accuracy on those held-out alphabets (train.py's `validate`); nothing here reads the evaluation
@@ -50,6 +52,12 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "cosface-then-mem-skip": ("the cosface run, then 500 steps of memory loss (skipped, width 60)",
                                   PHASE2 + ["--missing_positive=skip"]),
     },
+    # the final run: the recipe of long/mem-skip-w60, chosen on validation, trained on train + validation alphabets
+    "final": {
+        "mem-skip-w60-trainval": ("the shipped recipe on train + validation alphabets (validation then seen)",
+                                  MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
+                                            "--episode_width=60", "--episode_length=180", "--eval_every=250", "--trainval=true"]),
+    },
 }
 
 
@@ -71,7 +79,7 @@ def table(group: str, seed: int) -> str:
 
 
 def out_dir(group: str, name: str, seed: int) -> str:
-    base = "ablation" if group == "short" else "long"
+    base = {"short": "ablation", "long": "long", "final": "final"}[group]
     return os.path.join(ROOT, "training", "runs", base, name if seed == 1 else f"{name}-seed{seed}")
 
 
@@ -79,18 +87,24 @@ def main(argv: list[str]) -> None:
     if not argv or argv[0] not in GROUPS:
         raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N]")
     group, rest = argv[0], argv[1:]
-    seed, threads, only_table = 1, 1, False
+    seed, threads, only_table, only = 1, 1, False, None
     for a in rest:
         if a == "--table":
             only_table = True
         elif a.startswith("--seed="):
             seed = int(a.split("=", 1)[1])
+        elif a.startswith("--only="):
+            only = a.split("=", 1)[1]
+            if only not in GROUPS[group]:
+                raise SystemExit(f"--only: no run {only!r} in {group}; runs: {', '.join(GROUPS[group])}")
         elif a.startswith("--threads="):
             threads = int(a.split("=", 1)[1])
         else:
             raise SystemExit(f"unknown argument {a!r}")
     if not only_table:
         for name, (_, args) in GROUPS[group].items():
+            if only and name != only:
+                continue
             out = out_dir(group, name, seed)
             if os.path.exists(os.path.join(out, "summary.json")):
                 continue

@@ -12,6 +12,8 @@ Objectives (`--objective`), all on `images_background` only (validation alphabet
  - `cosface`: a cosine-softmax classifier (additive margin) over all training classes
    (character x 90-degree rotation), `warmup_steps` steps; the classifier is thrown away.
  - `cosface+memory`: `cosface`, then `memory_steps` of the memory loss at Adam lr `memory_lr`.
+`--trainval=true` is the final run: the recipe chosen on validation, trained on train + validation
+alphabets (still only `images_background`); its validation figures are then on seen classes.
 Episodes follow the reference train.py: `episode_batch` independent episodes of `episode_width`
 classes; within an episode every class is shown before any repeats and no drawing repeats; each
 episode has its own memory, cleared at its start (it never fills: `episode_length` slots).
@@ -66,6 +68,7 @@ class TrainConfig:
     k: int = 256
     alpha: float = 0.1
     augment: bool = True
+    trainval: bool = False  # the final run: train on the training *and* validation alphabets (validation figures are then on seen classes)
     init: str = ""  # start from this checkpoint's encoder weights (a final.pt or ckpt.pt), e.g. phase 2 alone after a cosface run
     # validation
     eval_every: int = 500
@@ -254,11 +257,14 @@ def main():
 
     chars = load_zip("images_background")
     tr_ids, va_ids = split(chars)
+    if cfg.trainval:  # hyper-parameters were chosen on validation; the final model also learns from those alphabets
+        tr_ids = np.sort(np.concatenate([tr_ids, va_ids]))
     train_ds = Dataset(chars, tr_ids, cfg.device)
     val_ds = Dataset(chars, va_ids, cfg.device)
     say(f"config {json.dumps(asdict(cfg))}")
     say(f"train: {train_ds.n_chars} characters x 4 rotations = {train_ds.n_classes} classes, {len(train_ds.char)} images; "
-        f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)")
+        f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)"
+        + (" -- SEEN in training (--trainval), so its figures are not held out" if cfg.trainval else ""))
 
     model = Encoder(ModelConfig(dropout=cfg.dropout)).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)

@@ -7,7 +7,7 @@ import { parseEncoderRegistry } from '../../src/encoder/registry';
 
 // Switching the encoder in Settings, as a person does (issue 8). Besides the shipped encoders,
 // the test serves its own: the registry gets test-only entries whose models are made
-// in memory from the bundled one (tests/shared/encoderVariant.ts) and served by page.route; none
+// in memory from the bundled omniglot-conv4 (tests/shared/encoderVariant.ts) and served by page.route; none
 // of them is in the repository. `e2e-permuted` has its key units reversed (different keys, same
 // similarities: a memory that was not re-encoded would answer wrongly); `e2e-broken` has a
 // truncated weights file.
@@ -35,9 +35,9 @@ test('switching the encoder re-encodes the memory: labels survive, predictions w
   await serveTestEncoders(page);
   const app = new MemoryLabPage(page);
   await app.open(backend);
-  expect((await app.state()).encoder).toBe('omniglot-conv4');
-  const shipped = (JSON.parse(readFileSync('models/encoders.json', 'utf8')) as { encoders: { name: string }[] }).encoders.map((e) => e.name);
-  expect(shipped[0]).toBe('omniglot-conv4');
+  const shipped = parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8'))).encoders.map((e) => e.name);
+  const DEFAULT = shipped[0]; // the registry's first entry is the default
+  expect((await app.state()).encoder).toBe(DEFAULT);
   expect((await app.state()).encoders).toEqual([...shipped, 'e2e-permuted', 'e2e-broken']);
 
   for (const [symbol, label] of [[SYMBOLS.ring, 'ring'], [SYMBOLS.cross, 'cross'], [SYMBOLS.zigzag, 'zig']] as const) {
@@ -50,8 +50,8 @@ test('switching the encoder re-encodes the memory: labels survive, predictions w
   // Settings: the default encoder is in use and explained in plain words
   await app.tab('settings');
   const select = page.getByTestId('setting-encoder');
-  await expect(page.getByTestId('encoder-in-use')).toContainText('omniglot-conv4');
-  await expect(page.getByTestId('encoder-description')).toContainText('Trained with: cosface+memory');
+  await expect(page.getByTestId('encoder-in-use')).toContainText(DEFAULT);
+  await expect(page.getByTestId('encoder-description')).toContainText('Trained with: memory'); // the paper's loss makes the default
   await expect(page.getByTestId('encoder-description')).toContainText('Accuracy:');
   await expect(page.getByTestId('switch-encoder')).toBeDisabled(); // the one in use
 
@@ -61,9 +61,9 @@ test('switching the encoder re-encodes the memory: labels survive, predictions w
   await page.getByTestId('switch-encoder').click();
   await expect(app.message).toHaveAttribute('data-kind', 'error');
   await expect(app.message).toContainText('could not switch to the encoder "e2e-broken"');
-  await expect(app.message).toContainText('Still using "omniglot-conv4"; the memory is unchanged');
+  await expect(app.message).toContainText(`Still using "${DEFAULT}"; the memory is unchanged`);
   const afterBroken = await app.state();
-  expect(afterBroken.encoder).toBe('omniglot-conv4');
+  expect(afterBroken.encoder).toBe(DEFAULT);
   expect(afterBroken.labels).toEqual(before.labels);
   expect(afterBroken.values).toEqual(before.values);
 

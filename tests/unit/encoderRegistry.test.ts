@@ -32,6 +32,13 @@ describe('encoder registry', () => {
     }
   });
 
+  it("the default (first) encoder is one the paper's memory loss trained alone", () => {
+    // issue 8: the paper's objective carries the shipped default; its card (models/<folder>/README.md) says so
+    const first = parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8'))).encoders[0];
+    expect(first.objective).toBe('memory');
+    expect(readFileSync(join('models', first.folder, 'README.md'), 'utf8')).toMatch(/memory loss/);
+  });
+
   it('accepts a measured accuracy line or null, and finds entries by name', () => {
     const r = parseEncoderRegistry(registry([entry(), entry({ name: 'b', folder: 'b', objective: 'memory', accuracy: '5-way 1-shot 98.0 %' })]));
     expect(r.encoders.map((e) => e.name)).toEqual(['omniglot-conv4', 'b']);
