@@ -1,13 +1,16 @@
 """Export the encoder to the TensorFlow.js layers format (model.json + one binary shard).
 
     /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
+    /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/final/mem-skip-w60-trainval/final.pt \
+        --out=models/omniglot-conv4-memory --parity=tests/fixtures/encoder_parity_memory.json
 
 Written directly (no converter): a Keras `Sequential` topology that tfjs-layers deserialises,
 and little-endian float32 weights in manifest order. BatchNorm (inference statistics) is folded
 into the preceding convolution in float64: conv -> relu -> (max-pool) per block, then flatten
 and dense. PyTorch flattens [C, H, W] and TF.js [H, W, C], so the dense kernel's rows are
 permuted to match. Also writes tests/fixtures/encoder_parity.json: embeddings PyTorch computed
-(unfolded model, eval mode) for synthetic inputs, which tests/unit/encoder.test.ts checks.
+(unfolded model, eval mode) for synthetic inputs, which tests/unit/encoder.test.ts checks; every
+bundled encoder has such a fixture (`--parity=tests/fixtures/encoder_parity_<name>.json`).
 """
 from __future__ import annotations
 

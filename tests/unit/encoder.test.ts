@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,31 @@ describe('Encoder (Node, wasm) against PyTorch (encoder_parity.json)', () => {
   it('empty batch gives an empty result', async () => {
     expect((await enc.encode(new Float32Array(0))).length).toBe(0);
   });
+});
+
+// every other bundled encoder's export has its own fixture (export_tfjs.py --parity=...), e.g. the default
+const otherParities = readdirSync(resolve(root, 'tests/fixtures'))
+  .filter((f) => /^encoder_parity_.+\.json$/.test(f))
+  .map((f) => ({ file: f, parity: JSON.parse(readFileSync(resolve(root, 'tests/fixtures', f), 'utf8')) as Parity }));
+
+describe.each(otherParities)('$parity.model against PyTorch ($file)', ({ parity: p }) => {
+  it('raw outputs and unit keys match to 1e-4; no tensors leak', async () => {
+    const before = tf.memory().numTensors;
+    const e = await loadEncoderFromDir(resolve(root, p.model));
+    try {
+      expect(maxAbsDiff(await e.encode(p.inputs, { raw: true }), p.outputs, e.keySize)).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(await e.encode(p.inputs), p.keys, e.keySize)).toBeLessThanOrEqual(1e-4);
+    } finally {
+      e.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+it('every bundled encoder in models/encoders.json has a parity fixture', () => {
+  const registry = JSON.parse(readFileSync(resolve(root, 'models/encoders.json'), 'utf8')) as { encoders: { folder: string }[] };
+  const covered = new Set([parity.model, ...otherParities.map((o) => o.parity.model)]);
+  for (const e of registry.encoders) expect(covered, `models/${e.folder}`).toContain(`models/${e.folder}`);
 });
 
 describe('Encoder loading errors', () => {
