@@ -233,6 +233,49 @@ export async function readAside(key: number): Promise<AsideCopy | undefined> {
   return (await db()).get(ASIDE_STORE, key) as Promise<AsideCopy | undefined>;
 }
 
+/** A copy put aside, as the list in Labels shows it. */
+export interface AsideSummary {
+  key: number;
+  at: string;
+  reason: string;
+  /** drawings it holds (null: its records are not readable enough to count) */
+  drawings: number | null;
+}
+
+function drawingsOf(stored: StoredAutosave): number | null {
+  if (stored?.kind === 'slots') return Array.isArray(stored.slots) ? stored.slots.length : null;
+  if (stored?.kind === 'legacy') {
+    const slots = (stored.record as { slots?: unknown } | null)?.slots;
+    return Array.isArray(slots) ? slots.length : null;
+  }
+  return null;
+}
+
+/** Every copy put aside in this browser, newest first. */
+export async function listAside(): Promise<AsideSummary[]> {
+  const d = await db();
+  const tx = d.transaction(ASIDE_STORE, 'readonly');
+  const out: AsideSummary[] = [];
+  for (let cur = await tx.store.openCursor(); cur; cur = await cur.continue()) {
+    const copy = cur.value as Partial<AsideCopy> | null;
+    out.push({
+      key: Number(cur.key),
+      at: typeof copy?.at === 'string' ? copy.at : '',
+      reason: typeof copy?.reason === 'string' ? copy.reason : 'unknown',
+      drawings: copy?.stored ? drawingsOf(copy.stored) : null,
+    });
+  }
+  await tx.done;
+  return out.reverse();
+}
+
+/** Delete one copy put aside (the user asked for it; nothing else removes them). */
+export async function deleteAside(key: number): Promise<void> {
+  const d = await db();
+  if ((await d.getKey(ASIDE_STORE, key)) === undefined) throw new Error('that copy is no longer in this browser');
+  await d.delete(ASIDE_STORE, key);
+}
+
 /**
  * A memory file's text for a copy put aside: the file format when its records have that shape,
  * otherwise the records as JSON (typed arrays as base64), so that nothing in it is lost.

@@ -101,6 +101,17 @@ test.describe('durability', () => {
     await app.waitReady();
     await expect(page.getByTestId('rescue')).toHaveCount(0);
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['fresh']);
+    // the copy stays listed under Labels until the user deletes it (nothing else does)
+    await app.tab('labels');
+    const copy = page.getByTestId('aside-copy');
+    await expect(copy).toHaveCount(1);
+    await expect(copy).toContainText('1 drawing');
+    await expect(copy).toContainText('not of unit length');
+    await copy.getByTestId('delete-aside').click();
+    await copy.getByTestId('confirm-delete-aside').click();
+    await expect(page.getByTestId('aside-copies')).toHaveCount(0);
+    await expect(app.message).toContainText('the copy kept aside was deleted');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['fresh']); // the memory itself is untouched
   });
 
   test('fuzzed memory files through the file input: accepted only when valid, else refused, memory unchanged', async ({ page, backend }) => {

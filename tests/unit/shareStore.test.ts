@@ -5,7 +5,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/app/engine';
-import { readAutosave, savedFromAutosave } from '../../src/app/autosave';
+import { listAside, readAutosave, savedFromAutosave } from '../../src/app/autosave';
 import { fromFileText } from '../../src/app/persist';
 import { shareLinkOf } from '../../src/app/share';
 import { useApp } from '../../src/app/store';
@@ -150,5 +150,53 @@ describe('opening a shared memory link', () => {
     expect(await st().restorePrevious()).toBe(true);
     expect(names()).toEqual(['vee']);
     expect(await autosavedNames()).toEqual(['vee']);
+  });
+});
+
+describe('copies kept aside: listed, downloaded, opened again, deleted on the user\'s word', () => {
+  it('each import that replaces a memory adds a copy; the list is newest first with its drawings and reason', async () => {
+    await st().clearMemory();
+    await remember(RING, 'ring');
+    await remember(CROSS, 'cross');
+    const mine = st().exportText();
+    const before = (await listAside()).length;
+    await remember(VEE, 'vee'); // 3 drawings now
+    expect(await st().importKeepingMine(mine, 'file')).toBe(true); // the 3-drawing memory goes aside
+    await st().refreshAside();
+    const copies = st().asideCopies!;
+    expect(copies.length).toBe(before + 1);
+    expect(copies.map((c) => c.key)).toEqual(copies.map((c) => c.key).sort((a, b) => b - a)); // newest first
+    expect(copies[0]).toMatchObject({ drawings: 3, reason: expect.stringMatching(/^replaced by an imported file on /) });
+    expect(st().previous?.key).toBe(copies[0].key);
+    const file = fromFileText(await st().asideText(copies[0].key), engine.keySize);
+    expect(file.labels.map((l) => l.name).sort()).toEqual(['cross', 'ring', 'vee']);
+  });
+
+  it('open brings a copy back, the memory it replaces kept aside in turn', async () => {
+    const key = st().asideCopies![0].key;
+    const n = st().asideCopies!.length;
+    expect(await st().openAside(key)).toBe(true);
+    expect(names()).toEqual(['cross', 'ring', 'vee']);
+    expect(await autosavedNames()).toEqual(['cross', 'ring', 'vee']);
+    await st().refreshAside();
+    expect(st().asideCopies!.length).toBe(n + 1); // the 2-drawing memory it replaced
+    expect(st().asideCopies![0].drawings).toBe(2);
+  });
+
+  it('delete removes exactly that copy, forgets a notice that offered it, and a second delete is a clear error', async () => {
+    const [newest, ...rest] = st().asideCopies!;
+    useApp.setState({ previous: { key: newest.key, drawings: 2 } });
+    const memoryBefore = JSON.stringify(engine.saved());
+    expect(await st().deleteAsideCopy(newest.key)).toBe(true);
+    expect(st().previous).toBeNull();
+    expect(st().asideCopies!.map((c) => c.key)).toEqual(rest.map((c) => c.key));
+    expect(st().message?.text).toBe('the copy kept aside was deleted from this browser');
+    expect(await st().deleteAsideCopy(newest.key)).toBe(false);
+    expect(st().message).toMatchObject({ kind: 'error', text: 'the copy kept aside was not deleted: that copy is no longer in this browser' });
+    await expect(st().asideText(newest.key)).rejects.toThrow(/no longer in this browser/);
+    expect(await st().openAside(newest.key)).toBe(false);
+    expect(st().message?.text).toMatch(/could not be opened: that copy is no longer in this browser/);
+    expect(JSON.stringify(engine.saved())).toBe(memoryBefore); // the memory itself never changed
+    expect(st().asideCopies!.map((c) => c.key)).toEqual(rest.map((c) => c.key));
   });
 });

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useApp } from '../store';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
@@ -119,6 +119,7 @@ export function LabelsPanel() {
         </div>
       )}
       <ImportExport />
+      <AsideCopies />
       <SharePanel />
     </section>
   );
@@ -154,6 +155,97 @@ function ImportExport() {
           }}
         />
       </label>
+    </div>
+  );
+}
+
+/** "12 Mar 2026, 14:05" in the reader's locale (the raw text when it is not a date) */
+function when(at: string): string {
+  const d = new Date(at);
+  return Number.isNaN(d.getTime()) ? at || 'unknown date' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/**
+ * The copies kept aside in this browser (a memory that could not be restored, or the user's own one
+ * when a shared memory or a file replaced it): each can be downloaded, opened again or deleted.
+ * Nothing else deletes them, so this is where they stop piling up.
+ */
+function AsideCopies() {
+  const copies = useApp((s) => s.asideCopies);
+  const refresh = useApp((s) => s.refreshAside);
+  const asideText = useApp((s) => s.asideText);
+  const openAside = useApp((s) => s.openAside);
+  const deleteCopy = useApp((s) => s.deleteAsideCopy);
+  const canChange = useApp((s) => s.ready && !s.readOnly && !s.busy);
+  const ready = useApp((s) => s.ready);
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (ready) void refresh();
+  }, [ready, refresh]);
+  if (!copies?.length) return null;
+  return (
+    <div className="aside-copies" data-testid="aside-copies">
+      <h3>Copies kept aside in this browser</h3>
+      <p className="muted">
+        Memory Lab never throws a memory away on its own: these were kept when another memory replaced them or when they could not be opened.
+        Download one to keep it as a file, open it again, or delete it when you no longer need it.
+      </p>
+      <ul className="plain-list">
+        {copies.map((c) => (
+          <li key={c.key} data-testid="aside-copy" data-key={c.key}>
+            <span className="aside-what">
+              <strong>{when(c.at)}</strong>
+              {c.drawings !== null && ` · ${c.drawings} drawing${c.drawings === 1 ? '' : 's'}`}
+              <br />
+              <small className="muted">{c.reason}</small>
+            </span>
+            {confirming === c.key ? (
+              <span role="alertdialog" aria-label="delete this copy?" className="confirm">
+                Delete this copy for good?{' '}
+                <button
+                  type="button"
+                  data-testid="confirm-delete-aside"
+                  onClick={() => {
+                    setConfirming(null);
+                    void deleteCopy(c.key);
+                  }}
+                >
+                  Yes, delete it
+                </button>
+                <button type="button" autoFocus onClick={() => setConfirming(null)}>
+                  Cancel
+                </button>
+              </span>
+            ) : (
+              <span className="aside-actions">
+                <button
+                  type="button"
+                  data-testid="download-aside"
+                  onClick={() =>
+                    void asideText(c.key)
+                      .then((t) => downloadText(t, `memory-lab-kept-aside-${c.key}.json`))
+                      .catch((e) => setError(e instanceof Error ? e.message : String(e)))
+                  }
+                >
+                  Download
+                </button>
+                <button type="button" data-testid="open-aside" disabled={!canChange} onClick={() => void openAside(c.key)}>
+                  Open
+                </button>
+                <button type="button" data-testid="delete-aside" disabled={!canChange} onClick={() => setConfirming(c.key)}>
+                  Delete…
+                </button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -8,7 +8,7 @@
  * was made with another encoder, autosave).
  */
 import type { StateCreator } from 'zustand';
-import { asideToText, metaOf, putAside, readAside, type StoredAutosave } from '../autosave';
+import { asideToText, deleteAside, listAside, metaOf, putAside, readAside, type AsideSummary, type StoredAutosave } from '../autosave';
 import type { Engine } from '../engine';
 import { payloadOfHash, sharedMemoryOfPayload } from '../share';
 import type { AppState } from './index';
@@ -45,6 +45,16 @@ export interface ShareSlice {
   previousText: () => Promise<string>;
   /** Bring the memory put aside back (it replaces the shared one, which stays in its link). */
   restorePrevious: () => Promise<boolean>;
+  /** every copy kept aside in this browser, newest first (null: not read yet) */
+  asideCopies: AsideSummary[] | null;
+  /** Read the list of copies kept aside (Labels → Copies kept aside). */
+  refreshAside: () => Promise<void>;
+  /** a copy kept aside as a memory file's text (download) */
+  asideText: (key: number) => Promise<string>;
+  /** Open a copy kept aside: it replaces the memory, the current one kept aside first. False when refused. */
+  openAside: (key: number) => Promise<boolean>;
+  /** Delete a copy kept aside, on the user's word; the notices that offered it go. */
+  deleteAsideCopy: (key: number) => Promise<boolean>;
 }
 
 export interface ShareSliceDeps {
@@ -132,6 +142,7 @@ export const createShareSlice =
       };
       const ok = await get().importText(text, source, keepMine);
       if (ok && previous) set({ previous });
+      if (previous) void get().refreshAside();
       return ok;
     },
     keepMine: () => {
@@ -154,6 +165,48 @@ export const createShareSlice =
       }
       const ok = await get().importText(text, 'previous');
       if (ok) set({ previous: null });
+      void get().refreshAside();
       return ok;
+    },
+    asideCopies: null,
+    refreshAside: async () => {
+      try {
+        set({ asideCopies: await listAside() });
+      } catch (err) {
+        set({ asideCopies: [], message: { kind: 'warning', text: `the copies kept aside in this browser could not be read: ${errorText(err)}`, tab: null } });
+      }
+    },
+    asideText: async (key) => {
+      const copy = await readAside(key);
+      if (!copy) throw new Error('that copy is no longer in this browser');
+      return asideToText(copy);
+    },
+    openAside: async (key) => {
+      let text: string;
+      try {
+        text = await get().asideText(key);
+      } catch (err) {
+        set({ message: { kind: 'error', text: `the copy kept aside could not be opened: ${errorText(err)}`, tab: null } });
+        return false;
+      }
+      const ok = await get().importKeepingMine(text, 'file');
+      void get().refreshAside();
+      return ok;
+    },
+    deleteAsideCopy: async (key) => {
+      try {
+        await deleteAside(key);
+      } catch (err) {
+        set({ message: { kind: 'error', text: `the copy kept aside was not deleted: ${errorText(err)}`, tab: null } });
+        return false;
+      }
+      const { rescued, previous } = get();
+      set({
+        ...(rescued?.key === key ? { rescued: null } : {}),
+        ...(previous?.key === key ? { previous: null } : {}),
+        message: { kind: 'info', text: 'the copy kept aside was deleted from this browser', tab: null },
+      });
+      await get().refreshAside();
+      return true;
     },
   });
