@@ -8,11 +8,17 @@
  * Prints the top-1 cosine similarity quantiles of both groups and, per threshold, how many known
  * queries would still be answered (and correctly) and how many new ones would be refused.
  * The cut-off chosen is the one where the share of known drawings answered equals the share of new
- * ones refused (equal error), rounded to 0.05. Writes bench/calibrate-near.md.
- * Run: npx tsx scripts/calibrate-near.ts   (reads OMNIGLOT_DIR, default ../shared/data/omniglot)
+ * ones refused (equal error), rounded to 0.05. Writes bench/calibrate-near.md (or --out).
+ * Run: npx tsx scripts/calibrate-near.ts [--model models/<folder>] [--out bench/calibrate-near.md]
+ * (reads OMNIGLOT_DIR, default ../shared/data/omniglot). The default model is the app's default
+ * encoder (the first of models/encoders.json). A model trained on the validation alphabets too
+ * (train.py --trainval) must not calibrate here: its validation drawings are not new to it. Use
+ * the run of the same recipe without --trainval (its --model), as the model card says.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseEncoderRegistry } from '../src/encoder';
 import { selectBackend } from '../src/backend';
 import { loadEncoderFromDir } from '../src/encoder/node';
 import { decodeDrawing, readOmniglotZip } from '../src/eval/omniglot';
@@ -28,7 +34,9 @@ const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(
 
 async function main() {
   await selectBackend({ force: 'wasm' });
-  const enc = await loadEncoderFromDir('models/omniglot-conv4');
+  const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string', default: 'bench/calibrate-near.md' } } });
+  const model = values.model ?? join('models', parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8'))).encoders[0].folder);
+  const enc = await loadEncoderFromDir(model);
   const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
   const characters = all.characters.filter((c) => VAL_ALPHABETS.includes(c.alphabet));
   const missing = VAL_ALPHABETS.filter((a) => !all.alphabets.includes(a));
@@ -60,7 +68,9 @@ async function main() {
   const ks = known.map((k) => k.sim);
   const lines: string[] = [];
   const say = (l: string) => (console.log(l), lines.push(l));
-  say(`# "Not sure" cut-off calibration (\`npx tsx scripts/calibrate-near.ts\`)`);
+  say(`# "Not sure" cut-off calibration (\`npx tsx scripts/calibrate-near.ts --model ${model}\`)`);
+  say('');
+  say(`Encoder: \`${model}\`.`);
   say('');
   say(`Background validation alphabets ${VAL_ALPHABETS.join(', ')} (${set.characters.length} characters, held out of training; never the evaluation alphabets).`);
   say(`${E} episodes x ${C} stored characters (one drawing each); ${known.length} queries of stored characters ("known"), ${fresh.length} of characters never stored ("new").`);
@@ -79,8 +89,8 @@ async function main() {
     say(`| ${t.toFixed(2)} | ${answered.toFixed(3)} | ${(ans.filter((k) => k.ok).length / known.length).toFixed(3)} | ${refused.toFixed(3)} |`);
   }
   say('');
-  say(`Chosen default (known answered = new refused): **${best.t.toFixed(2)}** (src/app/types.ts DEFAULT_SETTINGS.nearCutoff).`);
-  writeFileSync('bench/calibrate-near.md', lines.join('\n') + '\n');
+  say(`Chosen cut-off (known answered = new refused): **${best.t.toFixed(2)}**: this encoder's \`nearCutoff\` in models/encoders.json, the one a new memory starts with under it.`);
+  writeFileSync(values.out, lines.join('\n') + '\n');
   enc.dispose();
 }
 main().catch((e) => {

@@ -15,7 +15,7 @@ import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
 import { labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
-import { MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
+import { cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
 /**
  * Two labels whose nearest slots are closer than this in cosine similarity are a near tie: the app
@@ -233,6 +233,8 @@ export class Engine {
     }
     old.encoder.dispose();
     this.encoderEntry = entry;
+    // the "not sure" cut-off is calibrated per encoder: it follows the switch unless the user set their own
+    if (this.settings.nearCutoff === cutoffOf(from)) this.settings = { ...this.settings, nearCutoff: cutoffOf(entry) };
     for (const id of report.droppedLabels) this.labels.delete(id);
     return report;
   }

@@ -18,7 +18,8 @@ export interface Settings {
   backend: BackendChoice;
   /**
    * Below this cosine similarity of n1 the answer is "not sure" (with the best guess beside it).
-   * Default from scripts/calibrate-near.ts on the background validation alphabets.
+   * Default: the encoder's own (models/encoders.json `nearCutoff`, from scripts/calibrate-near.ts on
+   * the background validation alphabets); DEFAULT_SETTINGS.nearCutoff for one without.
    */
   nearCutoff: number;
 }
@@ -51,6 +52,16 @@ export const DEFAULT_SETTINGS: Settings = {
   backend: 'auto',
   nearCutoff: 0.45,
 };
+
+/** The "not sure" cut-off an encoder starts with: its calibrated one, else the general default. */
+export function cutoffOf(encoder: { nearCutoff?: number }): number {
+  return encoder.nearCutoff ?? DEFAULT_SETTINGS.nearCutoff;
+}
+
+/** The settings a new memory starts with (and "Reset to defaults" gives) under an encoder. */
+export function defaultSettingsFor(encoder: { nearCutoff?: number }): Settings {
+  return { ...DEFAULT_SETTINGS, nearCutoff: cutoffOf(encoder) };
+}
 
 export interface LabelInfo {
   id: number;

@@ -42,6 +42,12 @@ export const encoderEntrySchema = z
     description: oneLine(300),
     /** the measured accuracy line (npm run eval), or null until it is measured */
     accuracy: oneLine(300).nullable(),
+    /**
+     * The "not sure" cut-off calibrated for this encoder (scripts/calibrate-near.ts, on held-out
+     * background alphabets): encoders spread similarities differently, so one number cannot fit all.
+     * Absent: the app's general default.
+     */
+    nearCutoff: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').optional(),
   })
   .strict();
 export type EncoderEntry = z.infer<typeof encoderEntrySchema>;

@@ -4,6 +4,7 @@ import { test, expect } from './fixtures';
 import { MemoryLabPage, SYMBOLS } from './pages/MemoryLabPage';
 import { encoderVariant } from '../shared/encoderVariant';
 import { parseEncoderRegistry } from '../../src/encoder/registry';
+import { DEFAULT_SETTINGS } from '../../src/app/types';
 
 // Switching the encoder in Settings, as a person does (issue 8). Besides the shipped encoders,
 // the test serves its own: the registry gets test-only entries whose models are made
@@ -35,9 +36,14 @@ test('switching the encoder re-encodes the memory: labels survive, predictions w
   await serveTestEncoders(page);
   const app = new MemoryLabPage(page);
   await app.open(backend);
-  const shipped = parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8'))).encoders.map((e) => e.name);
+  const registry = parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8')));
+  const shipped = registry.encoders.map((e) => e.name);
   const DEFAULT = shipped[0]; // the registry's first entry is the default
   expect((await app.state()).encoder).toBe(DEFAULT);
+  // a new memory starts with the default encoder's own calibrated "not sure" cut-off
+  const defaultCutoff = registry.encoders[0].nearCutoff!;
+  expect(defaultCutoff).toBeGreaterThan(0);
+  expect((await app.state()).settings.nearCutoff).toBe(defaultCutoff);
   expect((await app.state()).encoders).toEqual([...shipped, 'e2e-permuted', 'e2e-broken']);
 
   for (const [symbol, label] of [[SYMBOLS.ring, 'ring'], [SYMBOLS.cross, 'cross'], [SYMBOLS.zigzag, 'zig']] as const) {
@@ -72,6 +78,11 @@ test('switching the encoder re-encodes the memory: labels survive, predictions w
   await page.getByTestId('switch-encoder').click();
   await expect.poll(async () => (await app.state()).encoder).toBe('e2e-permuted');
   await expect(app.message).toContainText('now using the encoder "e2e-permuted": 3 drawings re-encoded');
+  if (defaultCutoff !== DEFAULT_SETTINGS.nearCutoff) {
+    // the test encoder has no calibrated cut-off: the general default replaces the default encoder's
+    await expect(app.message).toContainText(`its “not sure” cut-off is ${DEFAULT_SETTINGS.nearCutoff} (was ${defaultCutoff})`);
+    await expect(page.getByTestId('setting-nearCutoff')).toHaveValue(String(DEFAULT_SETTINGS.nearCutoff));
+  }
   await expect(page.getByTestId('encoder-in-use')).toContainText('e2e-permuted');
   const after = await app.state();
   expect(after.labels).toEqual(before.labels);

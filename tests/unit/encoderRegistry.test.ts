@@ -60,6 +60,8 @@ describe('encoder registry', () => {
     ['a two-line description', registry([entry({ description: 'one\ntwo' })]), /encoders\.0\.description: must be one line/],
     ['an empty objective', registry([entry({ objective: '' })]), /encoders\.0\.objective: must not be empty/],
     ['a number as accuracy', registry([entry({ accuracy: 98.5 })]), /encoders\.0\.accuracy/],
+    ['a cut-off of 1', registry([entry({ nearCutoff: 1 })]), /encoders\.0\.nearCutoff: must be below 1/],
+    ['a cut-off that is not a number', registry([entry({ nearCutoff: '0.5' })]), /encoders\.0\.nearCutoff/],
     ['a name twice', registry([entry(), entry({ folder: 'other' })]), /encoders\.1\.name: "omniglot-conv4" appears twice/],
     ['a folder twice', registry([entry(), entry({ name: 'other' })]), /encoders\.1\.folder: "omniglot-conv4" is used by two encoders/],
   ])('refuses %s, naming the source and the field', (_what, data, message) => {

@@ -13,7 +13,7 @@ import { Engine, FALLBACK_ENCODER, type EncoderSwitchProgress } from '../../src/
 import { fromFile, toFile, type SavedMemory } from '../../src/app/persist';
 import { metaOf, savedFromAutosave } from '../../src/app/autosave';
 import { reencodeInWords } from '../../src/app/store/encoderSlice';
-import { DEFAULT_SETTINGS } from '../../src/app/types';
+import { cutoffOf, DEFAULT_SETTINGS } from '../../src/app/types';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
 import { encoderVariant, permutedKey } from '../shared/encoderVariant';
 
@@ -139,6 +139,21 @@ describe('Engine.switchEncoder', () => {
     const before = snapshot(engine);
     await expect(engine.switchEncoder(BUNDLED)).rejects.toThrow(/"omniglot-conv4" is already in use/);
     expect(snapshot(engine)).toEqual(before);
+  });
+
+  it('the "not sure" cut-off follows the encoder (each has its own calibrated one) unless the user set their own', async () => {
+    const CALIBRATED = { ...PERMUTED, name: 'permuted-calibrated', nearCutoff: 0.7 };
+    expect(engine.settings.nearCutoff).toBe(cutoffOf(BUNDLED));
+    await engine.switchEncoder(CALIBRATED);
+    expect(engine.settings.nearCutoff).toBe(0.7);
+    expect(engine.saved().settings.nearCutoff).toBe(0.7); // saved with the memory
+    await engine.switchEncoder(BUNDLED);
+    expect(engine.settings.nearCutoff).toBe(DEFAULT_SETTINGS.nearCutoff);
+    await engine.applySettings({ ...engine.settings, nearCutoff: 0.5 }); // the user's own
+    await engine.switchEncoder(CALIBRATED);
+    expect(engine.settings.nearCutoff).toBe(0.5);
+    await engine.switchEncoder(BUNDLED);
+    await engine.applySettings({ ...engine.settings, nearCutoff: DEFAULT_SETTINGS.nearCutoff });
   });
 
   it('leaks no tensors across a switch and back', async () => {

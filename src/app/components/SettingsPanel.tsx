@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useApp } from '../store';
 import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
-import { DEFAULT_SETTINGS, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
+import { cutoffOf, defaultSettingsFor, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
 
 const fmt = (ms: number | null) => (ms === null ? '—' : `${ms.toFixed(1)} ms`);
 
@@ -18,7 +18,7 @@ const HELP: Record<BoundedSetting, { label: string; help: string; step: number }
   ageNoise: { label: 'Age noise', help: 'Randomness when choosing which old drawing to replace, so ties do not always hit the same slot.', step: 1 },
   nearCutoff: {
     label: '“Not sure” cut-off',
-    help: 'Below this similarity the app says “not sure” and shows its best guess. 0.45 was calibrated on alphabets held out of training.',
+    help: 'Below this similarity the app says “not sure” and shows its best guess.',
     step: 0.01,
   },
 };
@@ -38,6 +38,9 @@ export function SettingsPanel() {
   const apply = useApp((s) => s.applySettings);
   const busy = useApp((s) => s.busy || s.readOnly);
   const [draft, setDraft] = useState<Settings>(settings);
+  // defaults follow the encoder in use: each has its own calibrated "not sure" cut-off
+  const entry = useApp((s) => s.encoders.find((e) => e.name === s.encoder)) ?? {};
+  const defaults = defaultSettingsFor(entry);
   useEffect(() => setDraft(settings), [settings]);
 
   const problems = (Object.keys(HELP) as BoundedSetting[]).map((k) => [k, settingProblem(k, draft[k] as number)] as const);
@@ -63,7 +66,11 @@ export function SettingsPanel() {
           onChange={(e) => setDraft({ ...draft, [key]: e.target.valueAsNumber })}
         />
         <small id={`help-${key}`} className={problem ? 'field-error' : 'help'} data-testid={`help-${key}`}>
-          {problem ? `${HELP[key].label}: ${problem}` : HELP[key].help}
+          {problem
+            ? `${HELP[key].label}: ${problem}`
+            : key === 'nearCutoff'
+              ? `${HELP[key].help} ${cutoffOf(entry)} is this encoder's, calibrated on alphabets held out of training.`
+              : HELP[key].help}
         </small>
       </div>
     );
@@ -107,7 +114,7 @@ export function SettingsPanel() {
           <button type="submit" data-testid="apply-settings" disabled={busy || invalid}>
             Apply
           </button>
-          <button type="button" data-testid="reset-settings" onClick={() => setDraft({ ...DEFAULT_SETTINGS })} disabled={busy}>
+          <button type="button" data-testid="reset-settings" onClick={() => setDraft({ ...defaults })} disabled={busy}>
             Reset to defaults
           </button>
           {changed && !invalid && <span className="hint">not applied yet</span>}

@@ -10,6 +10,7 @@ import { FALLBACK_ENCODER, REGISTRY_URL, type EncoderSwitchProgress, type Engine
 import type { StoredAutosave } from '../autosave';
 import type { ReencodeReport } from '../reencode';
 import type { AppState, Message } from './index';
+import { cutoffOf } from '../types';
 
 export interface EncoderSlice {
   /** the bundled encoders (models/encoders.json), the default first */
@@ -64,18 +65,27 @@ export const createEncoderSlice =
       if (!entry) return fail(`no encoder named "${name}" (this app ships ${get().encoders.map((x) => `"${x.name}"`).join(', ')})`);
       if (entry.name === e.encoderEntry.name) return fail(`"${name}" is already in use`);
       const names = new Map(e.labelList().map((l) => [l.id, l.name]));
+      const cutoffBefore = e.settings.nearCutoff;
       set({ busy: true, encoderSwitch: { phase: 'loading' } });
       try {
         const report = await e.switchEncoder(entry, (p) => set({ encoderSwitch: p }));
         const why = await deps.saveWhole();
         const lost = report.dropped.length > 0;
+        const cutoff = e.settings.nearCutoff;
+        const cutoffWords =
+          cutoff !== cutoffBefore
+            ? `; its “not sure” cut-off is ${cutoff} (was ${cutoffBefore})`
+            : cutoff !== cutoffOf(entry)
+              ? `; your “not sure” cut-off ${cutoff} is kept (this encoder's calibrated one is ${cutoffOf(entry)}: Settings → Reset to defaults)`
+              : '';
         set({
           encoder: e.encoderEntry.name,
+          settings: { ...e.settings },
           summary: e.summary(),
           lastWrite: null,
           message: {
             kind: lost || why ? 'warning' : 'info',
-            text: `now using the encoder "${entry.name}": ${reencodeInWords(report, names)}${why ? ` — but it is not saved: ${why}` : ''}`,
+            text: `now using the encoder "${entry.name}": ${reencodeInWords(report, names)}${cutoffWords}${why ? ` — but it is not saved: ${why}` : ''}`,
           },
         });
         get().requestPrediction();

@@ -31,6 +31,7 @@ import {
 import { createShareSlice, type ShareSlice } from './shareSlice';
 import type { BackendReport } from '../tfjsBackend';
 import {
+  cutoffOf,
   DEFAULT_SETTINGS,
   type BackendChoice,
   type Latency,
@@ -501,6 +502,8 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
       // the encoder: the saved memory's (the persisted choice) when shipped, else the registry's first
       const encoders = await encodersForStart(stored);
       let encoderNote = encoders.note;
+      // a new memory starts with the encoder's calibrated cut-off; a saved one brings its own (restoreSaved)
+      if (stored.kind === 'none') settings.nearCutoff = cutoffOf(encoders.entry);
       const startOn = async (s: Settings, f?: Exclude<BackendChoice, 'auto'>) => {
         const r = await startWithEncoder((entry) => Engine.start(s, f, {}, entry), encoders.entry, encoders.list);
         encoderNote = r.note ?? encoderNote;
