@@ -243,6 +243,15 @@ def episode_loss(model, ds, cfg, gen, mem=None):
     return (losses * keep).sum() / keep.sum().clamp(min=1)
 
 
+def training_ids(chars, trainval: bool) -> tuple[np.ndarray, np.ndarray]:
+    """-> (character ids to train on, validation character ids). `trainval`: the final run, whose
+    hyper-parameters were chosen on validation, also learns from the validation alphabets."""
+    tr_ids, va_ids = split(chars)
+    if trainval:
+        tr_ids = np.sort(np.concatenate([tr_ids, va_ids]))
+    return tr_ids, va_ids
+
+
 def main():
     cfg, resume = parse_args(sys.argv[1:])
     torch.manual_seed(cfg.seed)
@@ -256,9 +265,7 @@ def main():
         log.flush()
 
     chars = load_zip("images_background")
-    tr_ids, va_ids = split(chars)
-    if cfg.trainval:  # hyper-parameters were chosen on validation; the final model also learns from those alphabets
-        tr_ids = np.sort(np.concatenate([tr_ids, va_ids]))
+    tr_ids, va_ids = training_ids(chars, cfg.trainval)
     train_ds = Dataset(chars, tr_ids, cfg.device)
     val_ds = Dataset(chars, va_ids, cfg.device)
     say(f"config {json.dumps(asdict(cfg))}")

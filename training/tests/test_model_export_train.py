@@ -108,3 +108,14 @@ def test_episode_loss_is_finite_and_trains_the_encoder():
     assert torch.isfinite(loss) and loss.item() > 0
     loss.backward()
     assert model.features[0][0].weight.grad.abs().sum() > 0
+
+
+def test_trainval_adds_the_validation_alphabets_and_nothing_else():
+    names = ["Latin/character01", "Hebrew/character01", "Greek/character01", "Early_Aramaic/character01", "Hebrew/character02"]
+    chars = Characters(np.zeros((0, 105, 105), np.uint8), np.zeros(0, np.int64), names)
+    tr, va = train.training_ids(chars, trainval=False)
+    assert sorted(tr.tolist()) == [0, 2] and sorted(va.tolist()) == [1, 3, 4]
+    tr2, va2 = train.training_ids(chars, trainval=True)
+    assert tr2.tolist() == [0, 1, 2, 3, 4] and va2.tolist() == va.tolist()
+    cfg, _ = train.parse_args(["--trainval=true", "--objective=memory"])
+    assert cfg.trainval is True and train.parse_args([])[0].trainval is False
