@@ -29,7 +29,6 @@ export const SHOWN_NEIGHBOURS = 8;
 export const MODELS_BASE = `${import.meta.env?.BASE_URL ?? '/'}models/`;
 /** the registry of bundled encoders (src/encoder/registry.ts) */
 export const REGISTRY_URL = `${MODELS_BASE}encoders.json`;
-export const MODEL_URL = `${MODELS_BASE}omniglot-conv4/model.json`;
 
 /**
  * The encoder used when the registry cannot be read (a warning says so) and by callers that name
@@ -41,7 +40,14 @@ export const FALLBACK_ENCODER: EncoderEntry = {
   objective: 'cosface+memory',
   description: 'The bundled Conv4 encoder (see models/omniglot-conv4/README.md).',
   accuracy: null,
+  nearCutoff: 0.45,
 };
+
+/** What a restore did beyond replacing the memory (null: the keys were the encoder in use's). */
+export interface RestoreReport extends ReencodeReport {
+  /** the "not sure" cut-off moved to the encoder in use's calibrated one (the saved one was its maker's) */
+  cutoffMoved: { from: number; to: number } | null;
+}
 
 /** Where an encoder switch is (the Settings show it). */
 export type EncoderSwitchProgress = { phase: 'loading' } | { phase: 'encoding'; done: number; total: number };
@@ -573,11 +579,16 @@ export class Engine {
    * keys another encoder made (m.encoder; absent: LEGACY_ENCODER) is re-encoded from its drawings
    * with the encoder in use; the report says which slots could not be (null: no re-encoding).
    */
-  restore(m: SavedMemory, onProgress?: (p: EncoderSwitchProgress) => void): Promise<ReencodeReport | null> {
+  restore(
+    m: SavedMemory,
+    onProgress?: (p: EncoderSwitchProgress) => void,
+    makerCutoff: number = cutoffOf(FALLBACK_ENCODER),
+  ): Promise<RestoreReport | null> {
     return this.serial(async () => {
       const madeBy = m.encoder ?? LEGACY_ENCODER;
       let slots = m.slots;
-      let report: ReencodeReport | null = null;
+      let report: RestoreReport | null = null;
+      let settings: Settings = { ...m.settings, backend: this.settings.backend };
       if (madeBy !== this.encoderEntry.name) {
         const r = await reencodeSlots(m.slots, this.encoder, (done, total) => onProgress?.({ phase: 'encoding', done, total }));
         if (m.slots.length > 0 && r.slots.length === 0) {
@@ -586,10 +597,15 @@ export class Engine {
           );
         }
         slots = r.slots;
-        report = r.report;
+        // the "not sure" cut-off is calibrated per encoder: a memory that kept its maker's (not one the
+        // user set) takes the one of the encoder its keys are now made by, as an encoder switch does
+        const to = cutoffOf(this.encoderEntry);
+        const cutoffMoved = settings.nearCutoff === makerCutoff && to !== makerCutoff ? { from: makerCutoff, to } : null;
+        if (cutoffMoved) settings = { ...settings, nearCutoff: to };
+        report = { ...r.report, cutoffMoved };
       }
       const old = this.settings;
-      this.settings = { ...m.settings, backend: old.backend };
+      this.settings = settings;
       try {
         await this.rebuild(slots, m.clock);
       } catch (err) {

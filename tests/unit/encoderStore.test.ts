@@ -13,6 +13,7 @@ import { Engine, FALLBACK_ENCODER } from '../../src/app/engine';
 import { readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { attachEngine, flushSave, restoreSaved, useApp } from '../../src/app/store';
 import { DEFAULT_SETTINGS } from '../../src/app/types';
+import { toFile } from '../../src/app/persist';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
 import { encoderVariant } from '../shared/encoderVariant';
 
@@ -22,6 +23,8 @@ const CROSS = [line([[40, 150], [260, 150]]), line([[150, 40], [150, 260]])];
 const entry = (name: string): EncoderEntry => ({ name, folder: name, objective: 'test', description: `test variant ${name}`, accuracy: null });
 const PERMUTED = entry('e2e-permuted');
 const BROKEN = entry('e2e-broken');
+// the permuted model again, registered with a calibrated "not sure" cut-off of its own
+const CALIBRATED: EncoderEntry = { ...PERMUTED, name: 'e2e-calibrated', nearCutoff: 0.7 };
 
 let tmp: string;
 let engine: Engine;
@@ -40,7 +43,7 @@ beforeAll(async () => {
     loadEncoder: (e) => loadEncoderFromDir(e.folder === FALLBACK_ENCODER.folder ? 'models/omniglot-conv4' : join(tmp, e.folder)),
   });
   attachEngine(engine);
-  useApp.setState({ encoders: [FALLBACK_ENCODER, PERMUTED, BROKEN] });
+  useApp.setState({ encoders: [FALLBACK_ENCODER, PERMUTED, BROKEN, CALIBRATED] });
   for (const [strokes, name] of [[RING, 'ring'], [CROSS, 'cross']] as const) {
     st().setStrokes(strokes, false);
     useApp.setState({ input: strokesToInput(strokes) });
@@ -61,7 +64,7 @@ async function autosaveEncoder(): Promise<unknown> {
 describe('store: the encoder choice', () => {
   it('refuses an unknown encoder, the one in use, and any switch in a read-only tab, changing nothing', async () => {
     expect(await st().switchEncoder('nope')).toBe(false);
-    expect(st().message).toMatchObject({ kind: 'error', text: 'encoder not changed: no encoder named "nope" (this app ships "omniglot-conv4", "e2e-permuted", "e2e-broken")' });
+    expect(st().message).toMatchObject({ kind: 'error', text: 'encoder not changed: no encoder named "nope" (this app ships "omniglot-conv4", "e2e-permuted", "e2e-broken", "e2e-calibrated")' });
     expect(await st().switchEncoder('omniglot-conv4')).toBe(false);
     expect(st().message?.text).toBe('encoder not changed: "omniglot-conv4" is already in use');
     useApp.setState({ readOnly: true });
@@ -110,5 +113,21 @@ describe('store: the encoder choice', () => {
     expect(r.message).toMatchObject({ kind: 'info', text: 'This memory was made with the encoder "omniglot-conv4"; it was re-encoded for "e2e-permuted": 2 drawings re-encoded.' });
     expect(await autosaveEncoder()).toBe('e2e-permuted');
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);
+  });
+  it('a memory file another encoder made is re-encoded on import and takes the calibrated cut-off of the encoder in use', async () => {
+    // made by the bundled encoder, which kept its own calibrated cut-off
+    const file = toFile({ ...engine.saved(), encoder: FALLBACK_ENCODER.name, settings: { ...engine.settings, nearCutoff: 0.45 } });
+    expect(await st().switchEncoder('e2e-calibrated')).toBe(true);
+    expect(st().settings.nearCutoff).toBe(0.7);
+    expect(st().message?.text).toMatch(/its “not sure” cut-off is 0\.7 \(was 0\.45\)/);
+    await st().applySettings({ ...st().settings, nearCutoff: 0.3 });
+    expect(await st().importText(JSON.stringify(file))).toBe(true);
+    expect(st().settings.nearCutoff).toBe(0.7);
+    expect(st().message?.text).toMatch(/re-encoded for "e2e-calibrated": 2 drawings re-encoded; its “not sure” cut-off is 0\.7, this encoder's \(was 0\.45\)/);
+    // a cut-off its maker's user chose is kept
+    const own = toFile({ ...engine.saved(), encoder: FALLBACK_ENCODER.name, settings: { ...engine.settings, nearCutoff: 0.52 } });
+    expect(await st().importText(JSON.stringify(own))).toBe(true);
+    expect(st().settings.nearCutoff).toBe(0.52);
+    expect(st().message?.text).not.toMatch(/cut-off/);
   });
 });

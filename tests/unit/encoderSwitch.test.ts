@@ -194,7 +194,7 @@ describe('a saved memory records its encoder; another encoder\'s memory is re-en
     const saved = fromFile(file, { keySize: engine.keySize, encoder: engine.encoderEntry.name });
     expect(saved.encoder).toBe('omniglot-conv4');
     const report = await engine.restore(saved);
-    expect(report).toEqual({ kept: 3, dropped: [], droppedLabels: [] });
+    expect(report).toEqual({ kept: 3, dropped: [], droppedLabels: [], cutoffMoved: null });
     expect(engine.labelList()).toEqual(names);
     expect((await engine.predict(CROSS)).prediction.topSimilarity).toBeGreaterThan(0.999);
 
@@ -202,11 +202,36 @@ describe('a saved memory records its encoder; another encoder\'s memory is re-en
     const zig = saved.slots.find((s) => s.label === names.find((l) => l.name === 'zigzag')!.id)!;
     const blank: SavedMemory = { ...saved, slots: saved.slots.map((s) => (s === zig ? { ...s, thumb: new Uint8Array(784) } : s)) };
     const r2 = await engine.restore(blank);
-    expect(r2).toEqual({ kept: 2, dropped: [{ slot: zig.slot, label: zig.label, reason: 'its stored drawing is blank' }], droppedLabels: [zig.label] });
+    expect(r2).toEqual({ kept: 2, dropped: [{ slot: zig.slot, label: zig.label, reason: 'its stored drawing is blank' }], droppedLabels: [zig.label], cutoffMoved: null });
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);
     expect(reencodeInWords(r2!, new Map(names.map((l) => [l.id, l.name])))).toBe(
       `2 drawings re-encoded; 1 could not be and were left out (slot ${zig.slot} "zigzag": its stored drawing is blank); labels left with no drawing: "zigzag"`,
     );
+  });
+
+  it('a re-encoded memory takes the cut-off of the encoder in use unless its own was set by the user', async () => {
+    const CALIBRATED = { ...PERMUTED, name: 'permuted-calibrated', nearCutoff: 0.7 };
+    const file = JSON.parse(JSON.stringify(toFile(engine.saved()))); // the bundled encoder's, cut-off 0.45
+    expect(file.settings.nearCutoff).toBe(cutoffOf(BUNDLED));
+    await engine.switchEncoder(CALIBRATED);
+    const saved = fromFile(file, { keySize: engine.keySize, encoder: engine.encoderEntry.name });
+    const report = await engine.restore(saved, undefined, cutoffOf(BUNDLED));
+    expect(report?.cutoffMoved).toEqual({ from: cutoffOf(BUNDLED), to: 0.7 });
+    expect(engine.settings.nearCutoff).toBe(0.7);
+    expect(engine.saved().settings.nearCutoff).toBe(0.7);
+    // an old file without the field reads as the general default, which was its maker's: it moves too
+    delete file.settings.nearCutoff;
+    const old = await engine.restore(fromFile(file, { keySize: engine.keySize, encoder: engine.encoderEntry.name }), undefined, cutoffOf(BUNDLED));
+    expect(old?.cutoffMoved).toEqual({ from: cutoffOf(BUNDLED), to: 0.7 });
+    // a cut-off the user chose is theirs: kept
+    const own = { ...saved, settings: { ...saved.settings, nearCutoff: 0.55 } };
+    const r = await engine.restore(own, undefined, cutoffOf(BUNDLED));
+    expect(r?.cutoffMoved).toBeNull();
+    expect(engine.settings.nearCutoff).toBe(0.55);
+    // the same encoder's memory: nothing re-encoded, the saved cut-off as it is
+    await engine.switchEncoder(BUNDLED);
+    expect(await engine.restore(fromFile(toFile({ ...engine.saved(), settings: { ...engine.settings, nearCutoff: 0.45 } }), engine.keySize))).toBeNull();
+    expect(engine.settings.nearCutoff).toBe(0.45);
   });
 
   it('a memory whose drawings are all blank is refused, and the memory in use stays', async () => {

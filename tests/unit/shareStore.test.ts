@@ -181,10 +181,18 @@ describe('copies kept aside: listed, downloaded, opened again, deleted on the us
     await st().refreshAside();
     expect(st().asideCopies!.length).toBe(n + 1); // the 2-drawing memory it replaced
     expect(st().asideCopies![0].drawings).toBe(2);
+    expect(st().asideCopies![0].reason).toMatch(/^replaced by a copy kept aside on \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(st().message?.text).toMatch(/^copy kept aside opened: 3 drawings/);
   });
 
   it('delete removes exactly that copy, forgets a notice that offered it, and a second delete is a clear error', async () => {
     const [newest, ...rest] = st().asideCopies!;
+    // a read-only tab (the memory is open in another one) deletes nothing
+    useApp.setState({ readOnly: true });
+    expect(await st().deleteAsideCopy(newest.key)).toBe(false);
+    expect(st().message?.text).toMatch(/^the copy kept aside was not deleted: this memory is open in another tab/);
+    useApp.setState({ readOnly: false });
+    expect((await listAside()).map((c) => c.key)).toContain(newest.key);
     useApp.setState({ previous: { key: newest.key, drawings: 2 } });
     const memoryBefore = JSON.stringify(engine.saved());
     expect(await st().deleteAsideCopy(newest.key)).toBe(true);

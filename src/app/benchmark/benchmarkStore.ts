@@ -15,7 +15,9 @@ import {
   type BenchmarkResults,
 } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL, parseSplit, readOmniglotZip, type OmniglotSet, type SplitClass } from '../../eval/omniglot';
-import { MODEL_URL } from '../engine';
+import { encoderModelUrl } from '../../encoder';
+import { FALLBACK_ENCODER, MODELS_BASE } from '../engine';
+import { useApp } from '../store';
 
 export type RunStatus = 'idle' | 'loading' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -160,13 +162,16 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
     let encoder: Encoder | null = null;
     try {
       await tf.ready();
-      encoder = await Encoder.load(MODEL_URL);
+      // the encoder the app uses (Settings choose it), else the registry's default
+      const app = useApp.getState();
+      const entry = app.encoders.find((x) => x.name === app.encoder) ?? app.encoders[0] ?? FALLBACK_ENCODER;
+      encoder = await Encoder.load(encoderModelUrl(entry, MODELS_BASE));
       const enc = encoder;
       const results = await runBenchmark(
         {
           set: dataset,
           split: split ?? undefined,
-          model: 'omniglot-conv4',
+          model: entry.folder,
           backend: `tfjs ${tf.version.tfjs} ${tf.getBackend()} (browser)`,
           embed: async (pixels, onProgress) => {
             const data = await enc.encode(pixels.data, { batchSize: 64, onProgress });

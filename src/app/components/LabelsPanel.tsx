@@ -206,6 +206,7 @@ function AsideCopies() {
                 <button
                   type="button"
                   data-testid="confirm-delete-aside"
+                  disabled={!canChange}
                   onClick={() => {
                     setConfirming(null);
                     void deleteCopy(c.key);
@@ -224,13 +225,19 @@ function AsideCopies() {
                   data-testid="download-aside"
                   onClick={() =>
                     void asideText(c.key)
-                      .then((t) => downloadText(t, `memory-lab-kept-aside-${c.key}.json`))
+                      .then((t) => {
+                        setError(null);
+                        downloadText(t, `memory-lab-kept-aside-${c.key}.json`);
+                      })
                       .catch((e) => setError(e instanceof Error ? e.message : String(e)))
                   }
                 >
                   Download
                 </button>
-                <button type="button" data-testid="open-aside" disabled={!canChange} onClick={() => void openAside(c.key)}>
+                <button type="button" data-testid="open-aside" disabled={!canChange} onClick={() => {
+                    setError(null);
+                    void openAside(c.key);
+                  }}>
                   Open
                 </button>
                 <button type="button" data-testid="delete-aside" disabled={!canChange} onClick={() => setConfirming(c.key)}>

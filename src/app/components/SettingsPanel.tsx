@@ -39,7 +39,7 @@ export function SettingsPanel() {
   const busy = useApp((s) => s.busy || s.readOnly);
   const [draft, setDraft] = useState<Settings>(settings);
   // defaults follow the encoder in use: each has its own calibrated "not sure" cut-off
-  const entry = useApp((s) => s.encoders.find((e) => e.name === s.encoder)) ?? {};
+  const entry: { nearCutoff?: number } = useApp((s) => s.encoders.find((e) => e.name === s.encoder)) ?? {};
   const defaults = defaultSettingsFor(entry);
   useEffect(() => setDraft(settings), [settings]);
 
@@ -69,9 +69,18 @@ export function SettingsPanel() {
           {problem
             ? `${HELP[key].label}: ${problem}`
             : key === 'nearCutoff'
-              ? `${HELP[key].help} ${cutoffOf(entry)} is this encoder's, calibrated on alphabets held out of training.`
+              ? `${HELP[key].help} ${
+                  entry.nearCutoff !== undefined
+                    ? `Recommended for this encoder: ${entry.nearCutoff} (measured on alphabets it never learned from).`
+                    : `No value was measured for this encoder; ${cutoffOf(entry)} is the general default.`
+                }`
               : HELP[key].help}
         </small>
+        {key === 'nearCutoff' && !problem && draft.nearCutoff !== cutoffOf(entry) && (
+          <button type="button" className="link-button" data-testid="use-encoder-cutoff" onClick={() => setDraft({ ...draft, nearCutoff: cutoffOf(entry) })} disabled={busy}>
+            Use {cutoffOf(entry)}
+          </button>
+        )}
       </div>
     );
   };

@@ -6,7 +6,7 @@
  */
 import type { StateCreator } from 'zustand';
 import { loadEncoderRegistry, LEGACY_ENCODER, type EncoderEntry } from '../../encoder';
-import { FALLBACK_ENCODER, REGISTRY_URL, type EncoderSwitchProgress, type Engine } from '../engine';
+import { FALLBACK_ENCODER, REGISTRY_URL, type EncoderSwitchProgress, type Engine, type RestoreReport } from '../engine';
 import type { StoredAutosave } from '../autosave';
 import type { ReencodeReport } from '../reencode';
 import type { AppState, Message } from './index';
@@ -76,7 +76,7 @@ export const createEncoderSlice =
           cutoff !== cutoffBefore
             ? `; its “not sure” cut-off is ${cutoff} (was ${cutoffBefore})`
             : cutoff !== cutoffOf(entry)
-              ? `; your “not sure” cut-off ${cutoff} is kept (this encoder's calibrated one is ${cutoffOf(entry)}: Settings → Reset to defaults)`
+              ? `; your “not sure” cut-off ${cutoff} is kept (this encoder's calibrated one is ${cutoffOf(entry)}: Settings → “Not sure” cut-off → Use ${cutoffOf(entry)})`
               : '';
         set({
           encoder: e.encoderEntry.name,
@@ -142,10 +142,23 @@ export async function startWithEncoder(
 }
 
 /** The message after restoring a memory that another encoder made (null: nothing was re-encoded). */
-export function restoredReencodedMessage(madeBy: string, e: Engine, report: ReencodeReport | null, names: Map<number, string>): Message {
+export function restoredReencodedMessage(madeBy: string, e: Engine, report: RestoreReport | null, names: Map<number, string>): Message {
   if (!report) return null;
+  const moved = report.cutoffMoved;
   return {
     kind: report.dropped.length ? 'warning' : 'info',
-    text: `This memory was made with the encoder "${madeBy}"; it was re-encoded for "${e.encoderEntry.name}": ${reencodeInWords(report, names)}.`,
+    text: `This memory was made with the encoder "${madeBy}"; it was re-encoded for "${e.encoderEntry.name}": ${reencodeInWords(report, names)}${
+      moved ? `; its “not sure” cut-off is ${moved.to}, this encoder's (was ${moved.from})` : ''
+    }.`,
   };
+}
+
+/**
+ * The calibrated "not sure" cut-off of the encoder that made a saved memory (its name; absent in old
+ * files: the legacy encoder), from the registry; one no longer shipped counts as the general default.
+ */
+export function makerCutoffOf(madeBy: string | null | undefined, list: EncoderEntry[]): number {
+  const name = madeBy ?? LEGACY_ENCODER;
+  const entry = list.find((x) => x.name === name) ?? (name === FALLBACK_ENCODER.name ? FALLBACK_ENCODER : {});
+  return cutoffOf(entry);
 }

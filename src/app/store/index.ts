@@ -4,6 +4,7 @@
  */
 import { create, type StateCreator } from 'zustand';
 import { EmptyDrawingError } from '../../preprocess';
+import type { EncoderEntry } from '../../encoder';
 import { strokesToInput, type Stroke, type StrokePoint } from '../../strokes';
 import { Engine } from '../engine';
 import {
@@ -24,6 +25,7 @@ import {
   createEncoderSlice,
   encodersForStart,
   restoredReencodedMessage,
+  makerCutoffOf,
   savedEncoderOf,
   startWithEncoder,
   type EncoderSlice,
@@ -130,11 +132,12 @@ export interface UiSlice {
 export type AppState = DrawingSlice & PredictionSlice & MemorySlice & SettingsSlice & UiSlice & EncoderSlice & ShareSlice;
 
 /** where an imported memory comes from: a file, a shared link, or the user's own memory put aside */
-export type ImportSource = 'file' | 'link' | 'previous';
+export type ImportSource = 'file' | 'link' | 'previous' | 'aside';
 const IMPORT_WORDS: Record<ImportSource, { refused: string; done: string }> = {
   file: { refused: 'import refused, the memory is unchanged', done: 'memory imported' },
   link: { refused: 'the shared memory was not opened, your memory is unchanged', done: 'shared memory opened' },
   previous: { refused: 'your earlier memory was not brought back, the memory is unchanged', done: 'your earlier memory is back' },
+  aside: { refused: 'the copy kept aside was not opened, the memory is unchanged', done: 'copy kept aside opened' },
 };
 type Slice<T> = StateCreator<AppState, [], [], T>;
 
@@ -411,7 +414,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       try {
         saved = fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name });
         await beforeReplace?.();
-        const report = await e.restore(saved);
+        const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, get().encoders));
         reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
       } catch (err) {
         set({ message: { kind: 'error', text: `${words.refused}: ${errorText(err)}` } });
@@ -518,7 +521,10 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         e = await startOn({ ...settings, backend: 'auto' });
       }
       if (encoderNote) fallbackNote = fallbackNote ? `${fallbackNote}; ${encoderNote}` : encoderNote;
-      const restored = await restoreSaved(e, stored, claim.writer);
+      const restored = await restoreSaved(e, stored, claim.writer, encoders.list);
+      // a new memory starts with the calibrated cut-off of the encoder that did start (another one
+      // than planned when the chosen one failed to load)
+      if (stored.kind === 'none') await useEncoderCutoff(e);
       e.onFallback = (from, to, reason) => {
         set({
           backend: to,
@@ -576,17 +582,25 @@ function savedBackendOf(stored: StoredAutosave): Settings['backend'] | null {
  * Restore the autosave into `e`. A saved memory that does not restore is never overwritten: the
  * writer tab copies it aside first (and autosave stays off when even that fails).
  */
+/** The "not sure" cut-off of the encoder in use, for a memory that starts empty. */
+async function useEncoderCutoff(e: Engine): Promise<void> {
+  const cutoff = cutoffOf(e.encoderEntry);
+  if (e.settings.nearCutoff !== cutoff) await e.applySettings({ ...e.settings, nearCutoff: cutoff });
+}
+
 export async function restoreSaved(
   e: Engine,
   stored: StoredAutosave,
   writer: boolean,
+  /** the bundled encoders (the maker of the saved memory's calibrated cut-off is looked up there) */
+  encoders: EncoderEntry[] = useApp.getState().encoders,
 ): Promise<{ rescued: { key: number; reason: string } | null; message: Message }> {
   if (stored.kind === 'none') return { rescued: null, message: null };
   try {
     const expected = { keySize: e.keySize, encoder: e.encoderEntry.name };
     const saved = stored.kind === 'slots' ? savedFromAutosave(stored.meta, stored.slots, expected) : fromFile(stored.record, expected, 'drop');
     // a memory another encoder made (that encoder is no longer shipped, or did not load) is re-encoded
-    const report = await e.restore(saved);
+    const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, encoders));
     const reencoded = restoredReencodedMessage(savedEncoderOf(stored) ?? '?', e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
     if (report && writer && !saveBlocked) {
       // the old keys are replaced in the autosave; drawings that could not be re-encoded are kept aside first
@@ -602,6 +616,7 @@ export async function restoreSaved(
     try {
       const key = await putAside(stored, reason);
       await e.clear();
+      await useEncoderCutoff(e);
       await writeWholeMemory(e.saved());
       return {
         rescued: { key, reason },

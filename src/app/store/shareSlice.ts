@@ -38,7 +38,7 @@ export interface ShareSlice {
    * Import a memory file's text (the store's importText), the current memory put aside first when
    * it holds drawings, so that a wrong file never loses the user's memory. False when refused.
    */
-  importKeepingMine: (text: string, source: 'file' | 'link') => Promise<boolean>;
+  importKeepingMine: (text: string, source: 'file' | 'link' | 'aside') => Promise<boolean>;
   /** Leave the memory as it is and forget the link. */
   keepMine: () => void;
   /** the memory put aside, as a memory file's text (download) */
@@ -63,6 +63,12 @@ export interface ShareSliceDeps {
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** A moment in the user's own time zone, to the minute (e.g. "2026-12-03 09:41"). */
+export function localTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
 
 /** The address without the memory link (the link is read once; a reload does not ask again). */
 function forgetLinkInAddress(): void {
@@ -127,14 +133,14 @@ export const createShareSlice =
     },
     importKeepingMine: async (text, source) => {
       const e = deps.engine();
-      const by = source === 'link' ? 'a shared memory (link)' : 'an imported file';
+      const by = source === 'link' ? 'a shared memory (link)' : source === 'aside' ? 'a copy kept aside' : 'an imported file';
       let previous: ShareSlice['previous'] = null;
       // importText validates first and runs this only for a good file, while it holds busy (no
       // Remember lands between the copy and the import); a bad file keeps no copy
       const keepMine = async () => {
         if (!e || e.summary().filled === 0) return;
         try {
-          const key = await putAside(storedOf(e), `replaced by ${by} on ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`);
+          const key = await putAside(storedOf(e), `replaced by ${by} on ${localTime(new Date())}`);
           previous = { key, drawings: e.summary().filled };
         } catch (err) {
           throw new Error(`your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then try again`);
@@ -189,11 +195,16 @@ export const createShareSlice =
         set({ message: { kind: 'error', text: `the copy kept aside could not be opened: ${errorText(err)}`, tab: null } });
         return false;
       }
-      const ok = await get().importKeepingMine(text, 'file');
+      const ok = await get().importKeepingMine(text, 'aside');
       void get().refreshAside();
       return ok;
     },
     deleteAsideCopy: async (key) => {
+      const refused = deps.changeRefused(get());
+      if (refused) {
+        set({ message: { kind: 'error', text: `the copy kept aside was not deleted: ${refused}`, tab: null } });
+        return false;
+      }
       try {
         await deleteAside(key);
       } catch (err) {
