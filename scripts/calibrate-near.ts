@@ -8,15 +8,17 @@
  * Prints the top-1 cosine similarity quantiles of both groups and, per threshold, how many known
  * queries would still be answered (and correctly) and how many new ones would be refused.
  * The cut-off chosen is the one where the share of known drawings answered equals the share of new
- * ones refused (equal error), rounded to 0.05. Writes bench/calibrate-near.md (or --out).
- * Run: npx tsx scripts/calibrate-near.ts [--model models/<folder>] [--out bench/calibrate-near.md]
- * (reads OMNIGLOT_DIR, default ../shared/data/omniglot). The default model is the app's default
- * encoder (the first of models/encoders.json). A model trained on the validation alphabets too
- * (train.py --trainval) must not calibrate here: its validation drawings are not new to it. Use
- * the run of the same recipe without --trainval (its --model), as the model card says.
+ * ones refused (equal error), rounded to 0.05. Writes bench/calibrate-near-<folder>.md (or --out).
+ * Run: npx tsx scripts/calibrate-near.ts --model models/<folder> [--out bench/calibrate-near-<folder>.md]
+ * (reads OMNIGLOT_DIR, default ../shared/data/omniglot beside the repository).
+ * A model trained on the validation alphabets too (train.py --trainval, e.g. the shipped
+ * omniglot-conv4-memory) must not calibrate here: its validation drawings are not new to it. Give
+ * the run of the same recipe without --trainval instead (exported with export_tfjs.py), as
+ * bench/calibrate-near-omniglot-conv4-memory.md did.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseEncoderRegistry } from '../src/encoder';
 import { selectBackend } from '../src/backend';
@@ -25,7 +27,8 @@ import { decodeDrawing, readOmniglotZip } from '../src/eval/omniglot';
 import { preprocess } from '../src/preprocess';
 import { mulberry32 as rand } from '../src/memory/random';
 
-const DIR = process.env.OMNIGLOT_DIR ?? '../shared/data/omniglot';
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIR = process.env.OMNIGLOT_DIR ? resolve(process.env.OMNIGLOT_DIR) : resolve(ROOT, '../shared/data/omniglot');
 const C = 20, E = 30;
 /** training/data.py VAL_ALPHABETS: background alphabets held out of training */
 const VAL_ALPHABETS = ['Early_Aramaic', 'Hebrew'];
@@ -34,9 +37,14 @@ const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(
 
 async function main() {
   await selectBackend({ force: 'wasm' });
-  const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string', default: 'bench/calibrate-near.md' } } });
-  const model = values.model ?? join('models', parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8'))).encoders[0].folder);
-  const enc = await loadEncoderFromDir(model);
+  const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' } } });
+  if (!values.model) {
+    const folders = parseEncoderRegistry(JSON.parse(readFileSync(join(ROOT, 'models/encoders.json'), 'utf8'))).encoders.map((e) => `models/${e.folder}`);
+    throw new Error(`usage: npx tsx scripts/calibrate-near.ts --model DIR [--out FILE] (bundled: ${folders.join(', ')}; a --trainval model must not calibrate here: give its train-only twin)`);
+  }
+  const model = values.model;
+  const outFile = values.out ? resolve(values.out) : resolve(ROOT, `bench/calibrate-near-${basename(resolve(model))}.md`);
+  const enc = await loadEncoderFromDir(resolve(model));
   const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
   const characters = all.characters.filter((c) => VAL_ALPHABETS.includes(c.alphabet));
   const missing = VAL_ALPHABETS.filter((a) => !all.alphabets.includes(a));
@@ -90,7 +98,8 @@ async function main() {
   }
   say('');
   say(`Chosen cut-off (known answered = new refused): **${best.t.toFixed(2)}**: this encoder's \`nearCutoff\` in models/encoders.json, the one a new memory starts with under it.`);
-  writeFileSync(values.out, lines.join('\n') + '\n');
+  writeFileSync(outFile, lines.join('\n') + '\n');
+  console.log(`wrote ${relative(ROOT, outFile)}`);
   enc.dispose();
 }
 main().catch((e) => {

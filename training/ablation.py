@@ -1,16 +1,18 @@
 """The objective ablation of the encoder (issue 8), as runs of train.py and one table.
 
     /usr/bin/python3 training/ablation.py short            # 7 runs of ~96k images each, ~30 min on one core
-    /usr/bin/python3 training/ablation.py long             # 2 runs of ~1.9M images each, ~75 min each on one core
+    /usr/bin/python3 training/ablation.py long             # 6 runs: 3 of ~1.9M images (~60 min each on one core), one of twice that, 2 short phase 2s
     /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
     /usr/bin/python3 training/ablation.py long --only=mem-skip-w60 --seed=2   # one run of a group
-    /usr/bin/python3 training/ablation.py final            # the shipped recipe on train + validation, ~60 min on one core
+    /usr/bin/python3 training/ablation.py final            # the shipped encoder: its recipe on train + validation, ~67 min on one core
 
-Every run trains on `images_background` without the validation alphabets and reports N-way K-shot
-accuracy on those held-out alphabets (train.py's `validate`); nothing here reads the evaluation
-alphabets. A run whose `summary.json` exists is not run again. Runs go to training/runs/ablation/
-(not committed); the table is what the model card of omniglot-conv4-memory shows.
+`short` and `long` train on `images_background` without the validation alphabets and report N-way
+K-shot accuracy on those held-out alphabets (train.py's `validate`); `final` trains on both (train.py
+--trainval: the recipe was chosen on validation first), so its validation figures are on seen classes.
+Nothing here reads the evaluation alphabets. A run whose `summary.json` exists is not run again. Runs
+go to training/runs/ablation/, long/ and final/ (not committed; seed N > 1 adds -seedN to the run's
+folder); the tables are what the model card of omniglot-conv4-memory shows.
 """
 from __future__ import annotations
 
@@ -42,9 +44,15 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
                               MEMORY + ["--lr_warmup=40", "--memory_steps=200", "--episode_batch=8", "--episode_width=20", "--episode_length=60", "--missing_positive=skip", "--dropout=0.3"]),
     },
     "long": {
-        "mem-skip-w60": ("memory loss alone (skipped, width 60): the shipped omniglot-conv4-memory",
+        "mem-skip-w60": ("memory loss alone (skipped, width 60): the recipe of the shipped omniglot-conv4-memory",
                          MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
                                    "--episode_width=60", "--episode_length=180", "--eval_every=250"]),
+        "mem-skip-w20": ("memory loss alone (skipped), width 20: the episode width at the long budget",
+                         MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=9",
+                                   "--episode_width=20", "--episode_length=60", "--eval_every=250"]),
+        "mem-skip-w60-7k": ("memory loss alone (skipped, width 60), twice the steps: does a longer budget pay?",
+                            MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
+                                      "--episode_width=60", "--episode_length=180", "--eval_every=500"]),
         "cosface": ("cosine softmax alone", ["--objective=cosface", "--warmup_steps=14800", "--lr_warmup=200", "--eval_every=1000"]),
         # phase 2 alone on the cosface run above: does the paper's loss add to it, with either missing-positive choice?
         "cosface-then-mem-zero": ("the cosface run, then 500 steps of memory loss (missing positive = 0, width 60)",
@@ -85,7 +93,7 @@ def out_dir(group: str, name: str, seed: int) -> str:
 
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in GROUPS:
-        raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N]")
+        raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N] [--only=RUN]")
     group, rest = argv[0], argv[1:]
     seed, threads, only_table, only = 1, 1, False, None
     for a in rest:

@@ -1,16 +1,17 @@
 """Export the encoder to the TensorFlow.js layers format (model.json + one binary shard).
 
-    /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
     /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/final/mem-skip-w60-trainval/final.pt \
-        --out=models/omniglot-conv4-memory --parity=tests/fixtures/encoder_parity_memory.json
+        --out=models/omniglot-conv4-memory
+    /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
 
 Written directly (no converter): a Keras `Sequential` topology that tfjs-layers deserialises,
 and little-endian float32 weights in manifest order. BatchNorm (inference statistics) is folded
 into the preceding convolution in float64: conv -> relu -> (max-pool) per block, then flatten
 and dense. PyTorch flattens [C, H, W] and TF.js [H, W, C], so the dense kernel's rows are
-permuted to match. Also writes tests/fixtures/encoder_parity.json: embeddings PyTorch computed
-(unfolded model, eval mode) for synthetic inputs, which tests/unit/encoder.test.ts checks; every
-bundled encoder has such a fixture (`--parity=tests/fixtures/encoder_parity_<name>.json`).
+permuted to match. Also writes the encoder's parity fixture, by default
+tests/fixtures/encoder_parity_<folder>.json (`--parity=PATH`, or `none`): embeddings PyTorch
+computed (unfolded model, eval mode) for synthetic inputs, which tests/unit/encoder.test.ts checks;
+every bundled encoder must have one (the legacy omniglot-conv4's is tests/fixtures/encoder_parity.json).
 """
 from __future__ import annotations
 
@@ -134,8 +135,11 @@ def main():
     out = os.path.abspath(args.get("out", os.path.join(ROOT, "models", "omniglot-conv4")))
     model = load_model(args.get("ckpt"))
     export(model, out, name=os.path.basename(out.rstrip("/")))
-    # the TS parity test checks the default encoder: another encoder's export leaves it alone
-    parity = args.get("parity", os.path.join(ROOT, "tests", "fixtures", "encoder_parity.json"))
+    # one fixture per encoder folder, so exporting one encoder never overwrites another's
+    name = os.path.basename(out.rstrip("/"))
+    # (the first bundled encoder's kept its original name)
+    fixture = "encoder_parity.json" if name == "omniglot-conv4" else f"encoder_parity_{name}.json"
+    parity = args.get("parity", os.path.join(ROOT, "tests", "fixtures", fixture))
     if parity != "none":
         parity_fixture(model, parity, out)
     print(f"exported {parameter_count(model)} parameters to {out}")

@@ -36,7 +36,16 @@ describe('encoder registry', () => {
     // issue 8: the paper's objective carries the shipped default; its card (models/<folder>/README.md) says so
     const first = parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8'))).encoders[0];
     expect(first.objective).toBe('memory');
-    expect(readFileSync(join('models', first.folder, 'README.md'), 'utf8')).toMatch(/memory loss/);
+    const card = readFileSync(join('models', first.folder, 'README.md'), 'utf8');
+    // the card names it the default, says the memory loss alone made it, and its training command says so
+    expect(card).toMatch(/\*\*The default encoder of Memory Lab\*\*/);
+    expect(card).toMatch(/from scratch by the paper's memory loss alone/);
+    const commands = [...card.matchAll(/training\/train\.py[^`]*?(?=\n```)/gs)].map((m) => m[0]);
+    expect(commands.length).toBeGreaterThan(0);
+    for (const c of commands) {
+      expect(c).toMatch(/--objective=memory\b/);
+      expect(c).toContain(`--out=training/runs/`);
+    }
   });
 
   it('accepts a measured accuracy line or null, and finds entries by name', () => {
