@@ -120,6 +120,14 @@ test('settings explain, check inline and reset; a low-confidence answer is "not 
   await expect(page.getByTestId('apply-settings')).toBeDisabled();
   await page.getByTestId('reset-settings').click();
   await expect(page.getByTestId('setting-k')).toHaveValue('256');
+  // the encoder's own calibrated cut-off is recommended, one tap away once the field differs
+  const cutoff = String((await app.state()).settings.nearCutoff);
+  await expect(page.getByTestId('setting-nearCutoff')).toHaveValue(cutoff);
+  await expect(page.getByTestId('help-nearCutoff')).toContainText(`Recommended for this encoder: ${cutoff}`);
+  await expect(page.getByTestId('use-encoder-cutoff')).toHaveCount(0);
+  await page.getByTestId('setting-nearCutoff').fill('0.3');
+  await page.getByTestId('use-encoder-cutoff').click();
+  await expect(page.getByTestId('setting-nearCutoff')).toHaveValue(cutoff);
   await page.getByTestId('setting-nearCutoff').fill('1');
   await page.getByTestId('apply-settings').click();
   await expect.poll(async () => (await app.state()).settings.nearCutoff).toBe(1);

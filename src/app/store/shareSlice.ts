@@ -64,12 +64,6 @@ export interface ShareSliceDeps {
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** A moment in the user's own time zone, to the minute (e.g. "2026-12-03 09:41"). */
-export function localTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
 /** The address without the memory link (the link is read once; a reload does not ask again). */
 function forgetLinkInAddress(): void {
   if (typeof history === 'undefined' || typeof location === 'undefined') return;
@@ -140,7 +134,8 @@ export const createShareSlice =
       const keepMine = async () => {
         if (!e || e.summary().filled === 0) return;
         try {
-          const key = await putAside(storedOf(e), `replaced by ${by} on ${localTime(new Date())}`);
+          // the list of copies shows when (the record's own time), so the reason says only why
+          const key = await putAside(storedOf(e), `replaced by ${by}`);
           previous = { key, drawings: e.summary().filled };
         } catch (err) {
           throw new Error(`your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then try again`);
