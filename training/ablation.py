@@ -1,7 +1,7 @@
 """The objective ablation of the encoder (issue 8), as runs of train.py and one table.
 
     /usr/bin/python3 training/ablation.py short            # 7 runs of ~96k images each, ~30 min on one core
-    /usr/bin/python3 training/ablation.py long             # 6 runs: 3 of ~1.9M images (~60 min each on one core), one of twice that, 2 short phase 2s
+    /usr/bin/python3 training/ablation.py long             # 5 runs: 3 of ~1.9M images (~60 min each on one core), 2 short phase 2s on the cosface one
     /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
     /usr/bin/python3 training/ablation.py long --only=mem-skip-w60 --seed=2   # one run of a group
@@ -50,9 +50,6 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w20": ("memory loss alone (skipped), width 20: the episode width at the long budget",
                          MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=9",
                                    "--episode_width=20", "--episode_length=60", "--eval_every=250"]),
-        "mem-skip-w60-7k": ("memory loss alone (skipped, width 60), twice the steps: does a longer budget pay?",
-                            MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
-                                      "--episode_width=60", "--episode_length=180", "--eval_every=500"]),
         "cosface": ("cosine softmax alone", ["--objective=cosface", "--warmup_steps=14800", "--lr_warmup=200", "--eval_every=1000"]),
         # phase 2 alone on the cosface run above: does the paper's loss add to it, with either missing-positive choice?
         "cosface-then-mem-zero": ("the cosface run, then 500 steps of memory loss (missing positive = 0, width 60)",
