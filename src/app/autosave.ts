@@ -14,7 +14,7 @@
  */
 import { openDB, type IDBPDatabase } from 'idb';
 import { z } from 'zod';
-import { encoderEntrySchema, LEGACY_ENCODER } from '../encoder/registry';
+import { encoderEntrySchema, LEGACY_ENCODER, weightsHash } from '../encoder/registry';
 import {
   bytesToBase64,
   checkSaved,
@@ -49,6 +49,10 @@ export interface AutosaveMeta {
   savedAt: string;
   /** the encoder that made the keys (absent in autosaves written before encoders were a choice) */
   encoder?: string;
+  /** which weights of that encoder (absent in autosaves written before they were recorded) */
+  encoderWeights?: string;
+  /** that encoder's calibrated "not sure" cut-off (absent in older autosaves) */
+  encoderCutoff?: number;
   settings: SavedMemory['settings'];
   size: number;
   keySize: number;
@@ -115,6 +119,8 @@ const metaSchema = z.object({
   version: z.literal(AUTOSAVE_VERSION),
   savedAt: z.string(),
   encoder: encoderEntrySchema.shape.name.optional(),
+  encoderWeights: weightsHash.optional(),
+  encoderCutoff: settingsSchema.shape.nearCutoff,
   settings: settingsSchema,
   size: z.number().int().min(SETTING_BOUNDS.memorySize.min).max(SETTING_BOUNDS.memorySize.max),
   keySize: z.number().int().min(1).max(4096),
@@ -147,6 +153,8 @@ export function savedFromAutosave(meta: unknown, slots: unknown[], expected: Exp
   });
   const saved: SavedMemory = {
     encoder: m.data.encoder ?? LEGACY_ENCODER,
+    weights: m.data.encoderWeights,
+    encoderCutoff: m.data.encoderCutoff,
     settings: { ...DEFAULT_SETTINGS, ...m.data.settings },
     size: m.data.size,
     keySize: m.data.keySize,
@@ -169,6 +177,8 @@ export function metaOf(m: SavedMemory): AutosaveMeta {
     version: AUTOSAVE_VERSION,
     savedAt: new Date().toISOString(),
     encoder: m.encoder ?? LEGACY_ENCODER,
+    ...(m.weights ? { encoderWeights: m.weights } : {}),
+    ...(m.encoderCutoff !== undefined ? { encoderCutoff: m.encoderCutoff } : {}),
     settings: { ...m.settings },
     size: m.size,
     keySize: m.keySize,
@@ -296,6 +306,8 @@ export function asideToText(copy: AsideCopy): string {
       savedAt: copy.at,
       note: `put aside by Memory Lab: ${copy.reason}`,
       encoder: meta.encoder,
+      encoderWeights: meta.encoderWeights,
+      encoderCutoff: meta.encoderCutoff,
       settings: meta.settings,
       size: meta.size,
       keySize: meta.keySize,

@@ -47,6 +47,20 @@ export const FALLBACK_ENCODER: EncoderEntry = {
 export interface RestoreReport extends ReencodeReport {
   /** the "not sure" cut-off moved to the encoder in use's calibrated one (the saved one was its maker's) */
   cutoffMoved: { from: number; to: number } | null;
+  /** re-encoded because an earlier version of the same encoder (other weights) made the keys */
+  earlierVersion: boolean;
+}
+
+/**
+ * Whether a saved memory's keys are the encoder in use's: the same name and, when the registry
+ * records the weights, the same weights (a memory saved before they were recorded counts as made by
+ * the entry's `unrecordedWeights`).
+ */
+export function keysAreCurrent(m: Pick<SavedMemory, 'encoder' | 'weights'>, entry: EncoderEntry): { current: boolean; earlierVersion: boolean } {
+  if ((m.encoder ?? LEGACY_ENCODER) !== entry.name) return { current: false, earlierVersion: false };
+  if (entry.weights === undefined) return { current: true, earlierVersion: false };
+  const made = m.weights ?? entry.unrecordedWeights;
+  return made === entry.weights ? { current: true, earlierVersion: false } : { current: false, earlierVersion: true };
 }
 
 /** Where an encoder switch is (the Settings show it). */
@@ -552,6 +566,8 @@ export class Engine {
   savedMeta(): SavedMemory {
     return {
       encoder: this.encoderEntry.name,
+      ...(this.encoderEntry.weights ? { weights: this.encoderEntry.weights } : {}),
+      encoderCutoff: cutoffOf(this.encoderEntry),
       settings: { ...this.settings },
       size: this.settings.memorySize,
       keySize: this.keySize,
@@ -576,8 +592,10 @@ export class Engine {
 
   /**
    * Replace the whole memory by a validated saved one; on error nothing changes. A memory whose
-   * keys another encoder made (m.encoder; absent: LEGACY_ENCODER) is re-encoded from its drawings
-   * with the encoder in use; the report says which slots could not be (null: no re-encoding).
+   * keys another encoder made (m.encoder; absent: LEGACY_ENCODER), or other weights of this one
+   * (keysAreCurrent), is re-encoded from its drawings with the encoder in use; the report says
+   * which slots could not be (null: no re-encoding). `makerCutoff`: the calibrated cut-off of the
+   * encoder that made the keys (a saved cut-off equal to it was not the user's choice).
    */
   restore(
     m: SavedMemory,
@@ -589,20 +607,23 @@ export class Engine {
       let slots = m.slots;
       let report: RestoreReport | null = null;
       let settings: Settings = { ...m.settings, backend: this.settings.backend };
-      if (madeBy !== this.encoderEntry.name) {
+      const keys = keysAreCurrent(m, this.encoderEntry);
+      if (!keys.current) {
         const r = await reencodeSlots(m.slots, this.encoder, (done, total) => onProgress?.({ phase: 'encoding', done, total }));
         if (m.slots.length > 0 && r.slots.length === 0) {
           throw new Error(
-            `this memory's keys were made by the encoder "${madeBy}", and none of its ${m.slots.length} drawings could be re-encoded with "${this.encoderEntry.name}" (${r.report.dropped[0].reason})`,
+            `this memory's keys were made by ${keys.earlierVersion ? 'an earlier version of ' : ''}the encoder "${madeBy}", and none of its ${m.slots.length} drawings could be re-encoded with "${this.encoderEntry.name}" (${r.report.dropped[0].reason})`,
           );
         }
         slots = r.slots;
         // the "not sure" cut-off is calibrated per encoder: a memory that kept its maker's (not one the
         // user set) takes the one of the encoder its keys are now made by, as an encoder switch does
         const to = cutoffOf(this.encoderEntry);
+        // the maker's calibrated cut-off as the memory recorded it; older ones: the caller's guess
+        makerCutoff = m.encoderCutoff ?? makerCutoff;
         const cutoffMoved = settings.nearCutoff === makerCutoff && to !== makerCutoff ? { from: makerCutoff, to } : null;
         if (cutoffMoved) settings = { ...settings, nearCutoff: to };
-        report = { ...r.report, cutoffMoved };
+        report = { ...r.report, cutoffMoved, earlierVersion: keys.earlierVersion };
       }
       const old = this.settings;
       this.settings = settings;

@@ -7,7 +7,7 @@
  * break later use.
  */
 import { z } from 'zod';
-import { encoderEntrySchema, LEGACY_ENCODER } from '../encoder/registry';
+import { encoderEntrySchema, LEGACY_ENCODER, weightsHash } from '../encoder/registry';
 import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, MAX_LABEL_LENGTH, SETTING_BOUNDS, type Settings } from './types';
 
 export const FILE_FORMAT = 'memory-lab/memory';
@@ -28,6 +28,10 @@ export interface SavedSlot {
 export interface SavedMemory {
   /** the registry name of the encoder that made the keys (absent: LEGACY_ENCODER, src/encoder/registry.ts) */
   encoder?: string;
+  /** that encoder's weights (registry `weights`; absent: saved before weights were recorded) */
+  weights?: string;
+  /** that encoder's calibrated "not sure" cut-off when saved (a settings.nearCutoff equal to it was not the user's choice) */
+  encoderCutoff?: number;
   settings: Settings;
   size: number;
   keySize: number;
@@ -99,6 +103,10 @@ export const fileSchema = z.object({
   savedAt: z.string().max(64),
   /** the encoder that made the keys (absent in files saved before encoders were a choice) */
   encoder: encoderEntrySchema.shape.name.optional(),
+  /** which weights of that encoder (absent in files saved before they were recorded) */
+  encoderWeights: weightsHash.optional(),
+  /** that encoder's calibrated "not sure" cut-off (absent in older files) */
+  encoderCutoff: bounded('nearCutoff').optional(),
   settings: settingsSchema,
   size: bounded('memorySize'),
   keySize: z.number().int().min(1).max(4096),
@@ -123,6 +131,8 @@ export function toFile(m: SavedMemory): MemoryFile {
     version: FILE_VERSION,
     savedAt: new Date().toISOString(),
     encoder: m.encoder ?? LEGACY_ENCODER,
+    ...(m.weights ? { encoderWeights: m.weights } : {}),
+    ...(m.encoderCutoff !== undefined ? { encoderCutoff: m.encoderCutoff } : {}),
     settings: { ...m.settings },
     size: m.size,
     keySize: m.keySize,
@@ -189,7 +199,7 @@ export function fromFile(data: unknown, expected: ExpectedEncoder, unusedLabels:
     return { slot: s.slot, label: s.label, age: s.age, key, thumb };
   });
   return checkSaved(
-    { encoder: f.encoder ?? LEGACY_ENCODER, settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots },
+    { encoder: f.encoder ?? LEGACY_ENCODER, weights: f.encoderWeights, encoderCutoff: f.encoderCutoff, settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots },
     'invalid Memory Lab file',
     unusedLabels,
   );

@@ -30,6 +30,9 @@ const oneLine = (max: number) =>
     // eslint-disable-next-line no-control-regex
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line (no line breaks or control characters)');
 
+/** the first 16 hex digits of a SHA-256 (see `weights` below) */
+export const weightsHash = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits (the start of a SHA-256)');
+
 export const encoderEntrySchema = z
   .object({
     /** the id a saved memory records (which encoder made its keys) */
@@ -48,6 +51,17 @@ export const encoderEntrySchema = z
      * Absent: the app's general default.
      */
     nearCutoff: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').optional(),
+    /**
+     * Which weights: the first 16 hex digits of the SHA-256 of the model's weight files (in manifest
+     * order). A saved memory records it; one made by other weights under the same name (a retrained
+     * encoder) is re-encoded on restore, as one made by another encoder is. Absent: not checked.
+     */
+    weights: weightsHash.optional(),
+    /**
+     * The weights that saved memories without a recorded `weights` were made with (they predate the
+     * field). Absent: unknown, so such memories are re-encoded.
+     */
+    unrecordedWeights: weightsHash.optional(),
   })
   .strict();
 export type EncoderEntry = z.infer<typeof encoderEntrySchema>;

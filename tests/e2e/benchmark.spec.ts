@@ -33,6 +33,10 @@ test.describe('Benchmark view', () => {
 
     const ours = page.getByTestId('benchmark-row-ours');
     await expect(ours).toHaveCount(1);
+    // it measured the encoder in use, and says which
+    const encoder = (await new MemoryLabPage(page).state()).encoder ?? 'no encoder in use';
+    await expect(page.getByTestId('benchmark-encoder')).toContainText(encoder);
+    await expect(ours).toContainText(`Memory Lab: ${encoder} + memory`);
     const cells = ours.locator('td.num');
     await expect(cells).toHaveCount(4);
     for (const text of await cells.allTextContents()) expect(text).toMatch(/^\d+\.\d ± \d+\.\d$/);

@@ -80,7 +80,9 @@ test('switching the encoder re-encodes the memory: labels survive, predictions w
   await expect(app.message).toContainText('now using the encoder "e2e-permuted": 3 drawings re-encoded');
   if (defaultCutoff !== DEFAULT_SETTINGS.nearCutoff) {
     // the test encoder has no calibrated cut-off: the general default replaces the default encoder's
-    await expect(app.message).toContainText(`its “not sure” cut-off is ${DEFAULT_SETTINGS.nearCutoff} (was ${defaultCutoff})`);
+    await expect(app.message).toContainText(
+      `the “not sure” cut-off changed from ${defaultCutoff} to ${DEFAULT_SETTINGS.nearCutoff}, the general default (none was measured for this encoder)`,
+    );
     await expect(page.getByTestId('setting-nearCutoff')).toHaveValue(String(DEFAULT_SETTINGS.nearCutoff));
   }
   await expect(page.getByTestId('encoder-in-use')).toContainText('e2e-permuted');

@@ -1,4 +1,5 @@
 // The registry of bundled encoders (models/encoders.json): validation, and the committed file itself.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +31,23 @@ describe('encoder registry', () => {
       const m = JSON.parse(readFileSync(join('models', e.folder, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[] }[] };
       for (const g of m.weightsManifest) for (const p of g.paths) expect(existsSync(join('models', e.folder, p)), `${e.folder}/${p}`).toBe(true);
     }
+  });
+
+  it('every committed entry records its weights (SHA-256 of the weight files), so retrained weights cannot pass for the old ones', () => {
+    const r = parseEncoderRegistry(JSON.parse(readFileSync('models/encoders.json', 'utf8')));
+    for (const e of r.encoders) {
+      const m = JSON.parse(readFileSync(join('models', e.folder, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[] }[] };
+      const h = createHash('sha256');
+      for (const g of m.weightsManifest) for (const p of g.paths) h.update(readFileSync(join('models', e.folder, p)));
+      // a mismatch means the weights changed: put the new hash here, and keep `unrecordedWeights`
+      // only if memories saved without a hash were made by the new weights (else remove it)
+      expect(e.weights, `models/encoders.json ${e.name}.weights`).toBe(h.digest('hex').slice(0, 16));
+    }
+  });
+
+  it('refuses a weights hash that is not 16 lowercase hex digits', () => {
+    expect(() => parseEncoderRegistry(registry([entry({ weights: 'E0BE2FB87E333A21' })]))).toThrow(/encoders\.0\.weights: must be 16 lowercase hex digits/);
+    expect(() => parseEncoderRegistry(registry([entry({ unrecordedWeights: 'abc' })]))).toThrow(/encoders\.0\.unrecordedWeights/);
   });
 
   it("the default (first) encoder is one the paper's memory loss trained alone", () => {

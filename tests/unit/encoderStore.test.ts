@@ -116,18 +116,30 @@ describe('store: the encoder choice', () => {
   });
   it('a memory file another encoder made is re-encoded on import and takes the calibrated cut-off of the encoder in use', async () => {
     // made by the bundled encoder, which kept its own calibrated cut-off
-    const file = toFile({ ...engine.saved(), encoder: FALLBACK_ENCODER.name, settings: { ...engine.settings, nearCutoff: 0.45 } });
+    const file = toFile({ ...engine.saved(), encoder: FALLBACK_ENCODER.name, encoderCutoff: 0.45, settings: { ...engine.settings, nearCutoff: 0.45 } });
     expect(await st().switchEncoder('e2e-calibrated')).toBe(true);
     expect(st().settings.nearCutoff).toBe(0.7);
-    expect(st().message?.text).toMatch(/its “not sure” cut-off is 0\.7 \(was 0\.45\)/);
+    expect(st().message?.text).toMatch(/the “not sure” cut-off changed from 0\.45 to 0\.7, the value recommended for this encoder/);
     await st().applySettings({ ...st().settings, nearCutoff: 0.3 });
     expect(await st().importText(JSON.stringify(file))).toBe(true);
     expect(st().settings.nearCutoff).toBe(0.7);
-    expect(st().message?.text).toMatch(/re-encoded for "e2e-calibrated": 2 drawings re-encoded; its “not sure” cut-off is 0\.7, this encoder's \(was 0\.45\)/);
+    expect(st().message?.text).toMatch(/re-encoded for "e2e-calibrated": 2 drawings re-encoded; the “not sure” cut-off changed from 0\.45 to 0\.7, the value recommended for this encoder\./);
     // a cut-off its maker's user chose is kept
-    const own = toFile({ ...engine.saved(), encoder: FALLBACK_ENCODER.name, settings: { ...engine.settings, nearCutoff: 0.52 } });
+    const own = toFile({ ...engine.saved(), encoder: FALLBACK_ENCODER.name, encoderCutoff: 0.45, settings: { ...engine.settings, nearCutoff: 0.52 } });
     expect(await st().importText(JSON.stringify(own))).toBe(true);
     expect(st().settings.nearCutoff).toBe(0.52);
     expect(st().message?.text).not.toMatch(/cut-off/);
+    // an older file (no recorded maker's cut-off): the registry's value for its maker decides
+    const older = JSON.parse(JSON.stringify(file));
+    delete older.encoderCutoff;
+    older.settings.nearCutoff = 0.45;
+    expect(await st().importText(JSON.stringify(older))).toBe(true);
+    expect(st().settings.nearCutoff).toBe(0.7);
+    // a calibrated maker's memory (0.7) imported under an encoder with none: the general default
+    expect(await st().switchEncoder('e2e-permuted')).toBe(true);
+    const calibrated = toFile({ ...engine.saved(), encoder: 'e2e-calibrated', encoderCutoff: undefined, settings: { ...engine.settings, nearCutoff: 0.7 } });
+    expect(await st().importText(JSON.stringify(calibrated))).toBe(true);
+    expect(st().settings.nearCutoff).toBe(0.45);
+    expect(st().message?.text).toMatch(/the “not sure” cut-off changed from 0\.7 to 0\.45, the general default/);
   });
 });

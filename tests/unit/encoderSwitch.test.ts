@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
 import { loadEncoderFromDir } from '../../src/encoder/node';
 import type { EncoderEntry } from '../../src/encoder';
-import { Engine, FALLBACK_ENCODER, type EncoderSwitchProgress } from '../../src/app/engine';
+import { Engine, FALLBACK_ENCODER, keysAreCurrent, type EncoderSwitchProgress } from '../../src/app/engine';
 import { fromFile, toFile, type SavedMemory } from '../../src/app/persist';
 import { metaOf, savedFromAutosave } from '../../src/app/autosave';
 import { reencodeInWords } from '../../src/app/store/encoderSlice';
@@ -194,7 +194,7 @@ describe('a saved memory records its encoder; another encoder\'s memory is re-en
     const saved = fromFile(file, { keySize: engine.keySize, encoder: engine.encoderEntry.name });
     expect(saved.encoder).toBe('omniglot-conv4');
     const report = await engine.restore(saved);
-    expect(report).toEqual({ kept: 3, dropped: [], droppedLabels: [], cutoffMoved: null });
+    expect(report).toEqual({ kept: 3, dropped: [], droppedLabels: [], cutoffMoved: null, earlierVersion: false });
     expect(engine.labelList()).toEqual(names);
     expect((await engine.predict(CROSS)).prediction.topSimilarity).toBeGreaterThan(0.999);
 
@@ -202,7 +202,7 @@ describe('a saved memory records its encoder; another encoder\'s memory is re-en
     const zig = saved.slots.find((s) => s.label === names.find((l) => l.name === 'zigzag')!.id)!;
     const blank: SavedMemory = { ...saved, slots: saved.slots.map((s) => (s === zig ? { ...s, thumb: new Uint8Array(784) } : s)) };
     const r2 = await engine.restore(blank);
-    expect(r2).toEqual({ kept: 2, dropped: [{ slot: zig.slot, label: zig.label, reason: 'its stored drawing is blank' }], droppedLabels: [zig.label], cutoffMoved: null });
+    expect(r2).toEqual({ kept: 2, dropped: [{ slot: zig.slot, label: zig.label, reason: 'its stored drawing is blank' }], droppedLabels: [zig.label], cutoffMoved: null, earlierVersion: false });
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);
     expect(reencodeInWords(r2!, new Map(names.map((l) => [l.id, l.name])))).toBe(
       `2 drawings re-encoded; 1 could not be and were left out (slot ${zig.slot} "zigzag": its stored drawing is blank); labels left with no drawing: "zigzag"`,
@@ -228,10 +228,53 @@ describe('a saved memory records its encoder; another encoder\'s memory is re-en
     const r = await engine.restore(own, undefined, cutoffOf(BUNDLED));
     expect(r?.cutoffMoved).toBeNull();
     expect(engine.settings.nearCutoff).toBe(0.55);
-    // the same encoder's memory: nothing re-encoded, the saved cut-off as it is
+    // the maker's calibrated cut-off recorded in the memory decides, even for a maker this build
+    // does not ship (the caller's guess, the general default, would call 0.8 the user's choice)
     await engine.switchEncoder(BUNDLED);
+    const gone = { ...saved, encoder: 'retired-encoder', encoderCutoff: 0.8, settings: { ...saved.settings, nearCutoff: 0.8 } };
+    const r2 = await engine.restore(gone);
+    expect(r2?.cutoffMoved).toEqual({ from: 0.8, to: cutoffOf(BUNDLED) });
+    expect(engine.settings.nearCutoff).toBe(cutoffOf(BUNDLED));
+    expect(engine.saved().encoderCutoff).toBe(cutoffOf(BUNDLED)); // and the engine records its own
+    // the same encoder's memory: nothing re-encoded, the saved cut-off as it is
     expect(await engine.restore(fromFile(toFile({ ...engine.saved(), settings: { ...engine.settings, nearCutoff: 0.45 } }), engine.keySize))).toBeNull();
     expect(engine.settings.nearCutoff).toBe(0.45);
+  });
+
+  it('retrained weights under the same name: a memory made by other weights is re-encoded, said as an earlier version', async () => {
+    const V1 = '1111111111111111', V2 = '2222222222222222';
+    expect(keysAreCurrent({ encoder: 'x', weights: V1 }, { ...PERMUTED, name: 'x', weights: V1 })).toEqual({ current: true, earlierVersion: false });
+    expect(keysAreCurrent({ encoder: 'x', weights: V1 }, { ...PERMUTED, name: 'x', weights: V2 })).toEqual({ current: false, earlierVersion: true });
+    expect(keysAreCurrent({ encoder: 'x' }, { ...PERMUTED, name: 'x', weights: V2 })).toEqual({ current: false, earlierVersion: true });
+    expect(keysAreCurrent({ encoder: 'x' }, { ...PERMUTED, name: 'x', weights: V2, unrecordedWeights: V2 })).toEqual({ current: true, earlierVersion: false });
+    expect(keysAreCurrent({ encoder: 'x', weights: V1 }, { ...PERMUTED, name: 'x' })).toEqual({ current: true, earlierVersion: false }); // not recorded: not checked
+    expect(keysAreCurrent({ encoder: 'y', weights: V2 }, { ...PERMUTED, name: 'x', weights: V2 })).toEqual({ current: false, earlierVersion: false });
+
+    // an engine on "versioned" (the permuted model, weights V2) and a memory its earlier version V1 made
+    const VERSIONED: EncoderEntry = { ...PERMUTED, name: 'versioned', weights: V2 };
+    const e2 = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
+      startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
+      loadEncoder: () => loadEncoderFromDir(join(tmp, PERMUTED.folder)),
+    }, VERSIONED);
+    try {
+      await e2.remember(RING, 'ring');
+      await e2.remember(CROSS, 'cross');
+      const current = fromFile(JSON.parse(JSON.stringify(toFile(e2.saved()))), { keySize: e2.keySize, encoder: 'versioned' });
+      expect(current.weights).toBe(V2); // files and autosave meta record the weights
+      expect(metaOf(e2.saved()).encoderWeights).toBe(V2);
+      expect(await e2.restore(current)).toBeNull(); // the same weights: the keys as they are
+      // keys from other weights (here: the bundled model's), recorded as V1
+      const stale = { ...fromFile(JSON.parse(JSON.stringify(toFile(engine.saved()))), engine.keySize), encoder: 'versioned', weights: V1 };
+      const report = await e2.restore(stale, undefined, cutoffOf(VERSIONED));
+      expect(report).toMatchObject({ kept: 3, dropped: [], earlierVersion: true, cutoffMoved: null });
+      expect((await e2.predict(CROSS)).prediction.topSimilarity).toBeGreaterThan(0.999); // re-encoded: its own keys again
+      expect(e2.saved().weights).toBe(V2);
+      // saved before weights were recorded, and the entry does not say which: re-encoded too
+      const { weights: _, ...unrecorded } = stale;
+      expect((await e2.restore(unrecorded))?.earlierVersion).toBe(true);
+    } finally {
+      e2.dispose();
+    }
   });
 
   it('a memory whose drawings are all blank is refused, and the memory in use stays', async () => {

@@ -9,6 +9,8 @@ import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'r
 import { PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL } from '../../eval/omniglot';
 import type { Estimate } from '../../eval/protocols';
+import { useApp } from '../store';
+import { FALLBACK_ENCODER } from '../engine';
 import { useBenchmark } from './benchmarkStore';
 import { LearnersResults } from './LearnersResults';
 import './benchmark.css';
@@ -160,6 +162,9 @@ export function BenchmarkView() {
     e.target.value = '';
   };
 
+  // the encoder a run measures: the app's (benchmarkStore picks it the same way)
+  const encoderName = useApp((a) => a.encoder ?? a.encoders[0]?.name ?? FALLBACK_ENCODER.name);
+
   return (
     <section className="panel benchmark" aria-labelledby="benchmark-h" data-testid="benchmark-view" data-status={s.status}>
       <h2 id="benchmark-h">Benchmark: Omniglot one-shot, measured here</h2>
@@ -190,6 +195,10 @@ export function BenchmarkView() {
       </div>
 
       <dl className="status" aria-label="benchmark data">
+        <dt>encoder</dt>
+        <dd data-testid="benchmark-encoder">
+          {encoderName} <span className="muted">(the one in use; Settings → Encoder chooses it)</span>
+        </dd>
         <dt>data</dt>
         <dd data-testid="benchmark-dataset">
           {s.dataset ? `${s.dataset.source}: ${s.dataset.characters} characters, ${s.dataset.alphabets} alphabets, ${s.dataset.drawings} drawings` : 'none yet'}

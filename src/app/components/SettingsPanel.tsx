@@ -71,14 +71,14 @@ export function SettingsPanel() {
             : key === 'nearCutoff'
               ? `${HELP[key].help} ${
                   entry.nearCutoff !== undefined
-                    ? `Recommended for this encoder: ${entry.nearCutoff} (measured on alphabets it never learned from).`
+                    ? `Recommended for this encoder: ${entry.nearCutoff} (measured on alphabets held out of its training).`
                     : `No value was measured for this encoder; ${cutoffOf(entry)} is the general default.`
                 }`
               : HELP[key].help}
         </small>
-        {key === 'nearCutoff' && !problem && draft.nearCutoff !== cutoffOf(entry) && (
+        {key === 'nearCutoff' && draft.nearCutoff !== cutoffOf(entry) && (
           <button type="button" className="link-button" data-testid="use-encoder-cutoff" onClick={() => setDraft({ ...draft, nearCutoff: cutoffOf(entry) })} disabled={busy}>
-            Use {cutoffOf(entry)}
+            Use the recommended {cutoffOf(entry)}
           </button>
         )}
       </div>

@@ -74,9 +74,9 @@ export const createEncoderSlice =
         const cutoff = e.settings.nearCutoff;
         const cutoffWords =
           cutoff !== cutoffBefore
-            ? `; its “not sure” cut-off is ${cutoff} (was ${cutoffBefore})`
+            ? `; the “not sure” cut-off changed from ${cutoffBefore} to ${cutoff}, ${cutoffWhy(entry)}`
             : cutoff !== cutoffOf(entry)
-              ? `; your “not sure” cut-off ${cutoff} is kept (this encoder's calibrated one is ${cutoffOf(entry)}: Settings → “Not sure” cut-off → Use ${cutoffOf(entry)})`
+              ? `; your “not sure” cut-off ${cutoff} is kept (recommended for this encoder: ${cutoffOf(entry)}; Settings → “Not sure” cut-off → Use the recommended ${cutoffOf(entry)}, then Apply)`
               : '';
         set({
           encoder: e.encoderEntry.name,
@@ -147,10 +147,17 @@ export function restoredReencodedMessage(madeBy: string, e: Engine, report: Rest
   const moved = report.cutoffMoved;
   return {
     kind: report.dropped.length ? 'warning' : 'info',
-    text: `This memory was made with the encoder "${madeBy}"; it was re-encoded for "${e.encoderEntry.name}": ${reencodeInWords(report, names)}${
-      moved ? `; its “not sure” cut-off is ${moved.to}, this encoder's (was ${moved.from})` : ''
-    }.`,
+    text: `${
+      report.earlierVersion
+        ? `This memory was made with an earlier version of the encoder "${madeBy}"; it was re-encoded with the current one`
+        : `This memory was made with the encoder "${madeBy}"; it was re-encoded for "${e.encoderEntry.name}"`
+    }: ${reencodeInWords(report, names)}${moved ? `; the “not sure” cut-off changed from ${moved.from} to ${moved.to}, ${cutoffWhy(e.encoderEntry)}` : ''}.`,
   };
+}
+
+/** Where an encoder's cut-off comes from, in words. */
+function cutoffWhy(entry: { nearCutoff?: number }): string {
+  return entry.nearCutoff !== undefined ? 'the value recommended for this encoder' : 'the general default (none was measured for this encoder)';
 }
 
 /**

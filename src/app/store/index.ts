@@ -505,8 +505,10 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
       // the encoder: the saved memory's (the persisted choice) when shipped, else the registry's first
       const encoders = await encodersForStart(stored);
       let encoderNote = encoders.note;
-      // a new memory starts with the encoder's calibrated cut-off; a saved one brings its own (restoreSaved)
-      if (stored.kind === 'none') settings.nearCutoff = cutoffOf(encoders.entry);
+      // the engine starts with the encoder's calibrated cut-off: a new memory, or one whose restore
+      // fails (in a read-only tab, or when it cannot even be kept aside), keeps it; a restored
+      // memory brings its own (restoreSaved)
+      settings.nearCutoff = cutoffOf(encoders.entry);
       const startOn = async (s: Settings, f?: Exclude<BackendChoice, 'auto'>) => {
         const r = await startWithEncoder((entry) => Engine.start(s, f, {}, entry), encoders.entry, encoders.list);
         encoderNote = r.note ?? encoderNote;
@@ -578,15 +580,16 @@ function savedBackendOf(stored: StoredAutosave): Settings['backend'] | null {
   return b === 'auto' || b === 'webgpu' || b === 'webgl' || b === 'wasm' ? b : null;
 }
 
-/**
- * Restore the autosave into `e`. A saved memory that does not restore is never overwritten: the
- * writer tab copies it aside first (and autosave stays off when even that fails).
- */
 /** The "not sure" cut-off of the encoder in use, for a memory that starts empty. */
 async function useEncoderCutoff(e: Engine): Promise<void> {
   const cutoff = cutoffOf(e.encoderEntry);
   if (e.settings.nearCutoff !== cutoff) await e.applySettings({ ...e.settings, nearCutoff: cutoff });
 }
+
+/**
+ * Restore the autosave into `e`. A saved memory that does not restore is never overwritten: the
+ * writer tab copies it aside first (and autosave stays off when even that fails).
+ */
 
 export async function restoreSaved(
   e: Engine,
