@@ -12,8 +12,9 @@
  * Run: npx tsx scripts/calibrate-near.ts --model models/<folder> [--out bench/calibrate-near-<folder>.md]
  * (reads OMNIGLOT_DIR, default ../shared/data/omniglot beside the repository).
  * A model trained on the validation alphabets too (train.py --trainval, e.g. the shipped
- * omniglot-conv4-memory) must not calibrate here: its validation drawings are not new to it. Give
- * the run of the same recipe without --trainval instead (exported with export_tfjs.py), as
+ * omniglot-conv4-memory) must not calibrate here: its validation drawings are not new to it, and
+ * the script refuses it (export_tfjs.py records the training run in model.json). Give the run of
+ * the same recipe without --trainval instead (exported with export_tfjs.py), as
  * bench/calibrate-near-omniglot-conv4-memory.md did.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,15 @@ async function main() {
     throw new Error(`usage: npx tsx scripts/calibrate-near.ts --model DIR [--out FILE] (bundled: ${folders.join(', ')}; a --trainval model must not calibrate here: give its train-only twin)`);
   }
   const model = values.model;
+  // export_tfjs.py records what trained the model: one that learned from the validation alphabets
+  // would find its "new" characters familiar, and the cut-off would come out wrong
+  const meta = JSON.parse(readFileSync(join(resolve(model), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { trainval?: boolean; run?: string } } };
+  const training = meta.userDefinedMetadata?.training;
+  if (training?.trainval) {
+    throw new Error(
+      `${model} was trained on the validation alphabets too (${training.run ?? 'train.py --trainval'}): calibrate its train-only twin (the same recipe without --trainval, exported with training/export_tfjs.py) and use that cut-off`,
+    );
+  }
   const outFile = values.out ? resolve(values.out) : resolve(ROOT, `bench/calibrate-near-${basename(resolve(model))}.md`);
   const enc = await loadEncoderFromDir(resolve(model));
   const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');

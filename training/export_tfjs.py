@@ -50,7 +50,29 @@ def dense_kernel(model: Encoder) -> np.ndarray:
     return w.permute(2, 3, 1, 0).reshape(s * s * c, model.cfg.key_size).numpy().astype(np.float32)
 
 
-def export(model: Encoder, out_dir: str, name: str = "omniglot-conv4") -> dict:
+def training_of(ckpt: str | None) -> dict | None:
+    """What trained a checkpoint, from the summary.json train.py writes beside it (None: unknown)."""
+    if not ckpt:
+        return None
+    path = os.path.join(os.path.dirname(os.path.abspath(ckpt)), "summary.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        s = json.load(f)
+    cfg = s.get("config", {})
+    keep = ("objective", "seed", "trainval", "missing_positive", "warmup_steps", "memory_steps", "episode_batch",
+            "episode_width", "episode_length", "init")
+    out = {k: cfg[k] for k in keep if k in cfg}
+    out["run"] = os.path.relpath(os.path.dirname(os.path.abspath(ckpt)), ROOT)
+    if "minutes" in s:
+        out["minutes"] = s["minutes"]
+    # the classes it learned from: a model that saw the validation alphabets must not be calibrated or
+    # chosen on them (scripts/calibrate-near.ts reads this)
+    out["alphabets"] = "images_background (train + validation)" if cfg.get("trainval") else "images_background without the validation alphabets"
+    return out
+
+
+def export(model: Encoder, out_dir: str, name: str = "omniglot-conv4", training: dict | None = None) -> dict:
     model = model.eval().cpu()
     os.makedirs(out_dir, exist_ok=True)
     layers, weights, blobs = [], [], []
@@ -89,7 +111,8 @@ def export(model: Encoder, out_dir: str, name: str = "omniglot-conv4") -> dict:
         weightsManifest=[dict(paths=[shard], weights=weights)],
         userDefinedMetadata=dict(input="[batch, 28, 28, 1] float32, ink = 1 on background = 0 (training/preprocess.py)",
                                  output="[batch, key_size] raw embedding; L2-normalise to get the memory key",
-                                 key_size=model.cfg.key_size, parameters=parameter_count(model)))
+                                 key_size=model.cfg.key_size, parameters=parameter_count(model),
+                                 **({"training": training} if training else {})))
     with open(os.path.join(out_dir, "model.json"), "w") as f:
         json.dump(doc, f)
     return doc
@@ -134,7 +157,7 @@ def main():
     args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
     out = os.path.abspath(args.get("out", os.path.join(ROOT, "models", "omniglot-conv4")))
     model = load_model(args.get("ckpt"))
-    export(model, out, name=os.path.basename(out.rstrip("/")))
+    export(model, out, name=os.path.basename(out.rstrip("/")), training=training_of(args.get("ckpt")))
     # one fixture per encoder folder, so exporting one encoder never overwrites another's
     name = os.path.basename(out.rstrip("/"))
     # (the first bundled encoder's kept its original name)

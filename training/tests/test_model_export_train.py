@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import train
 from data import Characters, Dataset
-from export_tfjs import export, folded_blocks
+from export_tfjs import export, folded_blocks, training_of
 from make_fixtures import synthetic_drawing
 from model import Encoder, ModelConfig
 
@@ -63,6 +63,19 @@ def test_export_reload_round_trip(tmp_path):
     x = torch.rand(6, 1, 28, 28)
     with torch.no_grad():
         torch.testing.assert_close(tfjs_forward(str(tmp_path), x), m(x), atol=1e-5, rtol=1e-5)
+
+
+def test_export_records_what_trained_the_model(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"config": {"objective": "memory", "trainval": True, "seed": 2, "lr": 0.002}, "minutes": 12.5}))
+    t = training_of(str(run / "final.pt"))
+    assert t["objective"] == "memory" and t["trainval"] is True and t["seed"] == 2 and t["minutes"] == 12.5
+    assert t["alphabets"] == "images_background (train + validation)" and "lr" not in t
+    assert training_of(str(tmp_path / "elsewhere" / "final.pt")) is None and training_of(None) is None
+    export(Encoder(ModelConfig()).eval(), str(tmp_path / "out"), training=t)
+    meta = json.loads((tmp_path / "out" / "model.json").read_text())["userDefinedMetadata"]
+    assert meta["training"]["trainval"] is True  # what scripts/calibrate-near.ts reads to refuse it
 
 
 def synthetic_characters(n_chars=12, per_char=8, seed=0) -> Characters:
