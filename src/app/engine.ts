@@ -15,7 +15,7 @@ import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
 import { labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
-import { cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
+import { cutoffAfterMove, cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
 /**
  * Two labels whose nearest slots are closer than this in cosine similarity are a near tie: the app
@@ -254,7 +254,7 @@ export class Engine {
     old.encoder.dispose();
     this.encoderEntry = entry;
     // the "not sure" cut-off is calibrated per encoder: it follows the switch unless the user set their own
-    if (this.settings.nearCutoff === cutoffOf(from)) this.settings = { ...this.settings, nearCutoff: cutoffOf(entry) };
+    this.settings = { ...this.settings, nearCutoff: cutoffAfterMove(this.settings.nearCutoff, cutoffOf(from), entry) };
     for (const id of report.droppedLabels) this.labels.delete(id);
     return report;
   }
@@ -616,13 +616,11 @@ export class Engine {
           );
         }
         slots = r.slots;
-        // the "not sure" cut-off is calibrated per encoder: a memory that kept its maker's (not one the
-        // user set) takes the one of the encoder its keys are now made by, as an encoder switch does
-        const to = cutoffOf(this.encoderEntry);
-        // the maker's calibrated cut-off as the memory recorded it; older ones: the caller's guess
-        makerCutoff = m.encoderCutoff ?? makerCutoff;
-        const cutoffMoved = settings.nearCutoff === makerCutoff && to !== makerCutoff ? { from: makerCutoff, to } : null;
-        if (cutoffMoved) settings = { ...settings, nearCutoff: to };
+        // the "not sure" cut-off follows the encoder, as in a switch; the maker's calibrated one is
+        // the one the memory recorded (older ones: the caller's, from the registry)
+        const to = cutoffAfterMove(settings.nearCutoff, m.encoderCutoff ?? makerCutoff, this.encoderEntry);
+        const cutoffMoved = to !== settings.nearCutoff ? { from: settings.nearCutoff, to } : null;
+        settings = { ...settings, nearCutoff: to };
         report = { ...r.report, cutoffMoved, earlierVersion: keys.earlierVersion };
       }
       const old = this.settings;

@@ -58,6 +58,14 @@ export function cutoffOf(encoder: { nearCutoff?: number }): number {
   return encoder.nearCutoff ?? DEFAULT_SETTINGS.nearCutoff;
 }
 
+/**
+ * The cut-off once the keys are made by encoder `to` instead of one whose calibrated cut-off is
+ * `from` (an encoder switch, a restore that re-encodes): `to`'s, unless the user had set their own.
+ */
+export function cutoffAfterMove(cutoff: number, from: number, to: { nearCutoff?: number }): number {
+  return cutoff === from ? cutoffOf(to) : cutoff;
+}
+
 /** The settings a new memory starts with (and "Reset to defaults" gives) under an encoder. */
 export function defaultSettingsFor(encoder: { nearCutoff?: number }): Settings {
   return { ...DEFAULT_SETTINGS, nearCutoff: cutoffOf(encoder) };

@@ -9,8 +9,7 @@ import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'r
 import { PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL } from '../../eval/omniglot';
 import type { Estimate } from '../../eval/protocols';
-import { useApp } from '../store';
-import { FALLBACK_ENCODER } from '../engine';
+import { encoderEntryInUse, useApp } from '../store';
 import { useBenchmark } from './benchmarkStore';
 import { LearnersResults } from './LearnersResults';
 import './benchmark.css';
@@ -162,8 +161,8 @@ export function BenchmarkView() {
     e.target.value = '';
   };
 
-  // the encoder a run measures: the app's (benchmarkStore picks it the same way)
-  const encoderName = useApp((a) => a.encoder ?? a.encoders[0]?.name ?? FALLBACK_ENCODER.name);
+  // the encoder a run measures (benchmarkStore loads the same one)
+  const encoderName = useApp((a) => encoderEntryInUse(a).name);
 
   return (
     <section className="panel benchmark" aria-labelledby="benchmark-h" data-testid="benchmark-view" data-status={s.status}>

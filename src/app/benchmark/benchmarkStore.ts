@@ -16,8 +16,8 @@ import {
 } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL, parseSplit, readOmniglotZip, type OmniglotSet, type SplitClass } from '../../eval/omniglot';
 import { encoderModelUrl } from '../../encoder';
-import { FALLBACK_ENCODER, MODELS_BASE } from '../engine';
-import { useApp } from '../store';
+import { MODELS_BASE } from '../engine';
+import { encoderEntryInUse, useApp } from '../store';
 
 export type RunStatus = 'idle' | 'loading' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -163,8 +163,7 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
     try {
       await tf.ready();
       // the encoder the app uses (Settings choose it), else the registry's default
-      const app = useApp.getState();
-      const entry = app.encoders.find((x) => x.name === app.encoder) ?? app.encoders[0] ?? FALLBACK_ENCODER;
+      const entry = encoderEntryInUse(useApp.getState());
       encoder = await Encoder.load(encoderModelUrl(entry, MODELS_BASE));
       const enc = encoder;
       const results = await runBenchmark(

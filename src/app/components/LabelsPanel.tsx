@@ -234,10 +234,15 @@ function AsideCopies() {
                 >
                   Download
                 </button>
-                <button type="button" data-testid="open-aside" disabled={!canChange} onClick={() => {
+                <button
+                  type="button"
+                  data-testid="open-aside"
+                  disabled={!canChange}
+                  onClick={() => {
                     setError(null);
                     void openAside(c.key);
-                  }}>
+                  }}
+                >
                   Open
                 </button>
                 <button type="button" data-testid="delete-aside" disabled={!canChange} onClick={() => setConfirming(c.key)}>

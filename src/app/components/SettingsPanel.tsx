@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { useApp } from '../store';
+import { encoderEntryInUse, useApp } from '../store';
 import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
 import { cutoffOf, defaultSettingsFor, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
 
@@ -39,7 +39,7 @@ export function SettingsPanel() {
   const busy = useApp((s) => s.busy || s.readOnly);
   const [draft, setDraft] = useState<Settings>(settings);
   // defaults follow the encoder in use: each has its own calibrated "not sure" cut-off
-  const entry: { nearCutoff?: number } = useApp((s) => s.encoders.find((e) => e.name === s.encoder)) ?? {};
+  const entry = useApp(encoderEntryInUse);
   const defaults = defaultSettingsFor(entry);
   useEffect(() => setDraft(settings), [settings]);
 

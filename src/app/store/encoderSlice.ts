@@ -74,7 +74,7 @@ export const createEncoderSlice =
         const cutoff = e.settings.nearCutoff;
         const cutoffWords =
           cutoff !== cutoffBefore
-            ? `; the “not sure” cut-off changed from ${cutoffBefore} to ${cutoff}, ${cutoffWhy(entry)}`
+            ? `; ${cutoffMovedWords(cutoffBefore, cutoff, entry)}`
             : cutoff !== cutoffOf(entry)
               ? `; your “not sure” cut-off ${cutoff} is kept (recommended for this encoder: ${cutoffOf(entry)}; Settings → “Not sure” cut-off → Use the recommended ${cutoffOf(entry)}, then Apply)`
               : '';
@@ -151,13 +151,14 @@ export function restoredReencodedMessage(madeBy: string, e: Engine, report: Rest
       report.earlierVersion
         ? `This memory was made with an earlier version of the encoder "${madeBy}"; it was re-encoded with the current one`
         : `This memory was made with the encoder "${madeBy}"; it was re-encoded for "${e.encoderEntry.name}"`
-    }: ${reencodeInWords(report, names)}${moved ? `; the “not sure” cut-off changed from ${moved.from} to ${moved.to}, ${cutoffWhy(e.encoderEntry)}` : ''}.`,
+    }: ${reencodeInWords(report, names)}${moved ? `; ${cutoffMovedWords(moved.from, moved.to, e.encoderEntry)}` : ''}.`,
   };
 }
 
-/** Where an encoder's cut-off comes from, in words. */
-function cutoffWhy(entry: { nearCutoff?: number }): string {
-  return entry.nearCutoff !== undefined ? 'the value recommended for this encoder' : 'the general default (none was measured for this encoder)';
+/** A cut-off that followed the encoder (a switch, a restore that re-encoded), and where the new one comes from. */
+function cutoffMovedWords(from: number, to: number, entry: { nearCutoff?: number }): string {
+  const why = entry.nearCutoff !== undefined ? 'the value recommended for this encoder' : 'the general default (none was measured for this encoder)';
+  return `the “not sure” cut-off changed from ${from} to ${to}, ${why}`;
 }
 
 /**
@@ -166,6 +167,10 @@ function cutoffWhy(entry: { nearCutoff?: number }): string {
  */
 export function makerCutoffOf(madeBy: string | null | undefined, list: EncoderEntry[]): number {
   const name = madeBy ?? LEGACY_ENCODER;
-  const entry = list.find((x) => x.name === name) ?? (name === FALLBACK_ENCODER.name ? FALLBACK_ENCODER : {});
-  return cutoffOf(entry);
+  return cutoffOf(list.find((x) => x.name === name) ?? {});
+}
+
+/** The encoder in use (before the app has started: the default; without a registry: the bundled one). */
+export function encoderEntryInUse(s: Pick<EncoderSlice, 'encoders' | 'encoder'>): EncoderEntry {
+  return s.encoders.find((x) => x.name === s.encoder) ?? s.encoders[0] ?? FALLBACK_ENCODER;
 }

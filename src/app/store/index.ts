@@ -31,6 +31,7 @@ import {
   type EncoderSlice,
 } from './encoderSlice';
 import { createShareSlice, type ShareSlice } from './shareSlice';
+export { encoderEntryInUse } from './encoderSlice';
 import type { BackendReport } from '../tfjsBackend';
 import {
   cutoffOf,
@@ -590,7 +591,6 @@ async function useEncoderCutoff(e: Engine): Promise<void> {
  * Restore the autosave into `e`. A saved memory that does not restore is never overwritten: the
  * writer tab copies it aside first (and autosave stays off when even that fails).
  */
-
 export async function restoreSaved(
   e: Engine,
   stored: StoredAutosave,

@@ -38,7 +38,7 @@ export interface ShareSlice {
    * Import a memory file's text (the store's importText), the current memory put aside first when
    * it holds drawings, so that a wrong file never loses the user's memory. False when refused.
    */
-  importKeepingMine: (text: string, source: 'file' | 'link' | 'aside') => Promise<boolean>;
+  importKeepingMine: (text: string, source: keyof typeof REPLACED_BY) => Promise<boolean>;
   /** Leave the memory as it is and forget the link. */
   keepMine: () => void;
   /** the memory put aside, as a memory file's text (download) */
@@ -61,6 +61,9 @@ export interface ShareSliceDeps {
   engine: () => Engine | null;
   changeRefused: (s: AppState) => string | null;
 }
+
+/** what replaced a memory put aside, per import source (the copy's reason) */
+const REPLACED_BY = { file: 'an imported file', link: 'a shared memory (link)', aside: 'a copy kept aside' } as const;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -127,7 +130,7 @@ export const createShareSlice =
     },
     importKeepingMine: async (text, source) => {
       const e = deps.engine();
-      const by = source === 'link' ? 'a shared memory (link)' : source === 'aside' ? 'a copy kept aside' : 'an imported file';
+      const by = REPLACED_BY[source];
       let previous: ShareSlice['previous'] = null;
       // importText validates first and runs this only for a good file, while it holds busy (no
       // Remember lands between the copy and the import); a bad file keeps no copy
