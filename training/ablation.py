@@ -50,6 +50,12 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w20": ("memory loss alone (skipped), width 20: the episode width at the long budget",
                          MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=9",
                                    "--episode_width=20", "--episode_length=60", "--eval_every=250"]),
+        "mem-skip-w60-7k": ("the shipped recipe with twice the steps (7,000; 3.78M images): does it still gain?",
+                            MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
+                                      "--episode_width=60", "--episode_length=180", "--eval_every=500"]),
+        "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
+                              MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
+                                        "--episode_width=60", "--episode_length=180", "--eval_every=250", "--dropout=0.3"]),
         "cosface": ("cosine softmax alone", ["--objective=cosface", "--warmup_steps=14800", "--lr_warmup=200", "--eval_every=1000"]),
         # phase 2 alone on the cosface run above: does the paper's loss add to it, with either missing-positive choice?
         "cosface-then-mem-zero": ("the cosface run, then 500 steps of memory loss (missing positive = 0, width 60)",
