@@ -30,7 +30,8 @@ import {
 import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, SETTING_BOUNDS } from './types';
 
 const DB_NAME = 'memory-lab';
-const DB_VERSION = 2;
+/** 3 added ASIDE_INDEX_STORE (the list of copies kept aside reads summaries, not whole copies) */
+const DB_VERSION = 3;
 /** version 1 kept the whole memory as one file-format record here, under 'current' */
 const LEGACY_STORE = 'autosave';
 const LEGACY_KEY = 'current';
@@ -38,6 +39,8 @@ const META_STORE = 'meta';
 const META_KEY = 'current';
 const SLOT_STORE = 'slots';
 const ASIDE_STORE = 'aside';
+/** one AsideIndexEntry per copy in ASIDE_STORE, under the same key, written and deleted with it */
+const ASIDE_INDEX_STORE = 'aside-index';
 export const AUTOSAVE_FORMAT = 'memory-lab/autosave';
 export const AUTOSAVE_VERSION = 2;
 const LOCK_NAME = 'memory-lab-writer';
@@ -79,12 +82,19 @@ export type StoredAutosave =
 let dbPromise: Promise<IDBPDatabase> | null = null;
 function db(): Promise<IDBPDatabase> {
   dbPromise ??= openDB(DB_NAME, DB_VERSION, {
-    upgrade(d, oldVersion) {
+    async upgrade(d, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) d.createObjectStore(LEGACY_STORE);
       if (oldVersion < 2) {
         d.createObjectStore(META_STORE);
         d.createObjectStore(SLOT_STORE, { keyPath: 'slot' });
         d.createObjectStore(ASIDE_STORE, { autoIncrement: true });
+      }
+      if (oldVersion < 3) {
+        const index = d.createObjectStore(ASIDE_INDEX_STORE);
+        // copies kept aside before the index: summarised once, here, in the upgrade's transaction
+        for (let cur = await tx.objectStore(ASIDE_STORE).openCursor(); cur; cur = await cur.continue()) {
+          await index.put(indexEntryOf(cur.value), cur.key);
+        }
       }
     },
     blocking() {
@@ -231,11 +241,31 @@ export interface AsideCopy {
   stored: StoredAutosave;
 }
 
+/** What the list of copies kept aside shows of one copy, stored beside it (ASIDE_INDEX_STORE). */
+interface AsideIndexEntry {
+  at: string;
+  reason: string;
+  drawings: number | null;
+}
+
+/** A copy's summary, from whatever its record holds (it may be damaged: that is why it is aside). */
+function indexEntryOf(value: unknown): AsideIndexEntry {
+  const copy = value as Partial<AsideCopy> | null;
+  return {
+    at: typeof copy?.at === 'string' ? copy.at : '',
+    reason: typeof copy?.reason === 'string' ? copy.reason : 'unknown',
+    drawings: copy?.stored ? drawingsOf(copy.stored) : null,
+  };
+}
+
 /** Keep a saved memory that could not be restored (returns its key in the 'aside' store). */
 export async function putAside(stored: StoredAutosave, reason: string): Promise<number> {
   const d = await db();
   const copy: AsideCopy = { at: new Date().toISOString(), reason, stored };
-  const key = await d.put(ASIDE_STORE, copy);
+  const tx = d.transaction([ASIDE_STORE, ASIDE_INDEX_STORE], 'readwrite', { durability: 'strict' });
+  const key = await tx.objectStore(ASIDE_STORE).put(copy);
+  void tx.objectStore(ASIDE_INDEX_STORE).put(indexEntryOf(copy), key);
+  await tx.done;
   return Number(key);
 }
 
@@ -261,18 +291,28 @@ function drawingsOf(stored: StoredAutosave): number | null {
   return null;
 }
 
-/** Every copy put aside in this browser, newest first. */
+/**
+ * Every copy put aside in this browser, newest first. Reads the copies' keys and their summaries,
+ * not the copies (megabytes each); a copy without a summary (none should lack one) is read and
+ * summarised then.
+ */
 export async function listAside(): Promise<AsideSummary[]> {
   const d = await db();
-  const tx = d.transaction(ASIDE_STORE, 'readonly');
+  const tx = d.transaction([ASIDE_STORE, ASIDE_INDEX_STORE], 'readonly');
+  const copies = tx.objectStore(ASIDE_STORE);
+  const index = tx.objectStore(ASIDE_INDEX_STORE);
+  const [keys, indexKeys, entries] = await Promise.all([copies.getAllKeys(), index.getAllKeys(), index.getAll()]);
+  const summaries = new Map<number, AsideIndexEntry>();
+  indexKeys.forEach((k, i) => summaries.set(Number(k), entries[i] as AsideIndexEntry));
   const out: AsideSummary[] = [];
-  for (let cur = await tx.store.openCursor(); cur; cur = await cur.continue()) {
-    const copy = cur.value as Partial<AsideCopy> | null;
+  for (const k of keys) {
+    const key = Number(k);
+    const e: Partial<AsideIndexEntry> = summaries.get(key) ?? indexEntryOf(await copies.get(k));
     out.push({
-      key: Number(cur.key),
-      at: typeof copy?.at === 'string' ? copy.at : '',
-      reason: typeof copy?.reason === 'string' ? copy.reason : 'unknown',
-      drawings: copy?.stored ? drawingsOf(copy.stored) : null,
+      key,
+      at: typeof e?.at === 'string' ? e.at : '',
+      reason: typeof e?.reason === 'string' ? e.reason : 'unknown',
+      drawings: typeof e?.drawings === 'number' ? e.drawings : null,
     });
   }
   await tx.done;
@@ -282,8 +322,15 @@ export async function listAside(): Promise<AsideSummary[]> {
 /** Delete one copy put aside (the user asked for it; nothing else removes them). */
 export async function deleteAside(key: number): Promise<void> {
   const d = await db();
-  if ((await d.getKey(ASIDE_STORE, key)) === undefined) throw new Error('that copy is no longer in this browser');
-  await d.delete(ASIDE_STORE, key);
+  const tx = d.transaction([ASIDE_STORE, ASIDE_INDEX_STORE], 'readwrite', { durability: 'strict' });
+  if ((await tx.objectStore(ASIDE_STORE).getKey(key)) === undefined) {
+    tx.abort();
+    await tx.done.catch(() => {});
+    throw new Error('that copy is no longer in this browser');
+  }
+  void tx.objectStore(ASIDE_STORE).delete(key);
+  void tx.objectStore(ASIDE_INDEX_STORE).delete(key);
+  await tx.done;
 }
 
 /**
