@@ -1,7 +1,7 @@
 """The objective ablation of the encoder (issue 8), as runs of train.py and one table.
 
     /usr/bin/python3 training/ablation.py short            # 7 runs of ~96k images each, ~30 min on one core
-    /usr/bin/python3 training/ablation.py long             # 5 runs: 3 of ~1.9M images (~60 min each on one core), 2 short phase 2s on the cosface one
+    /usr/bin/python3 training/ablation.py long             # 7 runs: 4 of ~1.9M images (~60 min each on one core), one of 3.78M (~2 h), 2 short phase 2s
     /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
     /usr/bin/python3 training/ablation.py long --only=mem-skip-w60 --seed=2   # one run of a group
