@@ -39,7 +39,7 @@ const META_STORE = 'meta';
 const META_KEY = 'current';
 const SLOT_STORE = 'slots';
 const ASIDE_STORE = 'aside';
-/** one AsideIndexEntry per copy in ASIDE_STORE, under the same key, written and deleted with it */
+/** one AsideIndexEntry per copy in ASIDE_STORE, under the same key, written and deleted with it (indexEntryOf) */
 const ASIDE_INDEX_STORE = 'aside-index';
 export const AUTOSAVE_FORMAT = 'memory-lab/autosave';
 export const AUTOSAVE_VERSION = 2;
@@ -241,12 +241,8 @@ export interface AsideCopy {
   stored: StoredAutosave;
 }
 
-/** What the list of copies kept aside shows of one copy, stored beside it (ASIDE_INDEX_STORE). */
-interface AsideIndexEntry {
-  at: string;
-  reason: string;
-  drawings: number | null;
-}
+/** A copy's summary as stored beside it in ASIDE_INDEX_STORE (its key is the copy's). */
+type AsideIndexEntry = Omit<AsideSummary, 'key'>;
 
 /** A copy's summary, from whatever its record holds (it may be damaged: that is why it is aside). */
 function indexEntryOf(value: unknown): AsideIndexEntry {
@@ -276,6 +272,7 @@ export async function readAside(key: number): Promise<AsideCopy | undefined> {
 /** A copy put aside, as the list in Labels shows it. */
 export interface AsideSummary {
   key: number;
+  /** when it was put aside ('' when its record does not say) */
   at: string;
   reason: string;
   /** drawings it holds (null: its records are not readable enough to count) */
@@ -302,18 +299,11 @@ export async function listAside(): Promise<AsideSummary[]> {
   const copies = tx.objectStore(ASIDE_STORE);
   const index = tx.objectStore(ASIDE_INDEX_STORE);
   const [keys, indexKeys, entries] = await Promise.all([copies.getAllKeys(), index.getAllKeys(), index.getAll()]);
-  const summaries = new Map<number, AsideIndexEntry>();
-  indexKeys.forEach((k, i) => summaries.set(Number(k), entries[i] as AsideIndexEntry));
+  // the entries were written by indexEntryOf (putAside, the upgrade), so they are summaries as they are
+  const summaries = new Map(indexKeys.map((k, i) => [Number(k), entries[i] as AsideIndexEntry]));
   const out: AsideSummary[] = [];
   for (const k of keys) {
-    const key = Number(k);
-    const e: Partial<AsideIndexEntry> = summaries.get(key) ?? indexEntryOf(await copies.get(k));
-    out.push({
-      key,
-      at: typeof e?.at === 'string' ? e.at : '',
-      reason: typeof e?.reason === 'string' ? e.reason : 'unknown',
-      drawings: typeof e?.drawings === 'number' ? e.drawings : null,
-    });
+    out.push({ key: Number(k), ...(summaries.get(Number(k)) ?? indexEntryOf(await copies.get(k))) });
   }
   await tx.done;
   return out.reverse();
