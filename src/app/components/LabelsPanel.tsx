@@ -159,10 +159,10 @@ function ImportExport() {
   );
 }
 
-/** "12 Mar 2026, 14:05" in the reader's locale (the raw text when it is not a date) */
+/** "12 Mar 2026, 14:05:09" in the reader's locale, seconds included so that copies kept in the same minute differ (the raw text when it is not a date) */
 function when(at: string): string {
   const d = new Date(at);
-  return Number.isNaN(d.getTime()) ? at || 'unknown date' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return Number.isNaN(d.getTime()) ? at || 'unknown date' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
 /**
