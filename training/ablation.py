@@ -68,6 +68,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w60-trainval": ("the shipped recipe on train + validation alphabets (validation then seen)",
                                   MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
                                             "--episode_width=60", "--episode_length=180", "--eval_every=250", "--trainval=true"]),
+        "mem-skip-w60-7k-trainval": ("the shipped recipe with twice the steps (7,000) on train + validation alphabets",
+                                     MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
+                                               "--episode_width=60", "--episode_length=180", "--eval_every=500", "--trainval=true"]),
     },
 }
 

@@ -117,10 +117,17 @@ def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512) -> tor
 
 def few_shot_accuracy(keys: torch.Tensor, ds: Dataset, n_way: int, k_shot: int, episodes: int, seed: int) -> float:
     """N-way K-shot through the memory: supports written one at a time, queries answered by V[n1]."""
+    return 100.0 * float(few_shot_correct(keys, ds, n_way, k_shot, episodes, seed).mean()) / n_way
+
+
+def few_shot_correct(keys: torch.Tensor, ds: Dataset, n_way: int, k_shot: int, episodes: int, seed: int) -> np.ndarray:
+    """Queries answered right per episode ([episodes], out of n_way). The episodes depend only on
+    (ds, n_way, k_shot, episodes, seed), not on the keys, so two encoders can be compared episode by
+    episode (training/paired_val.py)."""
     rng = np.random.default_rng(seed)
-    correct = total = 0
+    correct = np.zeros(episodes, dtype=np.int64)
     mem = Memory(MemoryConfig(memory_size=n_way * k_shot, key_size=keys.shape[-1], k=1, age_noise=0))
-    for _ in range(episodes):
+    for e in range(episodes):
         mem.clear()
         classes = rng.choice(ds.n_chars * 4, n_way, replace=False)
         sup, qry = [], []
@@ -132,9 +139,8 @@ def few_shot_accuracy(keys: torch.Tensor, ds: Dataset, n_way: int, k_shot: int, 
         order = rng.permutation(len(sup))
         mem.write(torch.stack([sup[i][0] for i in order]), torch.tensor([sup[i][1] for i in order]))
         pred = mem.query(torch.stack([q for q, _ in qry]))["prediction"]
-        correct += int((pred == torch.tensor([l for _, l in qry])).sum())
-        total += len(qry)
-    return 100.0 * correct / total
+        correct[e] = int((pred == torch.tensor([l for _, l in qry])).sum())
+    return correct
 
 
 def validate(model, val_ds, cfg: TrainConfig) -> dict:

@@ -1,0 +1,103 @@
+"""Two (or more) encoders compared on the same validation episodes, episode by episode.
+
+    /usr/bin/python3 training/paired_val.py training/runs/long/mem-skip-w60/final.pt training/runs/long/mem-skip-w60-7k/final.pt
+    /usr/bin/python3 training/paired_val.py A.pt B.pt C.pt --episodes=4000 --seed=7 --json=out.json
+
+The first checkpoint is the baseline; every other one is compared with it. For each of the four
+cells (5/20-way, 1/5-shot) every model answers the same `--episodes` episodes (train.few_shot_correct:
+the episodes depend on the seed only, not on the keys), and the report gives each model's accuracy
+with its 95% interval and, for each challenger, the mean per-episode difference with a paired 95%
+interval. Pairing removes the episode-to-episode spread that two independent estimates carry, so a
+difference can be told from noise with far fewer episodes than two separate ±0.7 intervals allow.
+
+Validation = the background alphabets train.py holds out (data.VAL_ALPHABETS); nothing here reads
+the evaluation alphabets. A checkpoint trained with --trainval has seen them, and is refused.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import Dataset, load_zip  # noqa: E402
+from export_tfjs import load_model  # noqa: E402
+from train import embed_all, few_shot_correct, training_ids  # noqa: E402
+
+CELLS = ((5, 1), (5, 5), (20, 1), (20, 5))
+
+
+def interval(x: np.ndarray) -> float:
+    """Half-width of the normal 95% interval of the mean of x."""
+    return 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else float("nan")
+
+
+def compare(ckpts: list[str], episodes: int, seed: int) -> dict:
+    chars = load_zip("images_background")
+    _, va_ids = training_ids(chars, False)
+    val = Dataset(chars, va_ids)
+    for c in ckpts:
+        summary = os.path.join(os.path.dirname(c), "summary.json")
+        cfg = json.load(open(summary))["config"] if os.path.exists(summary) else {}
+        if cfg.get("trainval"):
+            raise SystemExit(f"{c}: trained on train + validation (--trainval), so validation is not held out for it")
+    keys = [embed_all(load_model(c), val, "cpu") for c in ckpts]
+    out = {"episodes": episodes, "seed": seed, "validation_characters": val.n_chars, "models": ckpts, "cells": {}}
+    for n, k in CELLS:
+        right = [few_shot_correct(kk, val, n, k, episodes, seed) * (100.0 / n) for kk in keys]
+        cell = {"accuracy": [[round(float(r.mean()), 2), round(interval(r), 2)] for r in right], "difference": []}
+        for r in right[1:]:
+            d = r - right[0]
+            cell["difference"].append([round(float(d.mean()), 2), round(interval(d), 2)])
+        out["cells"][f"{n}w{k}s"] = cell
+    return out
+
+
+def table(res: dict) -> str:
+    names = [os.path.relpath(os.path.dirname(c), "training/runs") if "training/runs" in c else c for c in res["models"]]
+    rows = ["| model | " + " | ".join(res["cells"]) + " |", "|---|" + "---:|" * len(res["cells"])]
+    for i, name in enumerate(names):
+        cells = []
+        for c in res["cells"].values():
+            a, h = c["accuracy"][i]
+            cells.append(f"{a:.2f} ± {h:.2f}" + ("" if i == 0 else " (Δ {:+.2f} ± {:.2f})".format(*c["difference"][i - 1])))
+        rows.append(f"| {name}{' (baseline)' if i == 0 else ''} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> None:
+    episodes, seed, json_out, ckpts = 4000, 7, None, []
+    for a in argv:
+        if a.startswith("--episodes="):
+            episodes = int(a.split("=", 1)[1])
+        elif a.startswith("--seed="):
+            seed = int(a.split("=", 1)[1])
+        elif a.startswith("--json="):
+            json_out = a.split("=", 1)[1]
+        elif a.startswith("--"):
+            raise SystemExit(f"unknown argument {a!r}")
+        else:
+            ckpts.append(a)
+    if len(ckpts) < 2:
+        raise SystemExit("usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--json=PATH]")
+    if episodes < 2:
+        raise SystemExit("--episodes: at least 2 for an interval")
+    for c in ckpts:
+        if not os.path.exists(c):
+            raise SystemExit(f"no checkpoint at {c!r}")
+    torch.set_num_threads(1)
+    res = compare(ckpts, episodes, seed)
+    print(f"{episodes} validation episodes per cell (seed {seed}), {res['validation_characters']} held-out characters x 4 rotations; "
+          "accuracy ± 95% interval, Δ = paired difference from the baseline ± its 95% interval")
+    print(table(res))
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
