@@ -56,6 +56,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
                               MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
                                         "--episode_width=60", "--episode_length=180", "--eval_every=250", "--dropout=0.3"]),
+        "mem-skip-w60-c96": ("the shipped recipe, 1.5x wider (96,96,192,192 filters): ~2.2x the compute per step, about that of 7,000 steps",
+                             MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
+                                       "--episode_width=60", "--episode_length=180", "--eval_every=500", "--channels=96,96,192,192"]),
         "cosface": ("cosine softmax alone", ["--objective=cosface", "--warmup_steps=14800", "--lr_warmup=200", "--eval_every=1000"]),
         # phase 2 alone on the cosface run above: does the paper's loss add to it, with either missing-positive choice?
         "cosface-then-mem-zero": ("the cosface run, then 500 steps of memory loss (missing positive = 0, width 60)",

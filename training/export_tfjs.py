@@ -140,16 +140,20 @@ def parity_fixture(model: Encoder, path: str, model_dir: str, n_random: int = 4)
 
 
 def load_model(ckpt: str | None) -> Encoder:
-    model = Encoder(ModelConfig())
     if ckpt:
         state = torch.load(ckpt, map_location="cpu")
+        saved = state.get("model_config") or {}  # final.pt carries it; its absence means the default shape
+        mc = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k != "dropout"})
+        model = Encoder(mc)
         model.load_state_dict(state["model"])
-    else:  # an untrained encoder of the right shape (placeholder), with non-trivial BN statistics
-        torch.manual_seed(0)
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.1, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
+        return model.eval()
+    # no checkpoint: an untrained encoder of the default shape (placeholder), with non-trivial BN statistics
+    model = Encoder(ModelConfig())
+    torch.manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
     return model.eval()
 
 

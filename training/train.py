@@ -63,6 +63,7 @@ class TrainConfig:
     scratch_lr: float = 1e-3  # objective 'memory' from scratch: peak of the cosine schedule
     missing_positive: str = "zero"  # no slot holds v: 'zero' (reference: similarity 0) or 'skip' the term
     dropout: float = 0.0  # on the flattened features before the key layer (the paper: between its fc layers)
+    channels: str = "64,64,128,128"  # filters of the four conv blocks (model.ModelConfig); wider = slower to train and run
     clip: float = 5.0
     lr_warmup: int = 200  # steps of linear learning-rate warm-up before the cosine decay (both phases)
     k: int = 256
@@ -93,6 +94,12 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
         raise SystemExit(f"--objective must be memory, cosface or cosface+memory, got {cfg.objective!r}")
     if cfg.missing_positive not in ("zero", "skip"):
         raise SystemExit(f"--missing_positive must be zero or skip, got {cfg.missing_positive!r}")
+    try:
+        ch = tuple(int(c) for c in cfg.channels.split(","))
+    except ValueError:
+        ch = ()
+    if len(ch) != len(ModelConfig().channels) or min(ch) < 1:
+        raise SystemExit(f"--channels must be {len(ModelConfig().channels)} positive integers, e.g. 64,64,128,128; got {cfg.channels!r}")
     if cfg.objective == "memory":
         cfg.warmup_steps = 0
     if cfg.objective == "cosface":
@@ -279,7 +286,7 @@ def main():
         f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)"
         + (" -- SEEN in training (--trainval), so its figures are not held out" if cfg.trainval else ""))
 
-    model = Encoder(ModelConfig(dropout=cfg.dropout)).to(cfg.device)
+    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=tuple(int(c) for c in cfg.channels.split(",")))).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
     opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
     mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr if cfg.objective != "memory" else cfg.scratch_lr)

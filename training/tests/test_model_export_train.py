@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 
@@ -7,7 +8,7 @@ import torch.nn.functional as F
 
 import train
 from data import Characters, Dataset
-from export_tfjs import export, folded_blocks, training_of
+from export_tfjs import export, folded_blocks, load_model, training_of
 from make_fixtures import synthetic_drawing
 from model import Encoder, ModelConfig
 
@@ -132,3 +133,44 @@ def test_trainval_adds_the_validation_alphabets_and_nothing_else():
     assert tr2.tolist() == [0, 1, 2, 3, 4] and va2.tolist() == va.tolist()
     cfg, _ = train.parse_args(["--trainval=true", "--objective=memory"])
     assert cfg.trainval is True and train.parse_args([])[0].trainval is False
+
+
+def test_wider_encoder_trains_exports_and_reloads_with_its_shape(tmp_path):
+    cfg, _ = train.parse_args(["--channels=16,24,32,40"])
+    assert cfg.channels == "16,24,32,40"
+    for bad in ("64,64,128", "64,64,128,0", "a,b,c,d"):
+        try:
+            train.parse_args([f"--channels={bad}"])
+        except SystemExit as e:
+            assert "--channels" in str(e)
+        else:
+            raise AssertionError(f"--channels={bad} accepted")
+    torch.manual_seed(0)
+    m = Encoder(ModelConfig(channels=(16, 24, 32, 40))).eval()
+    ck = tmp_path / "final.pt"
+    torch.save(dict(model=m.state_dict(), model_config=dataclasses.asdict(m.cfg)), ck)
+    back = load_model(str(ck))  # the shape comes from the checkpoint, not the default
+    assert back.cfg.channels == (16, 24, 32, 40)
+    export(back, str(tmp_path / "out"))
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(tfjs_forward(str(tmp_path / "out"), x), m(x), atol=1e-5, rtol=1e-5)
+
+
+def test_few_shot_episodes_depend_on_the_seed_only():
+    """paired_val.py compares encoders episode by episode: the episodes must not depend on the keys."""
+    ds = Dataset(synthetic_characters(n_chars=10, per_char=6), np.arange(10))
+    n = len(ds.char)
+    perfect = torch.zeros(4, n, 128)  # one direction per (character, rotation): every query right
+    for r in range(4):
+        perfect[r, torch.arange(n), (ds.char * 4 + r) % 128] = 1.0
+    noise = F.normalize(torch.randn(4, n, 128, generator=torch.Generator().manual_seed(1)), dim=-1)
+    right = train.few_shot_correct(perfect, ds, 5, 1, 30, seed=3)
+    assert right.tolist() == [5] * 30
+    a = train.few_shot_correct(noise, ds, 5, 1, 30, seed=3)
+    mixed = noise.clone()
+    mixed[:, :n // 2] = perfect[:, :n // 2]  # better keys for some characters only
+    b = train.few_shot_correct(mixed, ds, 5, 1, 30, seed=3)
+    assert (a == train.few_shot_correct(noise, ds, 5, 1, 30, seed=3)).all()  # same seed, same episodes
+    assert b.sum() > a.sum()
+    assert abs(train.few_shot_accuracy(noise, ds, 5, 1, 30, seed=3) - 100 * a.mean() / 5) < 1e-9
