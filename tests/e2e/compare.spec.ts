@@ -27,6 +27,9 @@ test.describe('Compare mode', () => {
     const app = new ComparePage(page);
     await app.open(backend);
     await app.openCompareTab();
+    // nothing compared yet: a hint in place of an empty chart
+    await expect(page.getByTestId('compare-chart-empty')).toBeVisible();
+    await expect(page.getByTestId('compare-chart').locator('svg')).toHaveCount(0);
     await expect(page.getByTestId('compare-toggle')).toBeEnabled();
     await page.getByTestId('compare-toggle').check();
     await page.getByTestId('compare-kind-prototypes').check();
@@ -58,6 +61,12 @@ test.describe('Compare mode', () => {
     await app.openCompareTab();
     await expect(page.getByTestId('compare-chart')).toHaveAttribute('data-events', '3');
     await expect(page.getByTestId('compare-chart').locator('svg path.recharts-curve').first()).toBeVisible();
+    await expect(page.getByTestId('compare-chart-empty')).toHaveCount(0);
+    // on a phone the chart shrinks to the screen instead of widening the page
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => page.getByTestId('compare-chart').locator('svg.recharts-surface').first().evaluate((el) => el.getBoundingClientRect().right)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
     const ring = page.locator('[data-testid=hebbian-row][data-name="ring"]');
     await expect(ring).toHaveAttribute('data-count', '2');
     await expect(ring).toHaveAttribute('data-lambda', String(1 / 3));

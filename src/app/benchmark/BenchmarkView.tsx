@@ -5,7 +5,7 @@
  * calls it through the store in benchmarkStore.ts.
  */
 import { useCallback, useState, type ChangeEvent, type DragEvent } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL } from '../../eval/omniglot';
 import type { Estimate } from '../../eval/protocols';
@@ -80,8 +80,9 @@ function ShotChart({ r }: { r: BenchmarkResults }) {
     return row;
   });
   return (
-    <figure data-testid="benchmark-shot-chart">
-      <LineChart width={560} height={280} data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
+    <figure className="line-chart" data-testid="benchmark-shot-chart">
+      <ResponsiveContainer width="100%" height={280}>
+      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" />
         <XAxis dataKey="shot" label={{ value: 'times the class was seen before', position: 'insideBottom', offset: -8 }} />
         <YAxis domain={[0, 100]} unit="%" />
@@ -91,6 +92,7 @@ function ShotChart({ r }: { r: BenchmarkResults }) {
           <Line key={key} dataKey={key} stroke={COLORS[i % COLORS.length]} dot isAnimationActive={false} />
         ))}
       </LineChart>
+      </ResponsiveContainer>
       <figcaption>
         Online protocol ({r.config.online.episodes} episodes; prediction before each write): accuracy by the number of times the class had been
         seen (the reference's correct_by_shot).
@@ -108,8 +110,9 @@ function LifelongChart({ r }: { r: BenchmarkResults }) {
     return row;
   });
   return (
-    <figure data-testid="benchmark-lifelong-chart">
-      <LineChart width={560} height={240} data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
+    <figure className="line-chart" data-testid="benchmark-lifelong-chart">
+      <ResponsiveContainer width="100%" height={240}>
+      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" />
         <XAxis dataKey="episode" label={{ value: 'episodes', position: 'insideBottom', offset: -8 }} />
         <YAxis domain={[0, 100]} unit="%" />
@@ -119,6 +122,7 @@ function LifelongChart({ r }: { r: BenchmarkResults }) {
           <Line key={l.method} dataKey={l.method === 'memory' ? 'model' : 'pixels'} stroke={COLORS[i]} dot={false} isAnimationActive={false} />
         ))}
       </LineChart>
+      </ResponsiveContainer>
       <figcaption>
         Life-long: one memory of {first.memorySize} slots never reset, {first.ways} new classes per episode; accuracy on classes seen before, per
         window of {r.config.lifelong.window} episodes ({first.evictions} evictions of earlier classes).

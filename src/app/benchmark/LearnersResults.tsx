@@ -2,7 +2,7 @@
  * The learners part of a benchmark run (src/eval/learnersBenchmark.ts): the N-way K-shot table
  * for every learner and the curriculum curves (accuracy by sightings, by steps since last seen).
  */
-import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { LearnersResults as Results } from '../../eval/learnersBenchmark';
 import type { BinPoint, CurriculumLearnerResult } from '../../eval/learners';
 import type { Estimate } from '../../eval/protocols';
@@ -18,8 +18,9 @@ function CurveChart({ r, pick, xLabel, testId, caption }: { r: Results; pick: (l
     ...Object.fromEntries(c.learners.map((l) => [l.id, Number.isNaN(pick(l)[i].accuracy.mean) ? null : Number((100 * pick(l)[i].accuracy.mean).toFixed(1))])),
   }));
   return (
-    <figure data-testid={testId}>
-      <LineChart width={560} height={280} data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
+    <figure className="line-chart" data-testid={testId}>
+      <ResponsiveContainer width="100%" height={280}>
+      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" />
         <XAxis dataKey="bin" label={{ value: xLabel, position: 'insideBottom', offset: -8 }} />
         <YAxis domain={[0, 100]} unit="%" />
@@ -29,6 +30,7 @@ function CurveChart({ r, pick, xLabel, testId, caption }: { r: Results; pick: (l
           <Line key={l.id} dataKey={l.id} name={l.title} stroke={COLORS[i % COLORS.length]} dot isAnimationActive={false} />
         ))}
       </LineChart>
+      </ResponsiveContainer>
       <figcaption>{caption}</figcaption>
     </figure>
   );

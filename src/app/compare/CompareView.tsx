@@ -3,7 +3,7 @@
  * number of times a class had been seen over this session, and the Hebbian softmax's rows
  * (c_i, lambda_i, the stored drawings closest to theta_i).
  */
-import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { HEBBIAN_DEFAULTS, LEARNER_TITLES } from '../../learners';
 import { Thumb } from '../components/Thumb';
 import { getEngine, useApp } from '../store';
@@ -21,17 +21,25 @@ function SightingsChart() {
   // the x label carries the number of drawings in the bin: a point over 1 drawing is 0% or 100%
   const data = curve.map((p) => ({ bin: `${p.bin} (${p.n})`, n: p.n, ...Object.fromEntries(columns.map((c) => [c, p.values[c] === undefined ? null : Number(p.values[c]!.toFixed(1))])) }));
   return (
-    <figure data-testid="compare-chart" data-events={events}>
-      <LineChart width={560} height={260} data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="bin" tick={{ fontSize: 11 }} label={{ value: 'times the class was seen before (drawings)', position: 'insideBottom', offset: -8 }} />
-        <YAxis domain={[0, 100]} unit="%" />
-        <Tooltip />
-        <Legend verticalAlign="top" />
-        {columns.map((c) => (
-          <Line key={c} dataKey={c} name={LEARNER_TITLES[c]} stroke={COLORS[c]} dot connectNulls isAnimationActive={false} />
-        ))}
-      </LineChart>
+    <figure className="line-chart" data-testid="compare-chart" data-events={events}>
+      {events === 0 ? (
+        <p className="chart-empty" data-testid="compare-chart-empty">
+          No drawings compared yet. Turn Compare mode on, then name and remember drawings in Draw &amp; predict: each one adds a point here.
+        </p>
+      ) : (
+        <ResponsiveContainer width="100%" height={260}>
+          <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
+            <CartesianGrid strokeDasharray="3 3" />
+            <XAxis dataKey="bin" tick={{ fontSize: 11 }} label={{ value: 'times the class was seen before (drawings)', position: 'insideBottom', offset: -8 }} />
+            <YAxis domain={[0, 100]} unit="%" />
+            <Tooltip />
+            <Legend verticalAlign="top" />
+            {columns.map((c) => (
+              <Line key={c} dataKey={c} name={LEARNER_TITLES[c]} stroke={COLORS[c]} dot connectNulls isAnimationActive={false} />
+            ))}
+          </LineChart>
+        </ResponsiveContainer>
+      )}
       <figcaption>
         This session ({events} remembered drawing{events === 1 ? '' : 's'}): was each learner’s answer right <em>before</em> it learned the drawing,
         by how many times the class had been seen. The memory’s answer is V[n1] (right exactly when its write was case 1). Same bins as{' '}

@@ -137,7 +137,7 @@ function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Flo
   }, [version]);
   return (
     <figure data-testid="age-histogram">
-      <figcaption>age distribution of filled slots</figcaption>
+      <figcaption>ages of the filled slots: how many slots (height) have each age (across: writes since the slot was last written; the oldest is replaced first)</figcaption>
       <ResponsiveContainer width="100%" height={180}>
         <BarChart data={data}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
@@ -183,7 +183,7 @@ function KeyMap({ version }: { version: number }) {
       <div className="key-map-area">
         {points.length === 0 && <p className="muted">remember at least two drawings</p>}
         {points.map((p) => (
-          <div key={p.slot} className="key-map-point" style={{ left: `${p.x * 88}%`, top: `${p.y * 85}%` }} title={`slot ${p.slot}: ${p.label}`}>
+          <div key={p.slot} className="key-map-point" style={{ left: `calc(44px + ${p.x} * (100% - 88px))`, top: `calc(6px + ${p.y} * (100% - 52px))` }} title={`slot ${p.slot}: ${p.label}`}>
             <Thumb image={getEngine().thumbnail(p.slot)} size={26} />
             <span>{p.label}</span>
           </div>
