@@ -1,11 +1,14 @@
 """The objective ablation of the encoder (issue 8), as runs of train.py and one table.
 
     /usr/bin/python3 training/ablation.py short            # 7 runs of ~96k images each, ~30 min on one core
-    /usr/bin/python3 training/ablation.py long             # 7 runs: 4 of ~1.9M images (~60 min each on one core), one of 3.78M (~2 h), 2 short phase 2s
+    /usr/bin/python3 training/ablation.py long             # 8 runs: 4 of ~1.9M images (~60 min each on one core), one of 3.78M (~2 h),
+                                                           # one 1.5x wider (~2 h), 2 short phase 2s
     /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
     /usr/bin/python3 training/ablation.py long --only=mem-skip-w60 --seed=2   # one run of a group
-    /usr/bin/python3 training/ablation.py final            # the shipped encoder: its recipe on train + validation, ~67 min on one core
+    /usr/bin/python3 training/ablation.py long --only=mem-skip-w60-c96 --resume  # an interrupted run from its checkpoint
+    /usr/bin/python3 training/ablation.py final --only=mem-skip-w60-7k-trainval   # the shipped encoder's run (~2 h on one core)
+    /usr/bin/python3 training/paired_val.py A.pt B.pt       # two train-only runs on the same 4,000 validation episodes
 
 `short` and `long` train on `images_background` without the validation alphabets and report N-way
 K-shot accuracy on those held-out alphabets (train.py's `validate`); `final` trains on both (train.py
@@ -102,12 +105,14 @@ def out_dir(group: str, name: str, seed: int) -> str:
 
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in GROUPS:
-        raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N] [--only=RUN]")
+        raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N] [--only=RUN] [--resume]")
     group, rest = argv[0], argv[1:]
-    seed, threads, only_table, only = 1, 1, False, None
+    seed, threads, only_table, only, resume = 1, 1, False, None, False
     for a in rest:
         if a == "--table":
             only_table = True
+        elif a == "--resume":  # continue unfinished runs from their last checkpoint (train.py --resume)
+            resume = True
         elif a.startswith("--seed="):
             seed = int(a.split("=", 1)[1])
         elif a.startswith("--only="):
@@ -129,6 +134,8 @@ def main(argv: list[str]) -> None:
                 args = [a.replace("/cosface/", f"/cosface-seed{seed}/") for a in args]
             extra = [] if any(a.startswith("--eval_every") for a in args) else ["--eval_every=50"]
             cmd = [sys.executable, os.path.join(ROOT, "training", "train.py"), f"--threads={threads}", f"--seed={seed}", f"--out={out}", *args, *extra]
+            if resume:
+                cmd.append("--resume")
             print(" ".join(cmd), flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)
     print(table(group, seed))

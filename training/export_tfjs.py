@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import Encoder, ModelConfig, parameter_count  # noqa: E402
+from model import Encoder, ModelConfig, checkpoint_config, load_weights, parameter_count  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
@@ -61,7 +61,7 @@ def training_of(ckpt: str | None) -> dict | None:
         s = json.load(f)
     cfg = s.get("config", {})
     keep = ("objective", "seed", "trainval", "missing_positive", "warmup_steps", "memory_steps", "episode_batch",
-            "episode_width", "episode_length", "init")
+            "episode_width", "episode_length", "init", "channels", "dropout")
     out = {k: cfg[k] for k in keep if k in cfg}
     out["run"] = os.path.relpath(os.path.dirname(os.path.abspath(ckpt)), ROOT)
     if "minutes" in s:
@@ -141,11 +141,14 @@ def parity_fixture(model: Encoder, path: str, model_dir: str, n_random: int = 4)
 
 def load_model(ckpt: str | None) -> Encoder:
     if ckpt:
-        state = torch.load(ckpt, map_location="cpu")
-        saved = state.get("model_config") or {}  # final.pt carries it; its absence means the default shape
-        mc = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k != "dropout"})
-        model = Encoder(mc)
-        model.load_state_dict(state["model"])
+        try:
+            state = torch.load(ckpt, map_location="cpu")
+        except Exception as e:  # a missing, truncated or foreign file
+            raise SystemExit(f"{ckpt}: cannot read it as a PyTorch checkpoint ({e})") from None
+        if not isinstance(state, dict) or "model" not in state:
+            raise SystemExit(f"{ckpt}: not a checkpoint of training/train.py (no 'model' weights)")
+        model = Encoder(checkpoint_config(state))  # the shape it was saved with
+        load_weights(model, state, ckpt)
         return model.eval()
     # no checkpoint: an untrained encoder of the default shape (placeholder), with non-trivial BN statistics
     model = Encoder(ModelConfig())

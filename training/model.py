@@ -55,5 +55,42 @@ class Encoder(nn.Module):
         return F.normalize(self.forward(x), dim=1)
 
 
+def parse_channels(spec: str) -> tuple:
+    """'64,64,128,128' -> (64, 64, 128, 128): one positive filter count per conv block."""
+    try:
+        ch = tuple(int(c) for c in str(spec).split(","))
+    except ValueError:
+        ch = ()
+    n = len(ModelConfig().channels)
+    if len(ch) != n or min(ch) < 1:
+        raise SystemExit(f"--channels must be {n} positive integers, e.g. 64,64,128,128; got {spec!r}")
+    return ch
+
+
+def checkpoint_config(state: dict) -> ModelConfig:
+    """The encoder shape a checkpoint was saved with: final.pt carries `model_config`, train.py's
+    ckpt.pt the training config (`channels`); checkpoints from before either hold the default shape."""
+    if state.get("model_config"):
+        known = {f for f in ModelConfig.__dataclass_fields__}
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in state["model_config"].items() if k in known and k != "dropout"}
+        return ModelConfig(**kw)
+    if state.get("config", {}).get("channels"):
+        return ModelConfig(channels=parse_channels(state["config"]["channels"]))
+    return ModelConfig()
+
+
+def load_weights(model: "Encoder", state: dict, where: str) -> None:
+    """Copy a checkpoint's encoder weights into `model`, or stop with a clear message when the shapes differ."""
+    saved = checkpoint_config(state)
+    if tuple(saved.channels) != tuple(model.cfg.channels) or saved.key_size != model.cfg.key_size:
+        raise SystemExit(f"{where}: the checkpoint's encoder has filters {','.join(map(str, saved.channels))} and key size "
+                         f"{saved.key_size}, this one {','.join(map(str, model.cfg.channels))} and {model.cfg.key_size} "
+                         f"(give the same --channels)")
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError) as e:
+        raise SystemExit(f"{where}: not an encoder checkpoint of this shape ({str(e).splitlines()[0]})") from None
+
+
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

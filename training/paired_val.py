@@ -11,7 +11,8 @@ interval. Pairing removes the episode-to-episode spread that two independent est
 difference can be told from noise with far fewer episodes than two separate ±0.7 intervals allow.
 
 Validation = the background alphabets train.py holds out (data.VAL_ALPHABETS); nothing here reads
-the evaluation alphabets. A checkpoint trained with --trainval has seen them, and is refused.
+the evaluation alphabets. A checkpoint trained with --trainval has seen them, and is refused, as is
+one whose training config cannot be found (neither in it nor in a summary.json beside it).
 """
 from __future__ import annotations
 
@@ -36,15 +37,29 @@ def interval(x: np.ndarray) -> float:
     return 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else float("nan")
 
 
+def held_out_check(ckpt: str) -> None:
+    """Stop unless the checkpoint is known to have trained without the validation alphabets: its
+    training config (ckpt.pt carries it) or the summary.json train.py writes beside final.pt."""
+    try:
+        state = torch.load(ckpt, map_location="cpu")
+    except Exception as e:  # a truncated or foreign file
+        raise SystemExit(f"{ckpt}: cannot read it as a PyTorch checkpoint ({e})") from None
+    cfg = state.get("config") if isinstance(state, dict) else None
+    summary = os.path.join(os.path.dirname(os.path.abspath(ckpt)), "summary.json")
+    if cfg is None and os.path.exists(summary):
+        with open(summary) as f:
+            cfg = json.load(f).get("config")
+    if cfg is None:
+        raise SystemExit(f"{ckpt}: cannot tell whether it trained on the validation alphabets (no training config in it, "
+                         "no summary.json beside it); give a checkpoint from its training/runs folder")
+    if cfg.get("trainval"):
+        raise SystemExit(f"{ckpt}: trained on train + validation (--trainval), so validation is not held out for it")
+
+
 def compare(ckpts: list[str], episodes: int, seed: int) -> dict:
     chars = load_zip("images_background")
     _, va_ids = training_ids(chars, False)
     val = Dataset(chars, va_ids)
-    for c in ckpts:
-        summary = os.path.join(os.path.dirname(c), "summary.json")
-        cfg = json.load(open(summary))["config"] if os.path.exists(summary) else {}
-        if cfg.get("trainval"):
-            raise SystemExit(f"{c}: trained on train + validation (--trainval), so validation is not held out for it")
     keys = [embed_all(load_model(c), val, "cpu") for c in ckpts]
     out = {"episodes": episodes, "seed": seed, "validation_characters": val.n_chars, "models": ckpts, "cells": {}}
     for n, k in CELLS:
@@ -57,8 +72,17 @@ def compare(ckpts: list[str], episodes: int, seed: int) -> dict:
     return out
 
 
+def run_name(ckpt: str) -> str:
+    """training/runs/long/mem-skip-w60/final.pt -> long/mem-skip-w60 (else the path as given)."""
+    parts = os.path.abspath(ckpt).split(os.sep)
+    for i in range(len(parts) - 1):
+        if parts[i] == "training" and parts[i + 1] == "runs":
+            return "/".join(parts[i + 2:-1]) or ckpt
+    return ckpt
+
+
 def table(res: dict) -> str:
-    names = [os.path.relpath(os.path.dirname(c), "training/runs") if "training/runs" in c else c for c in res["models"]]
+    names = [run_name(c) for c in res["models"]]
     rows = ["| model | " + " | ".join(res["cells"]) + " |", "|---|" + "---:|" * len(res["cells"])]
     for i, name in enumerate(names):
         cells = []
@@ -71,11 +95,18 @@ def table(res: dict) -> str:
 
 def main(argv: list[str]) -> None:
     episodes, seed, json_out, ckpts = 4000, 7, None, []
+
+    def count(a: str, least: int) -> int:
+        v = a.split("=", 1)[1]
+        if not v.isdigit() or int(v) < least:
+            raise SystemExit(f"{a.split('=', 1)[0]} must be a whole number >= {least}, got {v!r}")
+        return int(v)
+
     for a in argv:
         if a.startswith("--episodes="):
-            episodes = int(a.split("=", 1)[1])
+            episodes = count(a, 2)  # at least 2 for an interval
         elif a.startswith("--seed="):
-            seed = int(a.split("=", 1)[1])
+            seed = count(a, 0)
         elif a.startswith("--json="):
             json_out = a.split("=", 1)[1]
         elif a.startswith("--"):
@@ -84,11 +115,12 @@ def main(argv: list[str]) -> None:
             ckpts.append(a)
     if len(ckpts) < 2:
         raise SystemExit("usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--json=PATH]")
-    if episodes < 2:
-        raise SystemExit("--episodes: at least 2 for an interval")
     for c in ckpts:
         if not os.path.exists(c):
             raise SystemExit(f"no checkpoint at {c!r}")
+        held_out_check(c)
+    if json_out and not os.path.isdir(os.path.dirname(os.path.abspath(json_out))):
+        raise SystemExit(f"--json: no folder {os.path.dirname(os.path.abspath(json_out))!r} to write {json_out!r} in")
     torch.set_num_threads(1)
     res = compare(ckpts, episodes, seed)
     print(f"{episodes} validation episodes per cell (seed {seed}), {res['validation_characters']} held-out characters x 4 rotations; "

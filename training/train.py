@@ -37,7 +37,7 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import AugmentConfig, Dataset, load_zip, split  # noqa: E402
 from memory import Memory, MemoryConfig  # noqa: E402  (validation)
-from model import Encoder, ModelConfig, parameter_count  # noqa: E402
+from model import Encoder, ModelConfig, load_weights, parameter_count, parse_channels  # noqa: E402
 
 
 @dataclass
@@ -94,12 +94,7 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
         raise SystemExit(f"--objective must be memory, cosface or cosface+memory, got {cfg.objective!r}")
     if cfg.missing_positive not in ("zero", "skip"):
         raise SystemExit(f"--missing_positive must be zero or skip, got {cfg.missing_positive!r}")
-    try:
-        ch = tuple(int(c) for c in cfg.channels.split(","))
-    except ValueError:
-        ch = ()
-    if len(ch) != len(ModelConfig().channels) or min(ch) < 1:
-        raise SystemExit(f"--channels must be {len(ModelConfig().channels)} positive integers, e.g. 64,64,128,128; got {cfg.channels!r}")
+    parse_channels(cfg.channels)  # a clear error now, not at model construction
     if cfg.objective == "memory":
         cfg.warmup_steps = 0
     if cfg.objective == "cosface":
@@ -127,26 +122,31 @@ def few_shot_accuracy(keys: torch.Tensor, ds: Dataset, n_way: int, k_shot: int, 
     return 100.0 * float(few_shot_correct(keys, ds, n_way, k_shot, episodes, seed).mean()) / n_way
 
 
-def few_shot_correct(keys: torch.Tensor, ds: Dataset, n_way: int, k_shot: int, episodes: int, seed: int) -> np.ndarray:
-    """Queries answered right per episode ([episodes], out of n_way). The episodes depend only on
-    (ds, n_way, k_shot, episodes, seed), not on the keys, so two encoders can be compared episode by
-    episode (training/paired_val.py)."""
+def few_shot_episodes(ds: Dataset, n_way: int, k_shot: int, episodes: int, seed: int):
+    """The seeded N-way K-shot episodes, drawn without looking at any key: yields, per episode, the
+    supports in writing order and the queries, each as [(rotation, image id, label)]."""
     rng = np.random.default_rng(seed)
-    correct = np.zeros(episodes, dtype=np.int64)
-    mem = Memory(MemoryConfig(memory_size=n_way * k_shot, key_size=keys.shape[-1], k=1, age_noise=0))
-    for e in range(episodes):
-        mem.clear()
+    for _ in range(episodes):
         classes = rng.choice(ds.n_chars * 4, n_way, replace=False)
         sup, qry = [], []
         for label, c in enumerate(classes):
-            imgs = ds.by_char[c // 4].numpy()
-            pick = rng.choice(imgs, k_shot + 1, replace=False)
-            sup += [(keys[c % 4, i], label) for i in pick[:k_shot]]
-            qry.append((keys[c % 4, pick[k_shot]], label))
-        order = rng.permutation(len(sup))
-        mem.write(torch.stack([sup[i][0] for i in order]), torch.tensor([sup[i][1] for i in order]))
-        pred = mem.query(torch.stack([q for q, _ in qry]))["prediction"]
-        correct[e] = int((pred == torch.tensor([l for _, l in qry])).sum())
+            pick = rng.choice(ds.by_char[c // 4].numpy(), k_shot + 1, replace=False)
+            sup += [(int(c % 4), int(i), label) for i in pick[:k_shot]]
+            qry.append((int(c % 4), int(pick[k_shot]), label))
+        yield [sup[i] for i in rng.permutation(len(sup))], qry
+
+
+def few_shot_correct(keys: torch.Tensor, ds: Dataset, n_way: int, k_shot: int, episodes: int, seed: int) -> np.ndarray:
+    """Queries answered right per episode ([episodes], out of n_way), through the memory: supports
+    written one at a time, queries answered by V[n1]. The episodes come from few_shot_episodes, which
+    never sees the keys, so two encoders can be compared episode by episode (training/paired_val.py)."""
+    correct = np.zeros(episodes, dtype=np.int64)
+    mem = Memory(MemoryConfig(memory_size=n_way * k_shot, key_size=keys.shape[-1], k=1, age_noise=0))
+    for e, (sup, qry) in enumerate(few_shot_episodes(ds, n_way, k_shot, episodes, seed)):
+        mem.clear()
+        mem.write(torch.stack([keys[r, i] for r, i, _ in sup]), torch.tensor([l for _, _, l in sup]))
+        pred = mem.query(torch.stack([keys[r, i] for r, i, _ in qry]))["prediction"]
+        correct[e] = int((pred == torch.tensor([l for _, _, l in qry])).sum())
     return correct
 
 
@@ -286,7 +286,7 @@ def main():
         f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)"
         + (" -- SEEN in training (--trainval), so its figures are not held out" if cfg.trainval else ""))
 
-    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=tuple(int(c) for c in cfg.channels.split(",")))).to(cfg.device)
+    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=parse_channels(cfg.channels))).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
     opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
     mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr if cfg.objective != "memory" else cfg.scratch_lr)
@@ -295,7 +295,7 @@ def main():
     ckpt_path = os.path.join(cfg.out, "ckpt.pt")
     if resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=cfg.device)
-        model.load_state_dict(ck["model"])
+        load_weights(model, ck, f"--resume {ckpt_path}")
         head.data.copy_(ck["head"])
         opt.load_state_dict(ck["opt"])
         mem_opt.load_state_dict(ck["mem_opt"])
@@ -306,8 +306,7 @@ def main():
     if cfg.init and not (resume and os.path.exists(ckpt_path)):
         if not os.path.exists(cfg.init):
             raise SystemExit(f"--init: no checkpoint at {cfg.init!r}")
-        init = torch.load(cfg.init, map_location=cfg.device)
-        model.load_state_dict(init["model"])
+        load_weights(model, torch.load(cfg.init, map_location=cfg.device), f"--init {cfg.init}")
         say(f"encoder initialised from {cfg.init}")
     say(f"encoder parameters: {parameter_count(model)}; device {cfg.device}")
 

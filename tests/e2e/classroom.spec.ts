@@ -4,7 +4,7 @@
 // slot details by tap, a tour that stops and never writes twice).
 import type { Locator, Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
+import { MemoryLabPage, SYMBOLS, pageOverflow, variant } from './pages/MemoryLabPage';
 
 async function inViewport(page: Page, l: Locator) {
   const b = await l.boundingBox();
@@ -54,17 +54,12 @@ for (const [device, viewport] of [
     // touch-friendly: the main buttons are at least 40 px high
     for (const id of ['remember', 'undo', 'clear']) expect((await page.getByTestId(id).boundingBox())!.height).toBeGreaterThanOrEqual(40);
     // no view is wider than the screen (the tab bar scrolls inside itself; charts shrink to fit)
-    for (const id of ['memory', 'labels', 'compare', 'rare', 'settings', 'draw']) {
+    for (const id of ['memory', 'labels', 'compare', 'rare', 'settings', 'benchmark', 'draw']) {
       await page.getByTestId(`tab-${id}`).click();
       await expect(page.getByTestId(`tab-${id}`)).toHaveAttribute('aria-selected', 'true');
       expect(await pageOverflow(page), `the ${id} view scrolls sideways`).toBeLessThanOrEqual(0);
     }
   });
-}
-
-/** How many pixels the page is wider than the screen (0 or less: it fits). */
-function pageOverflow(page: Page) {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
 test('first screen: one sentence, a first action, details under the hood (pinnable); dark theme follows the system', async ({ page, backend }) => {

@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { MemoryLabPage, SYMBOLS, variant } from './pages/MemoryLabPage';
+import { MemoryLabPage, SYMBOLS, pageOverflow, variant } from './pages/MemoryLabPage';
 import type { CompareState } from '../../src/app/compare/compareStore';
 
 type CompareView = Pick<CompareState, 'loaded' | 'enabled' | 'kinds' | 'answers' | 'curve' | 'events' | 'hebbian' | 'error'>;
@@ -28,7 +28,7 @@ test.describe('Compare mode', () => {
     await app.open(backend);
     await app.openCompareTab();
     // nothing compared yet: a hint in place of an empty chart
-    await expect(page.getByTestId('compare-chart-empty')).toBeVisible();
+    await expect(page.getByTestId('compare-chart-empty')).toContainText('Turn Compare mode on');
     await expect(page.getByTestId('compare-chart').locator('svg')).toHaveCount(0);
     await expect(page.getByTestId('compare-toggle')).toBeEnabled();
     await page.getByTestId('compare-toggle').check();
@@ -65,7 +65,7 @@ test.describe('Compare mode', () => {
     // on a phone the chart shrinks to the screen instead of widening the page
     await page.setViewportSize({ width: 390, height: 844 });
     await expect.poll(() => page.getByTestId('compare-chart').locator('svg.recharts-surface').first().evaluate((el) => el.getBoundingClientRect().right)).toBeLessThanOrEqual(390);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
     await page.setViewportSize({ width: 1280, height: 900 });
     const ring = page.locator('[data-testid=hebbian-row][data-name="ring"]');
     await expect(ring).toHaveAttribute('data-count', '2');

@@ -3,6 +3,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -10,7 +11,8 @@ import train
 from data import Characters, Dataset
 from export_tfjs import export, folded_blocks, load_model, training_of
 from make_fixtures import synthetic_drawing
-from model import Encoder, ModelConfig
+from memory import Memory, MemoryConfig
+from model import Encoder, ModelConfig, load_weights
 
 
 def test_shapes_and_unit_keys():
@@ -135,42 +137,106 @@ def test_trainval_adds_the_validation_alphabets_and_nothing_else():
     assert cfg.trainval is True and train.parse_args([])[0].trainval is False
 
 
-def test_wider_encoder_trains_exports_and_reloads_with_its_shape(tmp_path):
+def test_wider_encoder_exports_and_reloads_with_its_shape(tmp_path):
     cfg, _ = train.parse_args(["--channels=16,24,32,40"])
     assert cfg.channels == "16,24,32,40"
     for bad in ("64,64,128", "64,64,128,0", "a,b,c,d"):
-        try:
+        with pytest.raises(SystemExit, match="--channels"):
             train.parse_args([f"--channels={bad}"])
-        except SystemExit as e:
-            assert "--channels" in str(e)
-        else:
-            raise AssertionError(f"--channels={bad} accepted")
     torch.manual_seed(0)
     m = Encoder(ModelConfig(channels=(16, 24, 32, 40))).eval()
-    ck = tmp_path / "final.pt"
-    torch.save(dict(model=m.state_dict(), model_config=dataclasses.asdict(m.cfg)), ck)
-    back = load_model(str(ck))  # the shape comes from the checkpoint, not the default
+    final = tmp_path / "final.pt"  # as train.py writes final.pt
+    torch.save(dict(model=m.state_dict(), model_config=dataclasses.asdict(m.cfg)), final)
+    back = load_model(str(final))  # the shape comes from the checkpoint, not the default
     assert back.cfg.channels == (16, 24, 32, 40)
     export(back, str(tmp_path / "out"))
     x = torch.rand(3, 1, 28, 28)
     with torch.no_grad():
         torch.testing.assert_close(tfjs_forward(str(tmp_path / "out"), x), m(x), atol=1e-5, rtol=1e-5)
+    # train.py's ckpt.pt has no model_config but its training config names the channels
+    ck = tmp_path / "ckpt.pt"
+    torch.save(dict(model=m.state_dict(), config=dataclasses.asdict(cfg)), ck)
+    assert load_model(str(ck)).cfg.channels == (16, 24, 32, 40)
+    # a checkpoint from before either: the default shape, loaded as before
+    old = tmp_path / "old.pt"
+    torch.save(dict(model=Encoder(ModelConfig()).state_dict()), old)
+    assert load_model(str(old)).cfg.channels == ModelConfig().channels
+    # a shape that does not match the model it is loaded into: a clear message, the model unchanged
+    default = Encoder(ModelConfig())
+    before = {k: v.clone() for k, v in default.state_dict().items()}
+    with pytest.raises(SystemExit, match="filters 16,24,32,40 .* this one 64,64,128,128"):
+        load_weights(default, torch.load(final), "--init final.pt")
+    assert all(torch.equal(before[k], v) for k, v in default.state_dict().items())
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="cannot read it"):
+        load_model(str(tmp_path / "junk.pt"))
 
 
-def test_few_shot_episodes_depend_on_the_seed_only():
-    """paired_val.py compares encoders episode by episode: the episodes must not depend on the keys."""
+def old_few_shot_accuracy(keys, ds, n_way, k_shot, episodes, seed):
+    """train.few_shot_accuracy as it was before the episodes became their own function (commit 16d9cfe)."""
+    rng = np.random.default_rng(seed)
+    correct = total = 0
+    mem = Memory(MemoryConfig(memory_size=n_way * k_shot, key_size=keys.shape[-1], k=1, age_noise=0))
+    for _ in range(episodes):
+        mem.clear()
+        classes = rng.choice(ds.n_chars * 4, n_way, replace=False)
+        sup, qry = [], []
+        for label, c in enumerate(classes):
+            imgs = ds.by_char[c // 4].numpy()
+            pick = rng.choice(imgs, k_shot + 1, replace=False)
+            sup += [(keys[c % 4, i], label) for i in pick[:k_shot]]
+            qry.append((keys[c % 4, pick[k_shot]], label))
+        order = rng.permutation(len(sup))
+        mem.write(torch.stack([sup[i][0] for i in order]), torch.tensor([sup[i][1] for i in order]))
+        pred = mem.query(torch.stack([q for q, _ in qry]))["prediction"]
+        correct += int((pred == torch.tensor([l for _, l in qry])).sum())
+        total += len(qry)
+    return 100.0 * correct / total
+
+
+def test_few_shot_episodes_are_the_validation_episodes_and_ignore_the_keys():
+    """paired_val.py compares encoders episode by episode: the episodes are drawn without the keys,
+    and they are the ones train.py validated on before (same figures as the old code)."""
     ds = Dataset(synthetic_characters(n_chars=10, per_char=6), np.arange(10))
     n = len(ds.char)
+    noise = F.normalize(torch.randn(4, n, 128, generator=torch.Generator().manual_seed(1)), dim=-1)
+    for ways, shots in ((5, 1), (5, 3)):
+        assert train.few_shot_accuracy(noise, ds, ways, shots, 40, seed=3) == pytest.approx(old_few_shot_accuracy(noise, ds, ways, shots, 40, seed=3))
+    eps = list(train.few_shot_episodes(ds, 5, 3, 20, seed=3))
+    assert eps == list(train.few_shot_episodes(ds, 5, 3, 20, seed=3))  # the seed alone decides
+    assert eps != list(train.few_shot_episodes(ds, 5, 3, 20, seed=4))
+    for sup, qry in eps:  # 5 classes, 3 supports each, one query each that is not a support
+        assert sorted(l for _, _, l in sup) == sorted(list(range(5)) * 3) and [l for _, _, l in qry] == list(range(5))
+        for r, i, l in qry:
+            assert (r, i, l) not in sup
+            assert all(int(ds.char[i]) == int(ds.char[j]) and r == rr for rr, j, ll in sup if ll == l)
     perfect = torch.zeros(4, n, 128)  # one direction per (character, rotation): every query right
     for r in range(4):
         perfect[r, torch.arange(n), (ds.char * 4 + r) % 128] = 1.0
-    noise = F.normalize(torch.randn(4, n, 128, generator=torch.Generator().manual_seed(1)), dim=-1)
-    right = train.few_shot_correct(perfect, ds, 5, 1, 30, seed=3)
-    assert right.tolist() == [5] * 30
-    a = train.few_shot_correct(noise, ds, 5, 1, 30, seed=3)
-    mixed = noise.clone()
-    mixed[:, :n // 2] = perfect[:, :n // 2]  # better keys for some characters only
-    b = train.few_shot_correct(mixed, ds, 5, 1, 30, seed=3)
-    assert (a == train.few_shot_correct(noise, ds, 5, 1, 30, seed=3)).all()  # same seed, same episodes
-    assert b.sum() > a.sum()
-    assert abs(train.few_shot_accuracy(noise, ds, 5, 1, 30, seed=3) - 100 * a.mean() / 5) < 1e-9
+    assert train.few_shot_correct(perfect, ds, 5, 1, 30, seed=3).tolist() == [5] * 30
+
+
+def test_paired_val_refuses_what_it_cannot_compare_fairly(tmp_path):
+    import paired_val
+    sd = Encoder(ModelConfig()).state_dict()
+    ok = tmp_path / "ok.pt"
+    torch.save(dict(model=sd, config={"trainval": False}), ok)  # like train.py's ckpt.pt
+    paired_val.held_out_check(str(ok))
+    seen = tmp_path / "seen.pt"
+    torch.save(dict(model=sd, config={"trainval": True}), seen)
+    with pytest.raises(SystemExit, match="--trainval"):
+        paired_val.held_out_check(str(seen))
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save(dict(model=sd, model_config={}), run / "final.pt")  # like final.pt: the config is in summary.json
+    with pytest.raises(SystemExit, match="cannot tell"):
+        paired_val.held_out_check(str(run / "final.pt"))
+    (run / "summary.json").write_text(json.dumps({"config": {"trainval": True}}))
+    with pytest.raises(SystemExit, match="--trainval"):
+        paired_val.held_out_check(str(run / "final.pt"))
+    for args, msg in ((["a.pt"], "usage"), ([str(ok), str(ok), "--episodes=1"], "--episodes"), ([str(ok), str(ok), "--seed=x"], "--seed"),
+                      ([str(ok), str(tmp_path / "missing.pt")], "no checkpoint"), ([str(ok), str(ok), "--json=/no/such/dir/x.json"], "--json"),
+                      ([str(ok), str(seen)], "--trainval")):
+        with pytest.raises(SystemExit, match=msg):
+            paired_val.main(args)
+    assert paired_val.run_name("/x/training/runs/long/mem-skip-w60/final.pt") == "long/mem-skip-w60"

@@ -5,7 +5,7 @@
  * calls it through the store in benchmarkStore.ts.
  */
 import { useCallback, useState, type ChangeEvent, type DragEvent } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { PercentLines } from '../components/PercentLines';
 import { PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL } from '../../eval/omniglot';
 import type { Estimate } from '../../eval/protocols';
@@ -81,18 +81,13 @@ function ShotChart({ r }: { r: BenchmarkResults }) {
   });
   return (
     <figure className="line-chart" data-testid="benchmark-shot-chart">
-      <ResponsiveContainer width="100%" height={280}>
-      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="shot" label={{ value: 'times the class was seen before', position: 'insideBottom', offset: -8 }} />
-        <YAxis domain={[0, 100]} unit="%" />
-        <Tooltip />
-        <Legend verticalAlign="top" />
-        {series.map(({ key }, i) => (
-          <Line key={key} dataKey={key} stroke={COLORS[i % COLORS.length]} dot isAnimationActive={false} />
-        ))}
-      </LineChart>
-      </ResponsiveContainer>
+      <PercentLines
+        data={data}
+        xKey="shot"
+        xLabel="times the class was seen before"
+        height={280}
+        series={series.map(({ key }, i) => ({ key, color: COLORS[i % COLORS.length] }))}
+      />
       <figcaption>
         Online protocol ({r.config.online.episodes} episodes; prediction before each write): accuracy by the number of times the class had been
         seen (the reference's correct_by_shot).
@@ -111,18 +106,14 @@ function LifelongChart({ r }: { r: BenchmarkResults }) {
   });
   return (
     <figure className="line-chart" data-testid="benchmark-lifelong-chart">
-      <ResponsiveContainer width="100%" height={240}>
-      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="episode" label={{ value: 'episodes', position: 'insideBottom', offset: -8 }} />
-        <YAxis domain={[0, 100]} unit="%" />
-        <Tooltip />
-        <Legend verticalAlign="top" />
-        {r.lifelong.map((l, i) => (
-          <Line key={l.method} dataKey={l.method === 'memory' ? 'model' : 'pixels'} stroke={COLORS[i]} dot={false} isAnimationActive={false} />
-        ))}
-      </LineChart>
-      </ResponsiveContainer>
+      <PercentLines
+        data={data}
+        xKey="episode"
+        xLabel="episodes"
+        height={240}
+        dots={false}
+        series={r.lifelong.map((l, i) => ({ key: l.method === 'memory' ? 'model' : 'pixels', color: COLORS[i] }))}
+      />
       <figcaption>
         Life-long: one memory of {first.memorySize} slots never reset, {first.ways} new classes per episode; accuracy on classes seen before, per
         window of {r.config.lifelong.window} episodes ({first.evictions} evictions of earlier classes).

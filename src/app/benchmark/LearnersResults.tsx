@@ -2,7 +2,7 @@
  * The learners part of a benchmark run (src/eval/learnersBenchmark.ts): the N-way K-shot table
  * for every learner and the curriculum curves (accuracy by sightings, by steps since last seen).
  */
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { PercentLines } from '../components/PercentLines';
 import type { LearnersResults as Results } from '../../eval/learnersBenchmark';
 import type { BinPoint, CurriculumLearnerResult } from '../../eval/learners';
 import type { Estimate } from '../../eval/protocols';
@@ -19,18 +19,13 @@ function CurveChart({ r, pick, xLabel, testId, caption }: { r: Results; pick: (l
   }));
   return (
     <figure className="line-chart" data-testid={testId}>
-      <ResponsiveContainer width="100%" height={280}>
-      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="bin" label={{ value: xLabel, position: 'insideBottom', offset: -8 }} />
-        <YAxis domain={[0, 100]} unit="%" />
-        <Tooltip />
-        <Legend verticalAlign="top" />
-        {c.learners.map((l, i) => (
-          <Line key={l.id} dataKey={l.id} name={l.title} stroke={COLORS[i % COLORS.length]} dot isAnimationActive={false} />
-        ))}
-      </LineChart>
-      </ResponsiveContainer>
+      <PercentLines
+        data={data}
+        xKey="bin"
+        xLabel={xLabel}
+        height={280}
+        series={c.learners.map((l, i) => ({ key: l.id, name: l.title, color: COLORS[i % COLORS.length] }))}
+      />
       <figcaption>{caption}</figcaption>
     </figure>
   );

@@ -3,7 +3,7 @@
  * number of times a class had been seen over this session, and the Hebbian softmax's rows
  * (c_i, lambda_i, the stored drawings closest to theta_i).
  */
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { PercentLines } from '../components/PercentLines';
 import { HEBBIAN_DEFAULTS, LEARNER_TITLES } from '../../learners';
 import { Thumb } from '../components/Thumb';
 import { getEngine, useApp } from '../store';
@@ -17,6 +17,7 @@ function SightingsChart() {
   const curve = useCompare((s) => s.curve);
   const kinds = useCompare((s) => s.kinds);
   const events = useCompare((s) => s.events);
+  const enabled = useCompare((s) => s.enabled);
   const columns: CompareColumn[] = ['memory', ...kinds];
   // the x label carries the number of drawings in the bin: a point over 1 drawing is 0% or 100%
   const data = curve.map((p) => ({ bin: `${p.bin} (${p.n})`, n: p.n, ...Object.fromEntries(columns.map((c) => [c, p.values[c] === undefined ? null : Number(p.values[c]!.toFixed(1))])) }));
@@ -24,21 +25,19 @@ function SightingsChart() {
     <figure className="line-chart" data-testid="compare-chart" data-events={events}>
       {events === 0 ? (
         <p className="chart-empty" data-testid="compare-chart-empty">
-          No drawings compared yet. Turn Compare mode on, then name and remember drawings in Draw &amp; predict: each one adds a point here.
+          No drawings compared yet. {enabled ? 'Compare mode is on: name' : 'Turn Compare mode on, then name'} and remember drawings in Draw &amp;
+          predict: each one adds a point here.
         </p>
       ) : (
-        <ResponsiveContainer width="100%" height={260}>
-          <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="bin" tick={{ fontSize: 11 }} label={{ value: 'times the class was seen before (drawings)', position: 'insideBottom', offset: -8 }} />
-            <YAxis domain={[0, 100]} unit="%" />
-            <Tooltip />
-            <Legend verticalAlign="top" />
-            {columns.map((c) => (
-              <Line key={c} dataKey={c} name={LEARNER_TITLES[c]} stroke={COLORS[c]} dot connectNulls isAnimationActive={false} />
-            ))}
-          </LineChart>
-        </ResponsiveContainer>
+        <PercentLines
+          data={data}
+          xKey="bin"
+          xLabel="times the class was seen before (drawings)"
+          height={260}
+          tickSize={11}
+          connectNulls
+          series={columns.map((c) => ({ key: c, name: LEARNER_TITLES[c], color: COLORS[c] }))}
+        />
       )}
       <figcaption>
         This session ({events} remembered drawing{events === 1 ? '' : 's'}): was each learner’s answer right <em>before</em> it learned the drawing,

@@ -122,3 +122,8 @@ export class MemoryLabPage {
     await this.tab('draw');
   }
 }
+
+/** How many pixels the page is wider than the screen (0 or less: it fits; a phone must not scroll sideways). */
+export function pageOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+}

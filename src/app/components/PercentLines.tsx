@@ -1,0 +1,49 @@
+/**
+ * The app's accuracy curves (Compare, Benchmark): lines of percentages 0-100 over bins, as wide as
+ * their column allows. Put it in a `<figure className="line-chart">` (at most 560 px wide, and it
+ * shrinks on a phone instead of widening the page).
+ */
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+
+export interface PercentSeries {
+  /** the field of each data row holding this line's value (null: no point in that bin) */
+  key: string;
+  /** legend name; default the key */
+  name?: string;
+  color: string;
+}
+
+export function PercentLines({
+  data,
+  xKey,
+  xLabel,
+  series,
+  height,
+  dots = true,
+  connectNulls = false,
+  tickSize,
+}: {
+  data: Record<string, unknown>[];
+  xKey: string;
+  xLabel: string;
+  series: PercentSeries[];
+  height: number;
+  dots?: boolean;
+  connectNulls?: boolean;
+  tickSize?: number;
+}) {
+  return (
+    <ResponsiveContainer width="100%" height={height}>
+      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
+        <CartesianGrid strokeDasharray="3 3" />
+        <XAxis dataKey={xKey} tick={tickSize ? { fontSize: tickSize } : undefined} label={{ value: xLabel, position: 'insideBottom', offset: -8 }} />
+        <YAxis domain={[0, 100]} unit="%" />
+        <Tooltip />
+        <Legend verticalAlign="top" />
+        {series.map((s) => (
+          <Line key={s.key} dataKey={s.key} name={s.name ?? s.key} stroke={s.color} dot={dots} connectNulls={connectNulls} isAnimationActive={false} />
+        ))}
+      </LineChart>
+    </ResponsiveContainer>
+  );
+}
