@@ -1,6 +1,6 @@
 """Export the encoder to the TensorFlow.js layers format (model.json + one binary shard).
 
-    /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/final/mem-skip-w60-trainval/final.pt \
+    /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/final/mem-skip-w60-7k-trainval/final.pt \
         --out=models/omniglot-conv4-memory
     /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
 
