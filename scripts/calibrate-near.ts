@@ -9,7 +9,8 @@
  * queries would still be answered (and correctly) and how many new ones would be refused.
  * The cut-off chosen is the one where the share of known drawings answered equals the share of new
  * ones refused (equal error), rounded to 0.05. Writes bench/calibrate-near-<folder>.md (or --out).
- * Run: npx tsx scripts/calibrate-near.ts --model models/<folder> [--out bench/calibrate-near-<folder>.md]
+ * Run: npx tsx scripts/calibrate-near.ts --model models/<folder> [--key-shifts 0|4|8] [--out bench/calibrate-near-<folder>.md]
+ * (keys as the app makes them: --key-shifts, else the model's models/encoders.json keyShifts, else 0)
  * (reads OMNIGLOT_DIR, default ../shared/data/omniglot beside the repository).
  * A model trained on the validation alphabets too (train.py --trainval, e.g. the shipped
  * omniglot-conv4-memory) must not calibrate here: its validation drawings are not new to it, and
@@ -21,9 +22,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseEncoderRegistry } from '../src/encoder';
+import { KEY_SHIFTS, parseEncoderRegistry, type KeyShifts } from '../src/encoder';
 import { selectBackend } from '../src/backend';
-import { loadEncoderFromDir } from '../src/encoder/node';
+import { loadEncoderFromDir, registryKeyShifts } from '../src/encoder/node';
 import { decodeDrawing, readOmniglotZip } from '../src/eval/omniglot';
 import { preprocess } from '../src/preprocess';
 import { mulberry32 as rand } from '../src/memory/random';
@@ -38,7 +39,7 @@ const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(
 
 async function main() {
   await selectBackend({ force: 'wasm' });
-  const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' }, 'key-shifts': { type: 'string' } } });
   if (!values.model) {
     const folders = parseEncoderRegistry(JSON.parse(readFileSync(join(ROOT, 'models/encoders.json'), 'utf8'))).encoders.map((e) => `models/${e.folder}`);
     throw new Error(`usage: npx tsx scripts/calibrate-near.ts --model DIR [--out FILE] (bundled: ${folders.join(', ')}; a --trainval model must not calibrate here: give its train-only twin)`);
@@ -54,7 +55,9 @@ async function main() {
     );
   }
   const outFile = values.out ? resolve(values.out) : resolve(ROOT, `bench/calibrate-near-${basename(resolve(model))}.md`);
-  const enc = await loadEncoderFromDir(resolve(model));
+  const keyShifts = values['key-shifts'] === undefined ? registryKeyShifts(model, join(ROOT, 'models/encoders.json')) : Number(values['key-shifts']);
+  if (!KEY_SHIFTS.includes(keyShifts as KeyShifts)) throw new Error(`expected --key-shifts to be one of ${KEY_SHIFTS.join(', ')}, got ${values['key-shifts']}`);
+  const enc = await loadEncoderFromDir(resolve(model), { keyShifts: keyShifts as KeyShifts });
   const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
   const characters = all.characters.filter((c) => VAL_ALPHABETS.includes(c.alphabet));
   const missing = VAL_ALPHABETS.filter((a) => !all.alphabets.includes(a));
@@ -86,9 +89,9 @@ async function main() {
   const ks = known.map((k) => k.sim);
   const lines: string[] = [];
   const say = (l: string) => (console.log(l), lines.push(l));
-  say(`# "Not sure" cut-off calibration (\`npx tsx scripts/calibrate-near.ts --model ${model}\`)`);
+  say(`# "Not sure" cut-off calibration (\`npx tsx scripts/calibrate-near.ts --model ${model}${keyShifts ? ` --key-shifts ${keyShifts}` : ''}\`)`);
   say('');
-  say(`Encoder: \`${model}\`.`);
+  say(`Encoder: \`${model}\`${keyShifts ? `, keys averaged over the drawing and its ${keyShifts} one-pixel shifts` : ''}.`);
   say('');
   say(`Background validation alphabets ${VAL_ALPHABETS.join(', ')} (${set.characters.length} characters, held out of training; never the evaluation alphabets).`);
   say(`${E} episodes x ${C} stored characters (one drawing each); ${known.length} queries of stored characters ("known"), ${fresh.length} of characters never stored ("new").`);

@@ -1,7 +1,7 @@
 /**
  * `npm run eval`: the paper's Omniglot table measured by Memory Lab (Node, WASM backend).
  *
- *   npm run eval -- [--episodes 1000] [--model models/<the default encoder>] [--omniglot-dir DIR]
+ *   npm run eval -- [--episodes 1000] [--model models/<the default encoder>] [--key-shifts 0|4|8] [--omniglot-dir DIR]
  *                   [--quick] [--seed 1] [--no-pixels] [--raw-pixels | --no-raw-pixels]
  *                   [--backend wasm|cpu] [--out bench/eval-results]
  *                   [--no-learners | --learners-only] [--learner-episodes N]
@@ -10,7 +10,9 @@
  * ../shared/data/omniglot), embeds every image once, runs the protocols, prints the markdown
  * report and writes <out>.md and <out>.json (default bench/eval-results, or
  * bench/eval-results-quick with --quick). The default model is the app's default encoder: the
- * first entry of models/encoders.json.
+ * first entry of models/encoders.json. Keys are made as the app makes them: with the test-time
+ * shifts of the model's entry in models/encoders.json (keyShifts; 0 for a folder not listed there),
+ * or --key-shifts.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -19,8 +21,8 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
-import { parseEncoderRegistry } from '../src/encoder';
-import { loadEncoderFromDir } from '../src/encoder/node';
+import { KEY_SHIFTS, parseEncoderRegistry, type KeyShifts } from '../src/encoder';
+import { loadEncoderFromDir, registryKeyShifts } from '../src/encoder/node';
 import { defaultConfig, quickConfig, resultsToMarkdown, runBenchmark } from '../src/eval/benchmark';
 import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../src/eval/omniglotNode';
 import { curriculumSvg } from '../src/eval/learnersFigure';
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     options: {
       episodes: { type: 'string' },
       model: { type: 'string' },
+      'key-shifts': { type: 'string' },
       'omniglot-dir': { type: 'string' },
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'usage: npm run eval -- [--episodes N] [--model DIR] [--omniglot-dir DIR] [--quick] [--seed S] [--no-pixels] [--raw-pixels | --no-raw-pixels] [--backend wasm|cpu] [--out PREFIX] [--no-learners | --learners-only] [--learner-episodes N]',
+      'usage: npm run eval -- [--episodes N] [--model DIR] [--key-shifts 0|4|8] [--omniglot-dir DIR] [--quick] [--seed S] [--no-pixels] [--raw-pixels | --no-raw-pixels] [--backend wasm|cpu] [--out PREFIX] [--no-learners | --learners-only] [--learner-episodes N]',
     );
     return;
   }
@@ -86,11 +89,14 @@ async function main(): Promise<void> {
   split.source = relative(repoRoot, split.source);
   const backend = await selectBackend({ force: backendName });
   const modelDir = resolve(repoRoot, values.model ?? defaultModelDir());
-  const encoder = await loadEncoderFromDir(modelDir);
+  // a bundled encoder's keys are made as the app makes them (models/encoders.json keyShifts)
+  const keyShifts = values['key-shifts'] === undefined ? registryKeyShifts(modelDir, resolve(repoRoot, 'models/encoders.json')) : Number(values['key-shifts']);
+  if (!KEY_SHIFTS.includes(keyShifts as KeyShifts)) throw new Error(`expected --key-shifts to be one of ${KEY_SHIFTS.join(', ')}, got ${values['key-shifts']}`);
+  const encoder = await loadEncoderFromDir(modelDir, { keyShifts: keyShifts as KeyShifts });
   const modelName = relative(repoRoot, modelDir) || modelDir;
   console.log(
     `Omniglot: ${set.source} (${set.characters.length} characters, ${set.alphabets.length} alphabets); split ${split.source} ` +
-      `(${split.classes.length} classes); model ${modelName} (key ${encoder.keySize}); backend ${backend.backend}`,
+      `(${split.classes.length} classes); model ${modelName} (key ${encoder.keySize}${keyShifts ? `, test-time shifts ${keyShifts}` : ''}); backend ${backend.backend}`,
   );
 
   const bar = new cliProgress.SingleBar(
@@ -104,6 +110,7 @@ async function main(): Promise<void> {
         set,
         split,
         model: modelName,
+        keyShifts,
         backend: `tfjs ${tf.version.tfjs} ${backend.backend} (Node ${process.version})`,
         embed: async (pixels, onProgress) => {
           const data = await encoder.encode(pixels.data, { batchSize: 256, onProgress });

@@ -54,6 +54,8 @@ export interface AutosaveMeta {
   encoder?: string;
   /** which weights of that encoder (absent in autosaves written before they were recorded) */
   encoderWeights?: string;
+  /** the test-time shifts of its keys (registry `keyShifts`; absent: 0) */
+  encoderKeyShifts?: 4 | 8;
   /** that encoder's calibrated "not sure" cut-off (absent in older autosaves) */
   encoderCutoff?: number;
   settings: SavedMemory['settings'];
@@ -130,6 +132,7 @@ const metaSchema = z.object({
   savedAt: z.string(),
   encoder: encoderEntrySchema.shape.name.optional(),
   encoderWeights: weightsHash.optional(),
+  encoderKeyShifts: z.union([z.literal(4), z.literal(8)]).optional(),
   encoderCutoff: settingsSchema.shape.nearCutoff,
   settings: settingsSchema,
   size: z.number().int().min(SETTING_BOUNDS.memorySize.min).max(SETTING_BOUNDS.memorySize.max),
@@ -164,6 +167,7 @@ export function savedFromAutosave(meta: unknown, slots: unknown[], expected: Exp
   const saved: SavedMemory = {
     encoder: m.data.encoder ?? LEGACY_ENCODER,
     weights: m.data.encoderWeights,
+    keyShifts: m.data.encoderKeyShifts,
     encoderCutoff: m.data.encoderCutoff,
     settings: { ...DEFAULT_SETTINGS, ...m.data.settings },
     size: m.data.size,
@@ -188,6 +192,7 @@ export function metaOf(m: SavedMemory): AutosaveMeta {
     savedAt: new Date().toISOString(),
     encoder: m.encoder ?? LEGACY_ENCODER,
     ...(m.weights ? { encoderWeights: m.weights } : {}),
+    ...(m.keyShifts ? { encoderKeyShifts: m.keyShifts } : {}),
     ...(m.encoderCutoff !== undefined ? { encoderCutoff: m.encoderCutoff } : {}),
     settings: { ...m.settings },
     size: m.size,
@@ -344,6 +349,7 @@ export function asideToText(copy: AsideCopy): string {
       note: `put aside by Memory Lab: ${copy.reason}`,
       encoder: meta.encoder,
       encoderWeights: meta.encoderWeights,
+      encoderKeyShifts: meta.encoderKeyShifts,
       encoderCutoff: meta.encoderCutoff,
       settings: meta.settings,
       size: meta.size,

@@ -52,12 +52,13 @@ export interface RestoreReport extends ReencodeReport {
 }
 
 /**
- * Whether a saved memory's keys are the encoder in use's: the same name and, when the registry
- * records the weights, the same weights (a memory saved before they were recorded counts as made by
- * the entry's `unrecordedWeights`).
+ * Whether a saved memory's keys are the encoder in use's: the same name, the same test-time shifts
+ * (absent: 0) and, when the registry records the weights, the same weights (a memory saved before
+ * they were recorded counts as made by the entry's `unrecordedWeights`).
  */
-export function keysAreCurrent(m: Pick<SavedMemory, 'encoder' | 'weights'>, entry: EncoderEntry): { current: boolean; earlierVersion: boolean } {
+export function keysAreCurrent(m: Pick<SavedMemory, 'encoder' | 'weights' | 'keyShifts'>, entry: EncoderEntry): { current: boolean; earlierVersion: boolean } {
   if ((m.encoder ?? LEGACY_ENCODER) !== entry.name) return { current: false, earlierVersion: false };
+  if ((m.keyShifts ?? 0) !== (entry.keyShifts ?? 0)) return { current: false, earlierVersion: true };
   if (entry.weights === undefined) return { current: true, earlierVersion: false };
   const made = m.weights ?? entry.unrecordedWeights;
   return made === entry.weights ? { current: true, earlierVersion: false } : { current: false, earlierVersion: true };
@@ -144,7 +145,7 @@ export class Engine {
   }
 
   private loadEncoderOf(entry: EncoderEntry): Promise<Encoder> {
-    return this.deps.loadEncoder ? this.deps.loadEncoder(entry) : Encoder.load(encoderModelUrl(entry, MODELS_BASE));
+    return this.deps.loadEncoder ? this.deps.loadEncoder(entry) : Encoder.load(encoderModelUrl(entry, MODELS_BASE), { keyShifts: entry.keyShifts });
   }
 
   /** A new memory with the current settings, holding `slots` (and nothing else). */
@@ -567,6 +568,7 @@ export class Engine {
     return {
       encoder: this.encoderEntry.name,
       ...(this.encoderEntry.weights ? { weights: this.encoderEntry.weights } : {}),
+      ...(this.encoderEntry.keyShifts ? { keyShifts: this.encoderEntry.keyShifts } : {}),
       encoderCutoff: cutoffOf(this.encoderEntry),
       settings: { ...this.settings },
       size: this.settings.memorySize,

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { encoderEntrySchema, LEGACY_ENCODER, weightsHash } from '../encoder/registry';
+import type { KeyShifts } from '../encoder/encoder';
 import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, MAX_LABEL_LENGTH, SETTING_BOUNDS, type Settings } from './types';
 
 export const FILE_FORMAT = 'memory-lab/memory';
@@ -30,6 +31,8 @@ export interface SavedMemory {
   encoder?: string;
   /** that encoder's weights (registry `weights`; absent: saved before weights were recorded) */
   weights?: string;
+  /** that encoder's test-time shifts (registry `keyShifts`; absent: 0) */
+  keyShifts?: KeyShifts;
   /** that encoder's calibrated "not sure" cut-off when saved (a settings.nearCutoff equal to it was not the user's choice) */
   encoderCutoff?: number;
   settings: Settings;
@@ -105,6 +108,8 @@ export const fileSchema = z.object({
   encoder: encoderEntrySchema.shape.name.optional(),
   /** which weights of that encoder (absent in files saved before they were recorded) */
   encoderWeights: weightsHash.optional(),
+  /** the test-time shifts of its keys (registry `keyShifts`; absent: 0) */
+  encoderKeyShifts: encoderEntrySchema.shape.keyShifts,
   /** that encoder's calibrated "not sure" cut-off (absent in older files) */
   encoderCutoff: bounded('nearCutoff').optional(),
   settings: settingsSchema,
@@ -132,6 +137,7 @@ export function toFile(m: SavedMemory): MemoryFile {
     savedAt: new Date().toISOString(),
     encoder: m.encoder ?? LEGACY_ENCODER,
     ...(m.weights ? { encoderWeights: m.weights } : {}),
+    ...(m.keyShifts ? { encoderKeyShifts: m.keyShifts } : {}),
     ...(m.encoderCutoff !== undefined ? { encoderCutoff: m.encoderCutoff } : {}),
     settings: { ...m.settings },
     size: m.size,
@@ -199,7 +205,7 @@ export function fromFile(data: unknown, expected: ExpectedEncoder, unusedLabels:
     return { slot: s.slot, label: s.label, age: s.age, key, thumb };
   });
   return checkSaved(
-    { encoder: f.encoder ?? LEGACY_ENCODER, weights: f.encoderWeights, encoderCutoff: f.encoderCutoff, settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots },
+    { encoder: f.encoder ?? LEGACY_ENCODER, weights: f.encoderWeights, keyShifts: f.encoderKeyShifts, encoderCutoff: f.encoderCutoff, settings: { ...DEFAULT_SETTINGS, ...f.settings }, size: f.size, keySize: f.keySize, labels: f.labels, slots },
     'invalid Memory Lab file',
     unusedLabels,
   );

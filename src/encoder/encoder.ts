@@ -6,6 +6,12 @@
  * This wrapper L2-normalises the output, so every key it returns has unit length (the memory's
  * cosine similarity is then a plain dot product, as in the paper).
  *
+ * Test-time shifts (`keyShifts`, per encoder in models/encoders.json): with 4 or 8, a drawing's
+ * key is the renormalised mean of the unit keys of the drawing and of its copies moved by one
+ * pixel (4: up, down, left, right; 8: also the diagonals). Measured on held-out background
+ * alphabets before adoption: bench/tta-paired.md. Only the key changes: the memory, its update
+ * rule and its loss are the paper's.
+ *
  * Plain TypeScript, no DOM: works in the browser (URL) and in Node (pass an IOHandler, e.g.
  * `fileSystemHandler(dir)` from `./node`).
  */
@@ -27,6 +33,40 @@ const NORM_EPS = 1e-12;
 
 /** Images given to encode(): one flat [n*784] array, or a list of 784-value images. */
 export type ImageBatch = Float32Array | ArrayLike<number>[] ;
+
+/** How many shifted copies join a drawing in its key: none, the 4 neighbours, or all 8. */
+export type KeyShifts = 0 | 4 | 8;
+export const KEY_SHIFTS: readonly KeyShifts[] = [0, 4, 8];
+
+/** One-pixel moves (dx, dy) of each KeyShifts setting: the 4 first, then the diagonals. */
+const SHIFTS: readonly (readonly [number, number])[] = [
+  [1, 0], [-1, 0], [0, 1], [0, -1],
+  [1, 1], [1, -1], [-1, 1], [-1, -1],
+];
+
+export interface EncoderOptions {
+  /** test-time shifts averaged into each key (default 0: the drawing alone) */
+  keyShifts?: KeyShifts;
+}
+
+function checkKeyShifts(k: unknown): KeyShifts {
+  if (k === undefined) return 0;
+  if (!KEY_SHIFTS.includes(k as KeyShifts)) throw new Error(`expected keyShifts to be one of ${KEY_SHIFTS.join(', ')}, got ${String(k)}`);
+  return k as KeyShifts;
+}
+
+/**
+ * The batch [n, 28, 28, 1] followed by each shifted copy: [(1 + shifts) * n, 28, 28, 1]; a copy
+ * moved by (dx, dy) has pixel (y, x) = original (y - dy, x - dx), background 0 where that is outside.
+ */
+export function withShiftedCopies(x: tf.Tensor4D, shifts: KeyShifts): tf.Tensor4D {
+  if (shifts === 0) return x.clone();
+  return tf.tidy(() => {
+    const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    const copies = SHIFTS.slice(0, shifts).map(([dx, dy]) => tf.slice(padded, [0, 1 - dy, 1 - dx, 0], [-1, OUT, OUT, 1]) as tf.Tensor4D);
+    return tf.concat([x, ...copies], 0);
+  });
+}
 
 function describeSource(source: EncoderSource): string {
   if (typeof source === 'string') return source;
@@ -90,13 +130,16 @@ export class Encoder {
     private readonly model: tf.LayersModel,
     /** key size (the model's output width), e.g. 128 */
     readonly keySize: number,
+    /** test-time shifts averaged into each key (0: the drawing alone) */
+    readonly keyShifts: KeyShifts,
   ) {}
 
   /**
    * Load the layers model from a URL of model.json or an IOHandler, and check its contract.
    * @throws Error naming the source when it cannot be loaded or has the wrong shapes.
    */
-  static async load(source: EncoderSource): Promise<Encoder> {
+  static async load(source: EncoderSource, options: EncoderOptions = {}): Promise<Encoder> {
+    const keyShifts = checkKeyShifts(options.keyShifts);
     let model: tf.LayersModel;
     try {
       // read the files first and check the weights' size: tf.loadLayersModel on a short weights
@@ -114,11 +157,18 @@ export class Encoder {
         }`,
       );
     }
-    return Encoder.fromModel(model, describeSource(source));
+    return Encoder.fromModel(model, describeSource(source), { keyShifts });
   }
 
   /** Wrap an already built layers model (checked: input [null,28,28,1], output [null,k]). */
-  static fromModel(model: tf.LayersModel, name = 'the model'): Encoder {
+  static fromModel(model: tf.LayersModel, name = 'the model', options: EncoderOptions = {}): Encoder {
+    let keyShifts: KeyShifts;
+    try {
+      keyShifts = checkKeyShifts(options.keyShifts);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
     const inShape = model.inputs[0]?.shape;
     const outShape = model.outputs[0]?.shape;
     const ok =
@@ -140,7 +190,7 @@ export class Encoder {
         )} and outputs ${JSON.stringify(model.outputs.map((t) => t.shape))}`,
       );
     }
-    return new Encoder(model, outShape[1] as number);
+    return new Encoder(model, outShape[1] as number, keyShifts);
   }
 
   private check(): void {
@@ -149,7 +199,9 @@ export class Encoder {
 
   /**
    * Keys of a batch as a tensor: [n, 28, 28, 1] (or [n, 784]) ink-1 images -> [n, keySize]
-   * unit rows (raw = false) or the model's raw outputs (raw = true). The caller disposes the result.
+   * unit rows (raw = false; with keyShifts, the renormalised mean over the drawing and its shifted
+   * copies) or the model's raw outputs for the images themselves (raw = true, no shifts: what the
+   * Python parity fixture checks). The caller disposes the result.
    */
   encodeTensor(images: tf.Tensor, raw = false): tf.Tensor2D {
     this.check();
@@ -159,11 +211,12 @@ export class Encoder {
       throw new Error(`expected images of shape [n, ${OUT}, ${OUT}, 1] or [n, ${OUT_SIZE}], got [${s.join(', ')}]`);
     }
     return tf.tidy(() => {
-      const x = images.reshape([s[0], OUT, OUT, 1]).toFloat();
-      const y = this.model.predict(x) as tf.Tensor2D;
-      if (raw) return y;
-      const norm = tf.maximum(tf.norm(y, 'euclidean', 1, true), NORM_EPS);
-      return tf.div(y, norm) as tf.Tensor2D;
+      const x = images.reshape([s[0], OUT, OUT, 1]).toFloat() as tf.Tensor4D;
+      const unit = (y: tf.Tensor2D) => tf.div(y, tf.maximum(tf.norm(y, 'euclidean', 1, true), NORM_EPS)) as tf.Tensor2D;
+      if (raw) return this.model.predict(x) as tf.Tensor2D;
+      if (this.keyShifts === 0) return unit(this.model.predict(x) as tf.Tensor2D);
+      const all = unit(this.model.predict(withShiftedCopies(x, this.keyShifts)) as tf.Tensor2D);
+      return unit(all.reshape([1 + this.keyShifts, s[0], this.keySize]).sum(0) as tf.Tensor2D);
     });
   }
 

@@ -1,5 +1,5 @@
-export { Encoder, imagesToFlat } from './encoder';
-export type { EncoderSource, EncodeOptions, ImageBatch } from './encoder';
+export { Encoder, KEY_SHIFTS, imagesToFlat, withShiftedCopies } from './encoder';
+export type { EncoderOptions, EncoderSource, EncodeOptions, ImageBatch, KeyShifts } from './encoder';
 export {
   LEGACY_ENCODER,
   REGISTRY_FORMAT,

@@ -2,10 +2,12 @@
  * Node-only helpers for the encoder: a file-system IOHandler (tfjs-node is not available, so
  * `file://` URLs do not work). Not imported by the browser bundle.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Encoder } from './encoder';
+import { Encoder, type EncoderOptions, type KeyShifts } from './encoder';
+import { parseEncoderRegistry } from './registry';
 
 /**
  * An IOHandler that reads `model.json` (path to the file or to its folder) and the weight files
@@ -54,6 +56,18 @@ export function fileSystemHandler(path: string): tf.io.IOHandler {
 }
 
 /** Load an Encoder from a folder holding model.json (or the path of model.json) in Node. */
-export function loadEncoderFromDir(path: string): Promise<Encoder> {
-  return Encoder.load(fileSystemHandler(path));
+export function loadEncoderFromDir(path: string, options: EncoderOptions = {}): Promise<Encoder> {
+  return Encoder.load(fileSystemHandler(path), options);
+}
+
+/**
+ * The test-time shifts a model folder's keys are made with: its entry's `keyShifts` when the folder
+ * is one listed in `registryPath` (models/encoders.json) beside it, else 0. Scripts that take
+ * `--model DIR` use it so a bundled encoder's keys are the app's.
+ */
+export function registryKeyShifts(modelDir: string, registryPath: string): KeyShifts {
+  const registry = parseEncoderRegistry(JSON.parse(readFileSync(registryPath, 'utf8')), registryPath);
+  const dir = resolve(modelDir);
+  const entry = registry.encoders.find((e) => resolve(dirname(registryPath), e.folder) === dir);
+  return entry?.keyShifts ?? 0;
 }

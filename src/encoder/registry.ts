@@ -58,6 +58,12 @@ export const encoderEntrySchema = z
      */
     weights: weightsHash.optional(),
     /**
+     * Test-time shifts averaged into each key (src/encoder/encoder.ts `keyShifts`): 4 or 8 copies of
+     * the drawing moved by one pixel join it. Part of which keys the encoder makes: a memory saved
+     * with another setting is re-encoded on restore. Absent: 0, the drawing alone.
+     */
+    keyShifts: z.union([z.literal(0), z.literal(4), z.literal(8)]).optional(),
+    /**
      * The weights that saved memories without a recorded `weights` were made with (they predate the
      * field). Absent: unknown, so such memories are re-encoded.
      */

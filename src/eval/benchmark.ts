@@ -110,6 +110,8 @@ export interface LifelongRow extends LifelongResult {
 
 export interface BenchmarkResults {
   model: string;
+  /** test-time shifts averaged into each key (src/encoder keyShifts; 0: the drawing alone) */
+  keyShifts: number;
   backend: string;
   date: string;
   source: string;
@@ -133,6 +135,8 @@ export interface BenchmarkInput {
   split?: { classes: SplitClass[]; source: string };
   /** name of the model, for the report */
   model: string;
+  /** the encoder's test-time shifts (Encoder.keyShifts), for the report; default 0 */
+  keyShifts?: number;
   backend: string;
   /** preprocessed images [n, 784] (ink 1) -> keys [n, keySize]; called once */
   embed: (pixels: Embeddings, onProgress: (done: number, total: number) => void) => Promise<Embeddings>;
@@ -209,6 +213,7 @@ export async function runBenchmark(
 
   const results: BenchmarkResults = {
     model: input.model,
+    keyShifts: input.keyShifts ?? 0,
     backend: input.backend,
     date: new Date().toISOString(),
     source: input.set.source,
@@ -311,7 +316,7 @@ export function resultsToMarkdown(r: BenchmarkResults): string {
   L.push(`# Omniglot one-shot evaluation`);
   L.push('');
   L.push(
-    `Model \`${r.model}\`, backend ${r.backend}, ${r.config.episodes} seeded episodes per cell (seed ${r.config.seed}), ` +
+    `Model \`${r.model}\`${r.keyShifts ? ` (keys: mean over the drawing and its ${r.keyShifts} one-pixel shifts)` : ''}, backend ${r.backend}, ${r.config.episodes} seeded episodes per cell (seed ${r.config.seed}), ` +
       `${r.config.queriesPerClass} queries per class per episode; accuracy in % ± 95% CI over episodes. ` +
       `Data: ${r.source} (${r.images} preprocessed images). Run ${r.date}.`,
   );

@@ -118,6 +118,8 @@ export interface FewShotOptions extends ProgressHooks {
   /** memory slots per episode (default N*K: every support drawing fits, nothing is evicted) */
   memorySize?: number;
   memory?: EvalMemoryConfig;
+  /** called with each episode's accuracy, for paired comparisons of encoders on the same episodes */
+  onEpisode?: (episode: number, accuracy: number) => void;
 }
 
 export interface FewShotResult {
@@ -176,6 +178,7 @@ export async function fewShot(emb: Embeddings, classes: ClassSet, o: FewShotOpti
         if (res.prediction[i] === s.label) correct++;
       });
       acc[ep] = correct / queries.length;
+      o.onEpisode?.(ep, acc[ep]);
     } finally {
       mem.dispose();
     }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
-import { Encoder } from '../../src/encoder';
+import { Encoder, withShiftedCopies } from '../../src/encoder';
 import { fileSystemHandler, loadEncoderFromDir } from '../../src/encoder/node';
 
 interface Parity {
@@ -149,5 +149,78 @@ describe('Encoder loading errors', () => {
     const e = await Encoder.load(fileSystemHandler(modelDir));
     e.dispose();
     await expect(e.encode(new Float32Array(784))).rejects.toThrow(/disposed/);
+  });
+});
+
+describe('test-time shifts (keyShifts)', () => {
+  // a drawing-like image: a few strokes of ink away from the border, random so no shift is a no-op
+  function image(seed: number): Float32Array {
+    const x = new Float32Array(784);
+    let s = seed;
+    for (let i = 0; i < 60; i++) {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      const r = 3 + (s % 22), c = 3 + ((s >> 8) % 22);
+      x[r * 28 + c] = 1;
+    }
+    return x;
+  }
+  /** the copy moved by (dx, dy), written out pixel by pixel */
+  function moved(x: Float32Array, dx: number, dy: number): Float32Array {
+    const out = new Float32Array(784);
+    for (let y = 0; y < 28; y++) for (let c = 0; c < 28; c++) {
+      const sy = y - dy, sx = c - dx;
+      if (sy >= 0 && sy < 28 && sx >= 0 && sx < 28) out[y * 28 + c] = x[sy * 28 + sx];
+    }
+    return out;
+  }
+
+  it('withShiftedCopies puts the batch first, then each one-pixel move (4, then the diagonals)', () => {
+    const a = image(1), b = image(2);
+    const moves = [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [1, -1], [-1, 1], [-1, -1]];
+    const x = tf.tensor4d([...a, ...b], [2, 28, 28, 1]);
+    const y = withShiftedCopies(x, 8);
+    expect(y.shape).toEqual([18, 28, 28, 1]);
+    const got = y.dataSync();
+    const want = [a, b, ...moves.flatMap(([dx, dy]) => [moved(a, dx, dy), moved(b, dx, dy)])];
+    want.forEach((w, i) => expect(Array.from(got.subarray(i * 784, (i + 1) * 784))).toEqual(Array.from(w)));
+    x.dispose();
+    y.dispose();
+  });
+
+  it('a key is the renormalised mean of the unit keys of the drawing and its moved copies', async () => {
+    for (const k of [4, 8] as const) {
+      const shifted = await loadEncoderFromDir(modelDir, { keyShifts: k });
+      expect(shifted.keyShifts).toBe(k);
+      const imgs = [image(3), image(4)];
+      const got = await shifted.encode(imgs);
+      const moves = [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [1, -1], [-1, 1], [-1, -1]].slice(0, k);
+      imgs.forEach((img, i) => {
+        const parts = enc.encodeSync([img, ...moves.map(([dx, dy]) => moved(img, dx, dy))]);
+        const sum = new Float64Array(enc.keySize);
+        for (let p = 0; p <= k; p++) for (let j = 0; j < enc.keySize; j++) sum[j] += parts[p * enc.keySize + j];
+        const norm = Math.hypot(...sum);
+        const row = got.subarray(i * enc.keySize, (i + 1) * enc.keySize);
+        expect(Math.abs(Math.hypot(...row) - 1)).toBeLessThan(1e-5);
+        for (let j = 0; j < enc.keySize; j++) expect(Math.abs(row[j] - sum[j] / norm)).toBeLessThan(1e-5);
+      });
+      // the shifts change the key, but raw outputs stay the model's own (the parity fixture's)
+      const plain = enc.encodeSync(imgs);
+      expect(Math.max(...got.map((v, j) => Math.abs(v - plain[j])))).toBeGreaterThan(1e-3);
+      expect(Array.from(shifted.encodeSync(imgs, { raw: true }))).toEqual(Array.from(enc.encodeSync(imgs, { raw: true })));
+      // batching (sync and async) gives the same keys; nothing leaks
+      const before = tf.memory().numTensors;
+      expect(Array.from(shifted.encodeSync(imgs, { batchSize: 1 }))).toEqual(Array.from(shifted.encodeSync(imgs)));
+      tf.tidy(() => {
+        shifted.encodeTensor(tf.tensor2d([...imgs[0]], [1, 784]));
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      shifted.dispose();
+    }
+  });
+
+  it('refuses an impossible setting, and frees the model', async () => {
+    const before = tf.memory().numTensors;
+    await expect(loadEncoderFromDir(modelDir, { keyShifts: 3 as never })).rejects.toThrow('expected keyShifts to be one of 0, 4, 8, got 3');
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

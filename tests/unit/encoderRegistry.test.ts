@@ -89,6 +89,7 @@ describe('encoder registry', () => {
     ['a number as accuracy', registry([entry({ accuracy: 98.5 })]), /encoders\.0\.accuracy/],
     ['a cut-off of 1', registry([entry({ nearCutoff: 1 })]), /encoders\.0\.nearCutoff: must be below 1/],
     ['a cut-off that is not a number', registry([entry({ nearCutoff: '0.5' })]), /encoders\.0\.nearCutoff/],
+    ['test-time shifts other than 0, 4 or 8', registry([entry({ keyShifts: 2 })]), /encoders\.0\.keyShifts/],
     ['a name twice', registry([entry(), entry({ folder: 'other' })]), /encoders\.1\.name: "omniglot-conv4" appears twice/],
     ['a folder twice', registry([entry(), entry({ name: 'other' })]), /encoders\.1\.folder: "omniglot-conv4" is used by two encoders/],
   ])('refuses %s, naming the source and the field', (_what, data, message) => {

@@ -277,6 +277,37 @@ describe('a saved memory records its encoder; another encoder\'s memory is re-en
     }
   });
 
+  it('test-time shifts are part of the keys: recorded, and a memory made with other shifts is re-encoded', async () => {
+    expect(keysAreCurrent({ encoder: 'x' }, { ...PERMUTED, name: 'x', keyShifts: 0 })).toEqual({ current: true, earlierVersion: false });
+    expect(keysAreCurrent({ encoder: 'x', keyShifts: 8 }, { ...PERMUTED, name: 'x', keyShifts: 8 })).toEqual({ current: true, earlierVersion: false });
+    expect(keysAreCurrent({ encoder: 'x' }, { ...PERMUTED, name: 'x', keyShifts: 8 })).toEqual({ current: false, earlierVersion: true });
+    expect(keysAreCurrent({ encoder: 'x', keyShifts: 4 }, { ...PERMUTED, name: 'x' })).toEqual({ current: false, earlierVersion: true });
+
+    const SHIFTED: EncoderEntry = { ...PERMUTED, name: 'shifted', keyShifts: 8 };
+    const e2 = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 16, ageNoise: 0 }, undefined, {
+      startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
+      loadEncoder: () => loadEncoderFromDir(join(tmp, PERMUTED.folder), { keyShifts: 8 }),
+    }, SHIFTED);
+    try {
+      await e2.remember(RING, 'ring');
+      await e2.remember(CROSS, 'cross');
+      const file = JSON.parse(JSON.stringify(toFile(e2.saved())));
+      expect(file.encoderKeyShifts).toBe(8); // files and autosave meta record the shifts
+      expect(metaOf(e2.saved()).encoderKeyShifts).toBe(8);
+      const current = fromFile(file, { keySize: e2.keySize, encoder: 'shifted' });
+      expect(current.keyShifts).toBe(8);
+      expect(await e2.restore(current)).toBeNull(); // the same shifts: the keys as they are
+      // the same weights and name, keys made without shifts (an earlier version): re-encoded
+      const { keyShifts: _, ...unshifted } = current;
+      const report = await e2.restore({ ...unshifted, slots: unshifted.slots.map((sl) => ({ ...sl, key: new Float32Array(sl.key).reverse() })) });
+      expect(report).toMatchObject({ dropped: [], earlierVersion: true });
+      expect((await e2.predict(CROSS)).prediction.topSimilarity).toBeGreaterThan(0.999); // its own keys again
+      expect(() => fromFile({ ...file, encoderKeyShifts: 3 }, e2.keySize)).toThrow(/invalid Memory Lab file: encoderKeyShifts/);
+    } finally {
+      e2.dispose();
+    }
+  });
+
   it('a memory whose drawings are all blank is refused, and the memory in use stays', async () => {
     const file = JSON.parse(JSON.stringify(toFile(engine.saved())));
     const saved = fromFile(file, engine.keySize);

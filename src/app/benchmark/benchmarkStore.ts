@@ -164,13 +164,14 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
       await tf.ready();
       // the encoder the app uses (Settings choose it), else the registry's default
       const entry = encoderEntryInUse(useApp.getState());
-      encoder = await Encoder.load(encoderModelUrl(entry, MODELS_BASE));
+      encoder = await Encoder.load(encoderModelUrl(entry, MODELS_BASE), { keyShifts: entry.keyShifts });
       const enc = encoder;
       const results = await runBenchmark(
         {
           set: dataset,
           split: split ?? undefined,
           model: entry.folder,
+          keyShifts: enc.keyShifts,
           backend: `tfjs ${tf.version.tfjs} ${tf.getBackend()} (browser)`,
           embed: async (pixels, onProgress) => {
             const data = await enc.encode(pixels.data, { batchSize: 64, onProgress });

@@ -1,0 +1,147 @@
+/**
+ * Test-time shifts, measured under the rule committed first in bench/tta-rule.md: is the mean of
+ * the unit keys of a drawing and of its copies shifted by one pixel (renormalised) a better memory
+ * key than the drawing's own key?
+ *
+ * Only the background *validation* alphabets (training/data.py VAL_ALPHABETS), only train-only
+ * models (the script refuses a --trainval one). Every variant answers the same seeded episodes
+ * (drawn without looking at keys), so the differences are paired per episode.
+ *
+ *   npx tsx scripts/tta-paired.ts --model DIR [--model DIR ...] [--episodes 4000] [--seed 7] [--out bench/tta-paired]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { selectBackend } from '../src/backend';
+import { loadEncoderFromDir } from '../src/encoder/node';
+import { fewShot, meanCi, prepareImages, readOmniglotZip, rotatedClasses, type Embeddings } from '../src/eval';
+import { OUT_SIZE } from '../src/preprocess';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIR = process.env.OMNIGLOT_DIR ? resolve(process.env.OMNIGLOT_DIR) : resolve(ROOT, '../shared/data/omniglot');
+/** training/data.py VAL_ALPHABETS */
+const VAL_ALPHABETS = ['Early_Aramaic', 'Hebrew'];
+const SIDE = 28;
+const TASKS = [
+  { ways: 5, shots: 1 },
+  { ways: 5, shots: 5 },
+  { ways: 20, shots: 1 },
+  { ways: 20, shots: 5 },
+];
+const VARIANTS: Record<string, [number, number][]> = {
+  none: [],
+  shift4: [[1, 0], [-1, 0], [0, 1], [0, -1]],
+  shift8: [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [1, -1], [-1, 1], [-1, -1]],
+};
+
+/** All n images of a flat [n*784] batch moved by (dx, dy) pixels, background (0) shifted in. */
+function shifted(images: Float32Array, dx: number, dy: number): Float32Array {
+  const out = new Float32Array(images.length);
+  for (let o = 0; o < images.length; o += OUT_SIZE) {
+    for (let y = 0; y < SIDE; y++) {
+      const sy = y - dy;
+      if (sy < 0 || sy >= SIDE) continue;
+      for (let x = 0; x < SIDE; x++) {
+        const sx = x - dx;
+        if (sx >= 0 && sx < SIDE) out[o + y * SIDE + x] = images[o + sy * SIDE + sx];
+      }
+    }
+  }
+  return out;
+}
+
+function normaliseRows(sum: Float32Array, dim: number): Float32Array {
+  for (let o = 0; o < sum.length; o += dim) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += sum[o + j] * sum[o + j];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < dim; j++) sum[o + j] *= inv;
+  }
+  return sum;
+}
+
+async function main(): Promise<void> {
+  await selectBackend({ force: 'wasm' });
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', multiple: true },
+      episodes: { type: 'string', default: '4000' },
+      seed: { type: 'string', default: '7' },
+      out: { type: 'string', default: 'bench/tta-paired' },
+    },
+  });
+  const models = values.model ?? [];
+  if (!models.length) throw new Error('usage: npx tsx scripts/tta-paired.ts --model DIR [--model DIR ...] [--episodes N] [--seed S] [--out PREFIX]');
+  const episodes = Number(values.episodes), seed = Number(values.seed);
+  if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`expected --episodes to be an integer >= 1, got ${values.episodes}`);
+  if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
+
+  const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
+  const missing = VAL_ALPHABETS.filter((a) => !all.alphabets.includes(a));
+  if (missing.length) throw new Error(`expected the validation alphabets ${VAL_ALPHABETS.join(', ')} in images_background.zip, missing ${missing.join(', ')}`);
+  const classes = rotatedClasses(all).filter((c) => VAL_ALPHABETS.includes(all.characters[c.character].alphabet));
+  const prepared = await prepareImages(all, [{ name: 'validation', classes }]);
+  const set = prepared.sets[0];
+  console.log(`validation: ${VAL_ALPHABETS.join(', ')}: ${set.classes.length} classes, ${prepared.pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
+
+  const report: Record<string, unknown> = { rule: 'bench/tta-rule.md', episodes, seed, alphabets: VAL_ALPHABETS, models: {} };
+  const lines: string[] = [
+    '# Test-time shifts on the validation alphabets (paired episodes)',
+    '',
+    `Rule: \`bench/tta-rule.md\` (committed before this measurement). Command: \`npx tsx scripts/tta-paired.ts ${models.map((m) => `--model ${m}`).join(' ')} --episodes ${episodes} --seed ${seed}\`.`,
+    `Validation alphabets ${VAL_ALPHABETS.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %, difference to \`none\` per episode, mean and 95% interval.`,
+    '',
+  ];
+  for (const model of models) {
+    const meta = JSON.parse(readFileSync(join(resolve(model), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { trainval?: boolean; run?: string } } };
+    if (meta.userDefinedMetadata?.training?.trainval) throw new Error(`${model} was trained on the validation alphabets too (${meta.userDefinedMetadata.training.run}): give its train-only twin`);
+    const enc = await loadEncoderFromDir(resolve(model));
+    const px = prepared.pixels.data;
+    const base = await enc.encode(px);
+    const dim = base.length / prepared.pixels.count;
+    const shiftedKeys = new Map<string, Float32Array>();
+    for (const [dx, dy] of VARIANTS.shift8) shiftedKeys.set(`${dx},${dy}`, await enc.encode(shifted(px, dx, dy)));
+    const keysOf = (variant: string): Embeddings => {
+      const sum = Float32Array.from(base);
+      for (const [dx, dy] of VARIANTS[variant]) {
+        const k = shiftedKeys.get(`${dx},${dy}`)!;
+        for (let i = 0; i < sum.length; i++) sum[i] += k[i];
+      }
+      return { dim, count: prepared.pixels.count, data: normaliseRows(sum, dim) };
+    };
+    const name = relative(ROOT, resolve(model));
+    const rows: Record<string, unknown>[] = [];
+    lines.push(`## \`${name}\``, '', '| task | none | shift4 | shift4 - none | shift8 | shift8 - none | shift8 - shift4 |', '|---|---|---|---|---|---|---|');
+    for (const t of TASKS) {
+      const per: Record<string, Float64Array> = {};
+      for (const v of Object.keys(VARIANTS)) {
+        const acc = new Float64Array(episodes);
+        await fewShot(keysOf(v), set, { ...t, episodes, seed, onEpisode: (e, a) => (acc[e] = a) });
+        per[v] = acc;
+      }
+      const pct = (x: Float64Array) => meanCi(x.map((a) => 100 * a));
+      const diff = (a: string, b: string) => pct(per[a].map((x, i) => x - per[b][i]));
+      const f = (e: { mean: number; ci95: number }) => `${e.mean.toFixed(2)} ± ${e.ci95.toFixed(2)}`;
+      const row = {
+        task: `${t.ways}w${t.shots}s`,
+        none: pct(per.none), shift4: pct(per.shift4), shift8: pct(per.shift8),
+        shift4MinusNone: diff('shift4', 'none'), shift8MinusNone: diff('shift8', 'none'), shift8MinusShift4: diff('shift8', 'shift4'),
+      };
+      rows.push(row);
+      lines.push(`| ${row.task} | ${f(row.none)} | ${f(row.shift4)} | ${f(row.shift4MinusNone)} | ${f(row.shift8)} | ${f(row.shift8MinusNone)} | ${f(row.shift8MinusShift4)} |`);
+      console.log(name, JSON.stringify(row));
+    }
+    lines.push('');
+    (report.models as Record<string, unknown>)[name] = rows;
+    enc.dispose();
+  }
+  writeFileSync(`${values.out}.md`, lines.join('\n'));
+  writeFileSync(`${values.out}.json`, JSON.stringify(report, null, 2) + '\n');
+  console.log(lines.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
