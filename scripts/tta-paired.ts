@@ -110,7 +110,10 @@ async function main(): Promise<void> {
       }
       return { dim, count: prepared.pixels.count, data: normaliseRows(sum, dim) };
     };
-    const name = relative(ROOT, resolve(model));
+    // a model exported outside the repository is named by the training run that made it
+    const run = meta.userDefinedMetadata?.training?.run;
+    const inRepo = !relative(ROOT, resolve(model)).startsWith('..');
+    const name = inRepo || !run ? relative(ROOT, resolve(model)) : `${run} (exported to ${resolve(model)})`;
     const rows: Record<string, unknown>[] = [];
     lines.push(`## \`${name}\``, '', '| task | none | shift4 | shift4 - none | shift8 | shift8 - none | shift8 - shift4 |', '|---|---|---|---|---|---|---|');
     for (const t of TASKS) {

@@ -37,6 +37,7 @@ export function EncoderChoice() {
         </select>
         <small className="help" data-testid="encoder-description">
           {chosen.description} Trained with: <strong>{chosen.objective}</strong>.{' '}
+          {chosen.keyShifts ? `Each key averages the drawing and ${chosen.keyShifts} copies of it moved by one pixel (measured to help on held-out alphabets). ` : ''}
           {chosen.accuracy ? `Accuracy: ${chosen.accuracy}` : 'Accuracy: not measured yet.'}
         </small>
       </div>
