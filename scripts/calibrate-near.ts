@@ -1,7 +1,7 @@
 /**
  * How close is "close"? Picks the default of the app's "not sure" cut-off (Settings > nearCutoff;
  * below it the app answers "not sure" with its best guess) from the trained encoder on the
- * background *validation* alphabets (training/data.py VAL_ALPHABETS: Early_Aramaic and Hebrew, held
+ * background *validation* alphabets (training/data.py VALIDATION_ALPHABETS: Early_Aramaic and Hebrew, held
  * out of training). Never the evaluation alphabets: those are test data, and nothing is tuned on them.
  * For E episodes: one drawing of each of C characters is stored (one-shot, as in the app); other
  * drawings of those characters ("known") and drawings of C other characters ("new") are queried.
@@ -22,18 +22,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KEY_SHIFTS, parseEncoderRegistry, type KeyShifts } from '../src/encoder';
+import { parseEncoderRegistry } from '../src/encoder';
 import { selectBackend } from '../src/backend';
-import { loadEncoderFromDir, registryKeyShifts } from '../src/encoder/node';
-import { decodeDrawing, readOmniglotZip } from '../src/eval/omniglot';
+import { keyShiftsOf, loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
+import { VALIDATION_ALPHABETS, checkValidationAlphabets, decodeDrawing, readOmniglotZip } from '../src/eval/omniglot';
 import { preprocess } from '../src/preprocess';
 import { mulberry32 as rand } from '../src/memory/random';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = process.env.OMNIGLOT_DIR ? resolve(process.env.OMNIGLOT_DIR) : resolve(ROOT, '../shared/data/omniglot');
 const C = 20, E = 30;
-/** training/data.py VAL_ALPHABETS: background alphabets held out of training */
-const VAL_ALPHABETS = ['Early_Aramaic', 'Hebrew'];
 
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
 
@@ -45,23 +43,15 @@ async function main() {
     throw new Error(`usage: npx tsx scripts/calibrate-near.ts --model DIR [--out FILE] (bundled: ${folders.join(', ')}; a --trainval model must not calibrate here: give its train-only twin)`);
   }
   const model = values.model;
-  // export_tfjs.py records what trained the model: one that learned from the validation alphabets
-  // would find its "new" characters familiar, and the cut-off would come out wrong
-  const meta = JSON.parse(readFileSync(join(resolve(model), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { trainval?: boolean; run?: string } } };
-  const training = meta.userDefinedMetadata?.training;
-  if (training?.trainval) {
-    throw new Error(
-      `${model} was trained on the validation alphabets too (${training.run ?? 'train.py --trainval'}): calibrate its train-only twin (the same recipe without --trainval, exported with training/export_tfjs.py) and use that cut-off`,
-    );
-  }
+  // a model that learned from the validation alphabets would find its "new" characters familiar,
+  // and the cut-off would come out wrong
+  refuseTrainval(model, 'calibrate its train-only twin (the same recipe without --trainval, exported with training/export_tfjs.py) and use that cut-off');
   const outFile = values.out ? resolve(values.out) : resolve(ROOT, `bench/calibrate-near-${basename(resolve(model))}.md`);
-  const keyShifts = values['key-shifts'] === undefined ? registryKeyShifts(model, join(ROOT, 'models/encoders.json')) : Number(values['key-shifts']);
-  if (!KEY_SHIFTS.includes(keyShifts as KeyShifts)) throw new Error(`expected --key-shifts to be one of ${KEY_SHIFTS.join(', ')}, got ${values['key-shifts']}`);
-  const enc = await loadEncoderFromDir(resolve(model), { keyShifts: keyShifts as KeyShifts });
+  const keyShifts = keyShiftsOf(model, join(ROOT, 'models/encoders.json'), values['key-shifts']);
+  const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
   const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
-  const characters = all.characters.filter((c) => VAL_ALPHABETS.includes(c.alphabet));
-  const missing = VAL_ALPHABETS.filter((a) => !all.alphabets.includes(a));
-  if (missing.length) throw new Error(`expected the validation alphabets ${VAL_ALPHABETS.join(', ')} in images_background.zip, missing ${missing.join(', ')}`);
+  checkValidationAlphabets(all);
+  const characters = all.characters.filter((c) => VALIDATION_ALPHABETS.includes(c.alphabet));
   const set = { characters };
   const r = rand(3);
   const keyOf = async (i: number, d: number) => {
@@ -93,7 +83,7 @@ async function main() {
   say('');
   say(`Encoder: \`${model}\`${keyShifts ? `, keys averaged over the drawing and its ${keyShifts} one-pixel shifts` : ''}.`);
   say('');
-  say(`Background validation alphabets ${VAL_ALPHABETS.join(', ')} (${set.characters.length} characters, held out of training; never the evaluation alphabets).`);
+  say(`Background validation alphabets ${VALIDATION_ALPHABETS.join(', ')} (${set.characters.length} characters, held out of training; never the evaluation alphabets).`);
   say(`${E} episodes x ${C} stored characters (one drawing each); ${known.length} queries of stored characters ("known"), ${fresh.length} of characters never stored ("new").`);
   say('');
   say(`top-1 similarity, known: p10 ${q(ks, 0.1).toFixed(3)} p50 ${q(ks, 0.5).toFixed(3)}; new: p50 ${q(fresh, 0.5).toFixed(3)} p90 ${q(fresh, 0.9).toFixed(3)}  `);

@@ -21,8 +21,8 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
-import { KEY_SHIFTS, parseEncoderRegistry, type KeyShifts } from '../src/encoder';
-import { loadEncoderFromDir, registryKeyShifts } from '../src/encoder/node';
+import { parseEncoderRegistry } from '../src/encoder';
+import { keyShiftsOf, loadEncoderFromDir } from '../src/encoder/node';
 import { defaultConfig, quickConfig, resultsToMarkdown, runBenchmark } from '../src/eval/benchmark';
 import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../src/eval/omniglotNode';
 import { curriculumSvg } from '../src/eval/learnersFigure';
@@ -90,9 +90,8 @@ async function main(): Promise<void> {
   const backend = await selectBackend({ force: backendName });
   const modelDir = resolve(repoRoot, values.model ?? defaultModelDir());
   // a bundled encoder's keys are made as the app makes them (models/encoders.json keyShifts)
-  const keyShifts = values['key-shifts'] === undefined ? registryKeyShifts(modelDir, resolve(repoRoot, 'models/encoders.json')) : Number(values['key-shifts']);
-  if (!KEY_SHIFTS.includes(keyShifts as KeyShifts)) throw new Error(`expected --key-shifts to be one of ${KEY_SHIFTS.join(', ')}, got ${values['key-shifts']}`);
-  const encoder = await loadEncoderFromDir(modelDir, { keyShifts: keyShifts as KeyShifts });
+  const keyShifts = keyShiftsOf(modelDir, resolve(repoRoot, 'models/encoders.json'), values['key-shifts']);
+  const encoder = await loadEncoderFromDir(modelDir, { keyShifts });
   const modelName = relative(repoRoot, modelDir) || modelDir;
   console.log(
     `Omniglot: ${set.source} (${set.characters.length} characters, ${set.alphabets.length} alphabets); split ${split.source} ` +

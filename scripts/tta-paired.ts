@@ -3,7 +3,7 @@
  * the unit keys of a drawing and of its copies shifted by one pixel (renormalised) a better memory
  * key than the drawing's own key?
  *
- * Only the background *validation* alphabets (training/data.py VAL_ALPHABETS), only train-only
+ * Only the background *validation* alphabets (training/data.py VALIDATION_ALPHABETS), only train-only
  * models (the script refuses a --trainval one). Every variant answers the same seeded episodes
  * (drawn without looking at keys), so the differences are paired per episode.
  *
@@ -14,52 +14,20 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
-import { loadEncoderFromDir } from '../src/encoder/node';
-import { fewShot, meanCi, prepareImages, readOmniglotZip, rotatedClasses, type Embeddings } from '../src/eval';
-import { OUT_SIZE } from '../src/preprocess';
+import type { KeyShifts } from '../src/encoder';
+import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
+import { VALIDATION_ALPHABETS, checkValidationAlphabets, fewShot, meanCi, prepareImages, readOmniglotZip, rotatedClasses, type Embeddings } from '../src/eval';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = process.env.OMNIGLOT_DIR ? resolve(process.env.OMNIGLOT_DIR) : resolve(ROOT, '../shared/data/omniglot');
-/** training/data.py VAL_ALPHABETS */
-const VAL_ALPHABETS = ['Early_Aramaic', 'Hebrew'];
-const SIDE = 28;
 const TASKS = [
   { ways: 5, shots: 1 },
   { ways: 5, shots: 5 },
   { ways: 20, shots: 1 },
   { ways: 20, shots: 5 },
 ];
-const VARIANTS: Record<string, [number, number][]> = {
-  none: [],
-  shift4: [[1, 0], [-1, 0], [0, 1], [0, -1]],
-  shift8: [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [1, -1], [-1, 1], [-1, -1]],
-};
-
-/** All n images of a flat [n*784] batch moved by (dx, dy) pixels, background (0) shifted in. */
-function shifted(images: Float32Array, dx: number, dy: number): Float32Array {
-  const out = new Float32Array(images.length);
-  for (let o = 0; o < images.length; o += OUT_SIZE) {
-    for (let y = 0; y < SIDE; y++) {
-      const sy = y - dy;
-      if (sy < 0 || sy >= SIDE) continue;
-      for (let x = 0; x < SIDE; x++) {
-        const sx = x - dx;
-        if (sx >= 0 && sx < SIDE) out[o + y * SIDE + x] = images[o + sy * SIDE + sx];
-      }
-    }
-  }
-  return out;
-}
-
-function normaliseRows(sum: Float32Array, dim: number): Float32Array {
-  for (let o = 0; o < sum.length; o += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += sum[o + j] * sum[o + j];
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) sum[o + j] *= inv;
-  }
-  return sum;
-}
+/** each variant is the shipped key function (src/encoder Encoder with that keyShifts) */
+const VARIANTS: Record<string, KeyShifts> = { none: 0, shift4: 4, shift8: 8 };
 
 async function main(): Promise<void> {
   await selectBackend({ force: 'wasm' });
@@ -78,39 +46,30 @@ async function main(): Promise<void> {
   if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
 
   const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
-  const missing = VAL_ALPHABETS.filter((a) => !all.alphabets.includes(a));
-  if (missing.length) throw new Error(`expected the validation alphabets ${VAL_ALPHABETS.join(', ')} in images_background.zip, missing ${missing.join(', ')}`);
-  const classes = rotatedClasses(all).filter((c) => VAL_ALPHABETS.includes(all.characters[c.character].alphabet));
+  checkValidationAlphabets(all);
+  const classes = rotatedClasses(all).filter((c) => VALIDATION_ALPHABETS.includes(all.characters[c.character].alphabet));
   const prepared = await prepareImages(all, [{ name: 'validation', classes }]);
   const set = prepared.sets[0];
-  console.log(`validation: ${VAL_ALPHABETS.join(', ')}: ${set.classes.length} classes, ${prepared.pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
+  console.log(`validation: ${VALIDATION_ALPHABETS.join(', ')}: ${set.classes.length} classes, ${prepared.pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
 
-  const report: Record<string, unknown> = { rule: 'bench/tta-rule.md', episodes, seed, alphabets: VAL_ALPHABETS, models: {} };
+  const report: Record<string, unknown> = { rule: 'bench/tta-rule.md', episodes, seed, alphabets: VALIDATION_ALPHABETS, models: {} };
   const lines: string[] = [
     '# Test-time shifts on the validation alphabets (paired episodes)',
     '',
     `Rule: \`bench/tta-rule.md\` (committed before this measurement). Command: \`npx tsx scripts/tta-paired.ts ${models.map((m) => `--model ${m}`).join(' ')} --episodes ${episodes} --seed ${seed}\`.`,
-    `Validation alphabets ${VAL_ALPHABETS.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %, difference to \`none\` per episode, mean and 95% interval.`,
+    `Validation alphabets ${VALIDATION_ALPHABETS.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %, difference to \`none\` per episode, mean and 95% interval.`,
     '',
   ];
   for (const model of models) {
-    const meta = JSON.parse(readFileSync(join(resolve(model), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { trainval?: boolean; run?: string } } };
-    if (meta.userDefinedMetadata?.training?.trainval) throw new Error(`${model} was trained on the validation alphabets too (${meta.userDefinedMetadata.training.run}): give its train-only twin`);
-    const enc = await loadEncoderFromDir(resolve(model));
-    const px = prepared.pixels.data;
-    const base = await enc.encode(px);
-    const dim = base.length / prepared.pixels.count;
-    const shiftedKeys = new Map<string, Float32Array>();
-    for (const [dx, dy] of VARIANTS.shift8) shiftedKeys.set(`${dx},${dy}`, await enc.encode(shifted(px, dx, dy)));
-    const keysOf = (variant: string): Embeddings => {
-      const sum = Float32Array.from(base);
-      for (const [dx, dy] of VARIANTS[variant]) {
-        const k = shiftedKeys.get(`${dx},${dy}`)!;
-        for (let i = 0; i < sum.length; i++) sum[i] += k[i];
-      }
-      return { dim, count: prepared.pixels.count, data: normaliseRows(sum, dim) };
-    };
+    refuseTrainval(model, 'give its train-only twin');
+    const keys: Record<string, Embeddings> = {};
+    for (const [variant, keyShifts] of Object.entries(VARIANTS)) {
+      const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
+      keys[variant] = { dim: enc.keySize, count: prepared.pixels.count, data: await enc.encode(prepared.pixels.data) };
+      enc.dispose();
+    }
     // a model exported outside the repository is named by the training run that made it
+    const meta = JSON.parse(readFileSync(join(resolve(model), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { run?: string } } };
     const run = meta.userDefinedMetadata?.training?.run;
     const inRepo = !relative(ROOT, resolve(model)).startsWith('..');
     const name = inRepo || !run ? relative(ROOT, resolve(model)) : `${run} (exported to ${resolve(model)})`;
@@ -120,7 +79,7 @@ async function main(): Promise<void> {
       const per: Record<string, Float64Array> = {};
       for (const v of Object.keys(VARIANTS)) {
         const acc = new Float64Array(episodes);
-        await fewShot(keysOf(v), set, { ...t, episodes, seed, onEpisode: (e, a) => (acc[e] = a) });
+        await fewShot(keys[v], set, { ...t, episodes, seed, onEpisode: (e, a) => (acc[e] = a) });
         per[v] = acc;
       }
       const pct = (x: Float64Array) => meanCi(x.map((a) => 100 * a));
@@ -137,7 +96,6 @@ async function main(): Promise<void> {
     }
     lines.push('');
     (report.models as Record<string, unknown>)[name] = rows;
-    enc.dispose();
   }
   writeFileSync(`${values.out}.md`, lines.join('\n'));
   writeFileSync(`${values.out}.json`, JSON.stringify(report, null, 2) + '\n');

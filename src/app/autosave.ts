@@ -15,6 +15,7 @@
 import { openDB, type IDBPDatabase } from 'idb';
 import { z } from 'zod';
 import { encoderEntrySchema, LEGACY_ENCODER, weightsHash } from '../encoder/registry';
+import type { KeyShifts } from '../encoder/encoder';
 import {
   bytesToBase64,
   checkSaved,
@@ -55,7 +56,7 @@ export interface AutosaveMeta {
   /** which weights of that encoder (absent in autosaves written before they were recorded) */
   encoderWeights?: string;
   /** the test-time shifts of its keys (registry `keyShifts`; absent: 0) */
-  encoderKeyShifts?: 4 | 8;
+  encoderKeyShifts?: KeyShifts;
   /** that encoder's calibrated "not sure" cut-off (absent in older autosaves) */
   encoderCutoff?: number;
   settings: SavedMemory['settings'];
@@ -132,7 +133,7 @@ const metaSchema = z.object({
   savedAt: z.string(),
   encoder: encoderEntrySchema.shape.name.optional(),
   encoderWeights: weightsHash.optional(),
-  encoderKeyShifts: z.union([z.literal(4), z.literal(8)]).optional(),
+  encoderKeyShifts: encoderEntrySchema.shape.keyShifts,
   encoderCutoff: settingsSchema.shape.nearCutoff,
   settings: settingsSchema,
   size: z.number().int().min(SETTING_BOUNDS.memorySize.min).max(SETTING_BOUNDS.memorySize.max),

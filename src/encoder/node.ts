@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Encoder, type EncoderOptions, type KeyShifts } from './encoder';
+import { Encoder, KEY_SHIFTS, type EncoderOptions, type KeyShifts } from './encoder';
 import { parseEncoderRegistry } from './registry';
 
 /**
@@ -61,13 +61,29 @@ export function loadEncoderFromDir(path: string, options: EncoderOptions = {}): 
 }
 
 /**
- * The test-time shifts a model folder's keys are made with: its entry's `keyShifts` when the folder
- * is one listed in `registryPath` (models/encoders.json) beside it, else 0. Scripts that take
- * `--model DIR` use it so a bundled encoder's keys are the app's.
+ * The test-time shifts a script's keys are made with: `flag` (the script's --key-shifts) when
+ * given, else the model folder's entry in `registryPath` (models/encoders.json) when it is listed
+ * there, else 0. So a bundled encoder's keys are the app's unless the caller asks otherwise.
+ * @throws Error when the flag is not 0, 4 or 8.
  */
-export function registryKeyShifts(modelDir: string, registryPath: string): KeyShifts {
+export function keyShiftsOf(modelDir: string, registryPath: string, flag?: string): KeyShifts {
+  if (flag !== undefined) {
+    const k = Number(flag);
+    if (!KEY_SHIFTS.includes(k as KeyShifts)) throw new Error(`expected --key-shifts to be one of ${KEY_SHIFTS.join(', ')}, got ${flag}`);
+    return k as KeyShifts;
+  }
   const registry = parseEncoderRegistry(JSON.parse(readFileSync(registryPath, 'utf8')), registryPath);
   const dir = resolve(modelDir);
-  const entry = registry.encoders.find((e) => resolve(dirname(registryPath), e.folder) === dir);
-  return entry?.keyShifts ?? 0;
+  return registry.encoders.find((e) => resolve(dirname(registryPath), e.folder) === dir)?.keyShifts ?? 0;
+}
+
+/**
+ * Refuse a model that trained on the background validation alphabets (export_tfjs.py records
+ * `training.trainval` in model.json): measuring it there would read drawings it has learned.
+ * @throws Error naming the model and its run, followed by `advice`.
+ */
+export function refuseTrainval(modelDir: string, advice: string): void {
+  const meta = JSON.parse(readFileSync(join(resolve(modelDir), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { trainval?: boolean; run?: string } } };
+  const training = meta.userDefinedMetadata?.training;
+  if (training?.trainval) throw new Error(`${modelDir} was trained on the validation alphabets too (${training.run ?? 'train.py --trainval'}): ${advice}`);
 }

@@ -13,6 +13,9 @@ import { unzipSync } from 'fflate';
 import { convertIndexedToRgb, decode, type DecodedPng } from 'fast-png';
 
 /** The official download of the evaluation set (used by the browser when online). */
+/** training/data.py VAL_ALPHABETS: the background alphabets held out of training, for choices made on validation */
+export const VALIDATION_ALPHABETS: readonly string[] = ['Early_Aramaic', 'Hebrew'];
+
 export const OMNIGLOT_EVALUATION_URL =
   'https://raw.githubusercontent.com/brendenlake/omniglot/master/python/images_evaluation.zip';
 export const OMNIGLOT_BACKGROUND_URL =
@@ -75,6 +78,12 @@ const FILE_RE = /^(\d+)_(\d+)$/;
  * @throws OmniglotLayoutError naming `source` and the expected layout on a corrupt zip or a
  *         layout that is not Omniglot's.
  */
+/** @throws Error when images_background lacks a validation alphabet (another zip, or a cut one) */
+export function checkValidationAlphabets(set: OmniglotSet): void {
+  const missing = VALIDATION_ALPHABETS.filter((a) => !set.alphabets.includes(a));
+  if (missing.length) throw new Error(`expected the validation alphabets ${VALIDATION_ALPHABETS.join(', ')} in ${set.source}, missing ${missing.join(', ')}`);
+}
+
 export function readOmniglotZip(bytes: Uint8Array | ArrayBuffer, source: string): OmniglotSet {
   const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let files: Record<string, Uint8Array>;
