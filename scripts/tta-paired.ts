@@ -9,23 +9,15 @@
  *
  *   npx tsx scripts/tta-paired.ts --model DIR [--model DIR ...] [--episodes 4000] [--seed 7] [--out bench/tta-paired]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
 import type { KeyShifts } from '../src/encoder';
 import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
-import { VALIDATION_ALPHABETS, checkValidationAlphabets, fewShot, meanCi, prepareImages, readOmniglotZip, rotatedClasses, type Embeddings } from '../src/eval';
+import { fewShot, meanCi, type Embeddings } from '../src/eval';
+import { PAIRED_TASKS as TASKS, modelName, validationSet } from './pairedValidation';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIR = process.env.OMNIGLOT_DIR ? resolve(process.env.OMNIGLOT_DIR) : resolve(ROOT, '../shared/data/omniglot');
-const TASKS = [
-  { ways: 5, shots: 1 },
-  { ways: 5, shots: 5 },
-  { ways: 20, shots: 1 },
-  { ways: 20, shots: 5 },
-];
 /** each variant is the shipped key function (src/encoder Encoder with that keyShifts) */
 const VARIANTS: Record<string, KeyShifts> = { none: 0, shift4: 4, shift8: 8 };
 
@@ -45,12 +37,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`expected --episodes to be an integer >= 1, got ${values.episodes}`);
   if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
 
-  const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
-  checkValidationAlphabets(all);
-  const classes = rotatedClasses(all).filter((c) => VALIDATION_ALPHABETS.includes(all.characters[c.character].alphabet));
-  const prepared = await prepareImages(all, [{ name: 'validation', classes }]);
-  const set = prepared.sets[0];
-  console.log(`validation: ${VALIDATION_ALPHABETS.join(', ')}: ${set.classes.length} classes, ${prepared.pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
+  const { set, pixels, alphabets: VALIDATION_ALPHABETS } = await validationSet();
+  console.log(`validation: ${VALIDATION_ALPHABETS.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
 
   const report: Record<string, unknown> = { rule: 'bench/tta-rule.md', episodes, seed, alphabets: VALIDATION_ALPHABETS, models: {} };
   const lines: string[] = [
@@ -65,16 +53,12 @@ async function main(): Promise<void> {
     const keys: Record<string, Embeddings> = {};
     for (const [variant, keyShifts] of Object.entries(VARIANTS)) {
       const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
-      keys[variant] = { dim: enc.keySize, count: prepared.pixels.count, data: await enc.encode(prepared.pixels.data) };
+      keys[variant] = { dim: enc.keySize, count: pixels.count, data: await enc.encode(pixels.data) };
       enc.dispose();
     }
-    // a model exported outside the repository is named by the training run that made it
-    const meta = JSON.parse(readFileSync(join(resolve(model), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { run?: string } } };
-    const run = meta.userDefinedMetadata?.training?.run;
-    const inRepo = !relative(ROOT, resolve(model)).startsWith('..');
-    const name = inRepo || !run ? relative(ROOT, resolve(model)) : `${run} (exported to ${resolve(model)})`;
+    const name = modelName(model);
     const rows: Record<string, unknown>[] = [];
-    lines.push(`## \`${name}\``, '', '| task | none | shift4 | shift4 - none | shift8 | shift8 - none | shift8 - shift4 |', '|---|---|---|---|---|---|---|');
+    lines.push(`## ${name}`, '', '| task | none | shift4 | shift4 - none | shift8 | shift8 - none | shift8 - shift4 |', '|---|---|---|---|---|---|---|');
     for (const t of TASKS) {
       const per: Record<string, Float64Array> = {};
       for (const v of Object.keys(VARIANTS)) {

@@ -29,12 +29,16 @@ import sys
 import time
 from dataclasses import asdict, dataclass, fields
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from tqdm import tqdm
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import allocator  # noqa: E402
+if __name__ == "__main__":
+    allocator.reexec()  # tcmalloc when present: same arithmetic, ~4x faster steps on a VM (allocator.py)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
 from data import AugmentConfig, Dataset, load_zip, split  # noqa: E402
 from memory import Memory, MemoryConfig  # noqa: E402  (validation)
 from model import Encoder, ModelConfig, load_weights, parameter_count, parse_channels  # noqa: E402
@@ -308,7 +312,7 @@ def main():
             raise SystemExit(f"--init: no checkpoint at {cfg.init!r}")
         load_weights(model, torch.load(cfg.init, map_location=cfg.device), f"--init {cfg.init}")
         say(f"encoder initialised from {cfg.init}")
-    say(f"encoder parameters: {parameter_count(model)}; device {cfg.device}")
+    say(f"encoder parameters: {parameter_count(model)}; device {cfg.device}; {cfg.threads} threads; malloc {allocator.current()}")
 
     total = cfg.warmup_steps + cfg.memory_steps
     t0 = time.time() - elapsed
@@ -351,7 +355,7 @@ def main():
     minutes = (time.time() - t0) / 60
     torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "final.pt"))
     summary = dict(config=asdict(cfg), history=history, minutes=round(minutes, 1), parameters=parameter_count(model),
-                   device=cfg.device, torch=torch.__version__, threads=cfg.threads)
+                   device=cfg.device, torch=torch.__version__, threads=cfg.threads, malloc=allocator.current())
     with open(os.path.join(cfg.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     say(f"done in {minutes:.1f} min; final validation {history[-1] if history else None}")

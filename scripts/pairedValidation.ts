@@ -1,0 +1,36 @@
+/**
+ * What the paired validation scripts (tta-paired.ts, ensemble-paired.ts) share: the background
+ * validation alphabets prepared once, the four tasks, and how a model folder is named in a report.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VALIDATION_ALPHABETS, checkValidationAlphabets, prepareImages, readOmniglotZip, rotatedClasses } from '../src/eval';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIR = process.env.OMNIGLOT_DIR ? resolve(process.env.OMNIGLOT_DIR) : resolve(ROOT, '../shared/data/omniglot');
+
+export const PAIRED_TASKS = [
+  { ways: 5, shots: 1 },
+  { ways: 5, shots: 5 },
+  { ways: 20, shots: 1 },
+  { ways: 20, shots: 5 },
+];
+
+/** The validation alphabets of images_background (never the evaluation set), preprocessed once. */
+export async function validationSet() {
+  const all = readOmniglotZip(readFileSync(join(DIR, 'images_background.zip')), 'images_background.zip');
+  checkValidationAlphabets(all);
+  const classes = rotatedClasses(all).filter((c) => VALIDATION_ALPHABETS.includes(all.characters[c.character].alphabet));
+  const prepared = await prepareImages(all, [{ name: 'validation', classes }]);
+  return { set: prepared.sets[0], pixels: prepared.pixels, alphabets: VALIDATION_ALPHABETS };
+}
+
+/** A model in the repository by its path; one exported elsewhere by the training run that made it. */
+export function modelName(model: string): string {
+  const meta = JSON.parse(readFileSync(join(resolve(model), 'model.json'), 'utf8')) as { userDefinedMetadata?: { training?: { run?: string } } };
+  const run = meta.userDefinedMetadata?.training?.run;
+  const inRepo = !relative(ROOT, resolve(model)).startsWith('..');
+  const name = inRepo ? relative(ROOT, resolve(model)) : run ? `${run} (exported to ${resolve(model)})` : resolve(model);
+  return '`' + name + '`';
+}
