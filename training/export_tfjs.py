@@ -3,6 +3,7 @@
     /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/final/mem-skip-w60-7k-trainval/final.pt \
         --out=models/omniglot-conv4-memory
     /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
+    /usr/bin/python3 training/export_tfjs.py --ckpt=A/final.pt,B/final.pt --out=DIR   # an ensemble: one functional model
 
 Written directly (no converter): a Keras `Sequential` topology that tfjs-layers deserialises,
 and little-endian float32 weights in manifest order. BatchNorm (inference statistics) is folded
@@ -72,54 +73,109 @@ def training_of(ckpt: str | None) -> dict | None:
     return out
 
 
-def export(model: Encoder, out_dir: str, name: str = "omniglot-conv4", training: dict | None = None) -> dict:
-    model = model.eval().cpu()
-    os.makedirs(out_dir, exist_ok=True)
+def tower(model: Encoder, prefix: str = "") -> tuple[list, list, list]:
+    """One encoder as TF.js layers (BatchNorm folded), their weight specs and weight arrays."""
     layers, weights, blobs = [], [], []
     size = model.cfg.image_size
     for i, (kernel, bias, pool) in enumerate(folded_blocks(model), start=1):
-        cfg = dict(name=f"conv{i}", trainable=True, dtype="float32", filters=int(kernel.shape[3]),
+        cfg = dict(name=f"{prefix}conv{i}", trainable=True, dtype="float32", filters=int(kernel.shape[3]),
                    kernel_size=[3, 3], strides=[1, 1], padding="same", data_format="channels_last",
                    dilation_rate=[1, 1], activation="relu", use_bias=True)
-        if i == 1:
+        if i == 1 and not prefix:
             cfg["batch_input_shape"] = [None, size, size, 1]
         layers.append(dict(class_name="Conv2D", config=cfg))
-        weights += [dict(name=f"conv{i}/kernel", shape=list(kernel.shape), dtype="float32"),
-                    dict(name=f"conv{i}/bias", shape=list(bias.shape), dtype="float32")]
+        weights += [dict(name=f"{prefix}conv{i}/kernel", shape=list(kernel.shape), dtype="float32"),
+                    dict(name=f"{prefix}conv{i}/bias", shape=list(bias.shape), dtype="float32")]
         blobs += [kernel, bias]
         if pool:
             layers.append(dict(class_name="MaxPooling2D", config=dict(
-                name=f"pool{i}", trainable=True, dtype="float32", pool_size=[2, 2], strides=[2, 2],
+                name=f"{prefix}pool{i}", trainable=True, dtype="float32", pool_size=[2, 2], strides=[2, 2],
                 padding="valid", data_format="channels_last")))
-    layers.append(dict(class_name="Flatten", config=dict(name="flatten", trainable=True, dtype="float32",
+    layers.append(dict(class_name="Flatten", config=dict(name=f"{prefix}flatten", trainable=True, dtype="float32",
                                                          data_format="channels_last")))
     dk = dense_kernel(model)
     db = model.fc.bias.detach().numpy().astype(np.float32)
-    layers.append(dict(class_name="Dense", config=dict(name="key", trainable=True, dtype="float32",
+    layers.append(dict(class_name="Dense", config=dict(name=f"{prefix}key", trainable=True, dtype="float32",
                                                        units=int(dk.shape[1]), activation="linear", use_bias=True)))
-    weights += [dict(name="key/kernel", shape=list(dk.shape), dtype="float32"),
-                dict(name="key/bias", shape=list(db.shape), dtype="float32")]
+    weights += [dict(name=f"{prefix}key/kernel", shape=list(dk.shape), dtype="float32"),
+                dict(name=f"{prefix}key/bias", shape=list(db.shape), dtype="float32")]
     blobs += [dk, db]
+    return layers, weights, blobs
+
+
+def functional_topology(name: str, towers: list[list], size: int) -> dict:
+    """Several towers on one input, their outputs concatenated: a Keras functional model for tfjs-layers."""
+    nodes = [dict(class_name="InputLayer", name="input", inbound_nodes=[],
+                  config=dict(batch_input_shape=[None, size, size, 1], dtype="float32", sparse=False, name="input"))]
+    ends = []
+    for layers in towers:
+        prev = "input"
+        for layer in layers:
+            nodes.append(dict(class_name=layer["class_name"], config=layer["config"], name=layer["config"]["name"],
+                              inbound_nodes=[[[prev, 0, 0, {}]]]))
+            prev = layer["config"]["name"]
+        ends.append(prev)
+    nodes.append(dict(class_name="Concatenate", name="keys", inbound_nodes=[[[e, 0, 0, {}] for e in ends]],
+                      config=dict(name="keys", trainable=True, dtype="float32", axis=-1)))
+    return dict(class_name="Model", config=dict(name=name, layers=nodes, input_layers=[["input", 0, 0]],
+                                                output_layers=[["keys", 0, 0]]))
+
+
+def export(model: Encoder | list[Encoder], out_dir: str, name: str = "omniglot-conv4", training: dict | None = None) -> dict:
+    """One encoder -> a Sequential model. Several (an ensemble, bench/ensemble-rule.md) -> one functional
+    model whose output is the members' raw outputs side by side, with `key_parts` = their number in the
+    metadata: the TS Encoder then makes each part a unit vector and the key their concatenation / sqrt(parts)."""
+    models = [m.eval().cpu() for m in (model if isinstance(model, list) else [model])]
+    os.makedirs(out_dir, exist_ok=True)
+    if len(models) == 1:
+        layers, weights, blobs = tower(models[0])
+        topology = dict(class_name="Sequential", config=dict(name=name, layers=layers))
+    else:
+        if len({m.cfg.image_size for m in models}) != 1:
+            raise SystemExit("the members of an ensemble must take the same input size")
+        built = [tower(m, prefix=f"m{i}_") for i, m in enumerate(models, start=1)]
+        weights = [w for _, ws, _ in built for w in ws]
+        blobs = [b for _, _, bs in built for b in bs]
+        topology = functional_topology(name, [ls for ls, _, _ in built], models[0].cfg.image_size)
     shard = "weights.bin"
     with open(os.path.join(out_dir, shard), "wb") as f:
         for b in blobs:
             f.write(np.ascontiguousarray(b, dtype="<f4").tobytes())
+    key_size = sum(m.cfg.key_size for m in models)
+    meta = dict(input="[batch, 28, 28, 1] float32, ink = 1 on background = 0 (training/preprocess.py)",
+                output="[batch, key_size] raw embedding; L2-normalise to get the memory key",
+                key_size=key_size, parameters=sum(parameter_count(m) for m in models))
+    if len(models) > 1:
+        if len({m.cfg.key_size for m in models}) != 1:
+            raise SystemExit("the members of an ensemble must have the same key size")
+        meta["output"] = (f"[batch, key_size] the raw embeddings of {len(models)} encoders side by side; the memory key is "
+                          f"each part L2-normalised, concatenated, divided by sqrt({len(models)})")
+        meta["key_parts"] = len(models)
+    if training:
+        meta["training"] = training
     doc = dict(
         format="layers-model", generatedBy="memory-lab training/export_tfjs.py", convertedBy=None,
-        modelTopology=dict(class_name="Sequential", config=dict(name=name, layers=layers),
-                           keras_version="tfjs-layers 4.22.0", backend="tensor_flow.js"),
+        modelTopology=dict(**topology, keras_version="tfjs-layers 4.22.0", backend="tensor_flow.js"),
         weightsManifest=[dict(paths=[shard], weights=weights)],
-        userDefinedMetadata=dict(input="[batch, 28, 28, 1] float32, ink = 1 on background = 0 (training/preprocess.py)",
-                                 output="[batch, key_size] raw embedding; L2-normalise to get the memory key",
-                                 key_size=model.cfg.key_size, parameters=parameter_count(model),
-                                 **({"training": training} if training else {})))
+        userDefinedMetadata=meta)
     with open(os.path.join(out_dir, "model.json"), "w") as f:
         json.dump(doc, f)
     return doc
 
 
-def parity_fixture(model: Encoder, path: str, model_dir: str, n_random: int = 4):
-    """Synthetic inputs (stroke drawings through the preprocessing, and noise) -> PyTorch embeddings."""
+def ensemble_training(trainings: list[dict | None]) -> dict | None:
+    """What trained an ensemble: each member's record, and trainval if any member saw the validation alphabets."""
+    if not any(trainings):
+        return None
+    known = [t or {} for t in trainings]
+    return dict(members=known, trainval=any(t.get("trainval") for t in known),
+                run=" + ".join(t.get("run", "unknown run") for t in known),
+                alphabets=next((t.get("alphabets", "unknown") for t in known if t.get("trainval")), known[0].get("alphabets", "unknown")))
+
+
+def parity_fixture(model: Encoder | list[Encoder], path: str, model_dir: str, n_random: int = 4):
+    """Synthetic inputs (stroke drawings through the preprocessing, and noise) -> PyTorch embeddings
+    (an ensemble: the members' raw outputs side by side, keys as export() describes)."""
     from make_fixtures import synthetic_drawing
     from preprocess import preprocess
 
@@ -127,10 +183,11 @@ def parity_fixture(model: Encoder, path: str, model_dir: str, n_random: int = 4)
     inputs = [preprocess(synthetic_drawing(rng, 105, 105), ink_is_dark=True) for _ in range(6)]
     inputs += [rng.random((28, 28)).astype(np.float32) for _ in range(n_random)]
     x = torch.from_numpy(np.stack(inputs))[:, None]
-    model = model.eval().cpu()
+    models = [m.eval().cpu() for m in (model if isinstance(model, list) else [model])]
     with torch.no_grad():
-        raw = model(x)
-        keys = torch.nn.functional.normalize(raw, dim=1)
+        parts = [m(x) for m in models]
+        raw = torch.cat(parts, 1)
+        keys = torch.cat([torch.nn.functional.normalize(p, dim=1) for p in parts], 1) / len(parts) ** 0.5
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         json.dump(dict(model=os.path.relpath(model_dir, ROOT),
@@ -163,8 +220,12 @@ def load_model(ckpt: str | None) -> Encoder:
 def main():
     args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
     out = os.path.abspath(args.get("out", os.path.join(ROOT, "models", "omniglot-conv4")))
-    model = load_model(args.get("ckpt"))
-    export(model, out, name=os.path.basename(out.rstrip("/")), training=training_of(args.get("ckpt")))
+    # --ckpt=A.pt,B.pt: an ensemble of the two (bench/ensemble-rule.md)
+    ckpts = args["ckpt"].split(",") if args.get("ckpt") else [None]
+    models = [load_model(c) for c in ckpts]
+    model = models[0] if len(models) == 1 else models
+    training = training_of(ckpts[0]) if len(ckpts) == 1 else ensemble_training([training_of(c) for c in ckpts])
+    export(model, out, name=os.path.basename(out.rstrip("/")), training=training)
     # one fixture per encoder folder, so exporting one encoder never overwrites another's
     name = os.path.basename(out.rstrip("/"))
     # (the first bundled encoder's kept its original name)
@@ -172,7 +233,7 @@ def main():
     parity = args.get("parity", os.path.join(ROOT, "tests", "fixtures", fixture))
     if parity != "none":
         parity_fixture(model, parity, out)
-    print(f"exported {parameter_count(model)} parameters to {out}")
+    print(f"exported {sum(parameter_count(m) for m in models)} parameters ({len(models)} encoder(s)) to {out}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@
  * alphabets before adoption: bench/tta-paired.md. Only the key changes: the memory, its update
  * rule and its loss are the paper's.
  *
+ * Ensembles (`key_parts` in model.json's metadata, written by training/export_tfjs.py): one model
+ * whose output is the raw outputs of several encoders side by side. Each part becomes a unit vector
+ * (with shifts: the renormalised mean over the copies, per part) and the key is the parts
+ * concatenated and divided by sqrt(parts), so the cosine of two keys is the mean of the members'
+ * cosines. Measured before adoption: bench/ensemble-rule.md.
+ *
  * Plain TypeScript, no DOM: works in the browser (URL) and in Node (pass an IOHandler, e.g.
  * `fileSystemHandler(dir)` from `./node`).
  */
@@ -47,6 +53,11 @@ const SHIFTS: readonly (readonly [number, number])[] = [
 export interface EncoderOptions {
   /** test-time shifts averaged into each key (default 0: the drawing alone) */
   keyShifts?: KeyShifts;
+  /**
+   * how many encoders' outputs lie side by side in the model's output (an ensemble); each part is
+   * normalised on its own. Default 1; load() reads it from model.json (`key_parts`).
+   */
+  keyParts?: number;
 }
 
 function checkKeyShifts(k: unknown): KeyShifts {
@@ -132,6 +143,8 @@ export class Encoder {
     readonly keySize: number,
     /** test-time shifts averaged into each key (0: the drawing alone) */
     readonly keyShifts: KeyShifts,
+    /** encoders whose outputs make up the key (1, or the size of an ensemble) */
+    readonly keyParts: number,
   ) {}
 
   /**
@@ -140,6 +153,7 @@ export class Encoder {
    */
   static async load(source: EncoderSource, options: EncoderOptions = {}): Promise<Encoder> {
     const keyShifts = checkKeyShifts(options.keyShifts);
+    let keyParts = options.keyParts;
     let model: tf.LayersModel;
     try {
       // read the files first and check the weights' size: tf.loadLayersModel on a short weights
@@ -149,6 +163,8 @@ export class Encoder {
       if (!handler.load) throw new Error('the IOHandler cannot load');
       const artifacts = await handler.load();
       checkWeightBytes(artifacts);
+      const parts = (artifacts.userDefinedMetadata as { key_parts?: unknown } | undefined)?.key_parts;
+      if (parts !== undefined) keyParts = parts as number;
       model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     } catch (err) {
       throw new Error(
@@ -157,14 +173,16 @@ export class Encoder {
         }`,
       );
     }
-    return Encoder.fromModel(model, describeSource(source), { keyShifts });
+    return Encoder.fromModel(model, describeSource(source), { keyShifts, keyParts });
   }
 
   /** Wrap an already built layers model (checked: input [null,28,28,1], output [null,k]). */
   static fromModel(model: tf.LayersModel, name = 'the model', options: EncoderOptions = {}): Encoder {
     let keyShifts: KeyShifts;
+    const keyParts = options.keyParts ?? 1;
     try {
       keyShifts = checkKeyShifts(options.keyShifts);
+      if (!Number.isInteger(keyParts) || keyParts < 1 || keyParts > 8) throw new Error(`${name}: expected key_parts to be an integer from 1 to 8, got ${String(keyParts)}`);
     } catch (err) {
       model.dispose();
       throw err;
@@ -190,7 +208,12 @@ export class Encoder {
         )} and outputs ${JSON.stringify(model.outputs.map((t) => t.shape))}`,
       );
     }
-    return new Encoder(model, outShape[1] as number, keyShifts);
+    const keySize = outShape[1] as number;
+    if (keySize % keyParts !== 0) {
+      model.dispose();
+      throw new Error(`${name}: an output of ${keySize} values cannot be split into ${keyParts} equal key parts`);
+    }
+    return new Encoder(model, keySize, keyShifts, keyParts);
   }
 
   private check(): void {
@@ -212,7 +235,14 @@ export class Encoder {
     }
     return tf.tidy(() => {
       const x = images.reshape([s[0], OUT, OUT, 1]).toFloat() as tf.Tensor4D;
-      const unit = (y: tf.Tensor2D) => tf.div(y, tf.maximum(tf.norm(y, 'euclidean', 1, true), NORM_EPS)) as tf.Tensor2D;
+      const parts = this.keyParts, part = this.keySize / parts;
+      // each part of length 1/sqrt(parts): unit parts, and a unit key
+      const unit = (y: tf.Tensor2D) => {
+        if (parts === 1) return tf.div(y, tf.maximum(tf.norm(y, 'euclidean', 1, true), NORM_EPS)) as tf.Tensor2D;
+        const p = y.reshape([-1, parts, part]);
+        const n = tf.maximum(tf.norm(p, 'euclidean', 2, true), NORM_EPS);
+        return tf.div(p, n).mul(1 / Math.sqrt(parts)).reshape([-1, this.keySize]) as tf.Tensor2D;
+      };
       if (raw) return this.model.predict(x) as tf.Tensor2D;
       if (this.keyShifts === 0) return unit(this.model.predict(x) as tf.Tensor2D);
       const all = unit(this.model.predict(withShiftedCopies(x, this.keyShifts)) as tf.Tensor2D);

@@ -33,19 +33,37 @@ def tfjs_forward(model_dir, x):
         weights[spec["name"]] = torch.from_numpy(raw[off:off + n].reshape(spec["shape"]).copy())
         off += n
     assert off == raw.size, "every byte of the shard is accounted for"
-    h = x.permute(0, 2, 3, 1)  # NHWC
-    for layer in doc["modelTopology"]["config"]["layers"]:
-        cls, cfg = layer["class_name"], layer["config"]
+    topo = doc["modelTopology"]
+
+    def apply(cls, cfg, h):
         if cls == "Conv2D":
             k = weights[cfg["name"] + "/kernel"].permute(3, 2, 0, 1)  # HWIO -> OIHW
-            h = F.relu(F.conv2d(h.permute(0, 3, 1, 2), k, weights[cfg["name"] + "/bias"], padding=1)).permute(0, 2, 3, 1)
-        elif cls == "MaxPooling2D":
-            h = F.max_pool2d(h.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
-        elif cls == "Flatten":
-            h = h.reshape(h.shape[0], -1)
-        elif cls == "Dense":
-            h = h @ weights[cfg["name"] + "/kernel"] + weights[cfg["name"] + "/bias"]
-    return h
+            return F.relu(F.conv2d(h.permute(0, 3, 1, 2), k, weights[cfg["name"] + "/bias"], padding=1)).permute(0, 2, 3, 1)
+        if cls == "MaxPooling2D":
+            return F.max_pool2d(h.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+        if cls == "Flatten":
+            return h.reshape(h.shape[0], -1)
+        if cls == "Dense":
+            return h @ weights[cfg["name"] + "/kernel"] + weights[cfg["name"] + "/bias"]
+        raise AssertionError(f"unexpected layer {cls}")
+
+    h = x.permute(0, 2, 3, 1)  # NHWC
+    if topo["class_name"] == "Sequential":
+        for layer in topo["config"]["layers"]:
+            h = apply(layer["class_name"], layer["config"], h)
+        return h
+    # a functional model (an ensemble): layers in order, each fed by its inbound node(s)
+    assert topo["class_name"] == "Model"
+    out = {}
+    for layer in topo["config"]["layers"]:
+        ins = [out[n[0]] for n in layer["inbound_nodes"][0]] if layer["inbound_nodes"] else None
+        if layer["class_name"] == "InputLayer":
+            out[layer["name"]] = h
+        elif layer["class_name"] == "Concatenate":
+            out[layer["name"]] = torch.cat(ins, dim=-1)
+        else:
+            out[layer["name"]] = apply(layer["class_name"], layer["config"], ins[0])
+    return out[topo["config"]["output_layers"][0][0]]
 
 
 def test_export_reload_round_trip(tmp_path):
@@ -66,6 +84,31 @@ def test_export_reload_round_trip(tmp_path):
     x = torch.rand(6, 1, 28, 28)
     with torch.no_grad():
         torch.testing.assert_close(tfjs_forward(str(tmp_path), x), m(x), atol=1e-5, rtol=1e-5)
+
+
+def test_ensemble_export_is_the_members_side_by_side(tmp_path):
+    from export_tfjs import ensemble_training, parity_fixture
+    torch.manual_seed(1)
+    members = [Encoder(ModelConfig()).eval() for _ in range(2)]
+    doc = export(members, str(tmp_path), name="pair",
+                 training=ensemble_training([{"run": "a", "trainval": False}, {"run": "b", "trainval": True}]))
+    meta = doc["userDefinedMetadata"]
+    assert doc["modelTopology"]["class_name"] == "Model"
+    assert meta["key_parts"] == 2 and meta["key_size"] == 256
+    assert meta["training"]["trainval"] is True and meta["training"]["run"] == "a + b"  # one member saw validation
+    names = [w["name"] for w in doc["weightsManifest"][0]["weights"]]
+    assert len(names) == len(set(names)) and names[0].startswith("m1_") and names[-1].startswith("m2_")
+    x = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(tfjs_forward(str(tmp_path), x), torch.cat([m(x) for m in members], 1), atol=1e-5, rtol=1e-5)
+    parity_fixture(members, str(tmp_path / "parity.json"), str(tmp_path))
+    fx = json.load(open(tmp_path / "parity.json"))
+    keys = np.array(fx["keys"])
+    np.testing.assert_allclose(np.linalg.norm(keys[:, :128], axis=1), 0.5 ** 0.5, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(keys[:, 128:], axis=1), 0.5 ** 0.5, atol=1e-6)
+    # a single encoder still exports as before: a Sequential model without key_parts
+    single = export(members[0], str(tmp_path / "one"))
+    assert single["modelTopology"]["class_name"] == "Sequential" and "key_parts" not in single["userDefinedMetadata"]
 
 
 def test_export_records_what_trained_the_model(tmp_path):
