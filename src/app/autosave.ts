@@ -154,7 +154,7 @@ export function savedFromAutosave(meta: unknown, slots: unknown[], expected: Exp
   const m = metaSchema.safeParse(meta);
   if (!m.success) throw new Error(`the autosave is damaged: ${issueText(m.error)}`);
   const { clock } = m.data;
-  const want = keySizeMismatch(expected, m.data.keySize, m.data.encoder);
+  const want = keySizeMismatch(expected, m.data.keySize, { encoder: m.data.encoder, weights: m.data.encoderWeights, keyShifts: m.data.encoderKeyShifts });
   if (want !== null) {
     throw new Error(`the autosave holds keys of size ${m.data.keySize}, but this encoder makes keys of size ${want}`);
   }

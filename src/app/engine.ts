@@ -13,7 +13,7 @@ import { createMemoryPort } from './memoryAdapter';
 import { reencodeSlots, type ReencodeReport } from './reencode';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
-import { labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
+import { keysAreCurrent, labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
 import { cutoffAfterMove, cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
@@ -51,18 +51,7 @@ export interface RestoreReport extends ReencodeReport {
   earlierVersion: boolean;
 }
 
-/**
- * Whether a saved memory's keys are the encoder in use's: the same name, the same test-time shifts
- * (absent: 0) and, when the registry records the weights, the same weights (a memory saved before
- * they were recorded counts as made by the entry's `unrecordedWeights`).
- */
-export function keysAreCurrent(m: Pick<SavedMemory, 'encoder' | 'weights' | 'keyShifts'>, entry: EncoderEntry): { current: boolean; earlierVersion: boolean } {
-  if ((m.encoder ?? LEGACY_ENCODER) !== entry.name) return { current: false, earlierVersion: false };
-  if ((m.keyShifts ?? 0) !== (entry.keyShifts ?? 0)) return { current: false, earlierVersion: true };
-  if (entry.weights === undefined) return { current: true, earlierVersion: false };
-  const made = m.weights ?? entry.unrecordedWeights;
-  return made === entry.weights ? { current: true, earlierVersion: false } : { current: false, earlierVersion: true };
-}
+export { keysAreCurrent } from './persist';
 
 /** Where an encoder switch is (the Settings show it). */
 export type EncoderSwitchProgress = { phase: 'loading' } | { phase: 'encoding'; done: number; total: number };

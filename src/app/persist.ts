@@ -7,7 +7,7 @@
  * break later use.
  */
 import { z } from 'zod';
-import { encoderEntrySchema, LEGACY_ENCODER, weightsHash } from '../encoder/registry';
+import { encoderEntrySchema, LEGACY_ENCODER, weightsHash, type EncoderEntry } from '../encoder/registry';
 import type { KeyShifts } from '../encoder/encoder';
 import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, MAX_LABEL_LENGTH, SETTING_BOUNDS, type Settings } from './types';
 
@@ -165,12 +165,32 @@ export function issueText(e: z.ZodError): string {
  * refused), or with its registry name, when a memory made by another encoder is accepted with its
  * own key size (the engine re-encodes it: Engine.restore).
  */
-export type ExpectedEncoder = number | { keySize: number; encoder: string };
+/**
+ * The encoder a memory is opened under: its key size, its name and, from the app, its registry entry.
+ * With the entry, a memory whose keys are not its current ones (keysAreCurrent: another encoder, other
+ * weights or other test-time shifts) is re-encoded from its drawings, so the size of its old keys
+ * does not matter (an ensemble of two networks makes 256-number keys where one network made 128).
+ */
+export type ExpectedEncoder = number | { keySize: number; encoder: string; entry?: EncoderEntry };
 
-/** Whether a memory whose keys `madeBy` made (absent: LEGACY_ENCODER) must have the expected key size. */
-export function keySizeMismatch(expected: ExpectedEncoder, keySize: number, madeBy: string | undefined): number | null {
-  const e = typeof expected === 'number' ? { keySize: expected, encoder: null } : expected;
-  if (e.encoder !== null && (madeBy ?? LEGACY_ENCODER) !== e.encoder) return null;
+/**
+ * Whether a saved memory's keys are the encoder in use's: the same name, the same test-time shifts
+ * (absent: 0) and, when the registry records the weights, the same weights (a memory saved before
+ * they were recorded counts as made by the entry's `unrecordedWeights`).
+ */
+export function keysAreCurrent(m: Pick<SavedMemory, 'encoder' | 'weights' | 'keyShifts'>, entry: EncoderEntry): { current: boolean; earlierVersion: boolean } {
+  if ((m.encoder ?? LEGACY_ENCODER) !== entry.name) return { current: false, earlierVersion: false };
+  if ((m.keyShifts ?? 0) !== (entry.keyShifts ?? 0)) return { current: false, earlierVersion: true };
+  if (entry.weights === undefined) return { current: true, earlierVersion: false };
+  const made = m.weights ?? entry.unrecordedWeights;
+  return made === entry.weights ? { current: true, earlierVersion: false } : { current: false, earlierVersion: true };
+}
+
+/** The key size a memory made by `made` must have under `expected` (null: any, or the keys are re-made). */
+export function keySizeMismatch(expected: ExpectedEncoder, keySize: number, made: Pick<SavedMemory, 'encoder' | 'weights' | 'keyShifts'>): number | null {
+  const e = typeof expected === 'number' ? { keySize: expected, encoder: null, entry: undefined } : expected;
+  if (e.encoder !== null && (made.encoder ?? LEGACY_ENCODER) !== e.encoder) return null;
+  if (e.entry && !keysAreCurrent(made, e.entry).current) return null;
   return keySize !== e.keySize ? e.keySize : null;
 }
 
@@ -191,7 +211,7 @@ export function fromFile(data: unknown, expected: ExpectedEncoder, unusedLabels:
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) throw new Error(`invalid Memory Lab file: ${issueText(parsed.error)}`);
   const f = parsed.data;
-  const want = keySizeMismatch(expected, f.keySize, f.encoder);
+  const want = keySizeMismatch(expected, f.keySize, { encoder: f.encoder, weights: f.encoderWeights, keyShifts: f.encoderKeyShifts });
   if (want !== null) {
     throw new Error(`the file holds keys of size ${f.keySize}, but this encoder makes keys of size ${want}`);
   }

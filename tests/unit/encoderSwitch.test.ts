@@ -328,6 +328,17 @@ describe('a saved memory records its encoder; another encoder\'s memory is re-en
     const slots = engine.filledKeys().slots.map((s) => engine.slotRecord(s));
     expect(savedFromAutosave(meta, slots, { keySize: 64, encoder: 'another' }).encoder).toBe('omniglot-conv4');
     expect(() => savedFromAutosave(meta, slots, { keySize: 64, encoder: 'omniglot-conv4' })).toThrow(/autosave holds keys of size 128/);
+    // a new version of the same encoder (other weights: e.g. an ensemble of two networks, 256 numbers
+    // per key) re-makes the keys from the drawings, so the old keys' size is not held against them
+    const W1 = '0000000000000000', W2 = 'ffffffffffffffff';
+    const entry = { ...engine.encoderEntry, name: 'omniglot-conv4', keyShifts: file.encoderKeyShifts };
+    const newer = { keySize: 256, encoder: 'omniglot-conv4', entry: { ...entry, weights: W2 } };
+    expect(fromFile({ ...file, encoderWeights: W1 }, newer).keySize).toBe(128);
+    expect(savedFromAutosave({ ...meta, encoderWeights: W1 }, slots, newer).keySize).toBe(128);
+    // the same weights: keys of another size are damage, refused
+    const same = { keySize: 256, encoder: 'omniglot-conv4', entry: { ...entry, weights: W1 } };
+    expect(() => fromFile({ ...file, encoderWeights: W1 }, same)).toThrow(/keys of size 128, but this encoder makes keys of size 256/);
+    expect(() => savedFromAutosave({ ...meta, encoderWeights: W1 }, slots, same)).toThrow(/autosave holds keys of size 128/);
   });
 });
 

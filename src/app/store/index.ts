@@ -413,7 +413,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       let saved;
       let reencoded: Message = null;
       try {
-        saved = fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name });
+        saved = fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry });
         await beforeReplace?.();
         const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, get().encoders));
         reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
@@ -600,7 +600,7 @@ export async function restoreSaved(
 ): Promise<{ rescued: { key: number; reason: string } | null; message: Message }> {
   if (stored.kind === 'none') return { rescued: null, message: null };
   try {
-    const expected = { keySize: e.keySize, encoder: e.encoderEntry.name };
+    const expected = { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry };
     const saved = stored.kind === 'slots' ? savedFromAutosave(stored.meta, stored.slots, expected) : fromFile(stored.record, expected, 'drop');
     // a memory another encoder made (that encoder is no longer shipped, or did not load) is re-encoded
     const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, encoders));

@@ -91,7 +91,7 @@ export const createShareSlice =
       const e = deps.engine();
       if (payload === null || !e) return false;
       try {
-        const { saved, fileText } = sharedMemoryOfPayload(payload, { keySize: e.keySize, encoder: e.encoderEntry.name });
+        const { saved, fileText } = sharedMemoryOfPayload(payload, { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry });
         const names = new Map(saved.labels.map((l) => [l.id, l.name]));
         const counts = new Map<number, number>();
         for (const s of saved.slots) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
