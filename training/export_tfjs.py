@@ -4,6 +4,7 @@
         --out=models/omniglot-conv4-memory
     /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
     /usr/bin/python3 training/export_tfjs.py --ckpt=A/final.pt,B/final.pt --out=DIR   # an ensemble: one functional model
+    /usr/bin/python3 training/export_tfjs.py --ckpt=tfjs:DIR_A,B/final.pt --out=DIR   # a member from an earlier export
 
 Written directly (no converter): a Keras `Sequential` topology that tfjs-layers deserialises,
 and little-endian float32 weights in manifest order. BatchNorm (inference statistics) is folded
@@ -103,6 +104,65 @@ def tower(model: Encoder, prefix: str = "") -> tuple[list, list, list]:
     return layers, weights, blobs
 
 
+class TfjsMember:
+    """An encoder already exported by this script (a Sequential model.json + weights.bin, BatchNorm
+    folded), taken into an ensemble verbatim: its layers and weight bytes are copied, not recomputed.
+    For those whose PyTorch checkpoint is gone. `model` is a PyTorch replica for the parity fixture:
+    the folded weights with identity BatchNorm (eps 0), so it computes what the export computes."""
+
+    def __init__(self, model_dir: str):
+        path = os.path.join(model_dir, "model.json")
+        try:
+            doc = json.load(open(path))
+            raw = np.fromfile(os.path.join(model_dir, doc["weightsManifest"][0]["paths"][0]), dtype="<f4")
+        except (OSError, ValueError, KeyError, IndexError) as e:
+            raise SystemExit(f"{model_dir}: not a TF.js export of this script ({e})") from None
+        if doc.get("modelTopology", {}).get("class_name") != "Sequential":
+            raise SystemExit(f"{model_dir}: only a single encoder (a Sequential model) can join an ensemble")
+        self.layers = doc["modelTopology"]["config"]["layers"]
+        self.specs = doc["weightsManifest"][0]["weights"]
+        want = sum(int(np.prod(spec["shape"])) for spec in self.specs)
+        if want != raw.size:
+            raise SystemExit(f"{model_dir}: weights.bin holds {raw.size} floats, the manifest {want}")
+        self.blobs, off = [], 0
+        for spec in self.specs:
+            n = int(np.prod(spec["shape"]))
+            self.blobs.append(raw[off:off + n].reshape(spec["shape"]))
+            off += n
+        self.meta = doc.get("userDefinedMetadata", {})
+        self.training = self.meta.get("training")
+        self.model = self._replica()
+        self.cfg = self.model.cfg
+
+    def _replica(self) -> Encoder:
+        w = dict(zip((s["name"] for s in self.specs), self.blobs))
+        convs = [l["config"] for l in self.layers if l["class_name"] == "Conv2D"]
+        pools = tuple(any(l["class_name"] == "MaxPooling2D" and l["config"]["name"] == f"pool{i}" for l in self.layers)
+                      for i in range(1, len(convs) + 1))
+        model = Encoder(ModelConfig(channels=tuple(c["filters"] for c in convs), pools=pools,
+                                    key_size=int(self.meta.get("key_size", w["key/bias"].shape[0]))))
+        with torch.no_grad():
+            for blk, c in zip(model.features, convs):
+                blk[0].weight.copy_(torch.from_numpy(w[c["name"] + "/kernel"].copy()).permute(3, 2, 0, 1))
+                blk[0].bias.copy_(torch.from_numpy(w[c["name"] + "/bias"].copy()))
+                bn = blk[1]
+                bn.eps = 0.0
+                bn.running_mean.zero_(), bn.running_var.fill_(1.0), bn.weight.fill_(1.0), bn.bias.zero_()
+            k, side, ch = w["key/kernel"], model.flat_side, model.cfg.channels[-1]
+            model.fc.weight.copy_(torch.from_numpy(k.copy()).view(side, side, ch, -1).permute(3, 2, 0, 1).reshape(-1, ch * side * side))
+            model.fc.bias.copy_(torch.from_numpy(w["key/bias"].copy()))
+        return model.eval()
+
+    def tower(self, prefix: str) -> tuple[list, list, list]:
+        layers = []
+        for l in self.layers:
+            cfg = {k: v for k, v in l["config"].items() if k != "batch_input_shape"}
+            cfg["name"] = prefix + cfg["name"]
+            layers.append(dict(class_name=l["class_name"], config=cfg))
+        specs = [dict(s, name=prefix + s["name"]) for s in self.specs]
+        return layers, specs, list(self.blobs)
+
+
 def functional_topology(name: str, towers: list[list], size: int) -> dict:
     """Several towers on one input, their outputs concatenated: a Keras functional model for tfjs-layers."""
     nodes = [dict(class_name="InputLayer", name="input", inbound_nodes=[],
@@ -121,11 +181,12 @@ def functional_topology(name: str, towers: list[list], size: int) -> dict:
                                                 output_layers=[["keys", 0, 0]]))
 
 
-def export(model: Encoder | list[Encoder], out_dir: str, name: str = "omniglot-conv4", training: dict | None = None) -> dict:
+def export(model: "Encoder | list[Encoder | TfjsMember]", out_dir: str, name: str = "omniglot-conv4", training: dict | None = None) -> dict:
     """One encoder -> a Sequential model. Several (an ensemble, bench/ensemble-rule.md) -> one functional
     model whose output is the members' raw outputs side by side, with `key_parts` = their number in the
     metadata: the TS Encoder then makes each part a unit vector and the key their concatenation / sqrt(parts)."""
-    models = [m.eval().cpu() for m in (model if isinstance(model, list) else [model])]
+    members = model if isinstance(model, list) else [model]
+    models = [m.model if isinstance(m, TfjsMember) else m.eval().cpu() for m in members]
     os.makedirs(out_dir, exist_ok=True)
     if len(models) == 1:
         layers, weights, blobs = tower(models[0])
@@ -133,7 +194,8 @@ def export(model: Encoder | list[Encoder], out_dir: str, name: str = "omniglot-c
     else:
         if len({m.cfg.image_size for m in models}) != 1:
             raise SystemExit("the members of an ensemble must take the same input size")
-        built = [tower(m, prefix=f"m{i}_") for i, m in enumerate(models, start=1)]
+        built = [m.tower(f"m{i}_") if isinstance(m, TfjsMember) else tower(m, prefix=f"m{i}_")
+                 for i, m in enumerate(members, start=1)]
         weights = [w for _, ws, _ in built for w in ws]
         blobs = [b for _, _, bs in built for b in bs]
         topology = functional_topology(name, [ls for ls, _, _ in built], models[0].cfg.image_size)
@@ -183,7 +245,7 @@ def parity_fixture(model: Encoder | list[Encoder], path: str, model_dir: str, n_
     inputs = [preprocess(synthetic_drawing(rng, 105, 105), ink_is_dark=True) for _ in range(6)]
     inputs += [rng.random((28, 28)).astype(np.float32) for _ in range(n_random)]
     x = torch.from_numpy(np.stack(inputs))[:, None]
-    models = [m.eval().cpu() for m in (model if isinstance(model, list) else [model])]
+    models = [m.model if isinstance(m, TfjsMember) else m.eval().cpu() for m in (model if isinstance(model, list) else [model])]
     with torch.no_grad():
         parts = [m(x) for m in models]
         raw = torch.cat(parts, 1)
@@ -220,11 +282,16 @@ def load_model(ckpt: str | None) -> Encoder:
 def main():
     args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
     out = os.path.abspath(args.get("out", os.path.join(ROOT, "models", "omniglot-conv4")))
-    # --ckpt=A.pt,B.pt: an ensemble of the two (bench/ensemble-rule.md)
+    # --ckpt=A.pt,B.pt: an ensemble of the two (bench/ensemble-rule.md); a member "tfjs:DIR" is an
+    # earlier export of this script, copied verbatim (its checkpoint may be gone)
     ckpts = args["ckpt"].split(",") if args.get("ckpt") else [None]
-    models = [load_model(c) for c in ckpts]
-    model = models[0] if len(models) == 1 else models
-    training = training_of(ckpts[0]) if len(ckpts) == 1 else ensemble_training([training_of(c) for c in ckpts])
+    members = [TfjsMember(c[5:]) if c and c.startswith("tfjs:") else load_model(c) for c in ckpts]
+    if len(ckpts) == 1 and isinstance(members[0], TfjsMember):
+        raise SystemExit("a tfjs: member is for ensembles: a single export is already exported")
+    models = [m.model if isinstance(m, TfjsMember) else m for m in members]
+    model = members[0] if len(members) == 1 else members
+    trainings = [m.training if isinstance(m, TfjsMember) else training_of(c) for m, c in zip(members, ckpts)]
+    training = trainings[0] if len(ckpts) == 1 else ensemble_training(trainings)
     export(model, out, name=os.path.basename(out.rstrip("/")), training=training)
     # one fixture per encoder folder, so exporting one encoder never overwrites another's
     name = os.path.basename(out.rstrip("/"))

@@ -111,6 +111,30 @@ def test_ensemble_export_is_the_members_side_by_side(tmp_path):
     assert single["modelTopology"]["class_name"] == "Sequential" and "key_parts" not in single["userDefinedMetadata"]
 
 
+def test_an_earlier_export_joins_an_ensemble_verbatim(tmp_path):
+    from export_tfjs import TfjsMember
+    torch.manual_seed(2)
+    a, b = Encoder(ModelConfig()).eval(), Encoder(ModelConfig()).eval()
+    for mod in a.modules():  # non-trivial BatchNorm, so the replica must undo nothing but the folding
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_var.uniform_(0.5, 2.0)
+    export(a, str(tmp_path / "a"), training={"run": "runs/a", "trainval": True})
+    member = TfjsMember(str(tmp_path / "a"))
+    assert member.training == {"run": "runs/a", "trainval": True}
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(member.model(x), a(x), atol=1e-5, rtol=1e-5)  # the replica computes the export
+    export([a, b], str(tmp_path / "from_pt"), name="pair")
+    export([member, b], str(tmp_path / "from_tfjs"), name="pair")
+    # the same bytes and the same topology whichever way the member came in
+    assert (tmp_path / "from_pt" / "weights.bin").read_bytes() == (tmp_path / "from_tfjs" / "weights.bin").read_bytes()
+    assert json.load(open(tmp_path / "from_pt" / "model.json"))["modelTopology"] == json.load(open(tmp_path / "from_tfjs" / "model.json"))["modelTopology"]
+    (tmp_path / "a" / "weights.bin").write_bytes(b"\0" * 12)  # damaged: refused with the folder named
+    with pytest.raises(SystemExit, match="weights.bin holds 3 floats"):
+        TfjsMember(str(tmp_path / "a"))
+
+
 def test_export_records_what_trained_the_model(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
