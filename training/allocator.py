@@ -3,8 +3,8 @@
 Why: every step allocates activations of ~100 MB (540 images x 64 channels x 28 x 28 floats).
 glibc's malloc serves blocks over 32 MB with a fresh mmap and gives them back on free, so each step
 page-faults and zeroes every activation again; on a virtual machine the kernel time dominates
-(measured on this project's 2-core AMD EPYC VM: 3.87 s per forward + backward of 540 images with
-glibc, 0.99 s with tcmalloc, `bench/training-speed.md`). tcmalloc keeps freed memory for reuse.
+(measured on this project's 2-core AMD EPYC VM: 2.06 s per training step of the shipped recipe with
+glibc, 0.50 s with tcmalloc, `bench/training-speed.md`). tcmalloc keeps freed memory for reuse.
 The arithmetic is the same, only where the bytes live changes.
 
 `reexec()` is called first thing by train.py: if tcmalloc is found and not
