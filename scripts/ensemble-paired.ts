@@ -10,14 +10,13 @@
  *
  * DIR_A is the stronger member (the baseline).
  */
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
 import type { KeyShifts } from '../src/encoder';
 import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
-import { fewShot, meanCi, type Embeddings } from '../src/eval';
-import { modelName, validationSet, PAIRED_TASKS } from './pairedValidation';
+import type { Embeddings } from '../src/eval';
+import { modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
 async function keysOf(model: string, keyShifts: KeyShifts, pixels: Float32Array, count: number): Promise<Embeddings> {
   const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
@@ -82,13 +81,10 @@ async function main(): Promise<void> {
     for (const t of PAIRED_TASKS) {
       const per: Record<string, Float64Array> = {};
       for (const v of order) {
-        const acc = new Float64Array(episodes);
-        await fewShot(keys[v], set, { ...t, episodes, seed, onEpisode: (e, x) => (acc[e] = x) });
-        per[v] = acc;
+        per[v] = await episodeAccuracies(keys[v], set, t, episodes, seed);
       }
-      const pct = (x: Float64Array) => meanCi(x.map((v) => 100 * v));
       const diff = (v: string) => pct(per[v].map((x, i) => x - per['A shift4'][i]));
-      const f = (e: { mean: number; ci95: number }) => `${e.mean.toFixed(2)} ± ${e.ci95.toFixed(2)}`;
+      const f = fmt;
       const row: Record<string, unknown> = { task: `${t.ways}w${t.shots}s` };
       for (const v of order) row[v] = pct(per[v]);
       row.pair0MinusAShift4 = diff('pair0');
@@ -100,12 +96,7 @@ async function main(): Promise<void> {
     lines.push('');
     (report.pairs as Record<string, unknown>)[name] = rows;
   }
-  writeFileSync(`${values.out}.md`, lines.join('\n'));
-  writeFileSync(`${values.out}.json`, JSON.stringify(report, null, 2) + '\n');
-  console.log(lines.join('\n'));
+  writeReport(values.out!, lines, report);
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+run(main);

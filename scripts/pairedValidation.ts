@@ -2,10 +2,10 @@
  * What the paired validation scripts (tta-paired.ts, ensemble-paired.ts) share: the background
  * validation alphabets prepared once, the four tasks, and how a model folder is named in a report.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VALIDATION_ALPHABETS, checkValidationAlphabets, prepareImages, readOmniglotZip, rotatedClasses } from '../src/eval';
+import { VALIDATION_ALPHABETS, checkValidationAlphabets, fewShot, meanCi, prepareImages, readOmniglotZip, rotatedClasses, type Embeddings } from '../src/eval';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = process.env.OMNIGLOT_DIR ? resolve(process.env.OMNIGLOT_DIR) : resolve(ROOT, '../shared/data/omniglot');
@@ -33,4 +33,28 @@ export function modelName(model: string): string {
   const inRepo = !relative(ROOT, resolve(model)).startsWith('..');
   const name = inRepo ? relative(ROOT, resolve(model)) : run ? `${run} (exported to ${resolve(model)})` : resolve(model);
   return '`' + name + '`';
+}
+
+/** Per-episode accuracies (0..1) of one key set on one task: the seeded episodes every variant shares. */
+export async function episodeAccuracies(keys: Embeddings, set: Parameters<typeof fewShot>[1], task: { ways: number; shots: number }, episodes: number, seed: number): Promise<Float64Array> {
+  const acc = new Float64Array(episodes);
+  await fewShot(keys, set, { ...task, episodes, seed, onEpisode: (e, a) => (acc[e] = a) });
+  return acc;
+}
+
+/** Mean and 95% interval in %, and its table text. */
+export const pct = (x: Float64Array) => meanCi(x.map((a) => 100 * a));
+export const fmt = (e: { mean: number; ci95: number }) => `${e.mean.toFixed(2)} ± ${e.ci95.toFixed(2)}`;
+
+/** Write `<out>.md` and `<out>.json`, print the table; a failure prints its message and exits 1. */
+export function writeReport(out: string, lines: string[], report: unknown): void {
+  writeFileSync(`${out}.md`, lines.join('\n'));
+  writeFileSync(`${out}.json`, JSON.stringify(report, null, 2) + '\n');
+  console.log(lines.join('\n'));
+}
+export function run(main: () => Promise<void>): void {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }

@@ -9,14 +9,13 @@
  *
  *   npx tsx scripts/tta-paired.ts --model DIR [--model DIR ...] [--episodes 4000] [--seed 7] [--out bench/tta-paired]
  */
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
 import type { KeyShifts } from '../src/encoder';
 import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
-import { fewShot, meanCi, type Embeddings } from '../src/eval';
-import { PAIRED_TASKS as TASKS, modelName, validationSet } from './pairedValidation';
+import type { Embeddings } from '../src/eval';
+import { PAIRED_TASKS as TASKS, modelName, validationSet, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
 /** each variant is the shipped key function (src/encoder Encoder with that keyShifts) */
 const VARIANTS: Record<string, KeyShifts> = { none: 0, shift4: 4, shift8: 8 };
@@ -62,13 +61,10 @@ async function main(): Promise<void> {
     for (const t of TASKS) {
       const per: Record<string, Float64Array> = {};
       for (const v of Object.keys(VARIANTS)) {
-        const acc = new Float64Array(episodes);
-        await fewShot(keys[v], set, { ...t, episodes, seed, onEpisode: (e, a) => (acc[e] = a) });
-        per[v] = acc;
+        per[v] = await episodeAccuracies(keys[v], set, t, episodes, seed);
       }
-      const pct = (x: Float64Array) => meanCi(x.map((a) => 100 * a));
       const diff = (a: string, b: string) => pct(per[a].map((x, i) => x - per[b][i]));
-      const f = (e: { mean: number; ci95: number }) => `${e.mean.toFixed(2)} ± ${e.ci95.toFixed(2)}`;
+      const f = fmt;
       const row = {
         task: `${t.ways}w${t.shots}s`,
         none: pct(per.none), shift4: pct(per.shift4), shift8: pct(per.shift8),
@@ -81,12 +77,7 @@ async function main(): Promise<void> {
     lines.push('');
     (report.models as Record<string, unknown>)[name] = rows;
   }
-  writeFileSync(`${values.out}.md`, lines.join('\n'));
-  writeFileSync(`${values.out}.json`, JSON.stringify(report, null, 2) + '\n');
-  console.log(lines.join('\n'));
+  writeReport(values.out!, lines, report);
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+run(main);
