@@ -1,14 +1,17 @@
 /**
- * Two memory-loss encoders as one key, measured under the rule committed first in
- * bench/ensemble-rule.md: the pair's key is [k_A ; k_B] / sqrt(2) (unit, the cosine is the mean of
- * the members' cosines), against the stronger member alone with the shipped 4 shifts.
+ * Two (or more) memory-loss encoders as one key, measured under the rules committed first in
+ * bench/ensemble-rule.md: the key of a set of n members is [k_1 ; ... ; k_n] / sqrt(n) (unit, the
+ * cosine is the mean of the members' cosines). The baseline is the set without its last member, with
+ * the shipped 4 shifts: for a pair, the stronger member A alone (rules 1 and 2); for a trio, the pair
+ * A+B (rule 3).
  *
  * Only the background *validation* alphabets, only train-only models (refused otherwise). Every
  * variant answers the same seeded episodes (drawn without looking at keys): paired differences.
  *
  *   npx tsx scripts/ensemble-paired.ts --pair DIR_A,DIR_B [--pair ...] [--episodes 4000] [--seed 7] [--out bench/ensemble-paired]
+ *   npx tsx scripts/ensemble-paired.ts --set DIR_A,DIR_B,DIR_C [...]   # any number of members >= 2
  *
- * DIR_A is the stronger member (the baseline).
+ * DIR_A is the stronger member (the baseline of a pair).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,70 +30,83 @@ async function keysOf(model: string, keyShifts: KeyShifts, pixels: Float32Array,
   }
 }
 
-/** [k_A ; k_B] / sqrt(2) per row: unit when both members' keys are */
-function pairKeys(a: Embeddings, b: Embeddings): Embeddings {
-  const dim = a.dim + b.dim, data = new Float32Array(a.count * dim), s = Math.SQRT1_2;
-  for (let i = 0; i < a.count; i++) {
-    for (let j = 0; j < a.dim; j++) data[i * dim + j] = a.data[i * a.dim + j] * s;
-    for (let j = 0; j < b.dim; j++) data[i * dim + a.dim + j] = b.data[i * b.dim + j] * s;
+/** [k_1 ; ... ; k_n] / sqrt(n) per row: unit when every member's key is */
+function joinKeys(members: Embeddings[]): Embeddings {
+  if (members.length === 1) return members[0];
+  const dim = members.reduce((d, m) => d + m.dim, 0), count = members[0].count, s = 1 / Math.sqrt(members.length);
+  const data = new Float32Array(count * dim);
+  for (let i = 0; i < count; i++) {
+    let off = i * dim;
+    for (const m of members) {
+      for (let j = 0; j < m.dim; j++) data[off + j] = m.data[i * m.dim + j] * s;
+      off += m.dim;
+    }
   }
-  return { dim, count: a.count, data };
+  return { dim, count, data };
 }
+
+const LETTERS = 'ABCDEFGH';
 
 async function main(): Promise<void> {
   await selectBackend({ force: 'wasm' });
   const { values } = parseArgs({
     options: {
       pair: { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
       episodes: { type: 'string', default: '4000' },
       seed: { type: 'string', default: '7' },
       out: { type: 'string', default: 'bench/ensemble-paired' },
     },
   });
+  const usage = 'usage: npx tsx scripts/ensemble-paired.ts --pair DIR_A,DIR_B | --set DIR_A,DIR_B[,DIR_C...] [...] [--episodes N] [--seed S] [--out PREFIX]';
   const pairs = (values.pair ?? []).map((p) => p.split(','));
-  if (!pairs.length || pairs.some((p) => p.length !== 2)) {
-    throw new Error('usage: npx tsx scripts/ensemble-paired.ts --pair DIR_A,DIR_B [--pair ...] [--episodes N] [--seed S] [--out PREFIX]');
-  }
+  if (pairs.some((p) => p.length !== 2)) throw new Error(usage);
+  const sets = [...pairs, ...(values.set ?? []).map((p) => p.split(','))];
+  if (!sets.length || sets.some((p) => p.length < 2 || p.length > LETTERS.length || p.some((m) => !m))) throw new Error(usage);
   const episodes = Number(values.episodes), seed = Number(values.seed);
   if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`expected --episodes to be an integer >= 1, got ${values.episodes}`);
   if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
+  for (const set of sets) for (const m of set) refuseTrainval(m, 'give a train-only model');
   const { set, pixels, alphabets } = await validationSet();
   console.log(`validation: ${alphabets.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
 
+  const args = [...pairs.map((p) => `--pair ${p.join(',')}`), ...(values.set ?? []).map((p) => `--set ${p}`)].join(' ');
   const report: Record<string, unknown> = { rule: 'bench/ensemble-rule.md', episodes, seed, alphabets, pairs: {} };
   const lines: string[] = [
-    '# Two memory-loss encoders as one key, on the validation alphabets (paired episodes)',
+    '# Memory-loss encoders joined as one key, on the validation alphabets (paired episodes)',
     '',
-    `Rule: \`bench/ensemble-rule.md\` (committed before this measurement). Command: \`npx tsx scripts/ensemble-paired.ts ${pairs.map((p) => `--pair ${p.join(',')}`).join(' ')} --episodes ${episodes} --seed ${seed}\`.`,
-    `Validation alphabets ${alphabets.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %; differences to \`A shift4\` (the baseline) per episode, mean and 95% interval.`,
+    `Rule: \`bench/ensemble-rule.md\` (committed before this measurement). Command: \`npx tsx scripts/ensemble-paired.ts ${args} --episodes ${episodes} --seed ${seed}\`.`,
+    `Validation alphabets ${alphabets.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %; the key of a set is its members' unit keys side by side / sqrt(n); differences to the baseline (the set without its last member, 4 shifts) per episode, mean and 95% interval.`,
     '',
   ];
-  for (const [a, b] of pairs) {
-    for (const m of [a, b]) refuseTrainval(m, 'give a train-only model');
+  for (const members of sets) {
+    const n = members.length, letters = LETTERS.slice(0, n).split('');
+    const all = n === 2 ? 'pair' : letters.join(''), base = `${letters.slice(0, -1).join('')} shift4`;
     const keys: Record<string, Embeddings> = {};
     for (const s of [0, 4] as KeyShifts[]) {
-      const ka = await keysOf(a, s, pixels.data, pixels.count), kb = await keysOf(b, s, pixels.data, pixels.count);
-      keys[`A shift${s}`] = ka;
-      keys[`B shift${s}`] = kb;
-      keys[`pair${s}`] = pairKeys(ka, kb);
+      const each: Embeddings[] = [];
+      for (const [i, m] of members.entries()) {
+        each.push(await keysOf(m, s, pixels.data, pixels.count));
+        keys[`${letters[i]} shift${s}`] = each[i];
+      }
+      keys[`${letters.slice(0, -1).join('')} shift${s}`] = joinKeys(each.slice(0, -1));
+      keys[`${all}${s}`] = joinKeys(each);
     }
-    const name = `A = ${modelName(a)}, B = ${modelName(b)}`;
-    const order = ['A shift0', 'B shift0', 'B shift4', 'A shift4', 'pair0', 'pair4'];
-    lines.push(`## ${name}`, '', `| task | ${order.join(' | ')} | pair0 - A shift4 | pair4 - A shift4 |`, `|---|${order.map(() => '---|').join('')}---|---|`);
+    const name = members.map((m, i) => `${letters[i]} = ${modelName(m)}`).join(', ');
+    const order = [...new Set([...letters.map((l) => `${l} shift0`), ...letters.map((l) => `${l} shift4`), base, `${all}0`, `${all}4`])];
+    const d0 = `${all}0 - ${base}`, d4 = `${all}4 - ${base}`;
+    lines.push(`## ${name}`, '', `| task | ${order.join(' | ')} | ${d0} | ${d4} |`, `|---|${order.map(() => '---|').join('')}---|---|`);
     const rows: Record<string, unknown>[] = [];
     for (const t of PAIRED_TASKS) {
       const per: Record<string, Float64Array> = {};
-      for (const v of order) {
-        per[v] = await episodeAccuracies(keys[v], set, t, episodes, seed);
-      }
-      const diff = (v: string) => pct(per[v].map((x, i) => x - per['A shift4'][i]));
-      const f = fmt;
+      for (const v of order) per[v] = await episodeAccuracies(keys[v], set, t, episodes, seed);
+      const diff = (v: string) => pct(per[v].map((x, i) => x - per[base][i]));
       const row: Record<string, unknown> = { task: `${t.ways}w${t.shots}s` };
       for (const v of order) row[v] = pct(per[v]);
-      row.pair0MinusAShift4 = diff('pair0');
-      row.pair4MinusAShift4 = diff('pair4');
+      row[d0] = diff(`${all}0`);
+      row[d4] = diff(`${all}4`);
       rows.push(row);
-      lines.push(`| ${row.task} | ${order.map((v) => f(row[v] as { mean: number; ci95: number })).join(' | ')} | ${f(diff('pair0'))} | ${f(diff('pair4'))} |`);
+      lines.push(`| ${row.task} | ${order.map((v) => fmt(row[v] as { mean: number; ci95: number })).join(' | ')} | ${fmt(row[d0] as { mean: number; ci95: number })} | ${fmt(row[d4] as { mean: number; ci95: number })} |`);
       console.log(name, JSON.stringify(row));
     }
     lines.push('');
