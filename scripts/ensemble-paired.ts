@@ -19,7 +19,7 @@ import { selectBackend } from '../src/backend';
 import type { KeyShifts } from '../src/encoder';
 import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
 import type { Embeddings } from '../src/eval';
-import { modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
+import { joinKeys, modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
 async function keysOf(model: string, keyShifts: KeyShifts, pixels: Float32Array, count: number): Promise<Embeddings> {
   const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
@@ -28,21 +28,6 @@ async function keysOf(model: string, keyShifts: KeyShifts, pixels: Float32Array,
   } finally {
     enc.dispose();
   }
-}
-
-/** [k_1 ; ... ; k_n] / sqrt(n) per row: unit when every member's key is */
-function joinKeys(members: Embeddings[]): Embeddings {
-  if (members.length === 1) return members[0];
-  const dim = members.reduce((d, m) => d + m.dim, 0), count = members[0].count, s = 1 / Math.sqrt(members.length);
-  const data = new Float32Array(count * dim);
-  for (let i = 0; i < count; i++) {
-    let off = i * dim;
-    for (const m of members) {
-      for (let j = 0; j < m.dim; j++) data[off + j] = m.data[i * m.dim + j] * s;
-      off += m.dim;
-    }
-  }
-  return { dim, count, data };
 }
 
 const LETTERS = 'ABCDEFGH';

@@ -42,6 +42,21 @@ export async function episodeAccuracies(keys: Embeddings, set: Parameters<typeof
   return acc;
 }
 
+/** [k_1 ; ... ; k_n] / sqrt(n) per row: unit when every member's key is */
+export function joinKeys(members: Embeddings[]): Embeddings {
+  if (members.length === 1) return members[0];
+  const dim = members.reduce((d, m) => d + m.dim, 0), count = members[0].count, s = 1 / Math.sqrt(members.length);
+  const data = new Float32Array(count * dim);
+  for (let i = 0; i < count; i++) {
+    let off = i * dim;
+    for (const m of members) {
+      for (let j = 0; j < m.dim; j++) data[off + j] = m.data[i * m.dim + j] * s;
+      off += m.dim;
+    }
+  }
+  return { dim, count, data };
+}
+
 /** Mean and 95% interval in %, and its table text. */
 export const pct = (x: Float64Array) => meanCi(x.map((a) => 100 * a));
 export const fmt = (e: { mean: number; ci95: number }) => `${e.mean.toFixed(2)} ± ${e.ci95.toFixed(2)}`;

@@ -5,6 +5,7 @@
     /usr/bin/python3 training/export_tfjs.py --ckpt=training/runs/omniglot-conv4/final.pt --out=models/omniglot-conv4
     /usr/bin/python3 training/export_tfjs.py --ckpt=A/final.pt,B/final.pt --out=DIR   # an ensemble: one functional model
     /usr/bin/python3 training/export_tfjs.py --ckpt=tfjs:DIR_A,B/final.pt --out=DIR   # a member from an earlier export
+    /usr/bin/python3 training/export_tfjs.py --ckpt=... --out=DIR --center=true   # keys centred (bench/centering-rule.md)
 
 Written directly (no converter): a Keras `Sequential` topology that tfjs-layers deserialises,
 and little-endian float32 weights in manifest order. BatchNorm (inference statistics) is folded
@@ -14,6 +15,11 @@ permuted to match. Also writes the encoder's parity fixture, by default
 tests/fixtures/encoder_parity_<folder>.json (`--parity=PATH`, or `none`): embeddings PyTorch
 computed (unfolded model, eval mode) for synthetic inputs, which tests/unit/encoder.test.ts checks;
 every bundled encoder must have one (the legacy omniglot-conv4's is tests/fixtures/encoder_parity.json).
+
+`--center=true` subtracts from each network's output the mean raw embedding of the images it was
+trained on (its training characters x 4 rotations, no augmentation; never an evaluation image),
+folded into the last layer's bias: SimpleShot's centring before L2 normalisation
+(bench/centering-rule.md). The export then outputs the centred embedding; nothing else changes.
 """
 from __future__ import annotations
 
@@ -181,7 +187,8 @@ def functional_topology(name: str, towers: list[list], size: int) -> dict:
                                                 output_layers=[["keys", 0, 0]]))
 
 
-def export(model: "Encoder | list[Encoder | TfjsMember]", out_dir: str, name: str = "omniglot-conv4", training: dict | None = None) -> dict:
+def export(model: "Encoder | list[Encoder | TfjsMember]", out_dir: str, name: str = "omniglot-conv4", training: dict | None = None,
+           key_center: list[dict] | None = None) -> dict:
     """One encoder -> a Sequential model. Several (an ensemble, bench/ensemble-rule.md) -> one functional
     model whose output is the members' raw outputs side by side, with `key_parts` = their number in the
     metadata: the TS Encoder then makes each part a unit vector and the key their concatenation / sqrt(parts)."""
@@ -215,6 +222,9 @@ def export(model: "Encoder | list[Encoder | TfjsMember]", out_dir: str, name: st
         meta["key_parts"] = len(models)
     if training:
         meta["training"] = training
+    if key_center:
+        # each network's training mean, already subtracted in its last bias (bench/centering-rule.md)
+        meta["key_center"] = key_center
     doc = dict(
         format="layers-model", generatedBy="memory-lab training/export_tfjs.py", convertedBy=None,
         modelTopology=dict(**topology, keras_version="tfjs-layers 4.22.0", backend="tensor_flow.js"),
@@ -279,6 +289,47 @@ def load_model(ckpt: str | None) -> Encoder:
     return model.eval()
 
 
+@torch.no_grad()
+def training_mean(model: Encoder, trainval: bool, batch: int = 512) -> tuple[np.ndarray, dict]:
+    """The mean raw embedding of a network's training images (each in its 4 rotations, no augmentation):
+    the 920 training characters, or 964 with the validation alphabets for a --trainval network."""
+    from data import Dataset, load_zip, split
+
+    chars = load_zip("images_background")
+    tr, va = split(chars)
+    ids = np.sort(np.concatenate([tr, va])) if trainval else tr
+    ds = Dataset(chars, ids)
+    model.eval()
+    total, norms, n = torch.zeros(model.cfg.key_size, dtype=torch.float64), 0.0, 0
+    for r in range(4):
+        for s in range(0, len(ds.char), batch):
+            idx = torch.arange(s, min(s + batch, len(ds.char)))
+            out = model(ds.images(idx, torch.full_like(idx, r), None, None)).double()
+            total += out.sum(0)
+            norms += float(out.norm(dim=1).sum())
+            n += len(idx)
+    mean = (total / n).numpy()
+    return mean.astype(np.float32), dict(characters=int(len(ids)), images=n,
+                                          alphabets="images_background (train + validation)" if trainval else "images_background without the validation alphabets",
+                                          mean_norm=round(float(np.linalg.norm(mean)), 4), embedding_norm=round(norms / n, 4))
+
+
+def center(member: "Encoder | TfjsMember", training: dict | None) -> dict:
+    """Fold minus the training mean into the member's last bias (in place) -> what was done, for the metadata."""
+    if not training or "trainval" not in training:
+        raise SystemExit("--center needs to know which images a network trained on (its summary.json or export metadata)")
+    model = member.model if isinstance(member, TfjsMember) else member
+    mean, info = training_mean(model, bool(training["trainval"]))
+    with torch.no_grad():
+        model.fc.bias.sub_(torch.from_numpy(mean))
+    if isinstance(member, TfjsMember):
+        i = [s["name"] for s in member.specs].index("key/bias")
+        member.blobs[i] = member.blobs[i] - mean
+    print(f"centred: mean over {info['images']} training images x rotations, |mean| {info['mean_norm']}, "
+          f"mean |embedding| {info['embedding_norm']}")
+    return info
+
+
 def main():
     args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
     out = os.path.abspath(args.get("out", os.path.join(ROOT, "models", "omniglot-conv4")))
@@ -291,8 +342,15 @@ def main():
     models = [m.model if isinstance(m, TfjsMember) else m for m in members]
     model = members[0] if len(members) == 1 else members
     trainings = [m.training if isinstance(m, TfjsMember) else training_of(c) for m, c in zip(members, ckpts)]
+    if args.get("center", "false") not in ("true", "false"):
+        raise SystemExit(f"--center must be true or false, got {args['center']!r}")
+    if args.get("center") == "true":
+        if any(isinstance(m, TfjsMember) and m.meta.get("key_center") for m in members):
+            raise SystemExit("a tfjs: member is already centred")
+        centres = [center(m, t) for m, t in zip(members, trainings)]
     training = trainings[0] if len(ckpts) == 1 else ensemble_training(trainings)
-    export(model, out, name=os.path.basename(out.rstrip("/")), training=training)
+    export(model, out, name=os.path.basename(out.rstrip("/")), training=training,
+           key_center=centres if args.get("center") == "true" else None)
     # one fixture per encoder folder, so exporting one encoder never overwrites another's
     name = os.path.basename(out.rstrip("/"))
     # (the first bundled encoder's kept its original name)
