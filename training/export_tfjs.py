@@ -290,14 +290,15 @@ def load_model(ckpt: str | None) -> Encoder:
 
 
 @torch.no_grad()
-def training_mean(model: Encoder, trainval: bool, batch: int = 512) -> tuple[np.ndarray, dict]:
+def training_mean(model: Encoder, trainval: bool, chars=None, batch: int = 512) -> tuple[np.ndarray, dict]:
     """The mean raw embedding of a network's training images (each in its 4 rotations, no augmentation):
-    the 920 training characters, or 964 with the validation alphabets for a --trainval network."""
-    from data import Dataset, load_zip, split
+    the characters train.py trains on (`training_ids`: 920, or 964 for a --trainval network).
+    `chars`: the background set (default: read from OMNIGLOT_DIR)."""
+    from data import Dataset, load_zip
+    from train import training_ids
 
-    chars = load_zip("images_background")
-    tr, va = split(chars)
-    ids = np.sort(np.concatenate([tr, va])) if trainval else tr
+    chars = chars if chars is not None else load_zip("images_background")
+    ids, _ = training_ids(chars, trainval)
     ds = Dataset(chars, ids)
     model.eval()
     total, norms, n = torch.zeros(model.cfg.key_size, dtype=torch.float64), 0.0, 0
@@ -314,12 +315,14 @@ def training_mean(model: Encoder, trainval: bool, batch: int = 512) -> tuple[np.
                                           mean_norm=round(float(np.linalg.norm(mean)), 4), embedding_norm=round(norms / n, 4))
 
 
-def center(member: "Encoder | TfjsMember", training: dict | None) -> dict:
+def center(member: "Encoder | TfjsMember", training: dict | None, chars=None) -> dict:
     """Fold minus the training mean into the member's last bias (in place) -> what was done, for the metadata."""
     if not training or "trainval" not in training:
         raise SystemExit("--center needs to know which images a network trained on (its summary.json or export metadata)")
+    if isinstance(member, TfjsMember) and member.meta.get("key_center"):
+        raise SystemExit("this network is already centred")
     model = member.model if isinstance(member, TfjsMember) else member
-    mean, info = training_mean(model, bool(training["trainval"]))
+    mean, info = training_mean(model, bool(training["trainval"]), chars)
     with torch.no_grad():
         model.fc.bias.sub_(torch.from_numpy(mean))
     if isinstance(member, TfjsMember):
@@ -345,8 +348,6 @@ def main():
     if args.get("center", "false") not in ("true", "false"):
         raise SystemExit(f"--center must be true or false, got {args['center']!r}")
     if args.get("center") == "true":
-        if any(isinstance(m, TfjsMember) and m.meta.get("key_center") for m in members):
-            raise SystemExit("a tfjs: member is already centred")
         centres = [center(m, t) for m, t in zip(members, trainings)]
     training = trainings[0] if len(ckpts) == 1 else ensemble_training(trainings)
     export(model, out, name=os.path.basename(out.rstrip("/")), training=training,

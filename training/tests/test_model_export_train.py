@@ -307,3 +307,58 @@ def test_paired_val_refuses_what_it_cannot_compare_fairly(tmp_path):
         with pytest.raises(SystemExit, match=msg):
             paired_val.main(args)
     assert paired_val.run_name("/x/training/runs/long/mem-skip-w60/final.pt") == "long/mem-skip-w60"
+
+
+def test_centring_folds_the_training_mean_into_the_last_bias(tmp_path):
+    """--center=true (bench/centering-rule.md): the exported network outputs its embedding minus the mean
+    over the images it trained on (training characters x 4 rotations); the validation alphabets count
+    only for a --trainval network; an earlier export is centred to the same bytes; never twice."""
+    from export_tfjs import TfjsMember, center
+    rng = np.random.default_rng(3)
+    names = ["Latin/character01", "Latin/character02", "Hebrew/character01"]
+    char = np.repeat(np.arange(3), 4)
+    ink = np.zeros((len(char), 105, 105), np.uint8)
+    for i in range(len(char)):  # a random rectangle of ink per drawing
+        y, x = rng.integers(10, 60, 2)
+        ink[i, y:y + rng.integers(5, 40), x:x + rng.integers(5, 40)] = 1
+    chars = Characters(ink, char, names)
+    torch.manual_seed(4)
+    base = Encoder(ModelConfig()).eval()
+    export(base, str(tmp_path / "plain"), training={"run": "runs/x", "trainval": False})
+
+    def outputs(model, char_ids):
+        ds = Dataset(chars, np.asarray(char_ids))
+        idx = torch.arange(len(ds.char))
+        with torch.no_grad():
+            return torch.cat([model(ds.images(idx, torch.full_like(idx, r), None, None)) for r in range(4)])
+
+    m = Encoder(ModelConfig()).eval()
+    m.load_state_dict(base.state_dict())
+    info = center(m, {"trainval": False}, chars)
+    assert info["characters"] == 2 and info["images"] == 4 * 8  # Latin only, 4 rotations
+    before, after = outputs(base, [0, 1]), outputs(m, [0, 1])
+    assert before.mean(0).norm() > 1e-3
+    torch.testing.assert_close(after.mean(0), torch.zeros(128), atol=1e-5, rtol=0)  # centred on its training images
+    torch.testing.assert_close(after, before - before.mean(0), atol=1e-5, rtol=1e-5)  # a shift, nothing else
+    assert outputs(m, [2]).mean(0).norm() > 1e-3  # the validation alphabet did not count
+
+    tv = Encoder(ModelConfig()).eval()
+    tv.load_state_dict(base.state_dict())
+    assert center(tv, {"trainval": True}, chars)["characters"] == 3
+    torch.testing.assert_close(outputs(tv, [0, 1, 2]).mean(0), torch.zeros(128), atol=1e-5, rtol=0)
+
+    # an earlier export centred as a tfjs: member writes the bytes the PyTorch path writes
+    member = TfjsMember(str(tmp_path / "plain"))
+    center(member, member.training, chars)
+    other = Encoder(ModelConfig()).eval()
+    export([m, other], str(tmp_path / "from_pt"), name="pair")
+    export([member, other], str(tmp_path / "from_tfjs"), name="pair", key_center=[info])
+    a = np.fromfile(tmp_path / "from_pt" / "weights.bin", dtype="<f4")
+    b = np.fromfile(tmp_path / "from_tfjs" / "weights.bin", dtype="<f4")
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    assert json.load(open(tmp_path / "from_tfjs" / "model.json"))["userDefinedMetadata"]["key_center"][0]["characters"] == 2
+    export(m, str(tmp_path / "centred"), training={"run": "runs/x", "trainval": False}, key_center=[info])
+    with pytest.raises(SystemExit, match="already centred"):
+        center(TfjsMember(str(tmp_path / "centred")), {"trainval": False}, chars)
+    with pytest.raises(SystemExit, match="which images"):
+        center(Encoder(ModelConfig()).eval(), None, chars)
