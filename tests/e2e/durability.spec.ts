@@ -28,7 +28,10 @@ test.describe('durability', () => {
     test.setTimeout(300_000); // six app starts: ~70 s alone, several minutes on the loaded 2-core machine
     let app = await openApp(page, backend);
     const names: string[] = [];
-    for (const [i, delay] of [0, 50, 100, 150, 200].entries()) {
+    // every delay on wasm; on WebGPU (each app start ~15 s under SwiftShader) the two ends: the write
+    // path to IndexedDB is the same code, the GPU lookup is rebuilt from it on every start
+    const delays = backend === 'webgpu' ? [0, 200] : [0, 50, 100, 150, 200];
+    for (const [i, delay] of delays.entries()) {
       const name = `kill ${delay}`;
       await rememberShown(app, i, name);
       names.push(name);
@@ -63,6 +66,7 @@ test.describe('durability', () => {
   });
 
   test('a saved memory that cannot be restored is kept aside, offered as a file, and never overwritten', async ({ page, backend }, info) => {
+    test.skip(backend === 'webgpu', 'restoring a save is backend independent (IndexedDB and the file checks): checked on wasm');
     let app = await openApp(page, backend);
     await rememberShown(app, 0, 'precious');
     // damage the stored key of the slot (not unit length any more), as a bug or a disk error could
