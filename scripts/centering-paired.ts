@@ -7,21 +7,12 @@
  *
  *   npx tsx scripts/centering-paired.ts --plain DIR_A,DIR_B --centred DIR_A_C,DIR_B_C [--episodes 4000] [--seed 7] [--out bench/centering-paired]
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
-import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
+import { refuseTrainval } from '../src/encoder/node';
 import type { Embeddings } from '../src/eval';
-import { joinKeys, modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
+import { episodesAndSeed, joinKeys, modelKeys, modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
-async function keysOf(model: string, pixels: Float32Array, count: number): Promise<Embeddings> {
-  const enc = await loadEncoderFromDir(resolve(model), { keyShifts: 4 });
-  try {
-    return { dim: enc.keySize, count, data: await enc.encode(pixels) };
-  } finally {
-    enc.dispose();
-  }
-}
 
 async function main(): Promise<void> {
   await selectBackend({ force: 'wasm' });
@@ -37,14 +28,13 @@ async function main(): Promise<void> {
   const usage = 'usage: npx tsx scripts/centering-paired.ts --plain DIR_A,DIR_B --centred DIR_A_C,DIR_B_C [--episodes N] [--seed S] [--out PREFIX]';
   const plain = values.plain?.split(',') ?? [], centred = values.centred?.split(',') ?? [];
   if (plain.length !== 2 || centred.length !== 2 || [...plain, ...centred].some((m) => !m)) throw new Error(usage);
-  const episodes = Number(values.episodes), seed = Number(values.seed);
-  if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`expected --episodes to be an integer >= 1, got ${values.episodes}`);
-  if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
+  const { episodes, seed } = episodesAndSeed(values);
   for (const m of [...plain, ...centred]) refuseTrainval(m, 'give a train-only model');
   const { set, pixels, alphabets } = await validationSet();
   console.log(`validation: ${alphabets.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
 
-  const k = await Promise.all([...plain, ...centred].map((m) => keysOf(m, pixels.data, pixels.count)));
+  const k: Embeddings[] = [];
+  for (const m of [...plain, ...centred]) k.push(await modelKeys(m, 4, pixels));
   const keys: Record<string, Embeddings> = {
     'A shift4': k[0],
     'A c4': k[2],

@@ -13,22 +13,13 @@
  *
  * DIR_A is the stronger member (the baseline of a pair).
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
 import type { KeyShifts } from '../src/encoder';
-import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
+import { refuseTrainval } from '../src/encoder/node';
 import type { Embeddings } from '../src/eval';
-import { joinKeys, modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
+import { episodesAndSeed, joinKeys, modelKeys, modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
-async function keysOf(model: string, keyShifts: KeyShifts, pixels: Float32Array, count: number): Promise<Embeddings> {
-  const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
-  try {
-    return { dim: enc.keySize, count, data: await enc.encode(pixels) };
-  } finally {
-    enc.dispose();
-  }
-}
 
 const LETTERS = 'ABCDEFGH';
 
@@ -48,9 +39,7 @@ async function main(): Promise<void> {
   if (pairs.some((p) => p.length !== 2)) throw new Error(usage);
   const sets = [...pairs, ...(values.set ?? []).map((p) => p.split(','))];
   if (!sets.length || sets.some((p) => p.length < 2 || p.length > LETTERS.length || p.some((m) => !m))) throw new Error(usage);
-  const episodes = Number(values.episodes), seed = Number(values.seed);
-  if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`expected --episodes to be an integer >= 1, got ${values.episodes}`);
-  if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
+  const { episodes, seed } = episodesAndSeed(values);
   for (const set of sets) for (const m of set) refuseTrainval(m, 'give a train-only model');
   const { set, pixels, alphabets } = await validationSet();
   console.log(`validation: ${alphabets.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
@@ -71,7 +60,7 @@ async function main(): Promise<void> {
     for (const s of [0, 4] as KeyShifts[]) {
       const each: Embeddings[] = [];
       for (const [i, m] of members.entries()) {
-        each.push(await keysOf(m, s, pixels.data, pixels.count));
+        each.push(await modelKeys(m, s, pixels));
         keys[`${letters[i]} shift${s}`] = each[i];
       }
       keys[`${letters.slice(0, -1).join('')} shift${s}`] = joinKeys(each.slice(0, -1));

@@ -5,6 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KeyShifts } from '../src/encoder';
+import { loadEncoderFromDir } from '../src/encoder/node';
 import { VALIDATION_ALPHABETS, checkValidationAlphabets, fewShot, meanCi, prepareImages, readOmniglotZip, rotatedClasses, type Embeddings } from '../src/eval';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +42,24 @@ export async function episodeAccuracies(keys: Embeddings, set: Parameters<typeof
   const acc = new Float64Array(episodes);
   await fewShot(keys, set, { ...task, episodes, seed, onEpisode: (e, a) => (acc[e] = a) });
   return acc;
+}
+
+/** The keys a model folder makes of every image, by the shipped key function with `keyShifts`. */
+export async function modelKeys(model: string, keyShifts: KeyShifts, pixels: { data: Float32Array; count: number }): Promise<Embeddings> {
+  const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
+  try {
+    return { dim: enc.keySize, count: pixels.count, data: await enc.encode(pixels.data) };
+  } finally {
+    enc.dispose();
+  }
+}
+
+/** --episodes and --seed, checked: integers >= 1. */
+export function episodesAndSeed(values: { episodes?: string; seed?: string }): { episodes: number; seed: number } {
+  const episodes = Number(values.episodes), seed = Number(values.seed);
+  if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`expected --episodes to be an integer >= 1, got ${values.episodes}`);
+  if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
+  return { episodes, seed };
 }
 
 /** [k_1 ; ... ; k_n] / sqrt(n) per row: unit when every member's key is */

@@ -9,13 +9,12 @@
  *
  *   npx tsx scripts/tta-paired.ts --model DIR [--model DIR ...] [--episodes 4000] [--seed 7] [--out bench/tta-paired]
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
 import type { KeyShifts } from '../src/encoder';
-import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
+import { refuseTrainval } from '../src/encoder/node';
 import type { Embeddings } from '../src/eval';
-import { PAIRED_TASKS as TASKS, modelName, validationSet, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
+import { PAIRED_TASKS as TASKS, episodesAndSeed, modelKeys, modelName, validationSet, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
 /** each variant is the shipped key function (src/encoder Encoder with that keyShifts) */
 const VARIANTS: Record<string, KeyShifts> = { none: 0, shift4: 4, shift8: 8 };
@@ -32,9 +31,7 @@ async function main(): Promise<void> {
   });
   const models = values.model ?? [];
   if (!models.length) throw new Error('usage: npx tsx scripts/tta-paired.ts --model DIR [--model DIR ...] [--episodes N] [--seed S] [--out PREFIX]');
-  const episodes = Number(values.episodes), seed = Number(values.seed);
-  if (!Number.isInteger(episodes) || episodes < 1) throw new Error(`expected --episodes to be an integer >= 1, got ${values.episodes}`);
-  if (!Number.isInteger(seed) || seed < 1) throw new Error(`expected --seed to be an integer >= 1, got ${values.seed}`);
+  const { episodes, seed } = episodesAndSeed(values);
 
   const { set, pixels, alphabets: VALIDATION_ALPHABETS } = await validationSet();
   console.log(`validation: ${VALIDATION_ALPHABETS.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
@@ -51,9 +48,7 @@ async function main(): Promise<void> {
     refuseTrainval(model, 'give its train-only twin');
     const keys: Record<string, Embeddings> = {};
     for (const [variant, keyShifts] of Object.entries(VARIANTS)) {
-      const enc = await loadEncoderFromDir(resolve(model), { keyShifts });
-      keys[variant] = { dim: enc.keySize, count: pixels.count, data: await enc.encode(pixels.data) };
-      enc.dispose();
+      keys[variant] = await modelKeys(model, keyShifts, pixels);
     }
     const name = modelName(model);
     const rows: Record<string, unknown>[] = [];

@@ -347,11 +347,14 @@ def main():
     trainings = [m.training if isinstance(m, TfjsMember) else training_of(c) for m, c in zip(members, ckpts)]
     if args.get("center", "false") not in ("true", "false"):
         raise SystemExit(f"--center must be true or false, got {args['center']!r}")
+    centres = None
     if args.get("center") == "true":
-        centres = [center(m, t) for m, t in zip(members, trainings)]
+        from data import load_zip
+        chars = load_zip("images_background")  # read once for every member
+        centres = [center(m, t, chars) for m, t in zip(members, trainings)]
     training = trainings[0] if len(ckpts) == 1 else ensemble_training(trainings)
     export(model, out, name=os.path.basename(out.rstrip("/")), training=training,
-           key_center=centres if args.get("center") == "true" else None)
+           key_center=centres)
     # one fixture per encoder folder, so exporting one encoder never overwrites another's
     name = os.path.basename(out.rstrip("/"))
     # (the first bundled encoder's kept its original name)
