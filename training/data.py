@@ -120,7 +120,7 @@ def warp28(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.T
     keep = (torch.rand(B, generator=gen) >= cfg.p_affine).to(x.device)
     cos, sin, z = torch.cos(ang), torch.sin(ang), torch.zeros(B, device=x.device)
     theta = torch.stack([torch.stack([cos * sx, -sin * sy + sh, z], 1), torch.stack([sin * sx, cos * sy, z], 1)], 1)
-    theta[keep] = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=x.device)
+    theta = torch.where(keep[:, None, None], torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=x.device), theta)
     grid = F.affine_grid(theta, [B, 1, OUT, OUT], align_corners=False)
     y = F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
     return y / y.flatten(1).amax(1).clamp(min=1e-6)[:, None, None]
@@ -148,9 +148,9 @@ class Dataset:
         the stroke-width variant (one 3x3 dilation at 105x105) is chosen per sample.
         """
         n = len(self.char)
-        self.cache = torch.empty(2, 4, n, OUT, OUT)
+        self.cache = torch.empty(2, 4, n, OUT, OUT, device=self.device)  # on CUDA: built and kept on the GPU
         for s in range(0, n, batch):
-            ink = self.ink[s:s + batch].to(torch.float32)
+            ink = self.ink[s:s + batch].to(self.device, torch.float32)
             for v, x in enumerate((ink, F.max_pool2d(ink[:, None], 3, 1, 1)[:, 0])):
                 for r in range(4):
                     self.cache[v, r, s:s + batch] = preprocess_batch(torch.rot90(x, r, dims=(1, 2)))
@@ -159,7 +159,7 @@ class Dataset:
     def images(self, idx: torch.Tensor, rot: torch.Tensor, aug: AugmentConfig | None, gen: torch.Generator | None):
         """-> [B, 1, 28, 28] float32 on the device."""
         width = (torch.rand(len(idx), generator=gen) < aug.p_dilate).long() if aug is not None else torch.zeros_like(idx)
-        x = self.cache[width, rot, idx].to(self.device)
+        x = self.cache[width, rot, idx]
         return (warp28(x, aug, gen) if aug is not None else x)[:, None]
 
     def labels(self, idx: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:

@@ -77,6 +77,7 @@ class TrainConfig:
     init: str = ""  # start from this checkpoint's encoder weights (a final.pt or ckpt.pt), e.g. phase 2 alone after a cosface run
     # validation
     eval_every: int = 500
+    ckpt_every: int = 0  # also checkpoint (no validation) every this many steps; 0 = only at validations
     eval_episodes: int = 400
 
 
@@ -200,62 +201,117 @@ def sample_episodes(ds, B: int, W: int, L: int, gen: torch.Generator):
     return img, rot, which
 
 
-def episode_memory_loss(q: torch.Tensor, labels: torch.Tensor, alpha: float, missing_positive: str = "zero"):
+@torch.no_grad()
+def episode_neighbours(qd: torch.Tensor, labels: torch.Tensor):
+    """The memories of B independent episodes, written step by step, and at each step t >= 1 the
+    keys that the memory loss compares q_t with: K[np] (the most similar slot with value v_t) and
+    K[nb] (the most similar slot with another value), as the memory stands before q_t is written.
+
+    qd [B, L, D] unit keys (no gradient), labels [B, L] (>= 0). Each episode has its own memory,
+    empty at step 0 and never full (L slots), so the k = 256 neighbours are all its filled slots.
+    After the loss, q_t is written by the update rule: V[n1] == v: K[n1] = normalize(q + K[n1]);
+    else the next empty slot. No tensor decides control flow on the host (no boolean indexing, no
+    .item()), so on CUDA nothing waits for the GPU and the loop can be captured as a CUDA graph.
+    -> K[np], K[nb] [B, L-1, D] (zeros where missing), has_p, has_n [B, L-1].
+    """
+    B, L, D = qd.shape
+    keys = qd.new_zeros(B, L, D)
+    vals = torch.full((B, L), -1, dtype=torch.long, device=qd.device)
+    count = torch.zeros(B, dtype=torch.long, device=qd.device)
+    rows = torch.arange(B, device=qd.device)
+    kps, kns, hps, hns = [], [], [], []
+    for t in range(L):
+        q_t, v = qd[:, t], labels[:, t]
+        filled = vals >= 0
+        sims = torch.bmm(keys, q_t[:, :, None])[:, :, 0].masked_fill(~filled, float("-inf"))
+        if t > 0:
+            same = vals == v[:, None]  # empty slots hold -1, never a label
+            other = filled & ~same
+            np_ = sims.masked_fill(~same, float("-inf")).argmax(1)
+            nb_ = sims.masked_fill(~other, float("-inf")).argmax(1)
+            has_p, has_n = same.any(1), other.any(1)
+            kps.append(keys[rows, np_] * has_p[:, None])
+            kns.append(keys[rows, nb_] * has_n[:, None])
+            hps.append(has_p)
+            hns.append(has_n)
+        # update rule; with an empty memory n1 = 0 holds -1, so the write goes to slot 0
+        n1 = sims.argmax(1)
+        upd = vals[rows, n1] == v
+        merged = F.normalize(q_t + keys[rows, n1], dim=1)
+        slot = torch.where(upd, n1, count)
+        keys[rows, slot] = torch.where(upd[:, None], merged, q_t)
+        vals[rows, slot] = v
+        count = count + (~upd).long()
+    return torch.stack(kps, 1), torch.stack(kns, 1), torch.stack(hps, 1), torch.stack(hns, 1)
+
+
+class GraphedNeighbours:
+    """episode_neighbours captured once as a CUDA graph and replayed every step: the loop's few
+    thousand small kernels are launched by one call instead of one Python call each. Same
+    arithmetic; checked against the eager loop on the first batch, and any failure (capture,
+    mismatch) falls back to the eager loop with a message."""
+
+    def __init__(self, shape: tuple[int, int, int], device: str, say=print):
+        self.ok, self.checked, self.say = False, False, say
+        try:
+            B, L, D = shape
+            self.qd = torch.zeros(B, L, D, device=device)
+            self.labels = torch.zeros(B, L, dtype=torch.long, device=device)
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):  # warm-up outside the graph, as torch.cuda.graph wants
+                for _ in range(2):
+                    episode_neighbours(self.qd, self.labels)
+            torch.cuda.current_stream().wait_stream(side)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.out = episode_neighbours(self.qd, self.labels)
+            self.ok = True
+        except Exception as e:  # noqa: BLE001 -- any capture failure: the eager loop is always right
+            say(f"CUDA graph capture of the memory loop failed ({type(e).__name__}: {e}); using the eager loop")
+
+    def __call__(self, qd: torch.Tensor, labels: torch.Tensor):
+        if not self.ok or qd.shape != self.qd.shape:
+            return episode_neighbours(qd, labels)
+        self.qd.copy_(qd)
+        self.labels.copy_(labels)
+        self.graph.replay()
+        out = tuple(o.clone() for o in self.out)
+        if not self.checked:
+            self.checked = True
+            eager = episode_neighbours(qd, labels)
+            if not all(torch.equal(a, b) for a, b in zip(out, eager)):
+                self.ok = False
+                self.say("CUDA graph of the memory loop differs from the eager loop; using the eager loop")
+                return eager
+            self.say("memory loop: CUDA graph, equal to the eager loop on the first batch")
+        return out
+
+
+def episode_memory_loss(q: torch.Tensor, labels: torch.Tensor, alpha: float, missing_positive: str = "zero",
+                        neighbours=episode_neighbours):
     """The memory loss over B independent episodes at once (the fast path).
 
-    q [B, L, D] unit keys (differentiable), labels [B, L]. Each episode has its own memory,
-    empty at step 0 and never full (L slots), so the k = 256 neighbours are all its filled slots:
-    np = the most similar slot with value v, nb = the most similar with another value. Step t's
-    loss [q.K[nb] - q.K[np] + alpha]+ is taken against the memory as it stands, then q_t is
-    written by the update rule (V[n1] == v: K[n1] = normalize(q + K[n1]); else the next empty slot).
+    q [B, L, D] unit keys (differentiable), labels [B, L]. Step t's loss
+    [q.K[nb] - q.K[np] + alpha]+ is taken against the memory as it stands before q_t is written
+    (episode_neighbours); the keys carry no gradient, so the loss is one vectorised expression in q.
     Equal to writing each episode row by row through memory.Memory (a test proves it).
     -> per-step losses [B, L-1] (steps 1..L-1) and a mask of the terms that count.
     """
-    B, L, D = q.shape
-    qd = q.detach()
-    keys = q.new_zeros(B, L, D)
-    vals = torch.full((B, L), -1, dtype=torch.long, device=q.device)
-    count = torch.zeros(B, dtype=torch.long, device=q.device)
-    rows = torch.arange(B, device=q.device)
-    slots = torch.arange(L, device=q.device)[None, :]
-    losses, keep = [], []
-    for t in range(L):
-        v = labels[:, t]
-        filled = slots < count[:, None]
-        sims = torch.einsum("bld,bd->bl", keys, qd[:, t]).masked_fill(~filled, float("-inf"))
-        if t > 0:
-            same = (vals == v[:, None]) & filled
-            other = (vals != v[:, None]) & filled
-            s_np = sims.masked_fill(~same, float("-inf"))
-            s_nb = sims.masked_fill(~other, float("-inf"))
-            np_, nb_ = s_np.argmax(1), s_nb.argmax(1)
-            has_p, has_n = same.any(1), other.any(1)
-            kp = keys[rows, np_] * has_p[:, None]
-            kn = keys[rows, nb_] * has_n[:, None]
-            losses.append(F.relu((q[:, t] * kn).sum(1) - (q[:, t] * kp).sum(1) + alpha))
-            keep.append(has_p if missing_positive == "skip" else torch.ones_like(has_p))
-        # update rule (no gradient through the keys)
-        n1 = sims.argmax(1)
-        any_filled = count > 0
-        upd = any_filled & (vals[rows, n1] == v)
-        merged = F.normalize(qd[:, t] + keys[rows, n1], dim=1)
-        keys = keys.clone()
-        keys[rows[upd], n1[upd]] = merged[upd]
-        new = ~upd
-        keys[rows[new], count[new]] = qd[new, t]
-        vals[rows[new], count[new]] = v[new]
-        count = count + new.long()
-    return torch.stack(losses, 1), torch.stack(keep, 1)
+    kp, kn, has_p, _ = neighbours(q.detach(), labels)
+    qt = q[:, 1:]
+    losses = F.relu((qt * kn).sum(-1) - (qt * kp).sum(-1) + alpha)
+    return losses, (has_p if missing_positive == "skip" else torch.ones_like(has_p))
 
 
-def episode_loss(model, ds, cfg, gen, mem=None):
+def episode_loss(model, ds, cfg, gen, neighbours=episode_neighbours):
     """The paper's training objective on one batch of `episode_batch` episodes, all images encoded
     in one forward pass; the memory loss through `episode_memory_loss` (the fast path)."""
     B, W, L = cfg.episode_batch, cfg.episode_width, cfg.episode_length
     img, rot, which = sample_episodes(ds, B, W, L, gen)
     x = ds.images(img.flatten(), rot.flatten(), AugmentConfig() if cfg.augment else None, gen)
     q = F.normalize(model(x), dim=1).view(B, L, -1)
-    losses, keep = episode_memory_loss(q, which.to(cfg.device), cfg.alpha, cfg.missing_positive)
+    losses, keep = episode_memory_loss(q, which.to(cfg.device), cfg.alpha, cfg.missing_positive, neighbours)
     keep = keep.to(losses.dtype)
     return (losses * keep).sum() / keep.sum().clamp(min=1)
 
@@ -315,6 +371,10 @@ def main():
     say(f"encoder parameters: {parameter_count(model)}; device {cfg.device}; {cfg.threads} threads; malloc {allocator.current()}")
 
     total = cfg.warmup_steps + cfg.memory_steps
+    neighbours = episode_neighbours
+    if cfg.device.startswith("cuda") and cfg.memory_steps:
+        torch.backends.cudnn.benchmark = True
+        neighbours = GraphedNeighbours((cfg.episode_batch, cfg.episode_length, model.cfg.key_size), cfg.device, say)
     t0 = time.time() - elapsed
     bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, mininterval=2.0)
     model.train()
@@ -331,7 +391,7 @@ def main():
             if cfg.objective == "memory":
                 for g in mem_opt.param_groups:
                     g["lr"] = cosine_lr(step, cfg.memory_steps, cfg.scratch_lr, cfg.lr_warmup)
-            loss = episode_loss(model, train_ds, cfg, gen)
+            loss = episode_loss(model, train_ds, cfg, gen, neighbours)
             mem_opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
@@ -339,23 +399,27 @@ def main():
             phase = "memory"
         step += 1
         bar.update(1)
-        bar.set_postfix(phase=phase, loss=f"{loss.item():.3f}")
-        if step % cfg.eval_every == 0 or step == total or (cfg.warmup_steps and step == cfg.warmup_steps):
+        if step % 25 == 0:  # .item() waits for the GPU: not every step
+            bar.set_postfix(phase=phase, loss=f"{loss.item():.3f}")
+        validating = step % cfg.eval_every == 0 or step == total or (cfg.warmup_steps and step == cfg.warmup_steps)
+        if validating:
             acc = validate(model, val_ds, cfg)
             rec = dict(step=step, phase=phase, loss=round(loss.item(), 4), minutes=round((time.time() - t0) / 60, 2), **acc)
             history.append(rec)
             say(json.dumps(rec))
+        if validating or (cfg.ckpt_every and step % cfg.ckpt_every == 0):
             torch.save(dict(model=model.state_dict(), head=head.data, opt=opt.state_dict(), mem_opt=mem_opt.state_dict(),
                             gen=gen.get_state(), torch_rng=torch.get_rng_state(), step=step, history=history,
                             elapsed=time.time() - t0, config=asdict(cfg)), ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
+        if validating:
             if cfg.warmup_steps and step == cfg.warmup_steps:  # keep the warm-up-only encoder, to measure what phase 2 adds
                 torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "warmup.pt"))
     bar.close()
     minutes = (time.time() - t0) / 60
     torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "final.pt"))
     summary = dict(config=asdict(cfg), history=history, minutes=round(minutes, 1), parameters=parameter_count(model),
-                   device=cfg.device, torch=torch.__version__, threads=cfg.threads, malloc=allocator.current())
+                   device=cfg.device, gpu=torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None, torch=torch.__version__, threads=cfg.threads, malloc=allocator.current())
     with open(os.path.join(cfg.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     say(f"done in {minutes:.1f} min; final validation {history[-1] if history else None}")

@@ -183,11 +183,9 @@ def test_episode_loss_is_finite_and_trains_the_encoder():
     torch.manual_seed(0)
     ds = Dataset(synthetic_characters(n_chars=10, per_char=6), np.arange(10))
     cfg = train.TrainConfig(episode_batch=4, episode_width=3, episode_length=8, augment=True, device="cpu")
-    from memory import Memory, MemoryConfig
     model = Encoder(ModelConfig())
-    mem = Memory(MemoryConfig(memory_size=cfg.episode_batch * cfg.episode_length, k=cfg.k))
     gen = torch.Generator().manual_seed(0)
-    loss = train.episode_loss(model, ds, cfg, gen, mem)
+    loss = train.episode_loss(model, ds, cfg, gen)
     assert torch.isfinite(loss) and loss.item() > 0
     loss.backward()
     assert model.features[0][0].weight.grad.abs().sum() > 0

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The shipped encoder's recipe trained from scratch on a GPU (issue 8, item 5): the same train.py,
+# on CUDA. Three runs side by side, each its own process on the one GPU:
+#   final/mem-skip-w60-7k-trainval seeds 1 and 2  -- the two networks of models/omniglot-conv4-memory
+#   long/mem-skip-w60-7k seed 1                   -- train-only twin: validation on held-out alphabets,
+#                                                    to compare with the CPU run of the same recipe
+# The wall-clock time of the two trainval runs together is the "full training from scratch" figure.
+#
+#   OMNIGLOT_DIR=/path/to/omniglot bash training/gpu_runs.sh OUTDIR [DEADLINE_S]
+#
+# Runs go to training/runs/gpu/<name>/ (checkpoint every 500 steps, so a run stopped by the deadline
+# can be finished anywhere with train.py --resume); OUTDIR gets <run>.tgz (logs, summary, final.pt, or
+# ckpt.pt if unfinished) and gpu.txt (the device). PYTHON picks the interpreter; EXTRA_ARGS go to every run (a smoke test:
+# EXTRA_ARGS="--memory_steps=4 --eval_every=4 --eval_episodes=20" PYTHON=/usr/bin/python3 bash training/gpu_runs.sh /tmp/g).
+set -u
+out=${1:?usage: gpu_runs.sh OUTDIR [DEADLINE_S]}
+deadline=${2:-480}
+cd "$(dirname "$0")/.."
+mkdir -p "$out" training/runs/gpu
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; "${PYTHON:-python3}" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"; } > "$out/gpu.txt" 2>&1
+cat "$out/gpu.txt"
+RECIPE=(--objective=memory --missing_positive=skip --memory_steps=7000 --lr_warmup=200 --episode_batch=3
+        --episode_width=60 --episode_length=180 --eval_every=7000 --ckpt_every=500 --threads=2)
+run() {
+  local name=$1; shift
+  mkdir -p "training/runs/gpu/$name"
+  PYTHONUNBUFFERED=1 timeout "$deadline" "${PYTHON:-python3}" training/train.py "--out=training/runs/gpu/$name" "${RECIPE[@]}" "$@" ${EXTRA_ARGS:-} \
+    > "training/runs/gpu/$name/stdout.txt" 2>&1 &
+}
+t0=$(date +%s)
+run mem-skip-w60-7k-trainval --trainval=true --seed=1
+run mem-skip-w60-7k-trainval-seed2 --trainval=true --seed=2
+run mem-skip-w60-7k --seed=1
+( while sleep 30; do echo "$(( $(date +%s) - t0 )) s:"; for f in training/runs/gpu/*/stdout.txt; do echo "  $f: $(tail -c 300 "$f" | tr '\r' '\n' | grep -a . | tail -1)"; done; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader; done ) &
+watcher=$!
+wait $(jobs -p | grep -v "^$watcher$") 2>/dev/null
+kill $watcher 2>/dev/null
+echo "all runs ended after $(( $(date +%s) - t0 )) s" | tee -a "$out/gpu.txt"
+for f in training/runs/gpu/*/log.txt; do echo "== $f"; tail -3 "$f"; done
+for d in training/runs/gpu/*/; do  # one archive per run (the tool brings back files of <= 16 MB); ckpt.pt only if unfinished
+  n=$(basename "$d"); if [ -f "$d/final.pt" ]; then x=(--exclude=ckpt.pt); else x=(); fi
+  tar czf "$out/$n.tgz" "${x[@]}" "$d"
+done
+ls -la "$out"
