@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { KeyValueMemory, mulberry32, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../../src/memory';
+import type { Encoder } from '../../src/encoder/encoder';
+import { strokesToInput, type Stroke } from '../../src/strokes';
 
 const D = 128;
 const K = 256;
@@ -50,20 +52,20 @@ async function timeIt(reps: number, f: () => Promise<unknown> | unknown): Promis
   return stats(t);
 }
 
-function unitRows(r: () => number, count: number): Float32Array<ArrayBuffer> {
-  const out = new Float32Array(count * D);
+function unitRows(r: () => number, count: number, d = D): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(count * d);
   for (let i = 0; i < count; i++) {
     let ss = 0;
-    for (let j = 0; j < D; j++) ss += (out[i * D + j] = r() * 2 - 1) ** 2;
+    for (let j = 0; j < d; j++) ss += (out[i * d + j] = r() * 2 - 1) ** 2;
     const inv = 1 / Math.sqrt(ss);
-    for (let j = 0; j < D; j++) out[i * D + j] *= inv;
+    for (let j = 0; j < d; j++) out[i * d + j] *= inv;
   }
   return out;
 }
 
 const rowsOf = (flat: Float32Array, b: number) => Array.from({ length: b }, (_, i) => flat.subarray(i * D, (i + 1) * D));
 
-function snapshotOf(n: number, keys: Float32Array<ArrayBuffer>): MemorySnapshot {
+function snapshotOf(n: number, keys: Float32Array<ArrayBuffer>, d = D): MemorySnapshot {
   const values = new Int32Array(n);
   for (let i = 0; i < n; i++) values[i] = i % 1000;
   const ages = new Int32Array(n);
@@ -71,7 +73,7 @@ function snapshotOf(n: number, keys: Float32Array<ArrayBuffer>): MemorySnapshot 
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
-    settings: { memorySize: n, keySize: D, k: K, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact', lsh: { tables: 32, bits: 10, planes: 64, seed: 1 } },
+    settings: { memorySize: n, keySize: d, k: K, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'exact', lsh: { tables: 32, bits: 10, planes: 64, seed: 1 } },
     keys,
     values,
     ages,
@@ -166,6 +168,30 @@ export async function runSize(n: number, reps: number): Promise<SizeResult> {
   return { n, gpuB1, gpuB16, gpuWrite, tfjsB1, tfjsB16, tfjsWrite, simdB1, simdB16, simdWrite, parity: { rows: a.indices.length, mismatches, maxSimDiff } };
 }
 
+/**
+ * The app's path from a finished drawing to its prediction, without the UI: synthetic strokes ->
+ * raster -> preprocess -> the encoder on the WebGPU backend -> the exact lookup (WebGPU kernel)
+ * in a full memory of n slots (random unit keys of the encoder's key size). Wall-clock per drawing.
+ */
+export async function pipeline(encoder: Encoder, n: number, reps: number): Promise<Stats> {
+  const r = mulberry32(7 + n);
+  const m = KeyValueMemory.create({ memorySize: n, keySize: encoder.keySize, k: K, storage: 'webgpu' });
+  try {
+    m.restore(snapshotOf(n, unitRows(r, n, encoder.keySize), encoder.keySize));
+    if (m.lookupEngine !== 'webgpu') throw new Error(`expected the webgpu lookup, got ${m.lookupEngine}`);
+    const drawing = (): Stroke[] => {
+      // two random strokes of 12 points on a 300 px canvas, as a finger draws them
+      return [0, 1].map((s) => Array.from({ length: 12 }, (_, i) => ({ x: 60 + 180 * r(), y: 60 + 180 * r(), pressure: 0.5, t: 20 * (12 * s + i) })));
+    };
+    return await timeIt(reps, async () => {
+      const key = await encoder.encode([strokesToInput(drawing())]);
+      return m.queryAsync([key]);
+    });
+  } finally {
+    m.dispose();
+  }
+}
+
 /** Copy kernel over `bytes` (vec4 per thread): bytes read + bytes written per second, GB/s. */
 export async function bandwidth(bytes: number, reps: number): Promise<{ bytes: number; gbPerS: number; ms: Stats }> {
   const dev = device();
@@ -211,4 +237,4 @@ declare global {
     gpuBench?: { start: typeof start; runSize: typeof runSize; bandwidth: typeof bandwidth };
   }
 }
-window.gpuBench = { start, runSize, bandwidth };
+if (typeof window !== 'undefined') window.gpuBench = { start, runSize, bandwidth }; // in Node (bench:gpu --runtime=dawn) the functions are imported
