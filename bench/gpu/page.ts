@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { KeyValueMemory, mulberry32, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../../src/memory';
 import type { Encoder } from '../../src/encoder/encoder';
+import { SimdScanLookup } from '../../src/memory/simdScan';
+import { WebGpuLookup } from '../../src/memory/webgpuLookup';
 import { strokesToInput, type Stroke } from '../../src/strokes';
 
 const D = 128;
@@ -25,6 +27,8 @@ export interface SizeResult {
   gpuB1: Stats;
   gpuB16: Stats;
   gpuWrite: Stats;
+  /** the same kernel's merge path alone (tile sorts and merge levels), batch 1 */
+  gpuMergeB1: Stats;
   tfjsB1: Stats | string;
   tfjsB16: Stats | string;
   tfjsWrite: Stats | string;
@@ -135,6 +139,14 @@ export async function runSize(n: number, reps: number): Promise<SizeResult> {
   });
   const gpuWrite = await writes(m, r, reps, true);
   m.dispose();
+  // the merge path alone, on the lookup itself over the same keys
+  const cpuM = new SimdScanLookup(n, D);
+  cpuM.keys.set(keys);
+  const mg = new WebGpuLookup(cpuM, cpuM.keys, n, D, device(), { topK: 'merge' });
+  mg.reload(new Uint8Array(n).fill(1));
+  mg.commit();
+  const gpuMergeB1 = await timeIt(reps, () => mg.searchAsync(q1, 1, K));
+  mg.dispose();
   const s = KeyValueMemory.create({ memorySize: n, keySize: D, k: K, storage: 'simd' });
   s.restore(snap);
   const simdWrite = await writes(s, r, reps, false);
@@ -165,7 +177,7 @@ export async function runSize(n: number, reps: number): Promise<SizeResult> {
   } catch (e) {
     tfjsWrite = fail(e);
   }
-  return { n, gpuB1, gpuB16, gpuWrite, tfjsB1, tfjsB16, tfjsWrite, simdB1, simdB16, simdWrite, parity: { rows: a.indices.length, mismatches, maxSimDiff } };
+  return { n, gpuB1, gpuB16, gpuWrite, gpuMergeB1, tfjsB1, tfjsB16, tfjsWrite, simdB1, simdB16, simdWrite, parity: { rows: a.indices.length, mismatches, maxSimDiff } };
 }
 
 /**

@@ -5,7 +5,16 @@
  *
  * - Writes: a write queues its one key row (keySize * 4 bytes) and its filled flag (4 bytes) with
  *   `queue.writeBuffer`; nothing else is uploaded. Only `reload` (a restore) uploads every row.
- * - Search (`searchAsync`): pass 1 ("scan"), one workgroup per (query, tile of TILE rows): dot
+ * - Search (`searchAsync`), by default a radix select ('select'): (1) "score": one thread per
+ *   (query, row) computes q . K into a scores buffer and counts it in a histogram of 65,536 bins
+ *   over [-1, 1] (atomics); (2) "threshold": per query, the highest bin T such that the bins from T
+ *   up hold at least k filled slots; (3) "compact": every filled slot whose bin is >= T is appended
+ *   to a candidate list of TILE entries (an atomic counter); (4) "final": the candidates are
+ *   sorted by (similarity desc, index asc) in one workgroup and the first k kept. The top k lie in
+ *   bins >= T (bins are monotone in the similarity), so the result is exact; keys are read once.
+ *   If a query's candidates overflow TILE (many slots in one bin: duplicate keys), that pass is
+ *   answered again by the merge path below, so the answer stays exact. Measured: bench/gpu-results-*.md.
+ * - The merge path ('merge'): pass 1 ("scan"), one workgroup per (query, tile of TILE rows): dot
  *   products into workgroup memory (empty slots and rows past the end get score -3e38 and index
  *   0xffffffff), a bitonic sort by (similarity desc, index asc), the first k kept. Pass 2..
  *   ("merge"): the candidate lists are cut into groups of TILE entries, each sorted the same way,
@@ -33,6 +42,11 @@ export const GPU_MAX_K = TILE / 2;
 /** Queries per pass (larger batches run in several passes). */
 const MAX_PASS_BATCH = 16;
 const NONE = 0xffffffff;
+/** Buffers made on demand by a search. */
+const GROWN = ['queryBuf', 'candA', 'candB', 'staging', 'scores', 'hist', 'thr', 'count', 'sel', 'selOut', 'overflow'] as const;
+type Grown = (typeof GROWN)[number];
+/** How a search selects the top k: the radix select (default), or the tile sorts and merges alone. */
+export type GpuTopK = 'select' | 'merge';
 
 function shaderHead(d4: number): string {
   return /* wgsl */ `
@@ -167,17 +181,213 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 `;
 }
 
-/** Compiled kernels per device and key size: a memory per evaluation episode does not recompile them. */
-const pipelineCache = new WeakMap<GPUDevice, Map<number, { scan: GPUComputePipeline; merge: GPUComputePipeline }>>();
+/** Bins of the select path's histogram over similarities in [-1, 1]. */
+const BINS = 65536;
+const binFunction = `const NB: u32 = ${BINS}u;
+fn binOf(s: f32) -> u32 { return u32(clamp((s + 1.0) * ${BINS / 2}.0, 0.0, ${BINS - 1}.0)); }`;
 
-function pipelinesFor(device: GPUDevice, d4: number): { scan: GPUComputePipeline; merge: GPUComputePipeline } {
+/**
+ * Rows per workgroup of the select path's score kernel: with keySize % 16 == 0 four threads share a
+ * row, thread j summing the accumulator a_j of dotRow (vec4 columns j, j+4, ...), so neighbouring
+ * threads read neighbouring 16-byte columns; the four are then added as dotRow adds them, so the
+ * similarity is the same float as the scan's. Otherwise one thread per row.
+ */
+const scoreRowsPerGroup = (d4: number) => (d4 % 4 === 0 ? WG / 4 : WG);
+
+function scoreShader(d4: number): string {
+  if (d4 % 4 === 0) {
+    return `const D4: u32 = ${d4}u;
+${binFunction}
+struct P { rows: u32, row0: u32, n: u32 }
+@group(0) @binding(0) var<storage, read> keys: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> filled: array<u32>;
+@group(0) @binding(2) var<storage, read> queries: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
+@group(0) @binding(5) var<uniform> p: P;
+var<workgroup> qv: array<vec4<f32>, D4>;
+var<workgroup> part: array<vec4<f32>, ${WG}>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let qi = wg.y;
+  for (var c = lid; c < D4; c = c + ${WG}u) { qv[c] = queries[qi * D4 + c]; }
+  workgroupBarrier();
+  let r = wg.x * ${WG / 4}u + lid / 4u;
+  let j = lid % 4u;
+  var acc = vec4<f32>(0.0);
+  if (r < p.rows) {
+    let base = r * D4;
+    for (var c = j; c < D4; c = c + 4u) { acc = acc + keys[base + c] * qv[c]; }
+  }
+  part[lid] = acc;
+  workgroupBarrier();
+  if (j == 0u && r < p.rows) {
+    if (filled[p.row0 + r] != 0u) {
+      let a = (part[lid] + part[lid + 1u]) + (part[lid + 2u] + part[lid + 3u]);
+      let s = (a.x + a.y) + (a.z + a.w);
+      scores[qi * p.n + p.row0 + r] = s;
+      atomicAdd(&hist[qi * NB + binOf(s)], 1u);
+    }
+  }
+}
+`;
+  }
+  return `const D4: u32 = ${d4}u;
+${binFunction}
+struct P { rows: u32, row0: u32, n: u32 }
+@group(0) @binding(0) var<storage, read> keys: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> filled: array<u32>;
+@group(0) @binding(2) var<storage, read> queries: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
+@group(0) @binding(5) var<uniform> p: P;
+var<workgroup> qv: array<vec4<f32>, D4>;
+${dotFunction(d4)}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let qi = wg.y;
+  for (var c = lid; c < D4; c = c + ${WG}u) { qv[c] = queries[qi * D4 + c]; }
+  workgroupBarrier();
+  let r = wg.x * ${WG}u + lid;
+  if (r < p.rows) {
+    if (filled[p.row0 + r] != 0u) {
+      let s = dotRow(r * D4);
+      scores[qi * p.n + p.row0 + r] = s;
+      atomicAdd(&hist[qi * NB + binOf(s)], 1u);
+    }
+  }
+}
+`;
+}
+
+function thresholdShader(): string {
+  return `${binFunction}
+struct P { k: u32 }
+@group(0) @binding(0) var<storage, read> hist: array<u32>;
+@group(0) @binding(1) var<storage, read_write> thr: array<u32>;
+@group(0) @binding(2) var<uniform> p: P;
+var<workgroup> part: array<u32, ${WG}>;
+const PER: u32 = ${BINS / WG}u;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let qi = wg.x;
+  var sum = 0u;
+  for (var j = 0u; j < PER; j = j + 1u) { sum = sum + hist[qi * NB + lid * PER + j]; }
+  part[lid] = sum;
+  workgroupBarrier();
+  if (lid == 0u) {
+    // from the top: the chunk, then the bin, where the count reaches k; fewer filled than k: bin 0
+    var acc = 0u;
+    var t = 0u;
+    for (var c = ${WG - 1}i; c >= 0i; c = c - 1i) {
+      let cu = u32(c);
+      if (acc + part[cu] >= p.k) {
+        for (var b = i32(PER) - 1i; b >= 0i; b = b - 1i) {
+          let bin = cu * PER + u32(b);
+          acc = acc + hist[qi * NB + bin];
+          if (acc >= p.k) { t = bin; break; }
+        }
+        break;
+      }
+      acc = acc + part[cu];
+    }
+    thr[qi] = t;
+  }
+}
+`;
+}
+
+function compactShader(): string {
+  return `${binFunction}
+struct Cand { s: f32, i: u32 }
+struct P { n: u32, cap: u32 }
+@group(0) @binding(0) var<storage, read> scores: array<f32>;
+@group(0) @binding(1) var<storage, read> filled: array<u32>;
+@group(0) @binding(2) var<storage, read> thr: array<u32>;
+@group(0) @binding(3) var<storage, read_write> count: array<atomic<u32>>;
+@group(0) @binding(4) var<storage, read_write> cand: array<Cand>;
+@group(0) @binding(5) var<uniform> p: P;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let qi = wg.y;
+  let r = wg.x * ${WG}u + lid;
+  if (r < p.n) {
+    if (filled[r] != 0u) {
+      let s = scores[qi * p.n + r];
+      if (binOf(s) >= thr[qi]) {
+        let j = atomicAdd(&count[qi], 1u);
+        if (j < p.cap) { cand[qi * p.cap + j] = Cand(s, r); }
+      }
+    }
+  }
+}
+`;
+}
+
+function finalShader(): string {
+  return `${shaderHead(1)}
+struct P { k: u32, cap: u32 }
+@group(0) @binding(0) var<storage, read> cand: array<Cand>;
+@group(0) @binding(1) var<storage, read> count: array<u32>;
+@group(0) @binding(2) var<storage, read_write> outC: array<Cand>;
+@group(0) @binding(3) var<storage, read_write> overflow: array<u32>;
+@group(0) @binding(4) var<uniform> p: P;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let qi = wg.x;
+  let m = min(count[qi], p.cap);
+  for (var j = lid; j < S; j = j + WG) {
+    if (j < m) {
+      let c = cand[qi * p.cap + j];
+      sc[j] = c.s;
+      ix[j] = c.i;
+    } else {
+      sc[j] = NEG;
+      ix[j] = NONE;
+    }
+  }
+  workgroupBarrier();
+  sortTile(lid);
+  for (var j = lid; j < p.k; j = j + WG) {
+    outC[qi * p.k + j] = Cand(sc[j], ix[j]);
+  }
+  if (lid == 0u) { overflow[qi] = select(0u, 1u, count[qi] > p.cap); }
+}
+`;
+}
+
+interface Pipelines {
+  scan: GPUComputePipeline;
+  merge: GPUComputePipeline;
+  score: GPUComputePipeline;
+  threshold: GPUComputePipeline;
+  compact: GPUComputePipeline;
+  final: GPUComputePipeline;
+}
+
+/** Compiled kernels per device and key size: a memory per evaluation episode does not recompile them. */
+const pipelineCache = new WeakMap<GPUDevice, Map<number, Pipelines>>();
+
+function pipelinesFor(device: GPUDevice, d4: number): Pipelines {
   let byD = pipelineCache.get(device);
   if (byD === undefined) pipelineCache.set(device, (byD = new Map()));
   let p = byD.get(d4);
   if (p === undefined) {
     const pipeline = (code: string, label: string) =>
       device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
-    p = { scan: pipeline(scanShader(d4), 'memory top-k scan'), merge: pipeline(mergeShader(), 'memory top-k merge') };
+    p = {
+      scan: pipeline(scanShader(d4), 'memory top-k scan'),
+      merge: pipeline(mergeShader(), 'memory top-k merge'),
+      score: pipeline(scoreShader(d4), 'memory select score'),
+      threshold: pipeline(thresholdShader(), 'memory select threshold'),
+      compact: pipeline(compactShader(), 'memory select compact'),
+      final: pipeline(finalShader(), 'memory select final'),
+    };
     byD.set(d4, p);
   }
   return p;
@@ -190,13 +400,20 @@ interface GpuState {
   keyBufs: GPUBuffer[];
   rowsPerChunk: number;
   filledBuf: GPUBuffer;
-  scan: GPUComputePipeline;
-  merge: GPUComputePipeline;
+  pipelines: Pipelines;
   /** grown on demand */
   queryBuf: GPUBuffer | null;
   candA: GPUBuffer | null;
   candB: GPUBuffer | null;
   staging: GPUBuffer | null;
+  /** the select path: scores [B, n], histograms [B, BINS], thresholds, counters, candidates [B, TILE], result, overflow flags */
+  scores: GPUBuffer | null;
+  hist: GPUBuffer | null;
+  thr: GPUBuffer | null;
+  count: GPUBuffer | null;
+  sel: GPUBuffer | null;
+  selOut: GPUBuffer | null;
+  overflow: GPUBuffer | null;
   /** one small uniform buffer per scan chunk and per merge level */
   uniforms: GPUBuffer[];
   lost: boolean;
@@ -222,12 +439,15 @@ export class WebGpuLookup implements Lookup {
   private disposed = false;
   /** why the GPU is not used (device lost), null while it is */
   private lostReason: string | null = null;
+  /** passes answered by the select path, by the merge path, and select passes that overflowed into the merge path */
+  readonly passes = { select: 0, merge: 0, overflow: 0 };
 
   /**
    * @param cpu the synchronous lookup over the same mirror (setSlot/reload are forwarded to it)
    * @param mirror the CPU key mirror [n * d], row-major (written before setSlot is called)
    * @param device the GPUDevice to keep the keys on (tfjs-backend-webgpu's: `(tf.backend() as any).device`)
    * @param options.rowsPerChunk rows per key buffer (a multiple of TILE; default: as many as one storage binding holds)
+   * @param options.topK 'select' (default) or 'merge' (tests and the benchmark compare both)
    */
   constructor(
     private readonly cpu: Lookup,
@@ -235,7 +455,7 @@ export class WebGpuLookup implements Lookup {
     private readonly n: number,
     private readonly d: number,
     device: GPUDevice,
-    private readonly options: { rowsPerChunk?: number } = {},
+    private readonly options: { rowsPerChunk?: number; topK?: GpuTopK } = {},
   ) {
     if (!webGpuLookupSupported(device, d)) {
       const limit = (device as GPUDevice | null)?.limits?.maxComputeWorkgroupStorageSize ?? 16384;
@@ -261,7 +481,7 @@ export class WebGpuLookup implements Lookup {
   buffers(): GPUBuffer[] {
     const g = this.gpu;
     if (g === null) return [];
-    return [...g.keyBufs, g.filledBuf, ...g.uniforms, g.queryBuf, g.candA, g.candB, g.staging].filter((b): b is GPUBuffer => b !== null);
+    return [...g.keyBufs, g.filledBuf, ...g.uniforms, ...GROWN.map((w) => g[w])].filter((b): b is GPUBuffer => b !== null);
   }
 
   private allocate(device: GPUDevice): GpuState {
@@ -278,18 +498,23 @@ export class WebGpuLookup implements Lookup {
       keyBufs.push(device.createBuffer({ label: `memory keys ${row0}+${rows}`, size: rows * rowBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }));
     }
     const filledBuf = device.createBuffer({ label: 'memory filled mask', size: Math.max(4, this.n * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    const { scan, merge } = pipelinesFor(device, this.d / 4);
     const state: GpuState = {
       device,
       keyBufs,
       rowsPerChunk,
       filledBuf,
-      scan,
-      merge,
+      pipelines: pipelinesFor(device, this.d / 4),
       queryBuf: null,
       candA: null,
       candB: null,
       staging: null,
+      scores: null,
+      hist: null,
+      thr: null,
+      count: null,
+      sel: null,
+      selOut: null,
+      overflow: null,
       uniforms: [],
       lost: false,
     };
@@ -319,7 +544,7 @@ export class WebGpuLookup implements Lookup {
   }
 
   private destroy(g: GpuState): void {
-    for (const b of [...g.keyBufs, g.filledBuf, ...g.uniforms, g.queryBuf, g.candA, g.candB, g.staging]) b?.destroy();
+    for (const b of [...g.keyBufs, g.filledBuf, ...g.uniforms, ...GROWN.map((w) => g[w])]) b?.destroy();
   }
 
   /** Put the keys on `device` (e.g. after a device loss), from the CPU mirror. */
@@ -398,7 +623,7 @@ export class WebGpuLookup implements Lookup {
     return out;
   }
 
-  private grow(g: GpuState, which: 'queryBuf' | 'candA' | 'candB' | 'staging', size: number, usage: number): GPUBuffer {
+  private grow(g: GpuState, which: Grown, size: number, usage: number): GPUBuffer {
     const cur = g[which];
     if (cur !== null && cur.size >= size) return cur;
     cur?.destroy();
@@ -418,8 +643,96 @@ export class WebGpuLookup implements Lookup {
     return buf;
   }
 
-  /** One pass of bb <= MAX_PASS_BATCH queries (rows b0.. of q). */
+  /** One pass of bb <= MAX_PASS_BATCH queries (rows b0.. of q): the select path, or the merge path when asked, when its buffers would not fit a binding, or when it overflowed. */
   private async pass(g: GpuState, q: { data: Float32Array } | { buffer: GPUBuffer }, b0: number, bb: number, k: number): Promise<Ranked[]> {
+    const maxBinding = Math.min(g.device.limits.maxStorageBufferBindingSize, g.device.limits.maxBufferSize);
+    if ((this.options.topK ?? 'select') === 'select' && bb * this.n * 4 <= maxBinding && bb * BINS * 4 <= maxBinding) {
+      const r = await this.passSelect(g, q, b0, bb, k);
+      if (r !== null) {
+        this.passes.select++;
+        return r;
+      }
+      this.passes.overflow++;
+    }
+    this.passes.merge++;
+    return this.passMerge(g, q, b0, bb, k);
+  }
+
+  /** The select path (see the file's comment); null when a query's candidates overflowed TILE. */
+  private async passSelect(g: GpuState, q: { data: Float32Array } | { buffer: GPUBuffer }, b0: number, bb: number, k: number): Promise<Ranked[] | null> {
+    const { device, pipelines: pl } = g;
+    const d = this.d;
+    const S = GPUBufferUsage.STORAGE;
+    const queryBuf = this.grow(g, 'queryBuf', MAX_PASS_BATCH * d * 4, S | GPUBufferUsage.COPY_DST);
+    const scores = this.grow(g, 'scores', bb * this.n * 4, S);
+    const hist = this.grow(g, 'hist', bb * BINS * 4, S | GPUBufferUsage.COPY_DST);
+    const thr = this.grow(g, 'thr', MAX_PASS_BATCH * 4, S);
+    const count = this.grow(g, 'count', MAX_PASS_BATCH * 4, S | GPUBufferUsage.COPY_DST);
+    const sel = this.grow(g, 'sel', bb * TILE * 8, S);
+    const selOut = this.grow(g, 'selOut', MAX_PASS_BATCH * GPU_MAX_K * 8, S | GPUBufferUsage.COPY_SRC);
+    const overflow = this.grow(g, 'overflow', MAX_PASS_BATCH * 4, S | GPUBufferUsage.COPY_SRC);
+    const bytes = bb * k * 8;
+    const staging = this.grow(g, 'staging', MAX_PASS_BATCH * GPU_MAX_K * 8 + MAX_PASS_BATCH * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    const bind = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
+      device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label: 'memory top-k select' });
+    if ('data' in q) device.queue.writeBuffer(queryBuf, 0, q.data as Float32Array<ArrayBuffer>, b0 * d, bb * d);
+    else enc.copyBufferToBuffer(q.buffer, b0 * d * 4, queryBuf, 0, bb * d * 4);
+    enc.clearBuffer(hist, 0, bb * BINS * 4);
+    enc.clearBuffer(count, 0, MAX_PASS_BATCH * 4);
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pl.score);
+    g.keyBufs.forEach((keys, c) => {
+      const rows = Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk);
+      const params = this.uniform(g, c, [rows, c * g.rowsPerChunk, this.n]);
+      pass.setBindGroup(0, bind(pl.score, [keys, g.filledBuf, queryBuf, scores, hist, params]));
+      pass.dispatchWorkgroups(Math.ceil(rows / scoreRowsPerGroup(d / 4)), bb);
+    });
+    const u = g.keyBufs.length;
+    pass.setPipeline(pl.threshold);
+    pass.setBindGroup(0, bind(pl.threshold, [hist, thr, this.uniform(g, u, [k])]));
+    pass.dispatchWorkgroups(bb);
+    pass.setPipeline(pl.compact);
+    pass.setBindGroup(0, bind(pl.compact, [scores, g.filledBuf, thr, count, sel, this.uniform(g, u + 1, [this.n, TILE])]));
+    pass.dispatchWorkgroups(Math.ceil(this.n / WG), bb);
+    pass.setPipeline(pl.final);
+    pass.setBindGroup(0, bind(pl.final, [sel, count, selOut, overflow, this.uniform(g, u + 2, [k, TILE])]));
+    pass.dispatchWorkgroups(bb);
+    pass.end();
+    enc.copyBufferToBuffer(selOut, 0, staging, 0, bytes);
+    enc.copyBufferToBuffer(overflow, 0, staging, bytes, bb * 4);
+    device.queue.submit([enc.finish()]);
+    const error = await device.popErrorScope();
+    if (error !== null) throw new Error(`the WebGPU top-k kernel failed: ${error.message}`);
+    await staging.mapAsync(GPUMapMode.READ, 0, bytes + bb * 4);
+    const words = new Uint32Array(staging.getMappedRange(0, bytes + bb * 4).slice(0));
+    staging.unmap();
+    if (words.subarray(bytes / 4, bytes / 4 + bb).some((o) => o !== 0)) return null;
+    return this.unpack(new Float32Array(words.buffer, 0, bytes / 4), bb, k);
+  }
+
+  /** [s, i] pairs, k per query (word 2j the similarity as f32, word 2j+1 the slot), NONE-padded -> Ranked rows. */
+  private unpack(f: Float32Array, bb: number, k: number): Ranked[] {
+    const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
+    const out: Ranked[] = [];
+    for (let r = 0; r < bb; r++) {
+      let m = 0;
+      while (m < k && u[(r * k + m) * 2 + 1] !== NONE) m++; // fewer filled slots than k
+      const indices = new Int32Array(m);
+      const sims = new Float32Array(m);
+      for (let j = 0; j < m; j++) {
+        sims[j] = f[(r * k + j) * 2];
+        indices[j] = u[(r * k + j) * 2 + 1];
+      }
+      out.push({ indices, sims });
+    }
+    return out;
+  }
+
+  /** The merge path: tile sorts, then merge levels (see the file's comment). */
+  private async passMerge(g: GpuState, q: { data: Float32Array } | { buffer: GPUBuffer }, b0: number, bb: number, k: number): Promise<Ranked[]> {
     const { device } = g;
     const d = this.d;
     const S = GPUBufferUsage.STORAGE;
@@ -435,7 +748,7 @@ export class WebGpuLookup implements Lookup {
     const cand = S | GPUBufferUsage.COPY_SRC; // the last level is copied to the staging buffer
     const candA = this.grow(g, 'candA', bb * tilesTotal * k * 8, cand);
     const candB = levels.length > 0 ? this.grow(g, 'candB', bb * levels[0].groups * k * 8, cand) : null;
-    const staging = this.grow(g, 'staging', MAX_PASS_BATCH * GPU_MAX_K * 8, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    const staging = this.grow(g, 'staging', MAX_PASS_BATCH * GPU_MAX_K * 8 + MAX_PASS_BATCH * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
 
     // a validation error would otherwise pass silently and read back zeros
     device.pushErrorScope('validation');
@@ -443,7 +756,7 @@ export class WebGpuLookup implements Lookup {
     if ('data' in q) device.queue.writeBuffer(queryBuf, 0, q.data as Float32Array<ArrayBuffer>, b0 * d, bb * d);
     else enc.copyBufferToBuffer(q.buffer, b0 * d * 4, queryBuf, 0, bb * d * 4);
     const pass = enc.beginComputePass();
-    pass.setPipeline(g.scan);
+    pass.setPipeline(g.pipelines.scan);
     let tileBase = 0;
     g.keyBufs.forEach((keys, c) => {
       const rows = Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk);
@@ -451,7 +764,7 @@ export class WebGpuLookup implements Lookup {
       pass.setBindGroup(
         0,
         device.createBindGroup({
-          layout: g.scan.getBindGroupLayout(0),
+          layout: g.pipelines.scan.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: keys } },
             { binding: 1, resource: { buffer: g.filledBuf } },
@@ -466,13 +779,13 @@ export class WebGpuLookup implements Lookup {
     });
     let src = candA;
     let dst = candB;
-    pass.setPipeline(g.merge);
+    pass.setPipeline(g.pipelines.merge);
     levels.forEach((lv, i) => {
       const params = this.uniform(g, g.keyBufs.length + i, [lv.len, k, lv.groups]);
       pass.setBindGroup(
         0,
         device.createBindGroup({
-          layout: g.merge.getBindGroupLayout(0),
+          layout: g.pipelines.merge.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: src } },
             { binding: 1, resource: { buffer: dst! } },
@@ -493,20 +806,7 @@ export class WebGpuLookup implements Lookup {
     // [s, i] pairs: word 2j the similarity (f32), word 2j+1 the slot (u32)
     const f = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
     staging.unmap();
-    const u = new Uint32Array(f.buffer);
-    const out: Ranked[] = [];
-    for (let r = 0; r < bb; r++) {
-      let m = 0;
-      while (m < k && u[(r * k + m) * 2 + 1] !== NONE) m++; // fewer filled slots than k
-      const indices = new Int32Array(m);
-      const sims = new Float32Array(m);
-      for (let j = 0; j < m; j++) {
-        sims[j] = f[(r * k + j) * 2];
-        indices[j] = u[(r * k + j) * 2 + 1];
-      }
-      out.push({ indices, sims });
-    }
-    return out;
+    return this.unpack(f, bb, k);
   }
 
   dispose(): void {

@@ -39,15 +39,31 @@ test.describe('WebGPU exact lookup', () => {
     expect(r.zeroError).toMatch(/non-zero key/);
   });
 
-  test('keys over several GPU buffers, two merge levels, batches of 20, rows written one by one', async ({ page }) => {
-    const r = await run(page, 'chunkedParity');
-    expect(r.chunks).toBe(3);
-    for (const name of ['k1', 'k256', 'afterWrites']) {
-      expect(r[name].indexMismatches, name).toBe(0);
-      expect(r[name].rows, name).toBe(20);
-      expect(r[name].maxSimDiff, name).toBeLessThanOrEqual(SIM_TOLERANCE);
+  test('keys over several GPU buffers, batches of 20, rows written one by one: the select path and the merge path (two levels)', async ({ page }) => {
+    const all = await run(page, 'chunkedParity');
+    for (const topK of ['select', 'merge']) {
+      const r = all[topK];
+      expect(r.chunks, topK).toBe(3);
+      for (const name of ['k1', 'k256', 'afterWrites']) {
+        expect(r[name].indexMismatches, `${topK} ${name}`).toBe(0);
+        expect(r[name].rows, `${topK} ${name}`).toBe(20);
+        expect(r[name].maxSimDiff, `${topK} ${name}`).toBeLessThanOrEqual(SIM_TOLERANCE);
+      }
+      expect(r.k256.lengths.every((l: number) => l === 256)).toBe(true);
     }
-    expect(r.k256.lengths.every((l: number) => l === 256)).toBe(true);
+    // three searches of 20 queries = 6 passes each, all on the path asked for
+    expect(all.select.passes).toEqual({ select: 6, merge: 0, overflow: 0 });
+    expect(all.merge.passes).toEqual({ select: 0, merge: 6, overflow: 0 });
+  });
+
+  test('the select path hands a crowded histogram bin (duplicate keys) to the merge path and stays exact', async ({ page }) => {
+    const r = await run(page, 'selectOverflow');
+    expect(r.afterCrowded).toEqual({ select: 0, merge: 1, overflow: 1 });
+    expect(r.crowded).toMatchObject({ rows: 1, lengths: [256], indexMismatches: 0 });
+    expect(r.spread).toMatchObject({ rows: 1, lengths: [256], indexMismatches: 0 });
+    expect(r.crowded.maxSimDiff).toBeLessThanOrEqual(SIM_TOLERANCE);
+    expect(r.spread.maxSimDiff).toBeLessThanOrEqual(SIM_TOLERANCE);
+    expect(r.passes).toEqual({ select: 1, merge: 1, overflow: 1 });
   });
 
   test('dispose destroys the GPU buffers; a lost device keeps the memory, a rebuild puts it back on a GPU', async ({ page }) => {

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { KeyValueMemory } from '../../../src/memory';
 import { mulberry32 } from '../../../src/memory/random';
 import { SimdScanLookup } from '../../../src/memory/simdScan';
-import { WebGpuLookup } from '../../../src/memory/webgpuLookup';
+import { WebGpuLookup, type GpuTopK } from '../../../src/memory/webgpuLookup';
 import type { Ranked } from '../../../src/memory/ranking';
 
 const D = 128;
@@ -114,10 +114,16 @@ function pair(a: { indices: number[][]; similarities: number[][] }, b: { indices
  * storage binding) and 6 tiles (two merge levels at k = 256), batch 20 (two passes), k = 1 and 256.
  */
 async function chunkedParity(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const topK of ['select', 'merge'] as const) out[topK] = await chunkedParityOf(topK);
+  return out;
+}
+
+async function chunkedParityOf(topK: GpuTopK): Promise<Record<string, unknown>> {
   await start();
   const n = 5500;
   const cpu = new SimdScanLookup(n, D);
-  const gpu = new WebGpuLookup(cpu, cpu.keys, n, D, tfDevice(), { rowsPerChunk: 2048 });
+  const gpu = new WebGpuLookup(cpu, cpu.keys, n, D, tfDevice(), { rowsPerChunk: 2048, topK });
   try {
     const keys = unitRows(7, n);
     const r = mulberry32(8);
@@ -139,7 +145,36 @@ async function chunkedParity(): Promise<Record<string, unknown>> {
     cpu.keys.set(keys[1], 4100 * D);
     gpu.setSlot(4100, true);
     out.afterWrites = diff(ofRanked(await gpu.searchAsync(q, 20, 256)), ofRanked(gpu.search(q, 20, 256)));
+    out.passes = { ...gpu.passes };
     return out;
+  } finally {
+    gpu.dispose();
+  }
+}
+
+/**
+ * The select path's overflow: 1,500 slots hold the same key, so a query near it finds them all in
+ * one histogram bin, more candidates than one workgroup sorts; the pass is answered again by the
+ * merge path and stays exact (ties to the lower index). A query elsewhere stays on the select path.
+ */
+async function selectOverflow(): Promise<Record<string, unknown>> {
+  await start();
+  const n = 3000;
+  const cpu = new SimdScanLookup(n, D);
+  const gpu = new WebGpuLookup(cpu, cpu.keys, n, D, tfDevice());
+  try {
+    const same = unitRows(20, 1)[0];
+    unitRows(21, n).forEach((k, i) => {
+      cpu.keys.set(i % 2 === 0 ? same : k, i * D);
+      gpu.setSlot(i, true);
+    });
+    gpu.commit();
+    const near = new Float32Array(same);
+    const other = unitRows(22, 1)[0];
+    const crowded = diff(ofRanked(await gpu.searchAsync(near, 1, 256)), ofRanked(gpu.search(near, 1, 256)));
+    const afterCrowded = { ...gpu.passes };
+    const spread = diff(ofRanked(await gpu.searchAsync(other, 1, 256)), ofRanked(gpu.search(other, 1, 256)));
+    return { crowded, afterCrowded, spread, passes: { ...gpu.passes } };
   } finally {
     gpu.dispose();
   }
@@ -231,4 +266,4 @@ declare global {
   }
 }
 
-window.gpuHarness = { memoryParity, chunkedParity, disposeDestroys, deviceLoss };
+window.gpuHarness = { memoryParity, chunkedParity, selectOverflow, disposeDestroys, deviceLoss };
