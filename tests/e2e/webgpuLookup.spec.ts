@@ -66,6 +66,16 @@ test.describe('WebGPU exact lookup', () => {
     expect(r.passes).toEqual({ select: 1, merge: 1, overflow: 1 });
   });
 
+  test('a key size that is not a multiple of 16: both paths give the CPU scan neighbours', async ({ page }) => {
+    const r = await run(page, 'oddKeySize');
+    for (const topK of ['select', 'merge']) {
+      expect(r[topK], topK).toMatchObject({ rows: 4, lengths: [64, 64, 64, 64], indexMismatches: 0 });
+      expect(r[topK].maxSimDiff, topK).toBeLessThanOrEqual(SIM_TOLERANCE);
+    }
+    expect(r.select.passes).toEqual({ select: 1, merge: 0, overflow: 0 });
+    expect(r.merge.passes).toEqual({ select: 0, merge: 1, overflow: 0 });
+  });
+
   test('dispose destroys the GPU buffers; a lost device keeps the memory, a rebuild puts it back on a GPU', async ({ page }) => {
     const d = await run(page, 'disposeDestroys');
     expect(d.made).toBeGreaterThanOrEqual(5); // keys, mask, queries, candidates, staging...

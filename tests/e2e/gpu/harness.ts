@@ -14,13 +14,13 @@ import type { Ranked } from '../../../src/memory/ranking';
 
 const D = 128;
 
-function unitRows(seed: number, count: number): Float32Array[] {
+function unitRows(seed: number, count: number, d = D): Float32Array[] {
   const r = mulberry32(seed);
   return Array.from({ length: count }, () => {
-    const v = new Float32Array(D);
+    const v = new Float32Array(d);
     let ss = 0;
-    for (let i = 0; i < D; i++) ss += (v[i] = r() * 2 - 1) ** 2;
-    for (let i = 0; i < D; i++) v[i] /= Math.sqrt(ss);
+    for (let i = 0; i < d; i++) ss += (v[i] = r() * 2 - 1) ** 2;
+    for (let i = 0; i < d; i++) v[i] /= Math.sqrt(ss);
     return v;
   });
 }
@@ -152,6 +152,33 @@ async function chunkedParityOf(topK: GpuTopK): Promise<Record<string, unknown>> 
   }
 }
 
+/** Both top-k paths with a key size that is not a multiple of 16 (20: the score kernel's one-thread-per-row form). */
+async function oddKeySize(): Promise<Record<string, unknown>> {
+  await start();
+  const n = 3000;
+  const d = 20;
+  const out: Record<string, unknown> = {};
+  for (const topK of ['select', 'merge'] as const) {
+    const cpu = new SimdScanLookup(n, d);
+    const gpu = new WebGpuLookup(cpu, cpu.keys, n, d, tfDevice(), { topK });
+    try {
+      unitRows(30, n, d).forEach((k, i) => {
+        if (i % 3 !== 0) {
+          cpu.keys.set(k, i * d);
+          gpu.setSlot(i, true);
+        }
+      });
+      gpu.commit();
+      const q = new Float32Array(4 * d);
+      unitRows(31, 4, d).forEach((row, i) => q.set(row, i * d));
+      out[topK] = { ...diff(ofRanked(await gpu.searchAsync(q, 4, 64)), ofRanked(gpu.search(q, 4, 64))), passes: { ...gpu.passes } };
+    } finally {
+      gpu.dispose();
+    }
+  }
+  return out;
+}
+
 /**
  * The select path's overflow: 1,500 slots hold the same key, so a query near it finds them all in
  * one histogram bin, more candidates than one workgroup sorts; the pass is answered again by the
@@ -266,4 +293,4 @@ declare global {
   }
 }
 
-window.gpuHarness = { memoryParity, chunkedParity, selectOverflow, disposeDestroys, deviceLoss };
+window.gpuHarness = { memoryParity, chunkedParity, selectOverflow, oddKeySize, disposeDestroys, deviceLoss };
