@@ -150,6 +150,29 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 `;
 }
 
+/**
+ * The body shared by the merge and final kernels (WGSL inside main, `lid` in scope): entry j of
+ * the workgroup's candidate list (`entry`, while `inList` holds) into sc/ix, the rest empty; the
+ * bitonic sort; the first `k` written to `out` (an lvalue in j).
+ */
+function sortCandidates(o: { inList: string; entry: string; k: string; out: string }): string {
+  return `  for (var j = lid; j < S; j = j + WG) {
+    if (${o.inList}) {
+      let c = ${o.entry};
+      sc[j] = c.s;
+      ix[j] = c.i;
+    } else {
+      sc[j] = NEG;
+      ix[j] = NONE;
+    }
+  }
+  workgroupBarrier();
+  sortTile(lid);
+  for (var j = lid; j < ${o.k}; j = j + WG) {
+    ${o.out} = Cand(sc[j], ix[j]);
+  }`;
+}
+
 function mergeShader(): string {
   return `${shaderHead(1)}
 struct MergeParams { len: u32, k: u32, groups: u32 }
@@ -161,22 +184,7 @@ struct MergeParams { len: u32, k: u32, groups: u32 }
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let qi = wg.x;
   let g = wg.y;
-  for (var j = lid; j < S; j = j + WG) {
-    let e = g * S + j;
-    if (e < m.len) {
-      let c = inC[qi * m.len + e];
-      sc[j] = c.s;
-      ix[j] = c.i;
-    } else {
-      sc[j] = NEG;
-      ix[j] = NONE;
-    }
-  }
-  workgroupBarrier();
-  sortTile(lid);
-  for (var j = lid; j < m.k; j = j + WG) {
-    outC[(qi * m.groups + g) * m.k + j] = Cand(sc[j], ix[j]);
-  }
+${sortCandidates({ inList: 'g * S + j < m.len', entry: 'inC[qi * m.len + g * S + j]', k: 'm.k', out: 'outC[(qi * m.groups + g) * m.k + j]' })}
 }
 `;
 }
@@ -195,8 +203,7 @@ fn binOf(s: f32) -> u32 { return u32(clamp((s + 1.0) * ${BINS / 2}.0, 0.0, ${BIN
 const scoreRowsPerGroup = (d4: number) => (d4 % 4 === 0 ? WG / 4 : WG);
 
 function scoreShader(d4: number): string {
-  if (d4 % 4 === 0) {
-    return `const D4: u32 = ${d4}u;
+  const head = `const D4: u32 = ${d4}u;
 ${binFunction}
 struct P { rows: u32, row0: u32, n: u32 }
 @group(0) @binding(0) var<storage, read> keys: array<vec4<f32>>;
@@ -205,14 +212,19 @@ struct P { rows: u32, row0: u32, n: u32 }
 @group(0) @binding(3) var<storage, read_write> scores: array<f32>;
 @group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
 @group(0) @binding(5) var<uniform> p: P;
-var<workgroup> qv: array<vec4<f32>, D4>;
-var<workgroup> part: array<vec4<f32>, ${WG}>;
-
-@compute @workgroup_size(${WG})
+var<workgroup> qv: array<vec4<f32>, D4>;`;
+  const start = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let qi = wg.y;
   for (var c = lid; c < D4; c = c + ${WG}u) { qv[c] = queries[qi * D4 + c]; }
-  workgroupBarrier();
+  workgroupBarrier();`;
+  const keep = `      scores[qi * p.n + p.row0 + r] = s;
+      atomicAdd(&hist[qi * NB + binOf(s)], 1u);`;
+  if (d4 % 4 === 0) {
+    return `${head}
+var<workgroup> part: array<vec4<f32>, ${WG}>;
+
+${start}
   let r = wg.x * ${WG / 4}u + lid / 4u;
   let j = lid % 4u;
   var acc = vec4<f32>(0.0);
@@ -226,36 +238,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (filled[p.row0 + r] != 0u) {
       let a = (part[lid] + part[lid + 1u]) + (part[lid + 2u] + part[lid + 3u]);
       let s = (a.x + a.y) + (a.z + a.w);
-      scores[qi * p.n + p.row0 + r] = s;
-      atomicAdd(&hist[qi * NB + binOf(s)], 1u);
+${keep}
     }
   }
 }
 `;
   }
-  return `const D4: u32 = ${d4}u;
-${binFunction}
-struct P { rows: u32, row0: u32, n: u32 }
-@group(0) @binding(0) var<storage, read> keys: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> filled: array<u32>;
-@group(0) @binding(2) var<storage, read> queries: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> scores: array<f32>;
-@group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
-@group(0) @binding(5) var<uniform> p: P;
-var<workgroup> qv: array<vec4<f32>, D4>;
+  return `${head}
 ${dotFunction(d4)}
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let qi = wg.y;
-  for (var c = lid; c < D4; c = c + ${WG}u) { qv[c] = queries[qi * D4 + c]; }
-  workgroupBarrier();
+${start}
   let r = wg.x * ${WG}u + lid;
   if (r < p.rows) {
     if (filled[p.row0 + r] != 0u) {
       let s = dotRow(r * D4);
-      scores[qi * p.n + p.row0 + r] = s;
-      atomicAdd(&hist[qi * NB + binOf(s)], 1u);
+${keep}
     }
   }
 }
@@ -341,21 +338,7 @@ struct P { k: u32, cap: u32 }
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let qi = wg.x;
   let m = min(count[qi], p.cap);
-  for (var j = lid; j < S; j = j + WG) {
-    if (j < m) {
-      let c = cand[qi * p.cap + j];
-      sc[j] = c.s;
-      ix[j] = c.i;
-    } else {
-      sc[j] = NEG;
-      ix[j] = NONE;
-    }
-  }
-  workgroupBarrier();
-  sortTile(lid);
-  for (var j = lid; j < p.k; j = j + WG) {
-    outC[qi * p.k + j] = Cand(sc[j], ix[j]);
-  }
+${sortCandidates({ inList: 'j < m', entry: 'cand[qi * p.cap + j]', k: 'p.k', out: 'outC[qi * p.k + j]' })}
   if (lid == 0u) { overflow[qi] = select(0u, 1u, count[qi] > p.cap); }
 }
 `;
@@ -368,6 +351,11 @@ interface Pipelines {
   threshold: GPUComputePipeline;
   compact: GPUComputePipeline;
   final: GPUComputePipeline;
+}
+
+/** A bind group of `pipeline` with `buffers` at bindings 0, 1, ... in order. */
+function bindAll(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
+  return device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
 }
 
 /** Compiled kernels per device and key size: a memory per evaluation episode does not recompile them. */
@@ -658,12 +646,43 @@ export class WebGpuLookup implements Lookup {
     return this.passMerge(g, q, b0, bb, k);
   }
 
+  /**
+   * One command buffer for a pass: the queries uploaded (or copied from their GPU buffer) into the
+   * query buffer, `record` encodes the kernels and copies `bytes` of results into the staging
+   * buffer, then those bytes are read back (one mapAsync). A validation error throws instead of
+   * passing silently with zeros read back.
+   */
+  private async submit(
+    g: GpuState,
+    q: { data: Float32Array } | { buffer: GPUBuffer },
+    b0: number,
+    bb: number,
+    label: string,
+    bytes: number,
+    record: (enc: GPUCommandEncoder, queryBuf: GPUBuffer, staging: GPUBuffer) => void,
+  ): Promise<ArrayBuffer> {
+    const { device } = g;
+    const d = this.d;
+    const queryBuf = this.grow(g, 'queryBuf', MAX_PASS_BATCH * d * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    const staging = this.grow(g, 'staging', MAX_PASS_BATCH * GPU_MAX_K * 8 + MAX_PASS_BATCH * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label });
+    if ('data' in q) device.queue.writeBuffer(queryBuf, 0, q.data as Float32Array<ArrayBuffer>, b0 * d, bb * d);
+    else enc.copyBufferToBuffer(q.buffer, b0 * d * 4, queryBuf, 0, bb * d * 4);
+    record(enc, queryBuf, staging);
+    device.queue.submit([enc.finish()]);
+    const error = await device.popErrorScope();
+    if (error !== null) throw new Error(`the WebGPU top-k kernel failed: ${error.message}`);
+    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    return out;
+  }
+
   /** The select path (see the file's comment); null when a query's candidates overflowed TILE. */
   private async passSelect(g: GpuState, q: { data: Float32Array } | { buffer: GPUBuffer }, b0: number, bb: number, k: number): Promise<Ranked[] | null> {
     const { device, pipelines: pl } = g;
-    const d = this.d;
     const S = GPUBufferUsage.STORAGE;
-    const queryBuf = this.grow(g, 'queryBuf', MAX_PASS_BATCH * d * 4, S | GPUBufferUsage.COPY_DST);
     const scores = this.grow(g, 'scores', bb * this.n * 4, S);
     const hist = this.grow(g, 'hist', bb * BINS * 4, S | GPUBufferUsage.COPY_DST);
     const thr = this.grow(g, 'thr', MAX_PASS_BATCH * 4, S);
@@ -672,45 +691,33 @@ export class WebGpuLookup implements Lookup {
     const selOut = this.grow(g, 'selOut', MAX_PASS_BATCH * GPU_MAX_K * 8, S | GPUBufferUsage.COPY_SRC);
     const overflow = this.grow(g, 'overflow', MAX_PASS_BATCH * 4, S | GPUBufferUsage.COPY_SRC);
     const bytes = bb * k * 8;
-    const staging = this.grow(g, 'staging', MAX_PASS_BATCH * GPU_MAX_K * 8 + MAX_PASS_BATCH * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    const bind = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
-      device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
-
-    device.pushErrorScope('validation');
-    const enc = device.createCommandEncoder({ label: 'memory top-k select' });
-    if ('data' in q) device.queue.writeBuffer(queryBuf, 0, q.data as Float32Array<ArrayBuffer>, b0 * d, bb * d);
-    else enc.copyBufferToBuffer(q.buffer, b0 * d * 4, queryBuf, 0, bb * d * 4);
-    enc.clearBuffer(hist, 0, bb * BINS * 4);
-    enc.clearBuffer(count, 0, MAX_PASS_BATCH * 4);
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pl.score);
-    g.keyBufs.forEach((keys, c) => {
-      const rows = Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk);
-      const params = this.uniform(g, c, [rows, c * g.rowsPerChunk, this.n]);
-      pass.setBindGroup(0, bind(pl.score, [keys, g.filledBuf, queryBuf, scores, hist, params]));
-      pass.dispatchWorkgroups(Math.ceil(rows / scoreRowsPerGroup(d / 4)), bb);
+    const read = await this.submit(g, q, b0, bb, 'memory top-k select', bytes + bb * 4, (enc, queryBuf, staging) => {
+      enc.clearBuffer(hist, 0, bb * BINS * 4);
+      enc.clearBuffer(count, 0, MAX_PASS_BATCH * 4);
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pl.score);
+      g.keyBufs.forEach((keys, c) => {
+        const rows = Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk);
+        const params = this.uniform(g, c, [rows, c * g.rowsPerChunk, this.n]);
+        pass.setBindGroup(0, bindAll(device, pl.score, [keys, g.filledBuf, queryBuf, scores, hist, params]));
+        pass.dispatchWorkgroups(Math.ceil(rows / scoreRowsPerGroup(this.d / 4)), bb);
+      });
+      const u = g.keyBufs.length;
+      pass.setPipeline(pl.threshold);
+      pass.setBindGroup(0, bindAll(device, pl.threshold, [hist, thr, this.uniform(g, u, [k])]));
+      pass.dispatchWorkgroups(bb);
+      pass.setPipeline(pl.compact);
+      pass.setBindGroup(0, bindAll(device, pl.compact, [scores, g.filledBuf, thr, count, sel, this.uniform(g, u + 1, [this.n, TILE])]));
+      pass.dispatchWorkgroups(Math.ceil(this.n / WG), bb);
+      pass.setPipeline(pl.final);
+      pass.setBindGroup(0, bindAll(device, pl.final, [sel, count, selOut, overflow, this.uniform(g, u + 2, [k, TILE])]));
+      pass.dispatchWorkgroups(bb);
+      pass.end();
+      enc.copyBufferToBuffer(selOut, 0, staging, 0, bytes);
+      enc.copyBufferToBuffer(overflow, 0, staging, bytes, bb * 4);
     });
-    const u = g.keyBufs.length;
-    pass.setPipeline(pl.threshold);
-    pass.setBindGroup(0, bind(pl.threshold, [hist, thr, this.uniform(g, u, [k])]));
-    pass.dispatchWorkgroups(bb);
-    pass.setPipeline(pl.compact);
-    pass.setBindGroup(0, bind(pl.compact, [scores, g.filledBuf, thr, count, sel, this.uniform(g, u + 1, [this.n, TILE])]));
-    pass.dispatchWorkgroups(Math.ceil(this.n / WG), bb);
-    pass.setPipeline(pl.final);
-    pass.setBindGroup(0, bind(pl.final, [sel, count, selOut, overflow, this.uniform(g, u + 2, [k, TILE])]));
-    pass.dispatchWorkgroups(bb);
-    pass.end();
-    enc.copyBufferToBuffer(selOut, 0, staging, 0, bytes);
-    enc.copyBufferToBuffer(overflow, 0, staging, bytes, bb * 4);
-    device.queue.submit([enc.finish()]);
-    const error = await device.popErrorScope();
-    if (error !== null) throw new Error(`the WebGPU top-k kernel failed: ${error.message}`);
-    await staging.mapAsync(GPUMapMode.READ, 0, bytes + bb * 4);
-    const words = new Uint32Array(staging.getMappedRange(0, bytes + bb * 4).slice(0));
-    staging.unmap();
-    if (words.subarray(bytes / 4, bytes / 4 + bb).some((o) => o !== 0)) return null;
-    return this.unpack(new Float32Array(words.buffer, 0, bytes / 4), bb, k);
+    if (new Uint32Array(read, bytes, bb).some((o) => o !== 0)) return null;
+    return this.unpack(new Float32Array(read, 0, bytes / 4), bb, k);
   }
 
   /** [s, i] pairs, k per query (word 2j the similarity as f32, word 2j+1 the slot), NONE-padded -> Ranked rows. */
@@ -733,10 +740,7 @@ export class WebGpuLookup implements Lookup {
 
   /** The merge path: tile sorts, then merge levels (see the file's comment). */
   private async passMerge(g: GpuState, q: { data: Float32Array } | { buffer: GPUBuffer }, b0: number, bb: number, k: number): Promise<Ranked[]> {
-    const { device } = g;
-    const d = this.d;
-    const S = GPUBufferUsage.STORAGE;
-    const queryBuf = this.grow(g, 'queryBuf', MAX_PASS_BATCH * d * 4, S | GPUBufferUsage.COPY_DST);
+    const { device, pipelines: pl } = g;
     const tilesPerChunk = g.keyBufs.map((_, c) => Math.ceil(Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk) / TILE));
     const tilesTotal = tilesPerChunk.reduce((a, x) => a + x, 0);
     // merge levels: lengths per query
@@ -745,68 +749,34 @@ export class WebGpuLookup implements Lookup {
       groups = Math.ceil(len / TILE);
       levels.push({ len, groups });
     }
-    const cand = S | GPUBufferUsage.COPY_SRC; // the last level is copied to the staging buffer
+    const cand = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC; // the last level is copied to the staging buffer
     const candA = this.grow(g, 'candA', bb * tilesTotal * k * 8, cand);
     const candB = levels.length > 0 ? this.grow(g, 'candB', bb * levels[0].groups * k * 8, cand) : null;
-    const staging = this.grow(g, 'staging', MAX_PASS_BATCH * GPU_MAX_K * 8 + MAX_PASS_BATCH * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-
-    // a validation error would otherwise pass silently and read back zeros
-    device.pushErrorScope('validation');
-    const enc = device.createCommandEncoder({ label: 'memory top-k' });
-    if ('data' in q) device.queue.writeBuffer(queryBuf, 0, q.data as Float32Array<ArrayBuffer>, b0 * d, bb * d);
-    else enc.copyBufferToBuffer(q.buffer, b0 * d * 4, queryBuf, 0, bb * d * 4);
-    const pass = enc.beginComputePass();
-    pass.setPipeline(g.pipelines.scan);
-    let tileBase = 0;
-    g.keyBufs.forEach((keys, c) => {
-      const rows = Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk);
-      const params = this.uniform(g, c, [rows, c * g.rowsPerChunk, k, tilesTotal, tileBase]);
-      pass.setBindGroup(
-        0,
-        device.createBindGroup({
-          layout: g.pipelines.scan.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: keys } },
-            { binding: 1, resource: { buffer: g.filledBuf } },
-            { binding: 2, resource: { buffer: queryBuf } },
-            { binding: 3, resource: { buffer: candA } },
-            { binding: 4, resource: { buffer: params } },
-          ],
-        }),
-      );
-      pass.dispatchWorkgroups(bb, tilesPerChunk[c]);
-      tileBase += tilesPerChunk[c];
-    });
-    let src = candA;
-    let dst = candB;
-    pass.setPipeline(g.pipelines.merge);
-    levels.forEach((lv, i) => {
-      const params = this.uniform(g, g.keyBufs.length + i, [lv.len, k, lv.groups]);
-      pass.setBindGroup(
-        0,
-        device.createBindGroup({
-          layout: g.pipelines.merge.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: src } },
-            { binding: 1, resource: { buffer: dst! } },
-            { binding: 2, resource: { buffer: params } },
-          ],
-        }),
-      );
-      pass.dispatchWorkgroups(bb, lv.groups);
-      [src, dst] = [dst!, src];
-    });
-    pass.end();
     const bytes = bb * k * 8;
-    enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
-    device.queue.submit([enc.finish()]);
-    const error = await device.popErrorScope();
-    if (error !== null) throw new Error(`the WebGPU top-k kernel failed: ${error.message}`);
-    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-    // [s, i] pairs: word 2j the similarity (f32), word 2j+1 the slot (u32)
-    const f = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
-    staging.unmap();
-    return this.unpack(f, bb, k);
+    const read = await this.submit(g, q, b0, bb, 'memory top-k', bytes, (enc, queryBuf, staging) => {
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pl.scan);
+      let tileBase = 0;
+      g.keyBufs.forEach((keys, c) => {
+        const rows = Math.min(g.rowsPerChunk, this.n - c * g.rowsPerChunk);
+        const params = this.uniform(g, c, [rows, c * g.rowsPerChunk, k, tilesTotal, tileBase]);
+        pass.setBindGroup(0, bindAll(device, pl.scan, [keys, g.filledBuf, queryBuf, candA, params]));
+        pass.dispatchWorkgroups(bb, tilesPerChunk[c]);
+        tileBase += tilesPerChunk[c];
+      });
+      let src = candA;
+      let dst = candB;
+      pass.setPipeline(pl.merge);
+      levels.forEach((lv, i) => {
+        const params = this.uniform(g, g.keyBufs.length + i, [lv.len, k, lv.groups]);
+        pass.setBindGroup(0, bindAll(device, pl.merge, [src, dst!, params]));
+        pass.dispatchWorkgroups(bb, lv.groups);
+        [src, dst] = [dst!, src];
+      });
+      pass.end();
+      enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    });
+    return this.unpack(new Float32Array(read), bb, k);
   }
 
   dispose(): void {
