@@ -9,6 +9,8 @@
     /usr/bin/python3 training/ablation.py long --only=mem-skip-w60-c96 --resume  # an interrupted run from its checkpoint
     /usr/bin/python3 training/ablation.py final --only=mem-skip-w60-7k-trainval   # the shipped encoder's run (~2 h on one core)
     /usr/bin/python3 training/paired_val.py A.pt B.pt       # two train-only runs on the same 4,000 validation episodes
+    python3 training/ablation.py final --only=mem-skip-w60-7k-trainval --runs_dir=training/runs/gpu \
+        --train_args="--eval_every=7000 --ckpt_every=500"     # a run elsewhere, train.py settings appended (training/gpu_runs.sh)
 
 `short` and `long` train on `images_background` without the validation alphabets and report N-way
 K-shot accuracy on those held-out alphabets (train.py's `validate`); `final` trains on both (train.py
@@ -85,10 +87,10 @@ def images(cfg: dict) -> int:
     return cfg["warmup_steps"] * cfg["batch_size"] + cfg["memory_steps"] * cfg["episode_batch"] * cfg["episode_length"]
 
 
-def table(group: str, seed: int) -> str:
+def table(group: str, seed: int, runs_dir: str | None = None) -> str:
     rows = ["| run | what | images | minutes | val 5w1s | val 5w5s | val 20w1s | val 20w5s |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, (what, _) in GROUPS[group].items():
-        path = os.path.join(out_dir(group, name, seed), "summary.json")
+        path = os.path.join(out_dir(group, name, seed, runs_dir), "summary.json")
         if not os.path.exists(path):
             rows.append(f"| {name} | {what} | not run | | | | | |")
             continue
@@ -98,16 +100,18 @@ def table(group: str, seed: int) -> str:
     return "\n".join(rows)
 
 
-def out_dir(group: str, name: str, seed: int) -> str:
-    base = {"short": "ablation", "long": "long", "final": "final"}[group]
-    return os.path.join(ROOT, "training", "runs", base, name if seed == 1 else f"{name}-seed{seed}")
+def out_dir(group: str, name: str, seed: int, runs_dir: str | None = None) -> str:
+    """training/runs/<ablation|long|final>/<name>[-seedN], or <runs_dir>/<name>[-seedN] when given."""
+    base = runs_dir or os.path.join(ROOT, "training", "runs", {"short": "ablation", "long": "long", "final": "final"}[group])
+    return os.path.join(base, name if seed == 1 else f"{name}-seed{seed}")
 
 
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in GROUPS:
-        raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N] [--only=RUN] [--resume]")
+        raise SystemExit(f"usage: ablation.py {'|'.join(GROUPS)} [--table] [--seed=N] [--threads=N] [--only=RUN] [--resume] "
+                         "[--runs_dir=DIR] [--train_args='--name=value ...']")
     group, rest = argv[0], argv[1:]
-    seed, threads, only_table, only, resume = 1, 1, False, None, False
+    seed, threads, only_table, only, resume, runs_dir, train_args = 1, 1, False, None, False, None, []
     for a in rest:
         if a == "--table":
             only_table = True
@@ -121,24 +125,28 @@ def main(argv: list[str]) -> None:
                 raise SystemExit(f"--only: no run {only!r} in {group}; runs: {', '.join(GROUPS[group])}")
         elif a.startswith("--threads="):
             threads = int(a.split("=", 1)[1])
+        elif a.startswith("--runs_dir="):  # where the runs go instead of training/runs/<group folder>
+            runs_dir = os.path.abspath(a.split("=", 1)[1])
+        elif a.startswith("--train_args="):  # train.py settings after the run's own (a later setting wins)
+            train_args = a.split("=", 1)[1].split()
         else:
             raise SystemExit(f"unknown argument {a!r}")
     if not only_table:
         for name, (_, args) in GROUPS[group].items():
             if only and name != only:
                 continue
-            out = out_dir(group, name, seed)
+            out = out_dir(group, name, seed, runs_dir)
             if os.path.exists(os.path.join(out, "summary.json")):
                 continue
             if seed != 1:
                 args = [a.replace("/cosface/", f"/cosface-seed{seed}/") for a in args]
             extra = [] if any(a.startswith("--eval_every") for a in args) else ["--eval_every=50"]
-            cmd = [sys.executable, os.path.join(ROOT, "training", "train.py"), f"--threads={threads}", f"--seed={seed}", f"--out={out}", *args, *extra]
+            cmd = [sys.executable, os.path.join(ROOT, "training", "train.py"), f"--threads={threads}", f"--seed={seed}", f"--out={out}", *args, *extra, *train_args]
             if resume:
                 cmd.append("--resume")
             print(" ".join(cmd), flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)
-    print(table(group, seed))
+    print(table(group, seed, runs_dir))
 
 
 if __name__ == "__main__":

@@ -19,18 +19,18 @@ cd "$(dirname "$0")/.."
 mkdir -p "$out" training/runs/gpu
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; "${PYTHON:-python3}" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"; } > "$out/gpu.txt" 2>&1
 cat "$out/gpu.txt"
-RECIPE=(--objective=memory --missing_positive=skip --memory_steps=7000 --lr_warmup=200 --episode_batch=3
-        --episode_width=60 --episode_length=180 --eval_every=7000 --ckpt_every=500 --threads=2)
-run() {
-  local name=$1; shift
-  mkdir -p "training/runs/gpu/$name"
-  PYTHONUNBUFFERED=1 timeout "$deadline" "${PYTHON:-python3}" training/train.py "--out=training/runs/gpu/$name" "${RECIPE[@]}" "$@" ${EXTRA_ARGS:-} \
-    > "training/runs/gpu/$name/stdout.txt" 2>&1 &
+# the recipes are training/ablation.py's (final/mem-skip-w60-7k-trainval, long/mem-skip-w60-7k); here only
+# validation at the end (each one costs CPU time beside the GPU) and a checkpoint every 500 steps
+TRAIN_ARGS="--eval_every=7000 --ckpt_every=500 ${EXTRA_ARGS:-}"
+run() {  # group, run, seed, folder name
+  mkdir -p "training/runs/gpu/$4"
+  PYTHONUNBUFFERED=1 timeout "$deadline" "${PYTHON:-python3}" training/ablation.py "$1" "--only=$2" "--seed=$3" --threads=2 \
+    --runs_dir=training/runs/gpu "--train_args=$TRAIN_ARGS" > "training/runs/gpu/$4/stdout.txt" 2>&1 &
 }
 t0=$(date +%s)
-run mem-skip-w60-7k-trainval --trainval=true --seed=1
-run mem-skip-w60-7k-trainval-seed2 --trainval=true --seed=2
-run mem-skip-w60-7k --seed=1
+run final mem-skip-w60-7k-trainval 1 mem-skip-w60-7k-trainval
+run final mem-skip-w60-7k-trainval 2 mem-skip-w60-7k-trainval-seed2
+run long mem-skip-w60-7k 1 mem-skip-w60-7k
 ( while sleep 30; do echo "$(( $(date +%s) - t0 )) s:"; for f in training/runs/gpu/*/stdout.txt; do echo "  $f: $(tail -c 300 "$f" | tr '\r' '\n' | grep -a . | tail -1)"; done; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader; done ) &
 watcher=$!
 wait $(jobs -p | grep -v "^$watcher$") 2>/dev/null

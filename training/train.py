@@ -212,14 +212,14 @@ def episode_neighbours(qd: torch.Tensor, labels: torch.Tensor):
     After the loss, q_t is written by the update rule: V[n1] == v: K[n1] = normalize(q + K[n1]);
     else the next empty slot. No tensor decides control flow on the host (no boolean indexing, no
     .item()), so on CUDA nothing waits for the GPU and the loop can be captured as a CUDA graph.
-    -> K[np], K[nb] [B, L-1, D] (zeros where missing), has_p, has_n [B, L-1].
+    -> K[np], K[nb] [B, L-1, D] (zeros where missing), has_p [B, L-1] (whether v had a slot).
     """
     B, L, D = qd.shape
     keys = qd.new_zeros(B, L, D)
     vals = torch.full((B, L), -1, dtype=torch.long, device=qd.device)
     count = torch.zeros(B, dtype=torch.long, device=qd.device)
     rows = torch.arange(B, device=qd.device)
-    kps, kns, hps, hns = [], [], [], []
+    kps, kns, hps = [], [], []
     for t in range(L):
         q_t, v = qd[:, t], labels[:, t]
         filled = vals >= 0
@@ -233,7 +233,6 @@ def episode_neighbours(qd: torch.Tensor, labels: torch.Tensor):
             kps.append(keys[rows, np_] * has_p[:, None])
             kns.append(keys[rows, nb_] * has_n[:, None])
             hps.append(has_p)
-            hns.append(has_n)
         # update rule; with an empty memory n1 = 0 holds -1, so the write goes to slot 0
         n1 = sims.argmax(1)
         upd = vals[rows, n1] == v
@@ -242,7 +241,7 @@ def episode_neighbours(qd: torch.Tensor, labels: torch.Tensor):
         keys[rows, slot] = torch.where(upd[:, None], merged, q_t)
         vals[rows, slot] = v
         count = count + (~upd).long()
-    return torch.stack(kps, 1), torch.stack(kns, 1), torch.stack(hps, 1), torch.stack(hns, 1)
+    return torch.stack(kps, 1), torch.stack(kns, 1), torch.stack(hps, 1)
 
 
 class GraphedNeighbours:
@@ -298,7 +297,7 @@ def episode_memory_loss(q: torch.Tensor, labels: torch.Tensor, alpha: float, mis
     Equal to writing each episode row by row through memory.Memory (a test proves it).
     -> per-step losses [B, L-1] (steps 1..L-1) and a mask of the terms that count.
     """
-    kp, kn, has_p, _ = neighbours(q.detach(), labels)
+    kp, kn, has_p = neighbours(q.detach(), labels)
     qt = q[:, 1:]
     losses = F.relu((qt * kn).sum(-1) - (qt * kp).sum(-1) + alpha)
     return losses, (has_p if missing_positive == "skip" else torch.ones_like(has_p))
