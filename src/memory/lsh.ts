@@ -25,9 +25,11 @@
  * whether a slot is a candidate depends only on the query and that slot's key: that is what makes a
  * batch write equal to row-by-row writes (see `rescore` and memory.ts nearestInBatch).
  *
- * Tables follow every write: a written slot leaves its old buckets and joins its new ones.
+ * Tables follow every write: a written slot leaves its old buckets and joins its new ones
+ * (lshBuckets.ts: each table's buckets are runs of one Int32Array, so a query's visit reads flat arrays).
  */
 import type { LshSettings } from './config';
+import { LshBuckets } from './lshBuckets';
 import { dot, rankCandidates, type Lookup, type Ranked } from './ranking';
 import { mulberry32, normalSampler } from './random';
 import { SimdScanLookup, simdScanAvailable, type SimdGather } from './simdScan';
@@ -53,9 +55,7 @@ export class LshLookup implements Lookup {
   private readonly pool: number;
   private readonly tableBits: Int32Array; // [L, bits] plane index of each bit
   private readonly proj: Float64Array; // [P] scratch: h . x
-  private readonly codes: Int32Array; // [L, N], -1: not in the table
-  private readonly pos: Int32Array; // [L, N], position of the slot in its bucket list
-  private buckets: Map<number, number[]>[];
+  private buckets: LshBuckets[]; // one per table
   private readonly stamp: Int32Array;
   private stampId = 0;
   // [N] probed buckets holding the slot during one search, saturating at 255 (else 0): one byte a
@@ -114,9 +114,7 @@ export class LshLookup implements Lookup {
       }
     }
     this.proj = new Float64Array(this.pool);
-    this.codes = new Int32Array(tables * n).fill(-1);
-    this.pos = new Int32Array(tables * n);
-    this.buckets = Array.from({ length: tables }, () => new Map<number, number[]>());
+    this.buckets = Array.from({ length: tables }, () => new LshBuckets(n, bits));
     this.stamp = new Int32Array(n);
     this.hits = new Uint8Array(n);
     this.seen = new Int32Array(n);
@@ -202,31 +200,6 @@ export class LshLookup implements Lookup {
     }
   }
 
-  private insert(t: number, slot: number, code: number): void {
-    let list = this.buckets[t].get(code);
-    if (list === undefined) {
-      list = [];
-      this.buckets[t].set(code, list);
-    }
-    this.pos[t * this.n + slot] = list.length;
-    list.push(slot);
-    this.codes[t * this.n + slot] = code;
-  }
-
-  private remove(t: number, slot: number): void {
-    const code = this.codes[t * this.n + slot];
-    if (code < 0) return;
-    const list = this.buckets[t].get(code)!;
-    const p = this.pos[t * this.n + slot];
-    const last = list.pop()!;
-    if (last !== slot) {
-      list[p] = last;
-      this.pos[t * this.n + last] = p;
-    }
-    if (list.length === 0) this.buckets[t].delete(code);
-    this.codes[t * this.n + slot] = -1;
-  }
-
   private nextStamp(): number {
     if (++this.stampId === 2 ** 31 - 1) {
       this.stamp.fill(0);
@@ -241,13 +214,13 @@ export class LshLookup implements Lookup {
     if (last === null) return null;
     const hits = new Map<number, number>();
     for (let i = 0; i < last.table.length; i++) {
-      for (const slot of this.buckets[last.table[i]]?.get(last.code[i]) ?? []) hits.set(slot, (hits.get(slot) ?? 0) + 1);
+      for (const slot of this.buckets[last.table[i]]?.slotsOf(last.code[i]) ?? []) hits.set(slot, (hits.get(slot) ?? 0) + 1);
     }
     return Array.from(last.home, (code, table) => {
       const probed: number[] = [];
       for (let i = 0; i < last.table.length; i++) if (last.table[i] === table) probed.push(last.code[i]);
       const slots = probed
-        .flatMap((c) => this.buckets[table]?.get(c) ?? [])
+        .flatMap((c) => this.buckets[table]?.slotsOf(c) ?? [])
         .filter((slot) => hits.get(slot)! >= this.p.minHits)
         .sort((a, b) => a - b);
       return { table, code, probed, slots };
@@ -288,9 +261,11 @@ export class LshLookup implements Lookup {
     let nSeen = 0;
     let count = 0;
     for (let i = 0; i < this.probeCount; i++) {
-      const list = this.buckets[this.probeTable[i]].get(this.probeCode[i]);
-      if (list === undefined) continue;
-      for (let j = 0, len = list.length; j < len; j++) {
+      const table = this.buckets[this.probeTable[i]];
+      const id = table.idOf(this.probeCode[i]);
+      if (id < 0) continue;
+      const list = table.slots;
+      for (let j = table.start[id], end = j + table.size[id]; j < end; j++) {
         const slot = list[j];
         const w = slot >>> 5;
         const bit = 1 << (slot & 31);
@@ -317,9 +292,11 @@ export class LshLookup implements Lookup {
     const { hits, seen, candBuf } = this;
     let nSeen = 0;
     for (let i = 0; i < this.probeCount; i++) {
-      const list = this.buckets[this.probeTable[i]].get(this.probeCode[i]);
-      if (list === undefined) continue;
-      for (let j = 0, len = list.length; j < len; j++) {
+      const table = this.buckets[this.probeTable[i]];
+      const id = table.idOf(this.probeCode[i]);
+      if (id < 0) continue;
+      const list = table.slots;
+      for (let j = table.start[id], end = j + table.size[id]; j < end; j++) {
         const slot = list[j];
         const h = hits[slot];
         if (h === 0) seen[nSeen++] = slot;
@@ -344,7 +321,7 @@ export class LshLookup implements Lookup {
     const stamp = this.nextStamp();
     for (const slot of slots) {
       let hits = 0;
-      for (let i = 0; i < this.probeCount; i++) if (this.codes[this.probeTable[i] * this.n + slot] === this.probeCode[i]) hits++;
+      for (let i = 0; i < this.probeCount; i++) if (this.buckets[this.probeTable[i]].codes[slot] === this.probeCode[i]) hits++;
       if (hits >= this.p.minHits) this.stamp[slot] = stamp;
     }
     const out = new Float64Array(slots.length).fill(NaN);
@@ -363,21 +340,20 @@ export class LshLookup implements Lookup {
   }
 
   setSlot(slot: number, filled: boolean): void {
-    for (let t = 0; t < this.p.tables; t++) this.remove(t, slot);
+    for (const table of this.buckets) table.remove(slot);
     if (!filled) return;
     this.hash(this.mirror, slot * this.d, this.qcode);
-    for (let t = 0; t < this.p.tables; t++) this.insert(t, slot, this.qcode[t]);
+    for (let t = 0; t < this.p.tables; t++) this.buckets[t].insert(slot, this.qcode[t]);
   }
 
   reload(filled: Uint8Array): void {
-    this.codes.fill(-1);
-    this.buckets = Array.from({ length: this.p.tables }, () => new Map<number, number[]>());
+    this.buckets = Array.from({ length: this.p.tables }, () => new LshBuckets(this.n, this.p.bits));
     const slots: number[] = [];
     for (let i = 0; i < this.n; i++) if (filled[i]) slots.push(i);
     if (this.projector === null) {
       for (const i of slots) {
         this.hash(this.mirror, i * this.d, this.qcode);
-        for (let t = 0; t < this.p.tables; t++) this.insert(t, i, this.qcode[t]);
+        for (let t = 0; t < this.p.tables; t++) this.buckets[t].insert(i, this.qcode[t]);
       }
       return;
     }
@@ -389,7 +365,7 @@ export class LshLookup implements Lookup {
       const scores = this.projector.scoresOf(rows, 0, b);
       for (let j = 0; j < b; j++) {
         this.codesOf(scores, j * this.pool, this.qcode);
-        for (let t = 0; t < this.p.tables; t++) this.insert(t, slots[s0 + j], this.qcode[t]);
+        for (let t = 0; t < this.p.tables; t++) this.buckets[t].insert(slots[s0 + j], this.qcode[t]);
       }
     }
   }
