@@ -70,9 +70,8 @@ export function referenceInverseTemperature(k: number, alpha: number): number {
 /**
  * Default LSH bits per table: about 64 keys per bucket (2^bits ~ memorySize / 64), between 4 and
  * 20 bits. With the default multi-probe (32 probes per table, candidates in >= 2 probed buckets)
- * this measured, at 500k slots on new members of stored clusters, recall@1 0.995 at 4.8x-7.2x
- * faster than the exact scan over two runs on the loaded machine, where one bit more gave 0.975
- * at 6.7x-11.9x (bench/lsh-results.md has the later run of each).
+ * this measured, at 500k slots on new members of stored clusters, recall@1 0.995 at 8.1x
+ * faster than the exact scan, where one bit more gave 0.975 at 12.2x (bench/lsh-results.md).
  */
 export function defaultLshBits(memorySize: number): number {
   return Math.max(4, Math.min(20, Math.round(Math.log2(Math.max(1, memorySize / 64)))));

@@ -340,10 +340,17 @@ export class LshLookup implements Lookup {
   }
 
   setSlot(slot: number, filled: boolean): void {
-    for (const table of this.buckets) table.remove(slot);
-    if (!filled) return;
+    if (!filled) {
+      for (const table of this.buckets) table.remove(slot);
+      return;
+    }
     this.hash(this.mirror, slot * this.d, this.qcode);
-    for (let t = 0; t < this.p.tables; t++) this.buckets[t].insert(slot, this.qcode[t]);
+    for (let t = 0; t < this.p.tables; t++) {
+      const table = this.buckets[t];
+      if (table.codes[slot] === this.qcode[t]) continue; // still in the right bucket
+      table.remove(slot);
+      table.insert(slot, this.qcode[t]);
+    }
   }
 
   reload(filled: Uint8Array): void {
