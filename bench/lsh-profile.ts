@@ -7,7 +7,8 @@
  *
  * It wraps the private steps of LshLookup (src/memory/lsh.ts) to time them; a profiling aid, not an API.
  */
-import { defaultLshBits, DEFAULTS, KeyValueMemory, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type MemorySnapshot } from '../src/memory';
+import { defaultLshBits, DEFAULTS, KeyValueMemory } from '../src/memory';
+import { snapshotOf } from './lsh';
 import { clusteredKeys, newMembers } from '../tests/unit/memoryLshData';
 
 const D = 128;
@@ -18,20 +19,8 @@ const clusters = Math.floor(n / 32);
 const data = clusteredKeys(n, D, clusters, 7);
 const q = newMembers(D, clusters, 7, NQ, 13);
 const queries = Array.from({ length: NQ }, (_, i) => q.keys.subarray(i * D, (i + 1) * D));
-const snap: MemorySnapshot = {
-  format: SNAPSHOT_FORMAT,
-  version: SNAPSHOT_VERSION,
-  settings: {
-    memorySize: n, keySize: D, k: 256, inverseTemperature: 40, alpha: 0.1, ageNoise: 8, seed: 1, lookup: 'lsh',
-    lsh: { tables, bits, seed: 1, planes: tables * bits, probes, minHits: DEFAULTS.lshMinHits },
-  },
-  keys: data.keys as Float32Array<ArrayBuffer>,
-  values: data.labels as Int32Array<ArrayBuffer>,
-  ages: new Int32Array(n),
-  writeCount: n,
-  labelNames: {},
-};
-const mem = KeyValueMemory.fromSnapshot(snap, { lookup: 'lsh' });
+// the LSH study's own snapshot of these keys, opened in LSH mode with the settings asked for (as its measureLsh)
+const mem = KeyValueMemory.fromSnapshot(snapshotOf(data.keys, data.labels, n), { lookup: 'lsh', lsh: { tables, bits, probes, planes: tables * bits } });
 
 // the LshLookup inside the memory, and the steps to time
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

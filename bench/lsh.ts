@@ -125,7 +125,7 @@ function log(msg: string) {
   process.stdout.write(`[lsh ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-function snapshotOf(keys: Float32Array, labels: Int32Array, n: number): MemorySnapshot {
+export function snapshotOf(keys: Float32Array, labels: Int32Array, n: number): MemorySnapshot {
   const ages = new Int32Array(n);
   for (let i = 0; i < n; i++) ages[i] = n - 1 - i;
   return {
