@@ -139,6 +139,10 @@ class Dataset:
         self.device = device
         # image indices of each character, for episodes
         self.by_char = [torch.nonzero(self.char == c).flatten() for c in range(self.n_chars)]
+        # alphabet of each character (names are 'Alphabet/characterNN'), for alphabet-grouped episodes
+        alphabets = [chars.names[c].split("/")[0] for c in char_ids]
+        self.alphabet_names = sorted(set(alphabets))
+        self.alphabet = torch.tensor([self.alphabet_names.index(a) for a in alphabets])
         self.build_cache()
 
     def build_cache(self, batch: int = 256):

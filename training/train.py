@@ -63,6 +63,7 @@ class TrainConfig:
     episode_batch: int = 16  # parallel episodes sharing one memory (labels kept apart)
     episode_width: int = 5  # classes per episode
     episode_length: int = 30  # examples per episode
+    episode_alphabets: int = 0  # 0: an episode's classes from any alphabet (reference); A > 0: from A alphabets only
     memory_lr: float = 1e-4  # after the cosface warm-up (reference train.py)
     scratch_lr: float = 1e-3  # objective 'memory' from scratch: peak of the cosine schedule
     missing_positive: str = "zero"  # no slot holds v: 'zero' (reference: similarity 0) or 'skip' the term
@@ -178,17 +179,37 @@ def warmup_loss(model, head, ds, cfg, gen):
     return F.cross_entropy(logits, y)
 
 
-def sample_episodes(ds, B: int, W: int, L: int, gen: torch.Generator):
+def episode_classes(ds, W: int, alphabets: int, gen: torch.Generator) -> torch.Tensor:
+    """W distinct classes (character x rotation) for one episode. alphabets = 0: any classes of the
+    training set (the reference). alphabets = A > 0: only classes of A alphabets, drawn without
+    replacement with chances proportional to their characters (more are added while the chosen
+    ones hold fewer than W classes), so an episode's classes share scripts: harder negatives."""
+    if alphabets <= 0:
+        return torch.randperm(ds.n_classes, generator=gen)[:W]
+    n_alpha = len(ds.alphabet_names)
+    sizes = torch.bincount(ds.alphabet, minlength=n_alpha).double()
+    order = torch.multinomial(sizes, n_alpha, replacement=False, generator=gen)
+    counts = 4 * sizes[order].long().cumsum(0)
+    if int(counts[-1]) < W:
+        raise ValueError(f"an episode of {W} classes needs {W} classes, the training set has {int(counts[-1])}")
+    take = max(alphabets, int((counts < W).sum()) + 1)
+    chars = torch.nonzero(torch.isin(ds.alphabet, order[:take])).flatten()
+    pool = (chars[:, None] * 4 + torch.arange(4)).flatten()
+    return pool[torch.randperm(len(pool), generator=gen)[:W]]
+
+
+def sample_episodes(ds, B: int, W: int, L: int, gen: torch.Generator, alphabets: int = 0):
     """B episodes of W distinct classes and L steps, as the reference train.py: steps go round by
     round, each round a random order of the W classes (every class shown before any repeats), and
-    a class's drawings are drawn without replacement. -> (image ids [B, L], rotations [B, L],
+    a class's drawings are drawn without replacement. `alphabets` > 0 draws each episode's classes
+    from that many alphabets (episode_classes). -> (image ids [B, L], rotations [B, L],
     episode-local labels [B, L] in 0..W-1)."""
     per_class = -(-L // W)
     img = torch.empty(B, L, dtype=torch.long)
     which = torch.empty(B, L, dtype=torch.long)
     cls = torch.empty(B, W, dtype=torch.long)
     for b in range(B):
-        cls[b] = torch.randperm(ds.n_classes, generator=gen)[:W]
+        cls[b] = episode_classes(ds, W, alphabets, gen)
         which[b] = torch.cat([torch.randperm(W, generator=gen) for _ in range(per_class)])[:L]
         for j in range(W):
             drawings = ds.by_char[int(cls[b, j]) // 4]
@@ -307,7 +328,7 @@ def episode_loss(model, ds, cfg, gen, neighbours=episode_neighbours):
     """The paper's training objective on one batch of `episode_batch` episodes, all images encoded
     in one forward pass; the memory loss through `episode_memory_loss` (the fast path)."""
     B, W, L = cfg.episode_batch, cfg.episode_width, cfg.episode_length
-    img, rot, which = sample_episodes(ds, B, W, L, gen)
+    img, rot, which = sample_episodes(ds, B, W, L, gen, cfg.episode_alphabets)
     x = ds.images(img.flatten(), rot.flatten(), AugmentConfig() if cfg.augment else None, gen)
     q = F.normalize(model(x), dim=1).view(B, L, -1)
     losses, keep = episode_memory_loss(q, which.to(cfg.device), cfg.alpha, cfg.missing_positive, neighbours)
