@@ -74,3 +74,49 @@ def test_sampler_balanced_and_without_repeated_drawings():
     for b in range(B):
         classes = {(int(ds.char[img[b, t]]), int(rot[b, t])) for t in range(L)}
         assert len(classes) == W
+
+
+def test_alphabet_grouped_episodes():
+    """--episode_alphabets=A: each episode's classes come from A alphabets (one more while they hold
+    fewer than W classes), still balanced and without repeated drawings; A = 0 keeps the reference
+    sampler's random stream."""
+    base = synthetic_characters(n_chars=12, per_char=8)
+    sizes = [2, 3, 3, 4]  # characters per alphabet
+    names = [f"Script{a}/character{c:02d}" for a, n in enumerate(sizes) for c in range(n)]
+    chars = type(base)(base.ink, base.char, names)
+    ds = Dataset(chars, np.arange(12))
+    assert ds.alphabet_names == ["Script0", "Script1", "Script2", "Script3"]
+    assert ds.alphabet.tolist() == [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3]
+    gen = torch.Generator().manual_seed(0)
+    B, W, L = 40, 6, 12
+    img, rot, which = train.sample_episodes(ds, B, W, L, gen, alphabets=1)
+    seen = set()
+    for b in range(B):
+        alphabets = {int(ds.alphabet[ds.char[i]]) for i in img[b].tolist()}
+        # 6 classes fit in one alphabet of >= 2 characters (x 4 rotations), so exactly one is used
+        assert len(alphabets) == 1
+        seen |= alphabets
+        assert len({(int(ds.char[i]), int(r)) for i, r in zip(img[b].tolist(), rot[b].tolist())}) == W
+        assert len(set(zip(img[b].tolist(), rot[b].tolist()))) == L
+        for r in range(0, L, W):
+            assert len(set(which[b, r:r + W].tolist())) == W
+    assert seen == {0, 1, 2, 3}
+    # 10 classes need a second alphabet when the first drawn holds only 2 characters (8 classes)
+    for _ in range(30):
+        cls = train.episode_classes(ds, 10, 1, gen)
+        assert len(set(cls.tolist())) == 10
+        al = {int(ds.alphabet[c // 4]) for c in cls.tolist()}
+        assert 1 <= len(al) <= 2
+    # two alphabets asked for: classes from at most two
+    for _ in range(30):
+        cls = train.episode_classes(ds, 8, 2, gen)
+        assert len({int(ds.alphabet[c // 4]) for c in cls.tolist()}) <= 2
+    # impossible: more classes than the set holds -> a clear error
+    try:
+        train.episode_classes(ds, 49, 1, gen)
+        raise AssertionError("expected ValueError")
+    except ValueError as e:
+        assert "49 classes" in str(e)
+    # A = 0 is the reference sampler, draw for draw
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(train.episode_classes(ds, 6, 0, g1), torch.randperm(ds.n_classes, generator=g2)[:6])
