@@ -74,12 +74,22 @@ class TrainConfig:
     k: int = 256
     alpha: float = 0.1
     augment: bool = True
+    augment_scale: float = 1.0  # multiplies the warp's ranges (rotation, shear, aspect) of data.AugmentConfig
     trainval: bool = False  # the final run: train on the training *and* validation alphabets (validation figures are then on seen classes)
     init: str = ""  # start from this checkpoint's encoder weights (a final.pt or ckpt.pt), e.g. phase 2 alone after a cosface run
     # validation
     eval_every: int = 500
     ckpt_every: int = 0  # also checkpoint (no validation) every this many steps; 0 = only at validations
     eval_episodes: int = 400
+
+
+def augment_config(cfg: "TrainConfig") -> AugmentConfig | None:
+    """The training augmentation: data.AugmentConfig with its warp ranges times `augment_scale`."""
+    if not cfg.augment:
+        return None
+    a = AugmentConfig()
+    return AugmentConfig(rotate_deg=a.rotate_deg * cfg.augment_scale, shear=a.shear * cfg.augment_scale,
+                         aspect=a.aspect * cfg.augment_scale, p_dilate=a.p_dilate, p_affine=a.p_affine)
 
 
 def parse_args(argv) -> tuple[TrainConfig, bool]:
@@ -101,6 +111,10 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
     if cfg.missing_positive not in ("zero", "skip"):
         raise SystemExit(f"--missing_positive must be zero or skip, got {cfg.missing_positive!r}")
     parse_channels(cfg.channels)  # a clear error now, not at model construction
+    if not (0 <= cfg.augment_scale <= 3):
+        raise SystemExit(f"--augment_scale must be in [0, 3] (x the default warp ranges), got {cfg.augment_scale}")
+    if cfg.episode_alphabets < 0:
+        raise SystemExit(f"--episode_alphabets must be >= 0 (0 = classes from any alphabet), got {cfg.episode_alphabets}")
     if cfg.objective == "memory":
         cfg.warmup_steps = 0
     if cfg.objective == "cosface":
@@ -172,7 +186,7 @@ def warmup_loss(model, head, ds, cfg, gen):
     """Additive-margin cosine softmax over (character, rotation) classes."""
     idx = torch.randint(len(ds.char), (cfg.batch_size,), generator=gen)
     rot = torch.randint(4, (cfg.batch_size,), generator=gen)
-    x = ds.images(idx, rot, AugmentConfig() if cfg.augment else None, gen)
+    x = ds.images(idx, rot, augment_config(cfg), gen)
     y = ds.labels(idx, rot).to(cfg.device)
     cos = F.normalize(model(x), dim=1) @ F.normalize(head, dim=1).T
     logits = cfg.scale * (cos - cfg.margin * F.one_hot(y, cos.shape[1]))
@@ -329,7 +343,7 @@ def episode_loss(model, ds, cfg, gen, neighbours=episode_neighbours):
     in one forward pass; the memory loss through `episode_memory_loss` (the fast path)."""
     B, W, L = cfg.episode_batch, cfg.episode_width, cfg.episode_length
     img, rot, which = sample_episodes(ds, B, W, L, gen, cfg.episode_alphabets)
-    x = ds.images(img.flatten(), rot.flatten(), AugmentConfig() if cfg.augment else None, gen)
+    x = ds.images(img.flatten(), rot.flatten(), augment_config(cfg), gen)
     q = F.normalize(model(x), dim=1).view(B, L, -1)
     losses, keep = episode_memory_loss(q, which.to(cfg.device), cfg.alpha, cfg.missing_positive, neighbours)
     keep = keep.to(losses.dtype)
