@@ -120,3 +120,20 @@ def test_alphabet_grouped_episodes():
     # A = 0 is the reference sampler, draw for draw
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     assert torch.equal(train.episode_classes(ds, 6, 0, g1), torch.randperm(ds.n_classes, generator=g2)[:6])
+
+
+def test_augment_scale_multiplies_the_warp_ranges():
+    from data import AugmentConfig
+    cfg, _ = train.parse_args([])
+    assert train.augment_config(cfg) == AugmentConfig()  # default: the warp unchanged
+    cfg, _ = train.parse_args(["--augment_scale=1.5"])
+    a, d = train.augment_config(cfg), AugmentConfig()
+    assert (a.rotate_deg, a.shear, a.aspect) == (d.rotate_deg * 1.5, d.shear * 1.5, d.aspect * 1.5)
+    assert (a.p_dilate, a.p_affine) == (d.p_dilate, d.p_affine)
+    assert train.augment_config(train.parse_args(["--augment=false"])[0]) is None
+    for bad in (["--augment_scale=-0.5"], ["--augment_scale=4"], ["--episode_alphabets=-1"]):
+        try:
+            train.parse_args(bad)
+            raise AssertionError(f"{bad} accepted")
+        except SystemExit as e:
+            assert "must be" in str(e)
