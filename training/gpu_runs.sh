@@ -27,10 +27,21 @@ run() {  # group, run, seed, folder name
   PYTHONUNBUFFERED=1 timeout "$deadline" "${PYTHON:-python3}" training/ablation.py "$1" "--only=$2" "--seed=$3" --threads=2 \
     --runs_dir=training/runs/gpu "--train_args=$TRAIN_ARGS" > "training/runs/gpu/$4/stdout.txt" 2>&1 &
 }
+# RUNS: the runs, each group:run:seed (default: the shipped pair and its train-only twin). A screening
+# session trains candidates' train-only runs instead, e.g.
+#   RUNS="long:mem-skip-w60-7k-aug175:1 long:mem-skip-w60-7k-aug175:2" bash training/gpu_runs.sh OUTDIR
+# then compares them with the recipe's twins by training/paired_val.py (on CPU, anywhere).
+RUNS=${RUNS:-"final:mem-skip-w60-7k-trainval:1 final:mem-skip-w60-7k-trainval:2 long:mem-skip-w60-7k:1"}
+for spec in $RUNS; do  # every entry checked before any run starts
+  IFS=: read -r group name seed <<< "$spec"
+  if [ -z "$group" ] || [ -z "$name" ] || ! [[ "$seed" =~ ^[0-9]+$ ]]; then echo "RUNS: bad entry '$spec' (want group:run:seed)" >&2; exit 2; fi
+done
 t0=$(date +%s)
-run final mem-skip-w60-7k-trainval 1 mem-skip-w60-7k-trainval
-run final mem-skip-w60-7k-trainval 2 mem-skip-w60-7k-trainval-seed2
-run long mem-skip-w60-7k 1 mem-skip-w60-7k
+for spec in $RUNS; do
+  IFS=: read -r group name seed <<< "$spec"
+  if [ "$seed" = 1 ]; then folder=$name; else folder=$name-seed$seed; fi
+  run "$group" "$name" "$seed" "$folder"
+done
 ( while sleep 30; do echo "$(( $(date +%s) - t0 )) s:"; for f in training/runs/gpu/*/stdout.txt; do echo "  $f: $(tail -c 300 "$f" | tr '\r' '\n' | grep -a . | tail -1)"; done; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader; done ) &
 watcher=$!
 wait $(jobs -p | grep -v "^$watcher$") 2>/dev/null
