@@ -67,6 +67,13 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w60-7k-aug175": ("the 7,000-step recipe with 1.75x the warp's ranges (rotation 17.5 deg, shear and aspect 0.26; rule: bench/augment-rule.md)",
                                    MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
                                              "--episode_width=60", "--episode_length=180", "--eval_every=1000", "--augment_scale=1.75"]),
+        # screened under bench/screen-next-rule.md (train-only, seed 1, against the 7k recipe's twins)
+        "mem-skip-w60-7k-key256": ("the 7,000-step recipe with 256-number keys (fully connected layer 1152 -> 256)",
+                                   MEMORY + ["--missing_positive=skip", "--lr_warmup=200", "--episode_width=60", "--eval_every=1000", "--memory_steps=7000", "--episode_batch=3", "--episode_length=180", "--key_size=256"]),
+        "mem-skip-w60-7k-lr2": ("the 7,000-step recipe at twice the peak learning rate (2e-3)",
+                                MEMORY + ["--missing_positive=skip", "--lr_warmup=200", "--episode_width=60", "--eval_every=1000", "--memory_steps=7000", "--episode_batch=3", "--episode_length=180", "--scratch_lr=2e-3"]),
+        "mem-skip-w60-shots5": ("the recipe with 5 drawings of each of 60 classes per episode (2 episodes of 300 steps), 6,300 steps: the same 3.78M images",
+                                MEMORY + ["--missing_positive=skip", "--lr_warmup=200", "--episode_width=60", "--eval_every=1000", "--memory_steps=6300", "--episode_batch=2", "--episode_length=300"]),
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
                               MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
                                         "--episode_width=60", "--episode_length=180", "--eval_every=250", "--dropout=0.3"]),

@@ -75,7 +75,7 @@ def checkpoint_config(state: dict) -> ModelConfig:
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in state["model_config"].items() if k in known and k != "dropout"}
         return ModelConfig(**kw)
     if state.get("config", {}).get("channels"):
-        return ModelConfig(channels=parse_channels(state["config"]["channels"]))
+        return ModelConfig(channels=parse_channels(state["config"]["channels"]), key_size=int(state["config"].get("key_size", 128)))
     return ModelConfig()
 
 

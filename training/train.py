@@ -69,6 +69,7 @@ class TrainConfig:
     missing_positive: str = "zero"  # no slot holds v: 'zero' (reference: similarity 0) or 'skip' the term
     dropout: float = 0.0  # on the flattened features before the key layer (the paper: between its fc layers)
     channels: str = "64,64,128,128"  # filters of the four conv blocks (model.ModelConfig); wider = slower to train and run
+    key_size: int = 128  # the key (output) size of the encoder's fully connected layer
     clip: float = 5.0
     lr_warmup: int = 200  # steps of linear learning-rate warm-up before the cosine decay (both phases)
     k: int = 256
@@ -111,6 +112,8 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
     if cfg.missing_positive not in ("zero", "skip"):
         raise SystemExit(f"--missing_positive must be zero or skip, got {cfg.missing_positive!r}")
     parse_channels(cfg.channels)  # a clear error now, not at model construction
+    if not (8 <= cfg.key_size <= 1024):
+        raise SystemExit(f"--key_size must be in [8, 1024], got {cfg.key_size}")
     if not (0 <= cfg.augment_scale <= 3):
         raise SystemExit(f"--augment_scale must be in [0, 3] (x the default warp ranges), got {cfg.augment_scale}")
     if cfg.episode_alphabets < 0:
@@ -380,7 +383,7 @@ def main():
         f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)"
         + (" -- SEEN in training (--trainval), so its figures are not held out" if cfg.trainval else ""))
 
-    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=parse_channels(cfg.channels))).to(cfg.device)
+    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=parse_channels(cfg.channels), key_size=cfg.key_size)).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
     opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
     mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr if cfg.objective != "memory" else cfg.scratch_lr)
