@@ -131,9 +131,19 @@ def test_augment_scale_multiplies_the_warp_ranges():
     assert (a.rotate_deg, a.shear, a.aspect) == (d.rotate_deg * 1.5, d.shear * 1.5, d.aspect * 1.5)
     assert (a.p_dilate, a.p_affine) == (d.p_dilate, d.p_affine)
     assert train.augment_config(train.parse_args(["--augment=false"])[0]) is None
-    for bad in (["--augment_scale=-0.5"], ["--augment_scale=4"], ["--episode_alphabets=-1"]):
+    for bad in (["--augment_scale=-0.5"], ["--augment_scale=4"], ["--episode_alphabets=-1"], ["--key_size=4"]):
         try:
             train.parse_args(bad)
             raise AssertionError(f"{bad} accepted")
         except SystemExit as e:
             assert "must be" in str(e)
+
+
+def test_key_size_travels_with_checkpoints():
+    from model import Encoder, ModelConfig, checkpoint_config
+    m = Encoder(ModelConfig(key_size=32))
+    assert m.keys(torch.rand(2, 28, 28)).shape == (2, 32)
+    # final.pt carries model_config; train.py's ckpt.pt carries the training config
+    assert checkpoint_config({"model_config": {"channels": [64, 64, 128, 128], "key_size": 32}}).key_size == 32
+    assert checkpoint_config({"config": {"channels": "64,64,128,128", "key_size": 256}}).key_size == 256
+    assert checkpoint_config({"config": {"channels": "64,64,128,128"}}).key_size == 128  # older checkpoints
