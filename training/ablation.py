@@ -31,6 +31,14 @@ MEMORY = ["--objective=memory"]
 PHASE2 = ["--objective=cosface+memory", "--warmup_steps=0", "--init=training/runs/long/cosface/final.pt", "--memory_steps=500",
           "--episode_batch=3", "--episode_width=60", "--episode_length=180", "--eval_every=100"]
 
+
+def w60_recipe(steps: int, eval_every: int, *extra: str, batch: int = 3, length: int = 180) -> list[str]:
+    """The shipped recipe's settings (memory loss alone, missing positive skipped, episodes of 60
+    classes) for `steps` steps, plus the settings a variant changes."""
+    return MEMORY + ["--missing_positive=skip", f"--memory_steps={steps}", "--lr_warmup=200", f"--episode_batch={batch}",
+                     "--episode_width=60", f"--episode_length={length}", f"--eval_every={eval_every}", *extra]
+
+
 # name -> (what it tests, train.py arguments); images per run are matched within a group
 GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
     "short": {
@@ -59,21 +67,18 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
                             MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
                                       "--episode_width=60", "--episode_length=180", "--eval_every=500"]),
         "mem-skip-w60-10k": ("the shipped recipe with 10,000 steps (5.4M images): does a longer schedule still gain past 7,000? (rule: bench/steps-10k-rule.md)",
-                             MEMORY + ["--missing_positive=skip", "--memory_steps=10000", "--lr_warmup=200", "--episode_batch=3",
-                                       "--episode_width=60", "--episode_length=180", "--eval_every=2500"]),
+                             w60_recipe(10000, 2500)),
         "mem-skip-w60-7k-alpha2": ("the 7,000-step recipe with each episode's 60 classes drawn from 2 alphabets (harder negatives; rule: bench/alphabet-episodes-rule.md)",
-                                   MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
-                                             "--episode_width=60", "--episode_length=180", "--eval_every=1000", "--episode_alphabets=2"]),
+                                   w60_recipe(7000, 1000, "--episode_alphabets=2")),
         "mem-skip-w60-7k-aug175": ("the 7,000-step recipe with 1.75x the warp's ranges (rotation 17.5 deg, shear and aspect 0.26; rule: bench/augment-rule.md)",
-                                   MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
-                                             "--episode_width=60", "--episode_length=180", "--eval_every=1000", "--augment_scale=1.75"]),
+                                   w60_recipe(7000, 1000, "--augment_scale=1.75")),
         # screened under bench/screen-next-rule.md (train-only, seed 1, against the 7k recipe's twins)
         "mem-skip-w60-7k-key256": ("the 7,000-step recipe with 256-number keys (fully connected layer 1152 -> 256)",
-                                   MEMORY + ["--missing_positive=skip", "--lr_warmup=200", "--episode_width=60", "--eval_every=1000", "--memory_steps=7000", "--episode_batch=3", "--episode_length=180", "--key_size=256"]),
+                                   w60_recipe(7000, 1000, "--key_size=256")),
         "mem-skip-w60-7k-lr2": ("the 7,000-step recipe at twice the peak learning rate (2e-3)",
-                                MEMORY + ["--missing_positive=skip", "--lr_warmup=200", "--episode_width=60", "--eval_every=1000", "--memory_steps=7000", "--episode_batch=3", "--episode_length=180", "--scratch_lr=2e-3"]),
+                                w60_recipe(7000, 1000, "--scratch_lr=2e-3")),
         "mem-skip-w60-shots5": ("the recipe with 5 drawings of each of 60 classes per episode (2 episodes of 300 steps), 6,300 steps: the same 3.78M images",
-                                MEMORY + ["--missing_positive=skip", "--lr_warmup=200", "--episode_width=60", "--eval_every=1000", "--memory_steps=6300", "--episode_batch=2", "--episode_length=300"]),
+                                w60_recipe(6300, 1000, batch=2, length=300)),
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
                               MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
                                         "--episode_width=60", "--episode_length=180", "--eval_every=250", "--dropout=0.3"]),
