@@ -27,7 +27,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import allocator  # noqa: E402
@@ -88,9 +88,8 @@ def augment_config(cfg: "TrainConfig") -> AugmentConfig | None:
     """The training augmentation: data.AugmentConfig with its warp ranges times `augment_scale`."""
     if not cfg.augment:
         return None
-    a = AugmentConfig()
-    return AugmentConfig(rotate_deg=a.rotate_deg * cfg.augment_scale, shear=a.shear * cfg.augment_scale,
-                         aspect=a.aspect * cfg.augment_scale, p_dilate=a.p_dilate, p_affine=a.p_affine)
+    a, k = AugmentConfig(), cfg.augment_scale
+    return replace(a, rotate_deg=a.rotate_deg * k, shear=a.shear * k, aspect=a.aspect * k)
 
 
 def parse_args(argv) -> tuple[TrainConfig, bool]:
