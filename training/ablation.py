@@ -58,14 +58,12 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
     },
     "long": {
         "mem-skip-w60": ("memory loss alone (skipped, width 60): the recipe of the shipped omniglot-conv4-memory",
-                         MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
-                                   "--episode_width=60", "--episode_length=180", "--eval_every=250"]),
+                         w60_recipe(3500, 250)),
         "mem-skip-w20": ("memory loss alone (skipped), width 20: the episode width at the long budget",
                          MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=9",
                                    "--episode_width=20", "--episode_length=60", "--eval_every=250"]),
         "mem-skip-w60-7k": ("the shipped recipe with twice the steps (7,000; 3.78M images): does it still gain?",
-                            MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
-                                      "--episode_width=60", "--episode_length=180", "--eval_every=500"]),
+                            w60_recipe(7000, 500)),
         "mem-skip-w60-10k": ("the shipped recipe with 10,000 steps (5.4M images): does a longer schedule still gain past 7,000? (rule: bench/steps-10k-rule.md)",
                              w60_recipe(10000, 2500)),
         "mem-skip-w60-7k-alpha2": ("the 7,000-step recipe with each episode's 60 classes drawn from 2 alphabets (harder negatives; rule: bench/alphabet-episodes-rule.md)",
@@ -80,11 +78,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w60-shots5": ("the recipe with 5 drawings of each of 60 classes per episode (2 episodes of 300 steps), 6,300 steps: the same 3.78M images",
                                 w60_recipe(6300, 1000, batch=2, length=300)),
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
-                              MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
-                                        "--episode_width=60", "--episode_length=180", "--eval_every=250", "--dropout=0.3"]),
+                              w60_recipe(3500, 250, "--dropout=0.3")),
         "mem-skip-w60-c96": ("the shipped recipe, 1.5x wider (96,96,192,192 filters): ~2.2x the compute per step, about that of 7,000 steps",
-                             MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
-                                       "--episode_width=60", "--episode_length=180", "--eval_every=500", "--channels=96,96,192,192"]),
+                             w60_recipe(3500, 500, "--channels=96,96,192,192")),
         "cosface": ("cosine softmax alone", ["--objective=cosface", "--warmup_steps=14800", "--lr_warmup=200", "--eval_every=1000"]),
         # phase 2 alone on the cosface run above: does the paper's loss add to it, with either missing-positive choice?
         "cosface-then-mem-zero": ("the cosface run, then 500 steps of memory loss (missing positive = 0, width 60)",
@@ -95,11 +91,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
     # the final run: the recipe of long/mem-skip-w60, chosen on validation, trained on train + validation alphabets
     "final": {
         "mem-skip-w60-trainval": ("the shipped recipe on train + validation alphabets (validation then seen)",
-                                  MEMORY + ["--missing_positive=skip", "--memory_steps=3500", "--lr_warmup=200", "--episode_batch=3",
-                                            "--episode_width=60", "--episode_length=180", "--eval_every=250", "--trainval=true"]),
+                                  w60_recipe(3500, 250, "--trainval=true")),
         "mem-skip-w60-7k-trainval": ("the shipped recipe with twice the steps (7,000) on train + validation alphabets",
-                                     MEMORY + ["--missing_positive=skip", "--memory_steps=7000", "--lr_warmup=200", "--episode_batch=3",
-                                               "--episode_width=60", "--episode_length=180", "--eval_every=500", "--trainval=true"]),
+                                     w60_recipe(7000, 500, "--trainval=true")),
     },
 }
 
