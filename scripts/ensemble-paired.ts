@@ -10,6 +10,7 @@
  *
  *   npx tsx scripts/ensemble-paired.ts --pair DIR_A,DIR_B [--pair ...] [--episodes 4000] [--seed 7] [--out bench/ensemble-paired]
  *   npx tsx scripts/ensemble-paired.ts --set DIR_A,DIR_B,DIR_C [...]   # any number of members >= 2
+ *   npx tsx scripts/ensemble-paired.ts --set DIR_A,...,DIR_H --base 2      # baseline: the first 2 members (rule 4's ceiling)
  *
  * DIR_A is the stronger member (the baseline of a pair).
  */
@@ -32,14 +33,23 @@ async function main(): Promise<void> {
       episodes: { type: 'string', default: '4000' },
       seed: { type: 'string', default: '7' },
       out: { type: 'string', default: 'bench/ensemble-paired' },
+      base: { type: 'string' },
     },
   });
-  const usage = 'usage: npx tsx scripts/ensemble-paired.ts --pair DIR_A,DIR_B | --set DIR_A,DIR_B[,DIR_C...] [...] [--episodes N] [--seed S] [--out PREFIX]';
+  const usage = 'usage: npx tsx scripts/ensemble-paired.ts --pair DIR_A,DIR_B | --set DIR_A,DIR_B[,DIR_C...] [...] [--base M] [--episodes N] [--seed S] [--out PREFIX]';
   const pairs = (values.pair ?? []).map((p) => p.split(','));
   if (pairs.some((p) => p.length !== 2)) throw new Error(usage);
   const sets = [...pairs, ...(values.set ?? []).map((p) => p.split(','))];
   if (!sets.length || sets.some((p) => p.length < 2 || p.length > LETTERS.length || p.some((m) => !m))) throw new Error(usage);
   const { episodes, seed } = episodesAndSeed(values);
+  // --base M: every set's baseline is its first M members (default: all but the last)
+  const baseOf = (n: number): number => {
+    if (values.base === undefined) return n - 1;
+    const m = /^\d+$/.test(values.base) ? Number(values.base) : NaN;
+    if (!(m >= 1 && m < n)) throw new Error(`--base must be a whole number from 1 to ${n - 1} (fewer than the set's ${n} members), got ${values.base}`);
+    return m;
+  };
+  for (const set of sets) baseOf(set.length);
   for (const set of sets) for (const m of set) refuseTrainval(m, 'give a train-only model');
   const { set, pixels, alphabets } = await validationSet();
   console.log(`validation: ${alphabets.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
@@ -50,12 +60,12 @@ async function main(): Promise<void> {
     '# Memory-loss encoders joined as one key, on the validation alphabets (paired episodes)',
     '',
     `Rule: \`bench/ensemble-rule.md\` (committed before this measurement). Command: \`npx tsx scripts/ensemble-paired.ts ${args} --episodes ${episodes} --seed ${seed}\`.`,
-    `Validation alphabets ${alphabets.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %; the key of a set is its members' unit keys side by side / sqrt(n); differences to the baseline (the set without its last member, 4 shifts) per episode, mean and 95% interval.`,
+    `Validation alphabets ${alphabets.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %; the key of a set is its members' unit keys side by side / sqrt(n); differences to the baseline (${values.base === undefined ? 'the set without its last member' : `the set's first ${values.base} members`}, 4 shifts) per episode, mean and 95% interval.`,
     '',
   ];
   for (const members of sets) {
-    const n = members.length, letters = LETTERS.slice(0, n).split('');
-    const all = n === 2 ? 'pair' : letters.join(''), base = `${letters.slice(0, -1).join('')} shift4`;
+    const n = members.length, letters = LETTERS.slice(0, n).split(''), b = baseOf(n);
+    const all = n === 2 ? 'pair' : letters.join(''), base = `${letters.slice(0, b).join('')} shift4`;
     const keys: Record<string, Embeddings> = {};
     for (const s of [0, 4] as KeyShifts[]) {
       const each: Embeddings[] = [];
@@ -63,7 +73,7 @@ async function main(): Promise<void> {
         each.push(await modelKeys(m, s, pixels));
         keys[`${letters[i]} shift${s}`] = each[i];
       }
-      keys[`${letters.slice(0, -1).join('')} shift${s}`] = joinKeys(each.slice(0, -1));
+      keys[`${letters.slice(0, b).join('')} shift${s}`] = b === 1 ? each[0] : joinKeys(each.slice(0, b));
       keys[`${all}${s}`] = joinKeys(each);
     }
     const name = members.map((m, i) => `${letters[i]} = ${modelName(m)}`).join(', ');
