@@ -54,8 +54,9 @@ async function main(): Promise<void> {
   const { set, pixels, alphabets } = await validationSet();
   console.log(`validation: ${alphabets.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
 
-  const args = [...pairs.map((p) => `--pair ${p.join(',')}`), ...(values.set ?? []).map((p) => `--set ${p}`)].join(' ');
-  const report: Record<string, unknown> = { rule: 'bench/ensemble-rule.md', episodes, seed, alphabets, pairs: {} };
+  const args = [...pairs.map((p) => `--pair ${p.join(',')}`), ...(values.set ?? []).map((p) => `--set ${p}`),
+    ...(values.base === undefined ? [] : [`--base ${values.base}`])].join(' ');
+  const report: Record<string, unknown> = { rule: 'bench/ensemble-rule.md', episodes, seed, alphabets, ...(values.base === undefined ? {} : { base: Number(values.base) }), pairs: {} };
   const lines: string[] = [
     '# Memory-loss encoders joined as one key, on the validation alphabets (paired episodes)',
     '',
