@@ -43,29 +43,26 @@ async function main(): Promise<void> {
   if (!sets.length || sets.some((p) => p.length < 2 || p.length > LETTERS.length || p.some((m) => !m))) throw new Error(usage);
   const { episodes, seed } = episodesAndSeed(values);
   // --base M: every set's baseline is its first M members (default: all but the last)
-  const baseOf = (n: number): number => {
-    if (values.base === undefined) return n - 1;
-    const m = /^\d+$/.test(values.base) ? Number(values.base) : NaN;
-    if (!(m >= 1 && m < n)) throw new Error(`--base must be a whole number from 1 to ${n - 1} (fewer than the set's ${n} members), got ${values.base}`);
-    return m;
-  };
-  for (const set of sets) baseOf(set.length);
+  const baseSize = values.base === undefined ? undefined : Number(values.base);
+  if (baseSize !== undefined && !(Number.isInteger(baseSize) && baseSize >= 1 && sets.every((p) => baseSize < p.length))) {
+    throw new Error(`expected --base to be an integer >= 1 and below every set's member count, got ${values.base}`);
+  }
   for (const set of sets) for (const m of set) refuseTrainval(m, 'give a train-only model');
   const { set, pixels, alphabets } = await validationSet();
   console.log(`validation: ${alphabets.join(', ')}: ${set.classes.length} classes, ${pixels.count} images; ${episodes} episodes per task, seed ${seed}`);
 
   const args = [...pairs.map((p) => `--pair ${p.join(',')}`), ...(values.set ?? []).map((p) => `--set ${p}`),
-    ...(values.base === undefined ? [] : [`--base ${values.base}`])].join(' ');
-  const report: Record<string, unknown> = { rule: 'bench/ensemble-rule.md', episodes, seed, alphabets, ...(values.base === undefined ? {} : { base: Number(values.base) }), pairs: {} };
+    ...(baseSize === undefined ? [] : [`--base ${baseSize}`])].join(' ');
+  const report: Record<string, unknown> = { rule: 'bench/ensemble-rule.md', episodes, seed, alphabets, ...(baseSize === undefined ? {} : { base: baseSize }), pairs: {} };
   const lines: string[] = [
     '# Memory-loss encoders joined as one key, on the validation alphabets (paired episodes)',
     '',
     `Rule: \`bench/ensemble-rule.md\` (committed before this measurement). Command: \`npx tsx scripts/ensemble-paired.ts ${args} --episodes ${episodes} --seed ${seed}\`.`,
-    `Validation alphabets ${alphabets.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %; the key of a set is its members' unit keys side by side / sqrt(n); differences to the baseline (${values.base === undefined ? 'the set without its last member' : `the set's first ${values.base} members`}, 4 shifts) per episode, mean and 95% interval.`,
+    `Validation alphabets ${alphabets.join(', ')} (${set.classes.length} classes with rotations), ${episodes} episodes per task, 5 queries per class; accuracy in %; the key of a set is its members' unit keys side by side / sqrt(n); differences to the baseline (${baseSize === undefined ? 'the set without its last member' : `the set's first ${baseSize} members`}, 4 shifts) per episode, mean and 95% interval.`,
     '',
   ];
   for (const members of sets) {
-    const n = members.length, letters = LETTERS.slice(0, n).split(''), b = baseOf(n);
+    const n = members.length, letters = LETTERS.slice(0, n).split(''), b = baseSize ?? n - 1;
     const all = n === 2 ? 'pair' : letters.join(''), base = `${letters.slice(0, b).join('')} shift4`;
     const keys: Record<string, Embeddings> = {};
     for (const s of [0, 4] as KeyShifts[]) {
@@ -74,7 +71,7 @@ async function main(): Promise<void> {
         each.push(await modelKeys(m, s, pixels));
         keys[`${letters[i]} shift${s}`] = each[i];
       }
-      keys[`${letters.slice(0, b).join('')} shift${s}`] = b === 1 ? each[0] : joinKeys(each.slice(0, b));
+      keys[`${letters.slice(0, b).join('')} shift${s}`] = joinKeys(each.slice(0, b));
       keys[`${all}${s}`] = joinKeys(each);
     }
     const name = members.map((m, i) => `${letters[i]} = ${modelName(m)}`).join(', ');
