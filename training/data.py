@@ -108,6 +108,7 @@ class AugmentConfig:
     aspect: float = 0.15  # log-uniform anisotropic scale in [1-aspect, 1+aspect]
     p_dilate: float = 0.4  # thicker strokes (app drawings vary in pen width): one 3x3 dilation at 105x105
     p_affine: float = 0.6  # share of samples that get the warp
+    shift_px: int = 0  # random whole-pixel shift of every sample, each axis uniform in [-shift_px, shift_px] (0: none)
 
 
 def warp28(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -124,6 +125,21 @@ def warp28(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.T
     grid = F.affine_grid(theta, [B, 1, OUT, OUT], align_corners=False)
     y = F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
     return y / y.flatten(1).amax(1).clamp(min=1e-6)[:, None, None]
+
+
+def shift28(x: torch.Tensor, px: int, gen: torch.Generator | None) -> torch.Tensor:
+    """Each [B, 28, 28] input moved by its own random (dx, dy), both uniform in [-px, px]: output pixel
+    (y, x) = input (y - dy, x - dx), 0 where that is outside. The preprocessed drawing keeps a MARGIN-wide
+    empty border, so a shift up to MARGIN pixels loses no ink of an unwarped drawing."""
+    if px <= 0:
+        return x
+    B = x.shape[0]
+    d = torch.randint(-px, px + 1, (2, B), generator=gen).to(x.device)
+    ar = torch.arange(OUT, device=x.device)
+    rows = ar[None, :] + px - d[1][:, None]  # [B, 28] row of the padded input each output row reads
+    cols = ar[None, :] + px - d[0][:, None]
+    padded = F.pad(x, (px, px, px, px))
+    return padded[torch.arange(B, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
 class Dataset:
@@ -164,7 +180,7 @@ class Dataset:
         """-> [B, 1, 28, 28] float32 on the device."""
         width = (torch.rand(len(idx), generator=gen) < aug.p_dilate).long() if aug is not None else torch.zeros_like(idx)
         x = self.cache[width, rot, idx]
-        return (warp28(x, aug, gen) if aug is not None else x)[:, None]
+        return (shift28(warp28(x, aug, gen), aug.shift_px, gen) if aug is not None else x)[:, None]
 
     def labels(self, idx: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
         return self.char[idx] * 4 + rot

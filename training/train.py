@@ -40,6 +40,7 @@ import torch.nn.functional as F  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from data import AugmentConfig, Dataset, load_zip, split  # noqa: E402
+from preprocess import MARGIN  # noqa: E402
 from memory import Memory, MemoryConfig  # noqa: E402  (validation)
 from model import Encoder, ModelConfig, load_weights, parameter_count, parse_channels  # noqa: E402
 
@@ -76,6 +77,7 @@ class TrainConfig:
     alpha: float = 0.1
     augment: bool = True
     augment_scale: float = 1.0  # multiplies the warp's ranges (rotation, shear, aspect) of data.AugmentConfig
+    shift_px: int = 0  # random whole-pixel shifts of every training input, up to this many pixels each way (data.shift28; 0: none)
     trainval: bool = False  # the final run: train on the training *and* validation alphabets (validation figures are then on seen classes)
     init: str = ""  # start from this checkpoint's encoder weights (a final.pt or ckpt.pt), e.g. phase 2 alone after a cosface run
     # validation
@@ -89,7 +91,7 @@ def augment_config(cfg: "TrainConfig") -> AugmentConfig | None:
     if not cfg.augment:
         return None
     a, k = AugmentConfig(), cfg.augment_scale
-    return replace(a, rotate_deg=a.rotate_deg * k, shear=a.shear * k, aspect=a.aspect * k)
+    return replace(a, rotate_deg=a.rotate_deg * k, shear=a.shear * k, aspect=a.aspect * k, shift_px=cfg.shift_px)
 
 
 def parse_args(argv) -> tuple[TrainConfig, bool]:
@@ -115,6 +117,8 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
         raise SystemExit(f"--key_size must be in [8, 1024], got {cfg.key_size}")
     if not (0 <= cfg.augment_scale <= 3):
         raise SystemExit(f"--augment_scale must be in [0, 3] (x the default warp ranges), got {cfg.augment_scale}")
+    if not (0 <= cfg.shift_px <= MARGIN):
+        raise SystemExit(f"--shift_px must be in [0, {MARGIN}] (the preprocessed drawing's empty border), got {cfg.shift_px}")
     if cfg.episode_alphabets < 0:
         raise SystemExit(f"--episode_alphabets must be >= 0 (0 = classes from any alphabet), got {cfg.episode_alphabets}")
     if cfg.objective == "memory":

@@ -1,4 +1,5 @@
 """Episode sampling and the fast (vectorised) memory-loss path of train.py."""
+import pytest
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -147,3 +148,33 @@ def test_key_size_travels_with_checkpoints():
     assert checkpoint_config({"model_config": {"channels": [64, 64, 128, 128], "key_size": 32}}).key_size == 32
     assert checkpoint_config({"config": {"channels": "64,64,128,128", "key_size": 256}}).key_size == 256
     assert checkpoint_config({"config": {"channels": "64,64,128,128"}}).key_size == 128  # older checkpoints
+
+
+def test_shift28_moves_each_input_by_whole_pixels_and_fills_zeros():
+    from data import shift28
+    gen = torch.Generator().manual_seed(3)
+    x = torch.zeros(64, 28, 28)
+    x[:, 4:24, 4:24] = torch.rand(64, 20, 20)  # ink only inside the preprocessed box
+    y = shift28(x, 2, gen)
+    assert y.shape == x.shape
+    seen = set()
+    for i in range(64):
+        # the one (dx, dy) in [-2, 2]^2 that maps input i onto output i
+        hits = [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
+                if torch.equal(y[i], torch.roll(x[i], (dy, dx), dims=(0, 1)))]
+        assert len(hits) == 1
+        seen.add(hits[0])
+        assert abs(float(y[i].sum() - x[i].sum())) < 1e-4  # no ink lost: the border is wider than the shift
+    assert len(seen) > 10  # shifts vary from input to input
+    assert torch.equal(shift28(x, 0, gen), x)
+    # the same generator state gives the same shifts
+    assert torch.equal(shift28(x, 2, torch.Generator().manual_seed(5)), shift28(x, 2, torch.Generator().manual_seed(5)))
+
+
+def test_shift_px_reaches_the_augmentation_and_is_checked():
+    from data import AugmentConfig
+    assert train.augment_config(train.parse_args([])[0]).shift_px == 0  # the recipe: no shifts
+    assert train.augment_config(train.parse_args(["--shift_px=2"])[0]) == AugmentConfig(shift_px=2)
+    for bad in (["--shift_px=-1"], ["--shift_px=5"]):
+        with pytest.raises(SystemExit, match="shift_px"):
+            train.parse_args(bad)
