@@ -2,6 +2,7 @@
 
     /usr/bin/python3 training/paired_val.py training/runs/long/mem-skip-w60/final.pt training/runs/long/mem-skip-w60-7k/final.pt
     /usr/bin/python3 training/paired_val.py A.pt B.pt C.pt --episodes=4000 --seed=7 --json=out.json
+    /usr/bin/python3 training/paired_val.py A.pt B.pt --shifts=4    # every key with the app's 4 test-time shifts
 
 The first checkpoint is the baseline; every other one is compared with it. For each of the four
 cells (5/20-way, 1/5-shot) every model answers the same `--episodes` episodes (train.few_shot_correct:
@@ -56,12 +57,12 @@ def held_out_check(ckpt: str) -> None:
         raise SystemExit(f"{ckpt}: trained on train + validation (--trainval), so validation is not held out for it")
 
 
-def compare(ckpts: list[str], episodes: int, seed: int) -> dict:
+def compare(ckpts: list[str], episodes: int, seed: int, shifts: int = 0) -> dict:
     chars = load_zip("images_background")
     _, va_ids = training_ids(chars, False)
     val = Dataset(chars, va_ids)
-    keys = [embed_all(load_model(c), val, "cpu") for c in ckpts]
-    out = {"episodes": episodes, "seed": seed, "validation_characters": val.n_chars, "models": ckpts, "cells": {}}
+    keys = [embed_all(load_model(c), val, "cpu", shifts=shifts) for c in ckpts]
+    out = {"episodes": episodes, "seed": seed, "shifts": shifts, "validation_characters": val.n_chars, "models": ckpts, "cells": {}}
     for n, k in CELLS:
         right = [few_shot_correct(kk, val, n, k, episodes, seed) * (100.0 / n) for kk in keys]
         cell = {"accuracy": [[round(float(r.mean()), 2), round(interval(r), 2)] for r in right], "difference": []}
@@ -94,7 +95,7 @@ def table(res: dict) -> str:
 
 
 def main(argv: list[str]) -> None:
-    episodes, seed, json_out, ckpts = 4000, 7, None, []
+    episodes, seed, shifts, json_out, ckpts = 4000, 7, 0, None, []
 
     def count(a: str, least: int) -> int:
         v = a.split("=", 1)[1]
@@ -107,6 +108,10 @@ def main(argv: list[str]) -> None:
             episodes = count(a, 2)  # at least 2 for an interval
         elif a.startswith("--seed="):
             seed = count(a, 0)
+        elif a.startswith("--shifts="):
+            shifts = count(a, 0)
+            if shifts not in (0, 4, 8):
+                raise SystemExit(f"--shifts must be 0, 4 or 8 (the app's test-time shifts), got {shifts}")
         elif a.startswith("--json="):
             json_out = a.split("=", 1)[1]
         elif a.startswith("--"):
@@ -114,7 +119,7 @@ def main(argv: list[str]) -> None:
         else:
             ckpts.append(a)
     if len(ckpts) < 2:
-        raise SystemExit("usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--json=PATH]")
+        raise SystemExit("usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--shifts=0|4|8] [--json=PATH]")
     for c in ckpts:
         if not os.path.exists(c):
             raise SystemExit(f"no checkpoint at {c!r}")
@@ -122,8 +127,9 @@ def main(argv: list[str]) -> None:
     if json_out and not os.path.isdir(os.path.dirname(os.path.abspath(json_out))):
         raise SystemExit(f"--json: no folder {os.path.dirname(os.path.abspath(json_out))!r} to write {json_out!r} in")
     torch.set_num_threads(1)
-    res = compare(ckpts, episodes, seed)
+    res = compare(ckpts, episodes, seed, shifts)
     print(f"{episodes} validation episodes per cell (seed {seed}), {res['validation_characters']} held-out characters x 4 rotations; "
+          f"{'keys without test-time shifts' if not shifts else f'keys with {shifts} test-time shifts'}; "
           "accuracy ± 95% interval, Δ = paired difference from the baseline ± its 95% interval")
     print(table(res))
     if json_out:

@@ -128,16 +128,39 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
     return cfg, resume
 
 
+# One-pixel moves (dx, dy) of the test-time shifts, in src/encoder/encoder.ts's order: the 4 first, then the diagonals
+SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1))
+
+
+def shifted(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """[B, 1, H, W] moved by (dx, dy): pixel (y, x) = input (y - dy, x - dx), 0 outside (src/encoder withShiftedCopies)."""
+    H, W = x.shape[-2:]
+    p = F.pad(x, (1, 1, 1, 1))
+    return p[..., 1 - dy:1 - dy + H, 1 - dx:1 - dx + W]
+
+
 @torch.no_grad()
-def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512) -> torch.Tensor:
-    """Unit keys of every image x 4 rotations -> [4, N, D] (no augmentation)."""
+def shifted_keys(model: Encoder, x: torch.Tensor, shifts: int = 0) -> torch.Tensor:
+    """The key of each [B, 1, 28, 28] input as the app makes it: unit, or with test-time shifts (4 or 8)
+    the renormalised mean of the unit keys of the input and its copies moved by one pixel."""
+    if shifts not in (0, 4, 8):
+        raise ValueError(f"shifts must be 0, 4 or 8, got {shifts}")
+    k = model.keys(x)
+    for dx, dy in SHIFTS[:shifts]:
+        k = k + model.keys(shifted(x, dx, dy))
+    return F.normalize(k, dim=1)
+
+
+@torch.no_grad()
+def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512, shifts: int = 0) -> torch.Tensor:
+    """Unit keys of every image x 4 rotations -> [4, N, D] (no augmentation; `shifts`: test-time shifts)."""
     model.eval()
     out = []
     for rot in range(4):
         keys = []
         for s in range(0, len(ds.char), batch):
             idx = torch.arange(s, min(s + batch, len(ds.char)))
-            keys.append(model.keys(ds.images(idx, torch.full_like(idx, rot), None, None)).cpu())
+            keys.append(shifted_keys(model, ds.images(idx, torch.full_like(idx, rot), None, None), shifts).cpu())
         out.append(torch.cat(keys))
     model.train()
     return torch.stack(out)

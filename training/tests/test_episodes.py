@@ -178,3 +178,25 @@ def test_shift_px_reaches_the_augmentation_and_is_checked():
     for bad in (["--shift_px=-1"], ["--shift_px=5"]):
         with pytest.raises(SystemExit, match="shift_px"):
             train.parse_args(bad)
+
+
+def test_test_time_shifts_match_the_app():
+    """train.shifted / shifted_keys make the key as src/encoder does with keyShifts: a copy moved by
+    (dx, dy) has pixel (y, x) = input (y - dy, x - dx), 0 outside, and the key is the renormalised
+    mean of the unit keys of the input and its copies (4: right, left, down, up, in that order)."""
+    from model import Encoder
+    x = torch.rand(3, 1, 28, 28)
+    for dx, dy in train.SHIFTS:
+        y = train.shifted(x, dx, dy)
+        for r in range(28):
+            for c in range(28):
+                want = x[..., r - dy, c - dx] if 0 <= r - dy < 28 and 0 <= c - dx < 28 else torch.zeros(3, 1)
+                assert torch.equal(y[..., r, c], want)
+    assert train.SHIFTS[:4] == ((1, 0), (-1, 0), (0, 1), (0, -1))
+    torch.manual_seed(0)
+    model = Encoder().eval()
+    assert torch.allclose(train.shifted_keys(model, x, 0), model.keys(x))
+    mean = model.keys(x) + sum(model.keys(train.shifted(x, dx, dy)) for dx, dy in train.SHIFTS[:4])
+    assert torch.allclose(train.shifted_keys(model, x, 4), F.normalize(mean, dim=1), atol=1e-6)
+    with pytest.raises(ValueError, match="shifts"):
+        train.shifted_keys(model, x, 3)
