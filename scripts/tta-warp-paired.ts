@@ -14,17 +14,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
+import { withShiftedCopies } from '../src/encoder';
 import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
 import type { Embeddings } from '../src/eval';
 import { OUT, OUT_SIZE } from '../src/preprocess/preprocess';
 import { episodesAndSeed, joinKeys, modelKeys, modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
-/** A copy of the drawing: a one-pixel shift, or a rotation (degrees) and scaling about the centre. */
-type View = { shift: [number, number] } | { deg: number; scale: number };
+/**
+ * A copy of the drawing: one of the shipped Encoder's 5 (withShiftedCopies with 4 shifts: the drawing,
+ * then moved right, left, down, up by one pixel), or a rotation (degrees) and scaling about the centre.
+ */
+type View = { shipped: number } | { deg: number; scale: number };
 
 const VIEWS: Record<string, View> = {
-  id: { shift: [0, 0] },
-  'x+1': { shift: [1, 0] }, 'x-1': { shift: [-1, 0] }, 'y+1': { shift: [0, 1] }, 'y-1': { shift: [0, -1] },
+  id: { shipped: 0 },
+  'x+1': { shipped: 1 }, 'x-1': { shipped: 2 }, 'y+1': { shipped: 3 }, 'y-1': { shipped: 4 },
   'r+5': { deg: 5, scale: 1 }, 'r-5': { deg: -5, scale: 1 },
   'r+10': { deg: 10, scale: 1 }, 'r-10': { deg: -10, scale: 1 },
   'z0.9': { deg: 0, scale: 0.9 }, 'z1.1': { deg: 0, scale: 1.1 },
@@ -41,18 +45,13 @@ const VARIANTS: Record<string, string[]> = {
 const BASE = 'AB shift4';
 
 /**
- * The copies of a batch [n, 28, 28, 1]. A shift by (dx, dy): pixel (y, x) = original (y - dy, x - dx),
- * 0 outside (as src/encoder withShiftedCopies). A warp: output point p reads the input at
- * c + R(deg) (p - c) / scale, c = (13.5, 13.5), bilinear, 0 outside, then divided by its maximum.
+ * The copy `v` of a batch [n, 28, 28, 1]. A shipped copy is cut from src/encoder's withShiftedCopies.
+ * A warp: output point p reads the input at c + R(deg) (p - c) / scale, c = (13.5, 13.5), bilinear,
+ * 0 outside, then divided by its maximum.
  */
 function viewOf(x: tf.Tensor4D, v: View): tf.Tensor4D {
   return tf.tidy(() => {
-    if ('shift' in v) {
-      const [dx, dy] = v.shift;
-      if (!dx && !dy) return x.clone();
-      const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-      return tf.slice(padded, [0, 1 - dy, 1 - dx, 0], [-1, OUT, OUT, 1]) as tf.Tensor4D;
-    }
+    if ('shipped' in v) return tf.slice(withShiftedCopies(x, 4), [v.shipped * x.shape[0], 0, 0, 0], [x.shape[0], -1, -1, -1]) as tf.Tensor4D;
     const t = (v.deg * Math.PI) / 180, c = (OUT - 1) / 2, cos = Math.cos(t) / v.scale, sin = Math.sin(t) / v.scale;
     const m = tf.tensor2d([[cos, -sin, c - cos * c + sin * c, sin, cos, c - sin * c - cos * c, 0, 0]]);
     const y = tf.image.transform(x, m, 'bilinear', 'constant', 0);
