@@ -3,6 +3,7 @@
     /usr/bin/python3 training/paired_val.py training/runs/long/mem-skip-w60/final.pt training/runs/long/mem-skip-w60-7k/final.pt
     /usr/bin/python3 training/paired_val.py A.pt B.pt C.pt --episodes=4000 --seed=7 --json=out.json
     /usr/bin/python3 training/paired_val.py A.pt B.pt --shifts=4    # every key with the app's 4 test-time shifts
+    /usr/bin/python3 training/paired_val.py A.pt+B.pt C.pt+D.pt --shifts=4   # pairs of networks joined as one key
 
 The first checkpoint is the baseline; every other one is compared with it. For each of the four
 cells (5/20-way, 1/5-shot) every model answers the same `--episodes` episodes (train.few_shot_correct:
@@ -10,6 +11,8 @@ the episodes depend on the seed only, not on the keys), and the report gives eac
 with its 95% interval and, for each challenger, the mean per-episode difference with a paired 95%
 interval. Pairing removes the episode-to-episode spread that two independent estimates carry, so a
 difference can be told from noise with far fewer episodes than two separate ±0.7 intervals allow.
+A model given as `A.pt+B.pt` is the networks joined as the app's ensemble key: each network's unit
+key (with the same test-time shifts), side by side, divided by sqrt(number of networks).
 
 Validation = the background alphabets train.py holds out (data.VAL_ALPHABETS); nothing here reads
 the evaluation alphabets. A checkpoint trained with --trainval has seen them, and is refused, as is
@@ -57,11 +60,18 @@ def held_out_check(ckpt: str) -> None:
         raise SystemExit(f"{ckpt}: trained on train + validation (--trainval), so validation is not held out for it")
 
 
+def joined_keys(model: str, val: Dataset, shifts: int) -> torch.Tensor:
+    """[4, N, D] keys of `model`: one checkpoint, or 'A.pt+B.pt+...' joined as src/encoder joins key parts
+    (each part a unit key, the parts side by side / sqrt(parts))."""
+    parts = [embed_all(load_model(c), val, "cpu", shifts=shifts) for c in model.split("+")]
+    return torch.cat(parts, dim=-1) / math.sqrt(len(parts))
+
+
 def compare(ckpts: list[str], episodes: int, seed: int, shifts: int = 0) -> dict:
     chars = load_zip("images_background")
     _, va_ids = training_ids(chars, False)
     val = Dataset(chars, va_ids)
-    keys = [embed_all(load_model(c), val, "cpu", shifts=shifts) for c in ckpts]
+    keys = [joined_keys(c, val, shifts) for c in ckpts]
     out = {"episodes": episodes, "seed": seed, "shifts": shifts, "validation_characters": val.n_chars, "models": ckpts, "cells": {}}
     for n, k in CELLS:
         right = [few_shot_correct(kk, val, n, k, episodes, seed) * (100.0 / n) for kk in keys]
@@ -75,6 +85,8 @@ def compare(ckpts: list[str], episodes: int, seed: int, shifts: int = 0) -> dict
 
 def run_name(ckpt: str) -> str:
     """training/runs/long/mem-skip-w60/final.pt -> long/mem-skip-w60 (else the path as given)."""
+    if "+" in ckpt:
+        return " + ".join(run_name(c) for c in ckpt.split("+"))
     parts = os.path.abspath(ckpt).split(os.sep)
     for i in range(len(parts) - 1):
         if parts[i] == "training" and parts[i + 1] == "runs":
@@ -119,8 +131,9 @@ def main(argv: list[str]) -> None:
         else:
             ckpts.append(a)
     if len(ckpts) < 2:
-        raise SystemExit("usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--shifts=0|4|8] [--json=PATH]")
-    for c in ckpts:
+        raise SystemExit("usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--shifts=0|4|8] [--json=PATH]"
+                         " (a model may be A.pt+B.pt: networks joined as one key)")
+    for c in (c for m in ckpts for c in m.split("+")):
         if not os.path.exists(c):
             raise SystemExit(f"no checkpoint at {c!r}")
         held_out_check(c)

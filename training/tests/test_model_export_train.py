@@ -301,10 +301,33 @@ def test_paired_val_refuses_what_it_cannot_compare_fairly(tmp_path):
         paired_val.held_out_check(str(run / "final.pt"))
     for args, msg in ((["a.pt"], "usage"), ([str(ok), str(ok), "--episodes=1"], "--episodes"), ([str(ok), str(ok), "--seed=x"], "--seed"),
                       ([str(ok), str(tmp_path / "missing.pt")], "no checkpoint"), ([str(ok), str(ok), "--json=/no/such/dir/x.json"], "--json"),
-                      ([str(ok), str(seen)], "--trainval")):
+                      ([str(ok), str(seen)], "--trainval"), ([str(ok), f"{ok}+{seen}"], "--trainval"),
+                      ([str(ok), f"{ok}+{tmp_path / 'missing.pt'}"], "no checkpoint"), ([str(ok), str(ok), "--shifts=3"], "--shifts")):
         with pytest.raises(SystemExit, match=msg):
             paired_val.main(args)
     assert paired_val.run_name("/x/training/runs/long/mem-skip-w60/final.pt") == "long/mem-skip-w60"
+    assert paired_val.run_name("/x/training/runs/gpu/a/final.pt+/x/training/runs/long/b/final.pt") == "gpu/a + long/b"
+
+
+def test_paired_val_joins_networks_as_the_app_does(tmp_path):
+    """'A.pt+B.pt' is the ensemble key of src/encoder: each network's unit key (with the same test-time
+    shifts), side by side / sqrt(2): unit length, and its cosines are the mean of the networks' cosines."""
+    import paired_val
+    ds = Dataset(synthetic_characters(n_chars=6, per_char=4), np.arange(6))
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        p = tmp_path / f"n{seed}.pt"
+        torch.save(dict(model=Encoder(ModelConfig()).state_dict(), config={"trainval": False}), p)
+        paths.append(str(p))
+    for shifts in (0, 4):
+        a, b = (paired_val.joined_keys(p, ds, shifts) for p in paths)
+        ab = paired_val.joined_keys("+".join(paths), ds, shifts)
+        assert ab.shape == (4, len(ds.char), 256)
+        assert torch.allclose(ab.norm(dim=-1), torch.ones(4, len(ds.char)), atol=1e-5)
+        cos = lambda k: k[0] @ k[0].T  # noqa: E731
+        assert torch.allclose(cos(ab), (cos(a) + cos(b)) / 2, atol=1e-5)
+    assert not torch.allclose(paired_val.joined_keys(paths[0], ds, 4), paired_val.joined_keys(paths[0], ds, 0))
 
 
 def test_centring_folds_the_training_mean_into_the_last_bias(tmp_path):
