@@ -96,6 +96,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
                                   w60_recipe(3500, 250, "--trainval=true")),
         "mem-skip-w60-7k-trainval": ("the shipped recipe with twice the steps (7,000) on train + validation alphabets",
                                      w60_recipe(7000, 500, "--trainval=true")),
+        # the final runs of the shift-augmented recipe, if it passes step 2 of bench/shift-augment-rule.md
+        "mem-skip-w60-7k-shift2-trainval": ("the 7,000-step recipe with random shifts of up to 2 pixels on train + validation alphabets",
+                                            w60_recipe(7000, 500, "--shift_px=2", "--trainval=true")),
     },
 }
 
