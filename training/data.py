@@ -127,19 +127,28 @@ def warp28(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.T
     return y / y.flatten(1).amax(1).clamp(min=1e-6)[:, None, None]
 
 
+def shifted(x: torch.Tensor, dx, dy) -> torch.Tensor:
+    """Inputs [B, H, W] (or [B, 1, H, W]) moved by whole pixels, each by its own (dx, dy) ([B] tensors)
+    or all by the same (ints): output pixel (y, x) = input (y - dy, x - dx), 0 where that is outside.
+    The one shift of the project's Python side: random shifts in training (`shift28`) and the app's
+    test-time shifts (train.shifted_keys, as src/encoder withShiftedCopies)."""
+    B, H, W = x.shape[0], x.shape[-2], x.shape[-1]
+    dx, dy = (torch.as_tensor(d, device=x.device).expand(B) for d in (dx, dy))
+    pad = int(max(dx.abs().max(), dy.abs().max())) if B else 0
+    padded = F.pad(x.reshape(B, H, W), (pad, pad, pad, pad))
+    rows = torch.arange(H, device=x.device)[None, :] + pad - dy[:, None]  # [B, H] row of the padded input each output row reads
+    cols = torch.arange(W, device=x.device)[None, :] + pad - dx[:, None]
+    return padded[torch.arange(B, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(x.shape)
+
+
 def shift28(x: torch.Tensor, px: int, gen: torch.Generator | None) -> torch.Tensor:
-    """Each [B, 28, 28] input moved by its own random (dx, dy), both uniform in [-px, px]: output pixel
-    (y, x) = input (y - dy, x - dx), 0 where that is outside. The preprocessed drawing keeps a MARGIN-wide
-    empty border, so a shift up to MARGIN pixels loses no ink of an unwarped drawing."""
+    """Each [B, 28, 28] input moved by its own random (dx, dy), both uniform in [-px, px] (`shifted`).
+    The preprocessed drawing keeps a MARGIN-wide empty border, so a shift up to MARGIN pixels loses no
+    ink of an unwarped drawing."""
     if px <= 0:
         return x
-    B = x.shape[0]
-    d = torch.randint(-px, px + 1, (2, B), generator=gen).to(x.device)
-    ar = torch.arange(OUT, device=x.device)
-    rows = ar[None, :] + px - d[1][:, None]  # [B, 28] row of the padded input each output row reads
-    cols = ar[None, :] + px - d[0][:, None]
-    padded = F.pad(x, (px, px, px, px))
-    return padded[torch.arange(B, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    d = torch.randint(-px, px + 1, (2, x.shape[0]), generator=gen).to(x.device)
+    return shifted(x, d[0], d[1])
 
 
 class Dataset:

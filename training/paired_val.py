@@ -60,10 +60,15 @@ def held_out_check(ckpt: str) -> None:
         raise SystemExit(f"{ckpt}: trained on train + validation (--trainval), so validation is not held out for it")
 
 
-def joined_keys(model: str, val: Dataset, shifts: int) -> torch.Tensor:
+def joined_keys(model: str, val: Dataset, shifts: int, cache: dict | None = None) -> torch.Tensor:
     """[4, N, D] keys of `model`: one checkpoint, or 'A.pt+B.pt+...' joined as src/encoder joins key parts
-    (each part a unit key, the parts side by side / sqrt(parts))."""
-    parts = [embed_all(load_model(c), val, "cpu", shifts=shifts) for c in model.split("+")]
+    (each part a unit key, the parts side by side / sqrt(parts)). `cache` (checkpoint -> keys) spares
+    encoding a network again that several models share."""
+    cache = {} if cache is None else cache
+    for c in model.split("+"):
+        if c not in cache:
+            cache[c] = embed_all(load_model(c), val, "cpu", shifts=shifts)
+    parts = [cache[c] for c in model.split("+")]
     return torch.cat(parts, dim=-1) / math.sqrt(len(parts))
 
 
@@ -71,7 +76,8 @@ def compare(ckpts: list[str], episodes: int, seed: int, shifts: int = 0) -> dict
     chars = load_zip("images_background")
     _, va_ids = training_ids(chars, False)
     val = Dataset(chars, va_ids)
-    keys = [joined_keys(c, val, shifts) for c in ckpts]
+    cache: dict[str, torch.Tensor] = {}
+    keys = [joined_keys(c, val, shifts, cache) for c in ckpts]
     out = {"episodes": episodes, "seed": seed, "shifts": shifts, "validation_characters": val.n_chars, "models": ckpts, "cells": {}}
     for n, k in CELLS:
         right = [few_shot_correct(kk, val, n, k, episodes, seed) * (100.0 / n) for kk in keys]

@@ -39,7 +39,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from data import AugmentConfig, Dataset, load_zip, split  # noqa: E402
+from data import AugmentConfig, Dataset, load_zip, shifted, split  # noqa: E402
 from preprocess import MARGIN  # noqa: E402
 from memory import Memory, MemoryConfig  # noqa: E402  (validation)
 from model import Encoder, ModelConfig, load_weights, parameter_count, parse_channels  # noqa: E402
@@ -130,13 +130,6 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
 
 # One-pixel moves (dx, dy) of the test-time shifts, in src/encoder/encoder.ts's order: the 4 first, then the diagonals
 SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1))
-
-
-def shifted(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    """[B, 1, H, W] moved by (dx, dy): pixel (y, x) = input (y - dy, x - dx), 0 outside (src/encoder withShiftedCopies)."""
-    H, W = x.shape[-2:]
-    p = F.pad(x, (1, 1, 1, 1))
-    return p[..., 1 - dy:1 - dy + H, 1 - dx:1 - dx + W]
 
 
 @torch.no_grad()
