@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend';
 import { withShiftedCopies } from '../src/encoder';
 import { loadEncoderFromDir, refuseTrainval } from '../src/encoder/node';
-import type { Embeddings } from '../src/eval';
+import { unitRows, type Embeddings } from '../src/eval';
 import { OUT, OUT_SIZE } from '../src/preprocess/preprocess';
 import { episodesAndSeed, joinKeys, modelKeys, modelName, validationSet, PAIRED_TASKS, episodeAccuracies, fmt, pct, run, writeReport } from './pairedValidation';
 
@@ -79,13 +79,7 @@ async function viewKeys(enc: Awaited<ReturnType<typeof loadEncoderFromDir>>, v: 
 function meanKey(per: Record<string, Float32Array>, views: string[], dim: number, count: number): Embeddings {
   const data = new Float32Array(count * dim);
   for (const v of views) for (let i = 0; i < data.length; i++) data[i] += per[v][i];
-  for (let r = 0; r < count; r++) {
-    let n = 0;
-    for (let j = 0; j < dim; j++) n += data[r * dim + j] ** 2;
-    const s = 1 / Math.max(Math.sqrt(n), 1e-12);
-    for (let j = 0; j < dim; j++) data[r * dim + j] *= s;
-  }
-  return { dim, count, data };
+  return unitRows({ dim, count, data });
 }
 
 async function main(): Promise<void> {
