@@ -127,14 +127,15 @@ def warp28(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.T
     return y / y.flatten(1).amax(1).clamp(min=1e-6)[:, None, None]
 
 
-def shifted(x: torch.Tensor, dx, dy) -> torch.Tensor:
+def shifted(x: torch.Tensor, dx, dy, bound: int | None = None) -> torch.Tensor:
     """Inputs [B, H, W] (or [B, 1, H, W]) moved by whole pixels, each by its own (dx, dy) ([B] tensors)
     or all by the same (ints): output pixel (y, x) = input (y - dy, x - dx), 0 where that is outside.
+    `bound` (>= every |dx|, |dy|) spares reading the offsets back from the device to size the padding.
     The one shift of the project's Python side: random shifts in training (`shift28`) and the app's
     test-time shifts (train.shifted_keys, as src/encoder withShiftedCopies)."""
     B, H, W = x.shape[0], x.shape[-2], x.shape[-1]
     dx, dy = (torch.as_tensor(d, device=x.device).expand(B) for d in (dx, dy))
-    pad = int(max(dx.abs().max(), dy.abs().max())) if B else 0
+    pad = bound if bound is not None else int(max(dx.abs().max(), dy.abs().max())) if B else 0
     padded = F.pad(x.reshape(B, H, W), (pad, pad, pad, pad))
     rows = torch.arange(H, device=x.device)[None, :] + pad - dy[:, None]  # [B, H] row of the padded input each output row reads
     cols = torch.arange(W, device=x.device)[None, :] + pad - dx[:, None]
@@ -148,7 +149,7 @@ def shift28(x: torch.Tensor, px: int, gen: torch.Generator | None) -> torch.Tens
     if px <= 0:
         return x
     d = torch.randint(-px, px + 1, (2, x.shape[0]), generator=gen).to(x.device)
-    return shifted(x, d[0], d[1])
+    return shifted(x, d[0], d[1], bound=px)  # px: no read-back of the offsets from a GPU each step
 
 
 class Dataset:
