@@ -53,11 +53,17 @@ def offset_keys(model, ds: Dataset, offsets: list[tuple[int, int]], batch: int =
 
 def main(argv: list[str]) -> None:
     episodes, seed, json_out, ckpts = 4000, 7, None, []
+    def number(a: str) -> int:
+        try:
+            return int(a.split("=", 1)[1])
+        except ValueError:
+            raise SystemExit(f"{a.split('=', 1)[0]} needs a whole number, got {a.split('=', 1)[1]!r}") from None
+
     for a in argv:
         if a.startswith("--episodes="):
-            episodes = int(a.split("=", 1)[1])
+            episodes = number(a)
         elif a.startswith("--seed="):
-            seed = int(a.split("=", 1)[1])
+            seed = number(a)
         elif a.startswith("--json="):
             json_out = a.split("=", 1)[1]
         elif a.startswith("--"):
