@@ -11,6 +11,7 @@ RAM, never on disk); augmentation then warps the 28x28 inputs, on CPU or CUDA al
 from __future__ import annotations
 
 import io
+import math
 import os
 import zipfile
 from dataclasses import dataclass
@@ -109,6 +110,8 @@ class AugmentConfig:
     p_dilate: float = 0.4  # thicker strokes (app drawings vary in pen width): one 3x3 dilation at 105x105
     p_affine: float = 0.6  # share of samples that get the warp
     shift_px: int = 0  # random whole-pixel shift of every sample, each axis uniform in [-shift_px, shift_px] (0: none)
+    elastic_alpha: float = 0.0  # elastic distortion (Simard et al. 2003) of every sample, before the warp: field scale in pixels (0: none)
+    elastic_sigma: float = 4.0  # the distortion field's smoothness: std of its Gaussian blur, in pixels
 
 
 def warp28(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -124,6 +127,35 @@ def warp28(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.T
     theta = torch.where(keep[:, None, None], torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=x.device), theta)
     grid = F.affine_grid(theta, [B, 1, OUT, OUT], align_corners=False)
     y = F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
+    return y / y.flatten(1).amax(1).clamp(min=1e-6)[:, None, None]
+
+
+def elastic28(x: torch.Tensor, alpha: float, sigma: float, gen: torch.Generator | None) -> torch.Tensor:
+    """Elastic distortion of [B, 28, 28] inputs (Simard, Steinkraus, Platt 2003): every pixel moves by a
+    random displacement field, uniform noise in [-1, 1] per pixel and axis, Gaussian-blurred with std
+    `sigma` and scaled by `alpha` (pixels), sampled bilinearly, then renormalised so the strongest ink is
+    1 again. alpha <= 0 returns the input and draws nothing from `gen` (earlier recipes keep their
+    random stream). Local, smooth wobbles of the strokes, which the global warp (warp28) cannot make."""
+    if alpha <= 0:
+        return x
+    B, H, W = x.shape
+    noise = (torch.rand(B, 2, H, W, generator=gen) * 2 - 1).to(x.device)
+    r = int(math.ceil(3 * sigma))
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    g = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    g = g / g.sum()
+
+    def band(n: int) -> torch.Tensor:  # [n, n]: row i holds the kernel centred on i, cut at the edges (zeros outside)
+        d = torch.arange(n, device=x.device)
+        off = d[None, :] - d[:, None]
+        return torch.where(off.abs() <= r, g[(off + r).clamp(0, 2 * r)], torch.zeros((), dtype=x.dtype, device=x.device))
+
+    field = band(H) @ noise @ band(W).T * alpha  # the separable Gaussian blur of each noise image, as two matmuls
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=x.dtype, device=x.device), torch.arange(W, dtype=x.dtype, device=x.device), indexing="ij")
+    # sample input (y + dy, x + dx) at output (y, x), in grid_sample's [-1, 1] coordinates (align_corners=False)
+    gx = (2 * (xs + field[:, 0]) + 1) / W - 1
+    gy = (2 * (ys + field[:, 1]) + 1) / H - 1
+    y = F.grid_sample(x[:, None], torch.stack([gx, gy], -1), mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
     return y / y.flatten(1).amax(1).clamp(min=1e-6)[:, None, None]
 
 
@@ -190,7 +222,9 @@ class Dataset:
         """-> [B, 1, 28, 28] float32 on the device."""
         width = (torch.rand(len(idx), generator=gen) < aug.p_dilate).long() if aug is not None else torch.zeros_like(idx)
         x = self.cache[width, rot, idx]
-        return (shift28(warp28(x, aug, gen), aug.shift_px, gen) if aug is not None else x)[:, None]
+        if aug is None:
+            return x[:, None]
+        return shift28(warp28(elastic28(x, aug.elastic_alpha, aug.elastic_sigma, gen), aug, gen), aug.shift_px, gen)[:, None]
 
     def labels(self, idx: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
         return self.char[idx] * 4 + rot

@@ -78,6 +78,7 @@ class TrainConfig:
     augment: bool = True
     augment_scale: float = 1.0  # multiplies the warp's ranges (rotation, shear, aspect) of data.AugmentConfig
     shift_px: int = 0  # random whole-pixel shifts of every training input, up to this many pixels each way (data.shift28; 0: none)
+    elastic: float = 0.0  # elastic distortion of every training input (data.elastic28): field scale in pixels, blur std 4 (0: none)
     trainval: bool = False  # the final run: train on the training *and* validation alphabets (validation figures are then on seen classes)
     init: str = ""  # start from this checkpoint's encoder weights (a final.pt or ckpt.pt), e.g. phase 2 alone after a cosface run
     # validation
@@ -91,7 +92,8 @@ def augment_config(cfg: "TrainConfig") -> AugmentConfig | None:
     if not cfg.augment:
         return None
     a, k = AugmentConfig(), cfg.augment_scale
-    return replace(a, rotate_deg=a.rotate_deg * k, shear=a.shear * k, aspect=a.aspect * k, shift_px=cfg.shift_px)
+    return replace(a, rotate_deg=a.rotate_deg * k, shear=a.shear * k, aspect=a.aspect * k, shift_px=cfg.shift_px,
+                   elastic_alpha=cfg.elastic)
 
 
 def parse_args(argv) -> tuple[TrainConfig, bool]:
@@ -117,6 +119,8 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
         raise SystemExit(f"--key_size must be in [8, 1024], got {cfg.key_size}")
     if not (0 <= cfg.augment_scale <= 3):
         raise SystemExit(f"--augment_scale must be in [0, 3] (x the default warp ranges), got {cfg.augment_scale}")
+    if not (0 <= cfg.elastic <= 100) or math.isnan(cfg.elastic):
+        raise SystemExit(f"--elastic must be in [0, 100] (the distortion field's scale in pixels; Simard et al. use 34), got {cfg.elastic}")
     if not (0 <= cfg.shift_px <= MARGIN):
         raise SystemExit(f"--shift_px must be in [0, {MARGIN}] (the preprocessed drawing's empty border), got {cfg.shift_px}")
     if cfg.episode_alphabets < 0:

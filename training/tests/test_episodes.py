@@ -200,3 +200,58 @@ def test_test_time_shifts_match_the_app():
     assert torch.allclose(train.shifted_keys(model, x, 4), F.normalize(mean, dim=1), atol=1e-6)
     with pytest.raises(ValueError, match="shifts"):
         train.shifted_keys(model, x, 3)
+
+
+def test_elastic28_wobbles_strokes_locally_and_is_off_by_default():
+    from data import AugmentConfig, elastic28
+    x = torch.zeros(32, 28, 28)
+    x[:, 4:24, 13:15] = 1.0  # a vertical bar inside the preprocessed box
+    gen = torch.Generator().manual_seed(3)
+    state = gen.get_state()
+    assert elastic28(x, 0.0, 4.0, gen) is x and torch.equal(gen.get_state(), state)  # off: no draw, stream unchanged
+    y = elastic28(x, 25.0, 4.0, gen)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert torch.allclose(y.flatten(1).amax(1), torch.ones(32))  # renormalised: strongest ink is 1
+    assert not torch.allclose(y, x, atol=0.05)
+    assert len({tuple(y[i].flatten().round(decimals=3).tolist()) for i in range(32)}) == 32  # each input its own field
+    cols = torch.arange(28.0)
+    centre = (y.sum(1) * cols).sum(1) / y.sum((1, 2))  # the bar's horizontal centre: moved a little, not away
+    assert ((centre - 13.5).abs() < 3).all() and (centre - 13.5).abs().max() > 0.1
+    ink = y.sum((1, 2)) / x.sum((1, 2))
+    assert ((ink > 0.6) & (ink < 1.6)).all()
+    assert torch.equal(elastic28(x, 25.0, 4.0, torch.Generator().manual_seed(5)), elastic28(x, 25.0, 4.0, torch.Generator().manual_seed(5)))
+    # a larger alpha moves the strokes further
+    far = [float((elastic28(x, a, 4.0, torch.Generator().manual_seed(7)) - x).abs().mean()) for a in (5.0, 25.0, 60.0)]
+    assert far[0] < far[1] < far[2]
+    assert AugmentConfig().elastic_alpha == 0
+
+
+def test_elastic_reaches_the_augmentation_and_is_checked():
+    from data import AugmentConfig
+    assert train.augment_config(train.parse_args([])[0]).elastic_alpha == 0  # the recipe: no elastic distortion
+    assert train.augment_config(train.parse_args(["--elastic=25", "--shift_px=2"])[0]) == AugmentConfig(shift_px=2, elastic_alpha=25.0)
+    for bad in (["--elastic=-1"], ["--elastic=101"], ["--elastic=nan"]):
+        with pytest.raises(SystemExit, match="elastic"):
+            train.parse_args(bad)
+
+
+def test_elastic28_field_is_the_gaussian_blur_of_its_noise():
+    """The field is uniform noise blurred by a separable Gaussian (zeros outside the image): the same
+    as two 1-D convolutions with zero padding."""
+    from data import elastic28
+    H = 28
+    gen = torch.Generator().manual_seed(11)
+    noise = torch.rand(4, 2, H, H, generator=torch.Generator().manual_seed(11)) * 2 - 1
+    r, s = 12, 4.0
+    t = torch.arange(-r, r + 1.0)
+    k = torch.exp(-t ** 2 / (2 * s * s))
+    k = k / k.sum()
+    f = F.conv2d(F.pad(noise.view(8, 1, H, H), (r, r, 0, 0)), k.view(1, 1, 1, -1))
+    f = F.conv2d(F.pad(f, (0, 0, r, r)), k.view(1, 1, -1, 1)).view(4, 2, H, H) * 10.0
+    x = torch.zeros(4, H, H)
+    x[:, 6:22, 6:22] = torch.rand(4, 16, 16)
+    ys, xs = torch.meshgrid(torch.arange(H + 0.0), torch.arange(H + 0.0), indexing="ij")
+    grid = torch.stack([(2 * (xs + f[:, 0]) + 1) / H - 1, (2 * (ys + f[:, 1]) + 1) / H - 1], -1)
+    want = F.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
+    want = want / want.flatten(1).amax(1)[:, None, None]
+    assert torch.allclose(elastic28(x, 10.0, s, gen), want, atol=1e-5)
