@@ -103,9 +103,6 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         # the final runs of the shift-augmented recipe, if it passes step 2 of bench/shift-augment-rule.md
         "mem-skip-w60-7k-shift2-trainval": ("the 7,000-step recipe with random shifts of up to 2 pixels on train + validation alphabets",
                                             w60_recipe(7000, 500, "--shift_px=2", "--trainval=true")),
-        # the final runs of the 3-pixel-shift recipe, if it passes step 2 of bench/shift3-rule.md
-        "mem-skip-w60-7k-shift3-trainval": ("the 7,000-step recipe with random shifts of up to 3 pixels on train + validation alphabets",
-                                            w60_recipe(7000, 500, "--shift_px=3", "--trainval=true")),
     },
 }
 

@@ -60,33 +60,46 @@ def held_out_check(ckpt: str) -> None:
         raise SystemExit(f"{ckpt}: trained on train + validation (--trainval), so validation is not held out for it")
 
 
-def joined_keys(model: str, val: Dataset, shifts: int, cache: dict | None = None) -> torch.Tensor:
+def joined_keys(model: str, val: Dataset, shifts, cache: dict | None = None) -> torch.Tensor:
     """[4, N, D] keys of `model`: one checkpoint, or 'A.pt+B.pt+...' joined as src/encoder joins key parts
-    (each part a unit key, the parts side by side / sqrt(parts)). `cache` (checkpoint -> keys) spares
-    encoding a network again that several models share."""
+    (each part a unit key, the parts side by side / sqrt(parts)). `shifts`: train.shifted_keys's (a count
+    or the offsets). `cache` ((checkpoint, shifts) -> keys) spares encoding a network again that several
+    models share."""
     cache = {} if cache is None else cache
     for c in model.split("+"):
-        if c not in cache:
-            cache[c] = embed_all(load_model(c), val, "cpu", shifts=shifts)
-    parts = [cache[c] for c in model.split("+")]
+        if (c, shifts) not in cache:
+            cache[c, shifts] = embed_all(load_model(c), val, "cpu", shifts=shifts)
+    parts = [cache[c, shifts] for c in model.split("+")]
     return torch.cat(parts, dim=-1) / math.sqrt(len(parts))
 
 
-def compare(ckpts: list[str], episodes: int, seed: int, shifts: int = 0) -> dict:
+def validation_set() -> Dataset:
+    """The background alphabets train.py holds out (data.VAL_ALPHABETS)."""
     chars = load_zip("images_background")
     _, va_ids = training_ids(chars, False)
-    val = Dataset(chars, va_ids)
-    cache: dict[str, torch.Tensor] = {}
-    keys = [joined_keys(c, val, shifts, cache) for c in ckpts]
-    out = {"episodes": episodes, "seed": seed, "shifts": shifts, "validation_characters": val.n_chars, "models": ckpts, "cells": {}}
+    return Dataset(chars, va_ids)
+
+
+def paired_cells(keys: list[torch.Tensor], val: Dataset, episodes: int, seed: int) -> dict:
+    """Per cell, every key set's accuracy (± 95%) on the same seeded episodes, and each later one's
+    per-episode difference from the first (± its paired 95% interval)."""
+    cells = {}
     for n, k in CELLS:
         right = [few_shot_correct(kk, val, n, k, episodes, seed) * (100.0 / n) for kk in keys]
         cell = {"accuracy": [[round(float(r.mean()), 2), round(interval(r), 2)] for r in right], "difference": []}
         for r in right[1:]:
             d = r - right[0]
             cell["difference"].append([round(float(d.mean()), 2), round(interval(d), 2)])
-        out["cells"][f"{n}w{k}s"] = cell
-    return out
+        cells[f"{n}w{k}s"] = cell
+    return cells
+
+
+def compare(ckpts: list[str], episodes: int, seed: int, shifts: int = 0) -> dict:
+    val = validation_set()
+    cache: dict = {}
+    keys = [joined_keys(c, val, shifts, cache) for c in ckpts]
+    return {"episodes": episodes, "seed": seed, "shifts": shifts, "validation_characters": val.n_chars, "models": ckpts,
+            "cells": paired_cells(keys, val, episodes, seed)}
 
 
 def run_name(ckpt: str) -> str:
@@ -112,8 +125,11 @@ def table(res: dict) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str]) -> None:
-    episodes, seed, shifts, json_out, ckpts = 4000, 7, 0, None, []
+def parse_options(argv: list[str], usage: str, least_models: int, shifts: bool = True) -> tuple[list[str], dict]:
+    """-> (models, {episodes, seed, shifts, json}) from the command line, every model's checkpoints checked
+    to exist and to have held the validation alphabets out; `shifts`: whether --shifts is an option."""
+    opts: dict = {"episodes": 4000, "seed": 7, "shifts": 0, "json": None}
+    ckpts: list[str] = []
 
     def count(a: str, least: int) -> int:
         v = a.split("=", 1)[1]
@@ -123,28 +139,35 @@ def main(argv: list[str]) -> None:
 
     for a in argv:
         if a.startswith("--episodes="):
-            episodes = count(a, 2)  # at least 2 for an interval
+            opts["episodes"] = count(a, 2)  # at least 2 for an interval
         elif a.startswith("--seed="):
-            seed = count(a, 0)
-        elif a.startswith("--shifts="):
-            shifts = count(a, 0)
-            if shifts not in (0, 4, 8):
-                raise SystemExit(f"--shifts must be 0, 4 or 8 (the app's test-time shifts), got {shifts}")
+            opts["seed"] = count(a, 0)
+        elif shifts and a.startswith("--shifts="):
+            opts["shifts"] = count(a, 0)
+            if opts["shifts"] not in (0, 4, 8):
+                raise SystemExit(f"--shifts must be 0, 4 or 8 (the app's test-time shifts), got {opts['shifts']}")
         elif a.startswith("--json="):
-            json_out = a.split("=", 1)[1]
+            opts["json"] = a.split("=", 1)[1]
         elif a.startswith("--"):
             raise SystemExit(f"unknown argument {a!r}")
         else:
             ckpts.append(a)
-    if len(ckpts) < 2:
-        raise SystemExit("usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--shifts=0|4|8] [--json=PATH]"
-                         " (a model may be A.pt+B.pt: networks joined as one key)")
+    if len(ckpts) < least_models:
+        raise SystemExit(usage)
     for c in (c for m in ckpts for c in m.split("+")):
         if not os.path.exists(c):
             raise SystemExit(f"no checkpoint at {c!r}")
         held_out_check(c)
+    json_out = opts["json"]
     if json_out and not os.path.isdir(os.path.dirname(os.path.abspath(json_out))):
         raise SystemExit(f"--json: no folder {os.path.dirname(os.path.abspath(json_out))!r} to write {json_out!r} in")
+    return ckpts, opts
+
+
+def main(argv: list[str]) -> None:
+    ckpts, opts = parse_options(argv, "usage: paired_val.py BASELINE.pt OTHER.pt [...] [--episodes=N] [--seed=N] [--shifts=0|4|8] [--json=PATH]"
+                                " (a model may be A.pt+B.pt: networks joined as one key)", 2)
+    episodes, seed, shifts, json_out = opts["episodes"], opts["seed"], opts["shifts"], opts["json"]
     torch.set_num_threads(1)
     res = compare(ckpts, episodes, seed, shifts)
     print(f"{episodes} validation episodes per cell (seed {seed}), {res['validation_characters']} held-out characters x 4 rotations; "

@@ -119,7 +119,7 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
         raise SystemExit(f"--key_size must be in [8, 1024], got {cfg.key_size}")
     if not (0 <= cfg.augment_scale <= 3):
         raise SystemExit(f"--augment_scale must be in [0, 3] (x the default warp ranges), got {cfg.augment_scale}")
-    if not (0 <= cfg.elastic <= 100) or math.isnan(cfg.elastic):
+    if not 0 <= cfg.elastic <= 100:  # NaN fails the comparison too
         raise SystemExit(f"--elastic must be in [0, 100] (the distortion field's scale in pixels; Simard et al. use 34), got {cfg.elastic}")
     if not (0 <= cfg.shift_px <= MARGIN):
         raise SystemExit(f"--shift_px must be in [0, {MARGIN}] (the preprocessed drawing's empty border), got {cfg.shift_px}")
@@ -137,20 +137,23 @@ SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1))
 
 
 @torch.no_grad()
-def shifted_keys(model: Encoder, x: torch.Tensor, shifts: int = 0) -> torch.Tensor:
+def shifted_keys(model: Encoder, x: torch.Tensor, shifts: int | tuple[tuple[int, int], ...] = 0) -> torch.Tensor:
     """The key of each [B, 1, 28, 28] input as the app makes it: unit, or with test-time shifts (4 or 8)
-    the renormalised mean of the unit keys of the input and its copies moved by one pixel."""
-    if shifts not in (0, 4, 8):
-        raise ValueError(f"shifts must be 0, 4 or 8, got {shifts}")
+    the renormalised mean of the unit keys of the input and its copies moved by one pixel. `shifts` may
+    also be the (dx, dy) offsets of the copies themselves (bench/tta-offsets-rule.md's variants)."""
+    if isinstance(shifts, int):
+        if shifts not in (0, 4, 8):
+            raise ValueError(f"shifts must be 0, 4 or 8, got {shifts}")
+        shifts = SHIFTS[:shifts]
     k = model.keys(x)
-    for dx, dy in SHIFTS[:shifts]:
+    for dx, dy in shifts:
         k = k + model.keys(shifted(x, dx, dy))
     return F.normalize(k, dim=1)
 
 
 @torch.no_grad()
-def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512, shifts: int = 0) -> torch.Tensor:
-    """Unit keys of every image x 4 rotations -> [4, N, D] (no augmentation; `shifts`: test-time shifts)."""
+def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512, shifts: int | tuple[tuple[int, int], ...] = 0) -> torch.Tensor:
+    """Unit keys of every image x 4 rotations -> [4, N, D] (no augmentation; `shifts`: test-time shifts, as shifted_keys)."""
     model.eval()
     out = []
     for rot in range(4):

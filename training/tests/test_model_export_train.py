@@ -387,15 +387,15 @@ def test_centring_folds_the_training_mean_into_the_last_bias(tmp_path):
 
 def test_tta_offsets_shift4_is_the_shipped_key_and_bad_input_is_refused(tmp_path):
     """tta_offsets_paired.py (bench/tta-offsets-rule.md): its `shift4` keys are the app's 4 test-time shifts
-    (train.shifted_keys), the other offset sets give other unit keys, and it refuses what paired_val refuses."""
+    (train.shifted_keys with 4), the other offset sets give other unit keys, and it refuses what paired_val refuses."""
     import tta_offsets_paired as tta
     ds = Dataset(synthetic_characters(n_chars=4, per_char=3), np.arange(4))
     torch.manual_seed(1)
     model = Encoder(ModelConfig())
     ref = train.embed_all(model, ds, "cpu", shifts=4)
-    assert torch.allclose(tta.offset_keys(model, ds, tta.VARIANTS["shift4"]), ref, atol=1e-6)
+    assert torch.allclose(train.embed_all(model, ds, "cpu", shifts=tta.VARIANTS["shift4"]), ref, atol=1e-6)
     for v in ("cross2", "diag1", "cross12"):
-        k = tta.offset_keys(model, ds, tta.VARIANTS[v])
+        k = train.embed_all(model, ds, "cpu", shifts=tta.VARIANTS[v])
         assert torch.allclose(k.norm(dim=-1), torch.ones(4, len(ds.char)), atol=1e-5) and not torch.allclose(k, ref, atol=1e-4)
     seen = tmp_path / "seen.pt"
     torch.save(dict(model=model.state_dict(), config={"trainval": True}), seen)
