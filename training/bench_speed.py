@@ -1,13 +1,17 @@
-"""Seconds per training step of the shipped recipe, with the system allocator and with tcmalloc.
+"""Seconds per training step of the shipped recipe: system allocator vs tcmalloc, reference BLAS vs OpenBLAS.
 
     /usr/bin/python3 training/bench_speed.py [--steps=10] [--threads=2] [--out=bench/training-speed.md]
 
 One step is what train.py does per memory-loss step of the shipped recipe (3 episodes of 60 classes
 x 180 steps: sampling, augmentation, one forward pass of 540 images, the memory loss, backward,
-clipping, Adam). The script runs the same steps (same seed, same episodes) in two child processes,
-one with glibc's malloc (MEMLAB_MALLOC=system) and one on tcmalloc (allocator.py), checks that both
-reach the same loss, and writes a table naming the machine. Reads the background set
-(OMNIGLOT_DIR or ../shared/data/omniglot); trains nothing that is kept.
+clipping, Adam). The script runs the same steps (same seed, same episodes) in child processes:
+glibc's malloc (MEMLAB_MALLOC=system) and tcmalloc (allocator.py), both on Debian's reference BLAS
+(libblas3, what python3-torch pulls in), then, when Debian's OpenBLAS (libopenblas0-pthread) is
+installed, tcmalloc on OpenBLAS, single-threaded and with one thread per core. It checks that the two
+allocators reach the same losses (same BLAS, same arithmetic) and that OpenBLAS stays within float
+rounding of them, and writes a table naming the machine. Which BLAS a child runs on is read from its
+own /proc/self/maps, not assumed. Reads the background set (OMNIGLOT_DIR or ../shared/data/omniglot);
+trains nothing that is kept.
 """
 from __future__ import annotations
 
@@ -22,7 +26,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import allocator  # noqa: E402
 
-RECIPE = dict(episode_batch=3, episode_width=60, episode_length=180, missing_positive="skip", alpha=0.1)
+RECIPE = dict(episode_batch=3, episode_width=60, episode_length=180, missing_positive="skip", alpha=0.1, shift_px=2)
+REFERENCE_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/blas"  # Debian's libblas3: put first on LD_LIBRARY_PATH to force it
+OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+
+
+def blas_in_use() -> str:
+    """'OpenBLAS' or 'reference' from the libblas.so.3 this process mapped ('unknown' elsewhere)."""
+    try:
+        maps = open("/proc/self/maps").read()
+    except OSError:
+        return "unknown"
+    lib = next((line.split()[-1] for line in maps.splitlines() if "libblas.so.3" in line), "")
+    return "OpenBLAS" if "openblas" in lib else "reference" if lib else "unknown"
 
 
 def child(steps: int, threads: int) -> None:
@@ -55,7 +71,7 @@ def child(steps: int, threads: int) -> None:
         if i:
             times.append(time.perf_counter() - t)
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / (steps + 1)
-    print(json.dumps(dict(malloc=allocator.current(), s_per_step=sum(times) / len(times), losses=losses, faults_per_step=faults)))
+    print(json.dumps(dict(malloc=allocator.current(), blas=blas_in_use(), s_per_step=sum(times) / len(times), losses=losses, faults_per_step=faults)))
 
 
 def main(argv: list[str]) -> None:
@@ -66,10 +82,16 @@ def main(argv: list[str]) -> None:
     out = opts.get("out", os.path.join(os.path.dirname(HERE), "bench", "training-speed.md"))
     if allocator.tcmalloc_path() is None:
         raise SystemExit("tcmalloc is not installed (Debian: apt-get install libtcmalloc-minimal4): nothing to compare")
+    variants = [("glibc, reference BLAS", {"MEMLAB_MALLOC": "system", "LD_LIBRARY_PATH": REFERENCE_BLAS_DIR}, "glibc", "reference"),
+                ("tcmalloc, reference BLAS", {"LD_LIBRARY_PATH": REFERENCE_BLAS_DIR}, "tcmalloc", "reference")]
+    if os.path.exists(os.path.join(OPENBLAS_DIR, "libblas.so.3")):
+        variants += [("tcmalloc, OpenBLAS 1 thread", {"LD_LIBRARY_PATH": OPENBLAS_DIR, "OPENBLAS_NUM_THREADS": "1"}, "tcmalloc", "OpenBLAS"),
+                     (f"tcmalloc, OpenBLAS {threads} threads", {"LD_LIBRARY_PATH": OPENBLAS_DIR, "OPENBLAS_NUM_THREADS": str(threads)},
+                      "tcmalloc", "OpenBLAS")]
     results = {}
-    for name, env in (("glibc", {"MEMLAB_MALLOC": "system"}), ("tcmalloc", {})):
-        e = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MEMLAB_MALLOC")}
-        e.update(env, OPENBLAS_NUM_THREADS="1")
+    for name, env, malloc, blas in variants:
+        e = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MEMLAB_MALLOC", "LD_LIBRARY_PATH", "OPENBLAS_NUM_THREADS")}
+        e.update(env)
         code = f"import sys; sys.path.insert(0, {HERE!r}); import allocator; allocator.reexec(); import bench_speed; bench_speed.main(sys.argv[1:])"
         script = os.path.join(HERE, ".bench_speed_child.py")
         with open(script, "w") as f:
@@ -79,35 +101,51 @@ def main(argv: list[str]) -> None:
                                  capture_output=True, text=True, check=True)
         finally:
             os.remove(script)
-        results[name] = json.loads(run.stdout.strip().splitlines()[-1])
-        if results[name]["malloc"] != name:
-            raise SystemExit(f"the {name} child ran on {results[name]['malloc']}")
-        print(name, f"{results[name]['s_per_step']:.2f} s/step", flush=True)
-    a, b = results["glibc"]["losses"], results["tcmalloc"]["losses"]
-    same = max(abs(x - y) for x, y in zip(a, b))
+        r = results[name] = json.loads(run.stdout.strip().splitlines()[-1])
+        if (r["malloc"], r["blas"]) != (malloc, blas):
+            raise SystemExit(f"the '{name}' child ran on {r['malloc']} and {r['blas']} BLAS")
+        print(name, f"{r['s_per_step']:.2f} s/step", flush=True)
+
+    def gap(a: str, b: str) -> float:
+        return max(abs(x - y) for x, y in zip(results[a]["losses"], results[b]["losses"]))
+
+    base = "tcmalloc, reference BLAS"
+    same = gap("glibc, reference BLAS", base)
     if same > 1e-5:
         raise SystemExit(f"the two allocators reached different losses (max difference {same:.2e})")
+    blas_gap = max((gap(n, base) for n in results if "OpenBLAS" in n), default=None)
+    if blas_gap is not None and blas_gap > 1e-2:
+        raise SystemExit(f"OpenBLAS reached losses {blas_gap:.2e} away from the reference BLAS: more than rounding")
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         cpu = platform.processor() or platform.machine()
-    g, t = results["glibc"]["s_per_step"], results["tcmalloc"]["s_per_step"]
+    g = results["glibc, reference BLAS"]["s_per_step"]
+    best = min(results, key=lambda n: results[n]["s_per_step"])
     import torch
+    rows = [f"| {n} | {r['s_per_step']:.2f} | {r['faults_per_step']:,.0f} | {r['s_per_step'] * 7000 / 60:.0f} min | "
+            f"{g / r['s_per_step']:.1f}x |" for n, r in results.items()]
+    blas_note = ("" if blas_gap is None else
+                 f" OpenBLAS sums in another order, so its losses differ from the reference BLAS's by float rounding only "
+                 f"(max {blas_gap:.1e} over the {steps + 1} steps).")
     text = "\n".join([
-        "# Training speed of the shipped recipe: glibc malloc vs tcmalloc",
+        "# Training speed of the shipped recipe: allocator and BLAS",
         "",
         f"Command: `/usr/bin/python3 training/bench_speed.py --steps={steps} --threads={threads}`. Machine: {cpu}, "
         f"{threads} threads, torch {torch.__version__}. One step = 540 images (3 episodes x 180) through sampling, "
-        f"augmentation, forward, memory loss, backward, clipping, Adam; {steps} timed steps after one untimed. "
-        f"Both runs reach the same losses (max difference {same:.1e}): only where the memory comes from differs.",
+        f"augmentation (2-pixel shifts, as the shipped recipe), forward, memory loss, backward, clipping, Adam; "
+        f"{steps} timed steps after one untimed. The two allocators reach the same losses (max difference {same:.1e}).{blas_note}",
         "",
-        "| allocator | s/step | page faults/step | 7,000 steps (the shipped recipe) |",
-        "|---|---:|---:|---:|",
-        f"| glibc malloc (`MEMLAB_MALLOC=system`) | {g:.2f} | {results['glibc']['faults_per_step']:,.0f} | {g * 7000 / 60:.0f} min |",
-        f"| tcmalloc (train.py's default when installed) | {t:.2f} | {results['tcmalloc']['faults_per_step']:,.0f} | {t * 7000 / 60:.0f} min |",
+        "| allocator, BLAS | s/step | page faults/step | 7,000 steps (one network of the shipped recipe) | speed-up |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
         "",
-        f"Speed-up {g / t:.1f}x. Why: a step allocates activations of ~100 MB; glibc serves blocks over 32 MB "
-        "by mmap and unmaps them on free, so every step page-faults and zeroes them again (`training/allocator.py`).",
+        f"Fastest: {best}. tcmalloc: a step allocates activations of ~100 MB; glibc serves blocks over 32 MB by mmap and "
+        "unmaps them on free, so every step page-faults and zeroes them again (`training/allocator.py`). "
+        "OpenBLAS: the encoder's fully connected layer (forward addmm, backward mm) runs on BLAS, and Debian's "
+        "reference libblas3 is unblocked, unvectorised Fortran; the convolutions run on oneDNN either way. "
+        "`apt-get install libopenblas0-pthread` makes OpenBLAS the system's libblas.so.3 (Debian alternatives); "
+        "train.py then runs on it.",
         "",
     ])
     print(text)
