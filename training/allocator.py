@@ -28,6 +28,29 @@ def current() -> str:
     return "tcmalloc" if "tcmalloc" in os.environ.get("LD_PRELOAD", "") else "glibc"
 
 
+def blas() -> str:
+    """'OpenBLAS' or 'reference' from the libblas.so.3 this process has mapped ('unknown' where there is no
+    /proc or torch has not loaded one yet): Debian's python3-torch runs on whichever the system's
+    alternatives point to (libopenblas0-pthread when installed, else libblas3's reference BLAS)."""
+    try:
+        with open("/proc/self/maps") as f:
+            maps = f.read()
+    except OSError:
+        return "unknown"
+    lib = next((line.split()[-1] for line in maps.splitlines() if "libblas.so.3" in line), "")
+    return "OpenBLAS" if "openblas" in lib else "reference" if lib else "unknown"
+
+
+def cpu_name() -> str:
+    """The processor's model name, for records of how long something took."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+        return platform.processor() or platform.machine()
+
+
 def reexec() -> None:
     if os.environ.get("MEMLAB_MALLOC") == "system" or current() == "tcmalloc":
         return

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -29,16 +28,6 @@ import allocator  # noqa: E402
 RECIPE = dict(episode_batch=3, episode_width=60, episode_length=180, missing_positive="skip", alpha=0.1, shift_px=2)
 REFERENCE_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/blas"  # Debian's libblas3: put first on LD_LIBRARY_PATH to force it
 OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
-
-
-def blas_in_use() -> str:
-    """'OpenBLAS' or 'reference' from the libblas.so.3 this process mapped ('unknown' elsewhere)."""
-    try:
-        maps = open("/proc/self/maps").read()
-    except OSError:
-        return "unknown"
-    lib = next((line.split()[-1] for line in maps.splitlines() if "libblas.so.3" in line), "")
-    return "OpenBLAS" if "openblas" in lib else "reference" if lib else "unknown"
 
 
 def child(steps: int, threads: int) -> None:
@@ -71,7 +60,7 @@ def child(steps: int, threads: int) -> None:
         if i:
             times.append(time.perf_counter() - t)
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / (steps + 1)
-    print(json.dumps(dict(malloc=allocator.current(), blas=blas_in_use(), s_per_step=sum(times) / len(times), losses=losses, faults_per_step=faults)))
+    print(json.dumps(dict(malloc=allocator.current(), blas=allocator.blas(), s_per_step=sum(times) / len(times), losses=losses, faults_per_step=faults)))
 
 
 def main(argv: list[str]) -> None:
@@ -116,10 +105,7 @@ def main(argv: list[str]) -> None:
     blas_gap = max((gap(n, base) for n in results if "OpenBLAS" in n), default=None)
     if blas_gap is not None and blas_gap > 1e-2:
         raise SystemExit(f"OpenBLAS reached losses {blas_gap:.2e} away from the reference BLAS: more than rounding")
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor() or platform.machine()
+    cpu = allocator.cpu_name()
     g = results["glibc, reference BLAS"]["s_per_step"]
     best = min(results, key=lambda n: results[n]["s_per_step"])
     import torch

@@ -486,7 +486,8 @@ def main():
     minutes = (time.time() - t0) / 60
     torch.save(dict(model=model.state_dict(), model_config=asdict(model.cfg)), os.path.join(cfg.out, "final.pt"))
     summary = dict(config=asdict(cfg), history=history, minutes=round(minutes, 1), parameters=parameter_count(model),
-                   device=cfg.device, gpu=torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None, torch=torch.__version__, threads=cfg.threads, malloc=allocator.current())
+                   device=cfg.device, gpu=torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None, torch=torch.__version__, threads=cfg.threads, malloc=allocator.current(),
+                   blas=allocator.blas(), cpu=allocator.cpu_name())
     with open(os.path.join(cfg.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     say(f"done in {minutes:.1f} min; final validation {history[-1] if history else None}")

@@ -35,3 +35,22 @@ def test_no_library_means_no_restart(monkeypatch):
     monkeypatch.setattr(os, "execve", lambda *a: pytest.fail("restarted without a library"))
     allocator.reexec()
     assert allocator.current() == "glibc"
+
+
+def blas_of_child(env_extra: dict) -> str:
+    code = f"import sys; sys.path.insert(0, {HERE!r}); import torch, allocator; print(allocator.blas())"
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_blas_torch_runs_on_is_read_from_the_process_not_assumed():
+    import torch  # noqa: F401  (loads libblas.so.3)
+    assert allocator.blas() in ("OpenBLAS", "reference")
+    reference = "/usr/lib/x86_64-linux-gnu/blas"
+    if os.path.exists(os.path.join(reference, "libblas.so.3")):  # Debian's libblas3, forced first on the path
+        assert blas_of_child({"LD_LIBRARY_PATH": reference}) == "reference"
+    openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+    if os.path.exists(os.path.join(openblas, "libblas.so.3")):
+        assert blas_of_child({"LD_LIBRARY_PATH": openblas}) == "OpenBLAS"
+    assert allocator.cpu_name()
