@@ -71,6 +71,8 @@ def main(argv: list[str]) -> None:
     out = opts.get("out", os.path.join(os.path.dirname(HERE), "bench", "training-speed.md"))
     if allocator.tcmalloc_path() is None:
         raise SystemExit("tcmalloc is not installed (Debian: apt-get install libtcmalloc-minimal4): nothing to compare")
+    if not os.path.exists(os.path.join(REFERENCE_BLAS_DIR, "libblas.so.3")):
+        raise SystemExit(f"no reference BLAS at {REFERENCE_BLAS_DIR} (Debian: apt-get install libblas3): nothing to compare with")
     variants = [("glibc, reference BLAS", {"MEMLAB_MALLOC": "system", "LD_LIBRARY_PATH": REFERENCE_BLAS_DIR}, "glibc", "reference"),
                 ("tcmalloc, reference BLAS", {"LD_LIBRARY_PATH": REFERENCE_BLAS_DIR}, "tcmalloc", "reference")]
     if os.path.exists(os.path.join(OPENBLAS_DIR, "libblas.so.3")):
