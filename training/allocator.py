@@ -28,6 +28,10 @@ def current() -> str:
     return "tcmalloc" if "tcmalloc" in os.environ.get("LD_PRELOAD", "") else "glibc"
 
 
+REFERENCE_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/blas"  # Debian's libblas3 (first on LD_LIBRARY_PATH forces it)
+OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"  # Debian's libopenblas0-pthread
+
+
 def blas() -> str:
     """'OpenBLAS' or 'reference' from the libblas.so.3 this process has mapped ('unknown' where there is no
     /proc or torch has not loaded one yet): Debian's python3-torch runs on whichever the system's
@@ -52,6 +56,10 @@ def cpu_name() -> str:
 
 
 def reexec() -> None:
+    """Prepare a training process before torch loads: one OpenBLAS thread unless told otherwise (the
+    fully connected layer runs on BLAS; one thread beats one per core, as oneDNN's OpenMP pool already
+    holds the cores: bench/training-speed.md), then restart on tcmalloc if present."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if os.environ.get("MEMLAB_MALLOC") == "system" or current() == "tcmalloc":
         return
     lib = tcmalloc_path()

@@ -26,8 +26,7 @@ sys.path.insert(0, HERE)
 import allocator  # noqa: E402
 
 RECIPE = dict(episode_batch=3, episode_width=60, episode_length=180, missing_positive="skip", alpha=0.1, shift_px=2)
-REFERENCE_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/blas"  # Debian's libblas3: put first on LD_LIBRARY_PATH to force it
-OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+REFERENCE_BLAS_DIR, OPENBLAS_DIR = allocator.REFERENCE_BLAS_DIR, allocator.OPENBLAS_DIR
 
 
 def child(steps: int, threads: int) -> None:

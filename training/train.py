@@ -32,11 +32,7 @@ from dataclasses import asdict, dataclass, fields, replace
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import allocator  # noqa: E402
 if __name__ == "__main__":
-    # With OpenBLAS as the system's libblas.so.3 (Debian: libopenblas0-pthread) the fully connected layer runs
-    # on it; one BLAS thread beats one per core, as oneDNN's OpenMP pool already holds the cores
-    # (bench/training-speed.md). Read once, when torch loads OpenBLAS below.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    allocator.reexec()  # tcmalloc when present: same arithmetic, ~4x faster steps on a VM (allocator.py)
+    allocator.reexec()  # one OpenBLAS thread; tcmalloc when present: same arithmetic, ~4x faster steps on a VM (allocator.py)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -47,10 +47,8 @@ def blas_of_child(env_extra: dict) -> str:
 def test_the_blas_torch_runs_on_is_read_from_the_process_not_assumed():
     import torch  # noqa: F401  (loads libblas.so.3)
     assert allocator.blas() in ("OpenBLAS", "reference")
-    reference = "/usr/lib/x86_64-linux-gnu/blas"
-    if os.path.exists(os.path.join(reference, "libblas.so.3")):  # Debian's libblas3, forced first on the path
-        assert blas_of_child({"LD_LIBRARY_PATH": reference}) == "reference"
-    openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
-    if os.path.exists(os.path.join(openblas, "libblas.so.3")):
-        assert blas_of_child({"LD_LIBRARY_PATH": openblas}) == "OpenBLAS"
+    if os.path.exists(os.path.join(allocator.REFERENCE_BLAS_DIR, "libblas.so.3")):  # Debian's libblas3, forced first on the path
+        assert blas_of_child({"LD_LIBRARY_PATH": allocator.REFERENCE_BLAS_DIR}) == "reference"
+    if os.path.exists(os.path.join(allocator.OPENBLAS_DIR, "libblas.so.3")):
+        assert blas_of_child({"LD_LIBRARY_PATH": allocator.OPENBLAS_DIR}) == "OpenBLAS"
     assert allocator.cpu_name()
