@@ -32,6 +32,9 @@ PHASE2 = ["--objective=cosface+memory", "--warmup_steps=0", "--init=training/run
           "--episode_batch=3", "--episode_width=60", "--episode_length=180", "--eval_every=100"]
 
 
+DEEP = ["--channels=64,64,128,128,128,128", "--pools=1,1,0,1,0,0"]  # the deeper encoder: two convs in each of the last two blocks
+
+
 def w60_recipe(steps: int, eval_every: int, *extra: str, batch: int = 3, length: int = 180) -> list[str]:
     """The shipped recipe's settings (memory loss alone, missing positive skipped, episodes of 60
     classes) for `steps` steps, plus the settings a variant changes."""
@@ -83,6 +86,10 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
                                    w60_recipe(7000, 1000, "--shift_px=3")),
         "mem-skip-w60-7k-shift2-elastic25": ("the shipped recipe (2-pixel shifts) with an elastic distortion of every input, alpha 25, sigma 4 (rule: bench/elastic-rule.md)",
                                              w60_recipe(7000, 1000, "--shift_px=2", "--elastic=25")),
+        "mem-skip-w60-7k-shift2-deep": ("the shipped recipe (2-pixel shifts) with a deeper encoder: the last two blocks hold two convs each "
+                                        "(64,64,128,128,128,128 filters, pools after layers 1, 2 and 4; 1.7x the parameters, ~1.4x the step time; "
+                                        "rule: bench/deeper-rule.md)",
+                                        w60_recipe(7000, 1000, "--shift_px=2", *DEEP)),
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
                               w60_recipe(3500, 250, "--dropout=0.3")),
         "mem-skip-w60-c96": ("the shipped recipe, 1.5x wider (96,96,192,192 filters): ~2.2x the compute per step, about that of 7,000 steps",
@@ -103,6 +110,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         # the final runs of the shift-augmented recipe, if it passes step 2 of bench/shift-augment-rule.md
         "mem-skip-w60-7k-shift2-trainval": ("the 7,000-step recipe with random shifts of up to 2 pixels on train + validation alphabets",
                                             w60_recipe(7000, 500, "--shift_px=2", "--trainval=true")),
+        # the final runs of the deeper encoder, if it passes bench/deeper-rule.md
+        "mem-skip-w60-7k-shift2-deep-trainval": ("the deeper encoder's recipe on train + validation alphabets",
+                                                 w60_recipe(7000, 500, "--shift_px=2", *DEEP, "--trainval=true")),
     },
 }
 

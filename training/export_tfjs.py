@@ -69,7 +69,7 @@ def training_of(ckpt: str | None) -> dict | None:
         s = json.load(f)
     cfg = s.get("config", {})
     keep = ("objective", "seed", "trainval", "missing_positive", "warmup_steps", "memory_steps", "episode_batch",
-            "episode_width", "episode_length", "episode_alphabets", "init", "channels", "key_size", "dropout",
+            "episode_width", "episode_length", "episode_alphabets", "init", "channels", "pools", "key_size", "dropout",
             "augment", "augment_scale", "shift_px", "elastic")
     out = {k: cfg[k] for k in keep if k in cfg}
     out["run"] = os.path.relpath(os.path.dirname(os.path.abspath(ckpt)), ROOT)

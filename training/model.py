@@ -3,6 +3,7 @@
 Architecture (see models/omniglot-conv4/README.md for why it differs from the paper's):
 four blocks of 3x3 conv (same padding) -> BatchNorm -> ReLU, max-pool 2x2 after the first
 three (28 -> 14 -> 7 -> 3), flatten 3x3x128 and a fully connected layer to the key size.
+`ModelConfig.channels` / `pools` give other shapes (one entry per conv layer; train.py --channels, --pools).
 `keys()` L2-normalises the output: memory keys are unit length.
 """
 from __future__ import annotations
@@ -55,16 +56,29 @@ class Encoder(nn.Module):
         return F.normalize(self.forward(x), dim=1)
 
 
-def parse_channels(spec: str) -> tuple:
-    """'64,64,128,128' -> (64, 64, 128, 128): one positive filter count per conv block."""
+def parse_shape(channels: str, pools: str = "") -> tuple[tuple, tuple]:
+    """The conv layers of an encoder from train.py's settings: '64,64,128,128' -> one positive filter
+    count per 3x3 conv layer; pools '1,1,1,0' -> whether a 2x2 max-pool follows each layer ('' = the
+    default: after the first three of four layers). A deeper encoder lists more layers, e.g.
+    channels '64,64,128,128,128,128' with pools '1,1,0,1,0,0' (the last two blocks with two convs)."""
     try:
-        ch = tuple(int(c) for c in str(spec).split(","))
+        ch = tuple(int(c) for c in str(channels).split(","))
     except ValueError:
         ch = ()
-    n = len(ModelConfig().channels)
-    if len(ch) != n or min(ch) < 1:
-        raise SystemExit(f"--channels must be {n} positive integers, e.g. 64,64,128,128; got {spec!r}")
-    return ch
+    if not ch or min(ch) < 1:
+        raise SystemExit(f"--channels must be positive integers, one per conv layer, e.g. 64,64,128,128; got {channels!r}")
+    if pools == "":
+        default = ModelConfig()
+        if len(ch) != len(default.channels):
+            raise SystemExit(f"--channels lists {len(ch)} conv layers: give --pools too (one 0/1 per layer, 1 = a 2x2 max-pool after it)")
+        return ch, default.pools
+    flags = str(pools).split(",")
+    if len(flags) != len(ch) or any(f not in ("0", "1") for f in flags):
+        raise SystemExit(f"--pools must be {len(ch)} values of 0 or 1 (one per conv layer of --channels={channels}); got {pools!r}")
+    pl = tuple(f == "1" for f in flags)
+    if ModelConfig().image_size >> sum(pl) < 1:
+        raise SystemExit(f"--pools {pools!r} pools {sum(pl)} times: a {ModelConfig().image_size}x{ModelConfig().image_size} input would vanish")
+    return ch, pl
 
 
 def checkpoint_config(state: dict) -> ModelConfig:
@@ -75,17 +89,18 @@ def checkpoint_config(state: dict) -> ModelConfig:
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in state["model_config"].items() if k in known and k != "dropout"}
         return ModelConfig(**kw)
     if state.get("config", {}).get("channels"):
-        return ModelConfig(channels=parse_channels(state["config"]["channels"]), key_size=int(state["config"].get("key_size", 128)))
+        ch, pl = parse_shape(state["config"]["channels"], state["config"].get("pools", ""))
+        return ModelConfig(channels=ch, pools=pl, key_size=int(state["config"].get("key_size", 128)))
     return ModelConfig()
 
 
 def load_weights(model: "Encoder", state: dict, where: str) -> None:
     """Copy a checkpoint's encoder weights into `model`, or stop with a clear message when the shapes differ."""
     saved = checkpoint_config(state)
-    if tuple(saved.channels) != tuple(model.cfg.channels) or saved.key_size != model.cfg.key_size:
-        raise SystemExit(f"{where}: the checkpoint's encoder has filters {','.join(map(str, saved.channels))} and key size "
-                         f"{saved.key_size}, this one {','.join(map(str, model.cfg.channels))} and {model.cfg.key_size} "
-                         f"(give the same --channels)")
+    if (tuple(saved.channels), tuple(saved.pools), saved.key_size) != (tuple(model.cfg.channels), tuple(model.cfg.pools), model.cfg.key_size):
+        shape = lambda c: f"filters {','.join(map(str, c.channels))}, pools {','.join(str(int(p)) for p in c.pools)} and key size {c.key_size}"
+        raise SystemExit(f"{where}: the checkpoint's encoder has {shape(saved)}, this one {shape(model.cfg)} "
+                         f"(give the same --channels, --pools and --key_size)")
     try:
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError) as e:

@@ -42,7 +42,7 @@ from tqdm import tqdm  # noqa: E402
 from data import AugmentConfig, Dataset, load_zip, shifted, split  # noqa: E402
 from preprocess import MARGIN  # noqa: E402
 from memory import Memory, MemoryConfig  # noqa: E402  (validation)
-from model import Encoder, ModelConfig, load_weights, parameter_count, parse_channels  # noqa: E402
+from model import Encoder, ModelConfig, load_weights, parameter_count, parse_shape  # noqa: E402
 
 
 @dataclass
@@ -69,7 +69,8 @@ class TrainConfig:
     scratch_lr: float = 1e-3  # objective 'memory' from scratch: peak of the cosine schedule
     missing_positive: str = "zero"  # no slot holds v: 'zero' (reference: similarity 0) or 'skip' the term
     dropout: float = 0.0  # on the flattened features before the key layer (the paper: between its fc layers)
-    channels: str = "64,64,128,128"  # filters of the four conv blocks (model.ModelConfig); wider = slower to train and run
+    channels: str = "64,64,128,128"  # filters of each conv layer (model.ModelConfig); wider or deeper = slower to train and run
+    pools: str = ""  # per conv layer, 1 = a 2x2 max-pool after it ('' = 1,1,1,0 for four layers; model.parse_shape)
     key_size: int = 128  # the key (output) size of the encoder's fully connected layer
     clip: float = 5.0
     lr_warmup: int = 200  # steps of linear learning-rate warm-up before the cosine decay (both phases)
@@ -114,7 +115,7 @@ def parse_args(argv) -> tuple[TrainConfig, bool]:
         raise SystemExit(f"--objective must be memory, cosface or cosface+memory, got {cfg.objective!r}")
     if cfg.missing_positive not in ("zero", "skip"):
         raise SystemExit(f"--missing_positive must be zero or skip, got {cfg.missing_positive!r}")
-    parse_channels(cfg.channels)  # a clear error now, not at model construction
+    parse_shape(cfg.channels, cfg.pools)  # a clear error now, not at model construction
     if not (8 <= cfg.key_size <= 1024):
         raise SystemExit(f"--key_size must be in [8, 1024], got {cfg.key_size}")
     if not (0 <= cfg.augment_scale <= 3):
@@ -409,7 +410,8 @@ def main():
         f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)"
         + (" -- SEEN in training (--trainval), so its figures are not held out" if cfg.trainval else ""))
 
-    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=parse_channels(cfg.channels), key_size=cfg.key_size)).to(cfg.device)
+    channels, pools = parse_shape(cfg.channels, cfg.pools)
+    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=channels, pools=pools, key_size=cfg.key_size)).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
     opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
     mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr if cfg.objective != "memory" else cfg.scratch_lr)
