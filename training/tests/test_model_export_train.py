@@ -229,12 +229,57 @@ def test_wider_encoder_exports_and_reloads_with_its_shape(tmp_path):
     # a shape that does not match the model it is loaded into: a clear message, the model unchanged
     default = Encoder(ModelConfig())
     before = {k: v.clone() for k, v in default.state_dict().items()}
-    with pytest.raises(SystemExit, match="filters 16,24,32,40 .* this one 64,64,128,128"):
+    with pytest.raises(SystemExit, match="filters 16,24,32,40, .* this one filters 64,64,128,128"):
         load_weights(default, torch.load(final), "--init final.pt")
     assert all(torch.equal(before[k], v) for k, v in default.state_dict().items())
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(SystemExit, match="cannot read it"):
         load_model(str(tmp_path / "junk.pt"))
+
+
+def test_deeper_encoder_trains_exports_and_reloads_with_its_pools(tmp_path):
+    from export_tfjs import TfjsMember
+    argv = ["--channels=8,8,16,16,16,16", "--pools=1,1,0,1,0,0"]
+    cfg, _ = train.parse_args(argv)
+    assert (cfg.channels, cfg.pools) == ("8,8,16,16,16,16", "1,1,0,1,0,0")
+    for bad, why in ((["--channels=8,8,16,16,16"], "give --pools"), (["--channels=8,8,16", "--pools=1,1"], "--pools must be 3"),
+                     (["--channels=8,8,16", "--pools=1,2,0"], "--pools must be 3"), (["--channels=8,8,16,16,16", "--pools=1,1,1,1,1"], "vanish")):
+        with pytest.raises(SystemExit, match=why):
+            train.parse_args(bad)
+    shape = dict(channels=(8, 8, 16, 16, 16, 16), pools=(True, True, False, True, False, False))
+    torch.manual_seed(1)
+    m = Encoder(ModelConfig(**shape))
+    assert len(m.features) == 6 and m.flat_side == 3 and m.fc.in_features == 3 * 3 * 16
+    for mod in m.modules():  # non-trivial BatchNorm, so the folding of every layer is exercised
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_var.uniform_(0.5, 2.0)
+    m.eval()
+    final = tmp_path / "final.pt"
+    torch.save(dict(model=m.state_dict(), model_config=dataclasses.asdict(m.cfg)), final)
+    back = load_model(str(final))
+    assert (back.cfg.channels, back.cfg.pools) == (shape["channels"], shape["pools"])
+    doc = export(back, str(tmp_path / "out"))
+    kinds = [l["class_name"] for l in doc["modelTopology"]["config"]["layers"]]
+    assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "Conv2D", "MaxPooling2D", "Conv2D", "Conv2D",
+                     "Flatten", "Dense"]
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(tfjs_forward(str(tmp_path / "out"), x), m(x), atol=1e-5, rtol=1e-5)
+        # an exported deeper encoder joins an ensemble with its own shape read back from the layers
+        member = TfjsMember(str(tmp_path / "out"))
+        assert member.cfg.pools == shape["pools"]
+        torch.testing.assert_close(member.model(x), m(x), atol=1e-5, rtol=1e-5)
+    # train.py's ckpt.pt: the shape comes from its training config, pools included
+    ck = tmp_path / "ckpt.pt"
+    torch.save(dict(model=m.state_dict(), config=dataclasses.asdict(cfg)), ck)
+    assert load_model(str(ck)).cfg.pools == shape["pools"]
+    # the same filters with other pools is another encoder: refused, the model unchanged
+    other = Encoder(ModelConfig(channels=shape["channels"], pools=(True, True, True, False, False, False)))
+    before = {k: v.clone() for k, v in other.state_dict().items()}
+    with pytest.raises(SystemExit, match="pools 1,1,0,1,0,0 .* this one filters 8,8,16,16,16,16, pools 1,1,1,0,0,0"):
+        load_weights(other, torch.load(final), "--init final.pt")
+    assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
 
 
 def old_few_shot_accuracy(keys, ds, n_way, k_shot, episodes, seed):
