@@ -90,6 +90,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
                                         "(64,64,128,128,128,128 filters, pools after layers 1, 2 and 4; 1.7x the parameters, ~1.4x the step time; "
                                         "rule: bench/deeper-rule.md)",
                                         w60_recipe(7000, 1000, "--shift_px=2", *DEEP)),
+        "mem-skip-w60-7k-shift2-margin2": ("the shipped recipe (2-pixel shifts) with the memory loss's margin alpha 0.2 instead of the paper's 0.1 "
+                                           "(rule: bench/margin-rule.md)",
+                                           w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.2")),
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
                               w60_recipe(3500, 250, "--dropout=0.3")),
         "mem-skip-w60-c96": ("the shipped recipe, 1.5x wider (96,96,192,192 filters): ~2.2x the compute per step, about that of 7,000 steps",
