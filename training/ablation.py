@@ -113,9 +113,6 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         # the final runs of the shift-augmented recipe, if it passes step 2 of bench/shift-augment-rule.md
         "mem-skip-w60-7k-shift2-trainval": ("the 7,000-step recipe with random shifts of up to 2 pixels on train + validation alphabets",
                                             w60_recipe(7000, 500, "--shift_px=2", "--trainval=true")),
-        # the final runs of the deeper encoder, if it passes bench/deeper-rule.md
-        "mem-skip-w60-7k-shift2-deep-trainval": ("the deeper encoder's recipe on train + validation alphabets",
-                                                 w60_recipe(7000, 500, "--shift_px=2", *DEEP, "--trainval=true")),
     },
 }
 
