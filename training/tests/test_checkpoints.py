@@ -1,6 +1,6 @@
 """The committed train-only checkpoints (training/checkpoints/) are what their README says: the shipped
-recipe on the training alphabets only (so validation screens can use them), loadable, and the very files
-whose SHA-256 the README lists."""
+recipe, or a candidate under screening, on the training alphabets only (so validation screens can use
+them), loadable, and the very files whose SHA-256 the README lists."""
 import hashlib
 import json
 import os
@@ -13,12 +13,13 @@ from dataclasses import asdict
 import ablation
 from export_tfjs import load_model
 from paired_val import held_out_check
-from train import parse_args
+from train import TrainConfig, parse_args
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints")
 README = os.path.join(ROOT, "README.md")
-RECIPE = "mem-skip-w60-7k-shift2"
-RUNS = {RECIPE: 1, f"{RECIPE}-seed2": 2}
+SHIPPED = "mem-skip-w60-7k-shift2"
+CANDIDATE = "mem-skip-w60-7k-shift2-margin2"  # bench/margin-rule.md
+RUNS = {SHIPPED: (SHIPPED, 1), f"{SHIPPED}-seed2": (SHIPPED, 2), CANDIDATE: (CANDIDATE, 1)}  # folder -> ablation.py entry, seed
 
 
 def listed_hashes() -> dict:
@@ -26,14 +27,21 @@ def listed_hashes() -> dict:
     return {m.group(1): m.group(2) for m in re.finditer(r"`([\w.-]+)/final\.pt` \| `([0-9a-f]{64})`", text)}
 
 
-@pytest.mark.parametrize("name,seed", sorted(RUNS.items()))
-def test_checkpoint_is_the_shipped_recipe_held_out_and_listed(name, seed):
+def test_every_committed_checkpoint_is_checked():
+    assert sorted(d for d in os.listdir(ROOT) if os.path.isdir(os.path.join(ROOT, d))) == sorted(RUNS)
+    assert sorted(listed_hashes()) == sorted(RUNS)
+
+
+@pytest.mark.parametrize("name,recipe_seed", sorted(RUNS.items()))
+def test_checkpoint_is_its_recipe_held_out_and_listed(name, recipe_seed):
+    entry, seed = recipe_seed
     folder = os.path.join(ROOT, name)
     ckpt = os.path.join(folder, "final.pt")
     held_out_check(ckpt)  # stops unless its summary says the validation alphabets were held out
-    saved = json.load(open(os.path.join(folder, "summary.json")))["config"]
+    # a setting added to train.py after a run (e.g. pools) ran at its default there
+    saved = {**asdict(TrainConfig()), **json.load(open(os.path.join(folder, "summary.json")))["config"]}
     # the recipe is ablation.py's entry of that name, as train.py parses it (not a copy kept here)
-    recipe = asdict(parse_args(ablation.GROUPS["long"][RECIPE][1] + [f"--seed={seed}", "--ckpt_every=500"])[0])
+    recipe = asdict(parse_args(ablation.GROUPS["long"][entry][1] + [f"--seed={seed}", "--ckpt_every=500"])[0])
     machine = ("out", "threads", "device")  # where and how it ran, not what it trained
     assert {k: v for k, v in saved.items() if k not in machine} == {k: v for k, v in recipe.items() if k not in machine}
     assert saved["trainval"] is False
