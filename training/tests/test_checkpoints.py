@@ -19,7 +19,7 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 README = os.path.join(ROOT, "README.md")
 SHIPPED = "mem-skip-w60-7k-shift2"
 CANDIDATE = "mem-skip-w60-7k-shift2-margin2"  # bench/margin-rule.md
-RUNS = {SHIPPED: (SHIPPED, 1), f"{SHIPPED}-seed2": (SHIPPED, 2), CANDIDATE: (CANDIDATE, 1)}  # folder -> ablation.py entry, seed
+RUNS = {SHIPPED: (SHIPPED, 1), f"{SHIPPED}-seed2": (SHIPPED, 2), CANDIDATE: (CANDIDATE, 1), f"{CANDIDATE}-seed2": (CANDIDATE, 2)}  # folder -> ablation.py entry, seed
 
 
 def listed_hashes() -> dict:
