@@ -32,9 +32,6 @@ PHASE2 = ["--objective=cosface+memory", "--warmup_steps=0", "--init=training/run
           "--episode_batch=3", "--episode_width=60", "--episode_length=180", "--eval_every=100"]
 
 
-DEEP = ["--channels=64,64,128,128,128,128", "--pools=1,1,0,1,0,0"]  # the deeper encoder: two convs in each of the last two blocks
-
-
 def w60_recipe(steps: int, eval_every: int, *extra: str, batch: int = 3, length: int = 180) -> list[str]:
     """The shipped recipe's settings (memory loss alone, missing positive skipped, episodes of 60
     classes) for `steps` steps, plus the settings a variant changes."""
@@ -89,7 +86,7 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w60-7k-shift2-deep": ("the shipped recipe (2-pixel shifts) with a deeper encoder: the last two blocks hold two convs each "
                                         "(64,64,128,128,128,128 filters, pools after layers 1, 2 and 4; 1.7x the parameters, ~1.4x the step time; "
                                         "rule: bench/deeper-rule.md)",
-                                        w60_recipe(7000, 1000, "--shift_px=2", *DEEP)),
+                                        w60_recipe(7000, 1000, "--shift_px=2", "--channels=64,64,128,128,128,128", "--pools=1,1,0,1,0,0")),
         "mem-skip-w60-7k-shift2-margin2": ("the shipped recipe (2-pixel shifts) with the memory loss's margin alpha 0.2 instead of the paper's 0.1 "
                                            "(rule: bench/margin-rule.md)",
                                            w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.2")),

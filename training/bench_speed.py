@@ -26,7 +26,6 @@ sys.path.insert(0, HERE)
 import allocator  # noqa: E402
 
 RECIPE = dict(episode_batch=3, episode_width=60, episode_length=180, missing_positive="skip", alpha=0.1, shift_px=2)
-REFERENCE_BLAS_DIR, OPENBLAS_DIR = allocator.REFERENCE_BLAS_DIR, allocator.OPENBLAS_DIR
 
 
 def child(steps: int, threads: int) -> None:
@@ -70,13 +69,13 @@ def main(argv: list[str]) -> None:
     out = opts.get("out", os.path.join(os.path.dirname(HERE), "bench", "training-speed.md"))
     if allocator.tcmalloc_path() is None:
         raise SystemExit("tcmalloc is not installed (Debian: apt-get install libtcmalloc-minimal4): nothing to compare")
-    if not os.path.exists(os.path.join(REFERENCE_BLAS_DIR, "libblas.so.3")):
-        raise SystemExit(f"no reference BLAS at {REFERENCE_BLAS_DIR} (Debian: apt-get install libblas3): nothing to compare with")
-    variants = [("glibc, reference BLAS", {"MEMLAB_MALLOC": "system", "LD_LIBRARY_PATH": REFERENCE_BLAS_DIR}, "glibc", "reference"),
-                ("tcmalloc, reference BLAS", {"LD_LIBRARY_PATH": REFERENCE_BLAS_DIR}, "tcmalloc", "reference")]
-    if os.path.exists(os.path.join(OPENBLAS_DIR, "libblas.so.3")):
-        variants += [("tcmalloc, OpenBLAS 1 thread", {"LD_LIBRARY_PATH": OPENBLAS_DIR, "OPENBLAS_NUM_THREADS": "1"}, "tcmalloc", "OpenBLAS"),
-                     (f"tcmalloc, OpenBLAS {threads} threads", {"LD_LIBRARY_PATH": OPENBLAS_DIR, "OPENBLAS_NUM_THREADS": str(threads)},
+    if not os.path.exists(os.path.join(allocator.REFERENCE_BLAS_DIR, "libblas.so.3")):
+        raise SystemExit(f"no reference BLAS at {allocator.REFERENCE_BLAS_DIR} (Debian: apt-get install libblas3): nothing to compare with")
+    variants = [("glibc, reference BLAS", {"MEMLAB_MALLOC": "system", "LD_LIBRARY_PATH": allocator.REFERENCE_BLAS_DIR}, "glibc", "reference"),
+                ("tcmalloc, reference BLAS", {"LD_LIBRARY_PATH": allocator.REFERENCE_BLAS_DIR}, "tcmalloc", "reference")]
+    if os.path.exists(os.path.join(allocator.OPENBLAS_DIR, "libblas.so.3")):
+        variants += [("tcmalloc, OpenBLAS 1 thread", {"LD_LIBRARY_PATH": allocator.OPENBLAS_DIR, "OPENBLAS_NUM_THREADS": "1"}, "tcmalloc", "OpenBLAS"),
+                     (f"tcmalloc, OpenBLAS {threads} threads", {"LD_LIBRARY_PATH": allocator.OPENBLAS_DIR, "OPENBLAS_NUM_THREADS": str(threads)},
                       "tcmalloc", "OpenBLAS")]
     results = {}
     for name, env, malloc, blas in variants:

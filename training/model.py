@@ -81,6 +81,12 @@ def parse_shape(channels: str, pools: str = "") -> tuple[tuple, tuple]:
     return ch, pl
 
 
+def training_shape(channels: str, pools: str, key_size: int, dropout: float = 0.0) -> ModelConfig:
+    """The encoder train.py builds from its settings (--channels, --pools, --key_size, --dropout)."""
+    ch, pl = parse_shape(channels, pools)
+    return ModelConfig(channels=ch, pools=pl, key_size=key_size, dropout=dropout)
+
+
 def checkpoint_config(state: dict) -> ModelConfig:
     """The encoder shape a checkpoint was saved with: final.pt carries `model_config`, train.py's
     ckpt.pt the training config (`channels`); checkpoints from before either hold the default shape."""
@@ -89,8 +95,8 @@ def checkpoint_config(state: dict) -> ModelConfig:
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in state["model_config"].items() if k in known and k != "dropout"}
         return ModelConfig(**kw)
     if state.get("config", {}).get("channels"):
-        ch, pl = parse_shape(state["config"]["channels"], state["config"].get("pools", ""))
-        return ModelConfig(channels=ch, pools=pl, key_size=int(state["config"].get("key_size", 128)))
+        c = state["config"]
+        return training_shape(c["channels"], c.get("pools", ""), int(c.get("key_size", 128)))
     return ModelConfig()
 
 

@@ -42,7 +42,7 @@ from tqdm import tqdm  # noqa: E402
 from data import AugmentConfig, Dataset, load_zip, shifted, split  # noqa: E402
 from preprocess import MARGIN  # noqa: E402
 from memory import Memory, MemoryConfig  # noqa: E402  (validation)
-from model import Encoder, ModelConfig, load_weights, parameter_count, parse_shape  # noqa: E402
+from model import Encoder, load_weights, parameter_count, parse_shape, training_shape  # noqa: E402
 
 
 @dataclass
@@ -410,8 +410,7 @@ def main():
         f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)"
         + (" -- SEEN in training (--trainval), so its figures are not held out" if cfg.trainval else ""))
 
-    channels, pools = parse_shape(cfg.channels, cfg.pools)
-    model = Encoder(ModelConfig(dropout=cfg.dropout, channels=channels, pools=pools, key_size=cfg.key_size)).to(cfg.device)
+    model = Encoder(training_shape(cfg.channels, cfg.pools, cfg.key_size, cfg.dropout)).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
     opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
     mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr if cfg.objective != "memory" else cfg.scratch_lr)
