@@ -76,20 +76,24 @@ export function Tour() {
     }
   };
 
+  // The step's text is a row of its own below the toolbar (a sibling of the buttons, not inside them),
+  // so a long sentence never squeezes the tabs or the example picker.
   return (
-    <div className="tour" data-testid="tour">
-      {running ? (
-        <button type="button" data-testid="stop-tour" onClick={() => (stop.current = true)}>
-          Stop the tour
-        </button>
-      ) : (
-        <button type="button" data-testid="start-tour" onClick={() => void run()} disabled={!ready || readOnly}>
-          Guided tour
-        </button>
-      )}
+    <>
+      <div className="tour" data-testid="tour">
+        {running ? (
+          <button type="button" data-testid="stop-tour" onClick={() => (stop.current = true)}>
+            Stop the tour
+          </button>
+        ) : (
+          <button type="button" data-testid="start-tour" onClick={() => void run()} disabled={!ready || readOnly}>
+            Guided tour
+          </button>
+        )}
+      </div>
       {step && (
         <p className="tour-step" data-testid="tour-step" aria-live="polite">
-          {step}
+          <span>{step}</span>
           {!running && (
             <button type="button" className="link" aria-label="close the tour text" onClick={() => setStep(null)}>
               ×
@@ -97,7 +101,7 @@ export function Tour() {
           )}
         </p>
       )}
-    </div>
+    </>
   );
 }
 
