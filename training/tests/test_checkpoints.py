@@ -18,8 +18,10 @@ from train import TrainConfig, parse_args
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints")
 README = os.path.join(ROOT, "README.md")
 SHIPPED = "mem-skip-w60-7k-shift2"
-CANDIDATE = "mem-skip-w60-7k-shift2-margin2"  # bench/margin-rule.md
-RUNS = {SHIPPED: (SHIPPED, 1), f"{SHIPPED}-seed2": (SHIPPED, 2), CANDIDATE: (CANDIDATE, 1), f"{CANDIDATE}-seed2": (CANDIDATE, 2)}  # folder -> ablation.py entry, seed
+MARGIN2 = "mem-skip-w60-7k-shift2-margin2"  # bench/margin-rule.md
+MARGIN3 = "mem-skip-w60-7k-shift2-margin3"  # bench/margin3-rule.md
+RUNS = {SHIPPED: (SHIPPED, 1), f"{SHIPPED}-seed2": (SHIPPED, 2), MARGIN2: (MARGIN2, 1), f"{MARGIN2}-seed2": (MARGIN2, 2),
+        MARGIN3: (MARGIN3, 1)}  # folder -> ablation.py entry, seed
 
 
 def listed_hashes() -> dict:
