@@ -113,6 +113,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         # the final runs of the shift-augmented recipe, if it passes step 2 of bench/shift-augment-rule.md
         "mem-skip-w60-7k-shift2-trainval": ("the 7,000-step recipe with random shifts of up to 2 pixels on train + validation alphabets",
                                             w60_recipe(7000, 500, "--shift_px=2", "--trainval=true")),
+        # the final runs of margin 0.3, adopted by step 2 of bench/margin3-rule.md (seeds 1 and 2)
+        "mem-skip-w60-7k-shift2-margin3-trainval": ("the shift-trained recipe with the memory loss's margin 0.3 on train + validation alphabets",
+                                                    w60_recipe(7000, 500, "--shift_px=2", "--alpha=0.3", "--trainval=true")),
     },
 }
 

@@ -21,7 +21,7 @@ SHIPPED = "mem-skip-w60-7k-shift2"
 MARGIN2 = "mem-skip-w60-7k-shift2-margin2"  # bench/margin-rule.md
 MARGIN3 = "mem-skip-w60-7k-shift2-margin3"  # bench/margin3-rule.md
 RUNS = {SHIPPED: (SHIPPED, 1), f"{SHIPPED}-seed2": (SHIPPED, 2), MARGIN2: (MARGIN2, 1), f"{MARGIN2}-seed2": (MARGIN2, 2),
-        MARGIN3: (MARGIN3, 1)}  # folder -> ablation.py entry, seed
+        MARGIN3: (MARGIN3, 1), f"{MARGIN3}-seed2": (MARGIN3, 2)}  # folder -> ablation.py entry, seed
 
 
 def listed_hashes() -> dict:
