@@ -92,7 +92,7 @@ export function Tour() {
         )}
       </div>
       {step && (
-        <p className="tour-step" data-testid="tour-step" aria-live="polite">
+        <p className="message tour-step" data-testid="tour-step" aria-live="polite">
           <span>{step}</span>
           {!running && (
             <button type="button" className="link" aria-label="close the tour text" onClick={() => setStep(null)}>
