@@ -1,7 +1,7 @@
 """The objective ablation of the encoder (issue 8), as runs of train.py and one table.
 
     /usr/bin/python3 training/ablation.py short            # 7 runs of ~96k images each, ~30 min on one core
-    /usr/bin/python3 training/ablation.py long             # 20 runs of ~1.9M-5.4M images (2 short phase 2s), each about 1-2 h on
+    /usr/bin/python3 training/ablation.py long             # 21 runs of ~1.9M-5.4M images (2 short phase 2s), each about 1-2 h on
                                                            # this CPU: the model card's table gives each run's minutes
     /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
@@ -93,6 +93,9 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w60-7k-shift2-margin3": ("the shipped recipe (2-pixel shifts) with the memory loss's margin alpha 0.3 instead of the paper's 0.1 "
                                            "(rule: bench/margin3-rule.md)",
                                            w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.3")),
+        "mem-skip-w60-7k-shift2-margin4": ("the shipped recipe (2-pixel shifts, margin 0.3) with the memory loss's margin alpha 0.4 "
+                                           "(rule: bench/margin4-rule.md)",
+                                           w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.4")),
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
                               w60_recipe(3500, 250, "--dropout=0.3")),
         "mem-skip-w60-c96": ("the shipped recipe, 1.5x wider (96,96,192,192 filters): ~2.2x the compute per step, about that of 7,000 steps",
