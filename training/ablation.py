@@ -1,7 +1,7 @@
 """The objective ablation of the encoder (issue 8), as runs of train.py and one table.
 
     /usr/bin/python3 training/ablation.py short            # 7 runs of ~96k images each, ~30 min on one core
-    /usr/bin/python3 training/ablation.py long             # 21 runs of ~1.9M-5.4M images (2 short phase 2s), each about 1-2 h on
+    /usr/bin/python3 training/ablation.py long             # every run of the group: ~1.9M-5.4M images (2 short phase 2s), each about 1-2 h on
                                                            # this CPU: the model card's table gives each run's minutes
     /usr/bin/python3 training/ablation.py short --table    # only print the table of what has run
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)

@@ -17,8 +17,8 @@ from train import TrainConfig, parse_args
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints")
 README = os.path.join(ROOT, "README.md")
-# the ablation.py entries whose train-only seeds 1 and 2 are committed: the shipped recipe,
-# margin 0.2 (bench/margin-rule.md) and margin 0.3 (bench/margin3-rule.md)
+# the ablation.py entries whose train-only seeds 1 and 2 are committed: the alpha-0.1 shift recipe,
+# margin 0.2 (bench/margin-rule.md) and margin 0.3 (bench/margin3-rule.md, the shipped recipe)
 ENTRIES = ("mem-skip-w60-7k-shift2", "mem-skip-w60-7k-shift2-margin2", "mem-skip-w60-7k-shift2-margin3")
 # folder (named as ablation.py names a run's folder) -> ablation.py entry, seed
 RUNS = {os.path.basename(ablation.out_dir("long", e, seed)): (e, seed) for e in ENTRIES for seed in (1, 2)}
