@@ -98,8 +98,12 @@ test('names: chips replace the field (no "housesun"), Enter remembers it, a long
   await app.labelInput.fill('sun');
   await page.getByTestId('label-chip').filter({ hasText: 'house' }).click();
   await expect(app.labelInput).toHaveValue('house');
+  const firstWrite = (await app.state()).lastWrite;
   await app.labelInput.press('Enter');
-  await expect(app.message).toContainText('remembered "house"');
+  await expect.poll(async () => (await app.state()).lastWrite).not.toEqual(firstWrite);
+  await expect(app.writeReport).toContainText('Remembered “house”');
+  // the write report says it: no banner repeats it
+  await expect(app.message).toHaveCount(0);
   expect((await app.state()).labels.map((l) => l.name)).toEqual(['house']);
   // 261 characters: said at once, nothing cut, nothing written
   await app.draw(SYMBOLS.cross);
@@ -112,7 +116,7 @@ test('names: chips replace the field (no "housesun"), Enter remembers it, a long
   await app.rememberButton.hover();
   expect(await contrastOf(app.rememberButton)).toBeGreaterThan(4.5);
   await app.rememberButton.click();
-  await expect(app.message).toContainText('remembered "cross"');
+  await expect(app.writeReport).toContainText('Remembered “cross”');
   await app.rememberButton.focus();
   expect(await contrastOf(app.rememberButton)).toBeGreaterThan(3);
 });
@@ -148,6 +152,29 @@ test('settings explain, check inline and reset; a low-confidence answer is "not 
   await expect(page.getByTestId('label-bar').first()).toHaveAttribute('data-label', 'ring');
 });
 
+test('Settings wait for the encoder: no placeholder values before it has loaded, then its calibrated cut-off', async ({ page, backend }) => {
+  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  // hold the encoder's weights back until the placeholder has been checked
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await page.route('**/weights.bin', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`/?backend=${backend}#settings`);
+  await expect(page.getByTestId('settings-waiting')).toContainText('once the encoder has loaded');
+  await expect(page.getByTestId('setting-nearCutoff')).toHaveCount(0);
+  release();
+  const app = new MemoryLabPage(page);
+  await app.waitReady();
+  await expect(page.getByTestId('settings-waiting')).toHaveCount(0);
+  const registry = (await (await page.request.get('/models/encoders.json')).json()) as { encoders: { nearCutoff?: number }[] };
+  const cutoff = registry.encoders[0].nearCutoff;
+  expect(cutoff).toBeDefined();
+  await expect(page.getByTestId('setting-nearCutoff')).toHaveValue(String(cutoff));
+  await expect(page.getByTestId('help-nearCutoff')).toContainText(`Recommended for this encoder: ${cutoff}`);
+});
+
 test('the view is kept on reload, banners stay on their view, a slot shows its details on tap', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   const app = new MemoryLabPage(page);
@@ -169,6 +196,26 @@ test('the view is kept on reload, banners stay on their view, a slot shows its d
   await page.locator(`[data-testid=slot][data-slot="${slot}"]`).tap().catch(() => page.locator(`[data-testid=slot][data-slot="${slot}"]`).click());
   await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
   await expect(page.getByTestId('gallery-row')).toHaveAttribute('data-label', 'ring');
+});
+
+test('phone: the tour step, fixed at the bottom, hides nothing once the page is scrolled to its end', async ({ page, backend }) => {
+  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await page.getByTestId('start-tour').click();
+  const step = page.getByTestId('tour-step');
+  await expect(step).toContainText('Step 1 of 3');
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  const stepTop = (await step.boundingBox())!.y;
+  // the lowest thing on the Draw view (the name's help, or the chips and write report below it)
+  const bottoms = await page.evaluate(() =>
+    [...document.querySelectorAll('.draw-layout *')]
+      .filter((el) => el.getClientRects().length > 0 && !el.closest('[data-testid=tour-step]'))
+      .map((el) => el.getBoundingClientRect().bottom),
+  );
+  expect(Math.max(...bottoms)).toBeLessThanOrEqual(stepTop);
+  await page.getByTestId('stop-tour').click();
 });
 
 test('the tour can be stopped, and a second tour does not write its symbols again', async ({ page, backend }) => {

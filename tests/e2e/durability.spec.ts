@@ -15,12 +15,12 @@ async function openApp(page: Page, backend: string) {
   return app;
 }
 
-/** Draw a variant and press Remember; resolves when "remembered" is on screen. */
+/** Draw a variant and press Remember; resolves when the write report says it was remembered. */
 async function rememberShown(app: MemoryLabPage, i: number, label: string) {
   await app.draw(variant(shapes[i % shapes.length], i + 1));
   await app.labelInput.fill(label);
   await app.rememberButton.click();
-  await expect(app.message).toHaveText(new RegExp(`remembered "${label}"`));
+  await expect(app.writeReport).toContainText(`Remembered “${label}”`);
 }
 
 test.describe('durability', () => {

@@ -59,7 +59,9 @@ describe('store: every change is saved before it is shown', () => {
   it('a Remember is in IndexedDB when remember() resolves, as one slot record (no debounce)', async () => {
     await st().clearMemory();
     expect(await rememberDrawing(RING, 'ring')).toBe(true);
-    expect(st().message?.text).toBe('remembered "ring"');
+    // the write report (lastWrite) says what was remembered; no banner repeats it
+    expect(st().lastWrite?.name).toBe('ring');
+    expect(st().message).toBeNull();
     let saved = await savedNow();
     expect(saved.slots.map((s) => saved.labels.find((l) => l.id === s.label)?.name)).toEqual(['ring']);
     expect(await rememberDrawing(CROSS, 'cross')).toBe(true);

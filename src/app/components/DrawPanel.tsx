@@ -73,7 +73,7 @@ export function DrawPanel() {
           data-testid="label-input"
           value={label}
           onChange={(e) => setLabel(e.target.value)}
-          placeholder="name this drawing, e.g. sun"
+          placeholder="name, e.g. sun"
           autoComplete="off"
           enterKeyHint="done"
           aria-invalid={problem !== null}

@@ -41,6 +41,7 @@ export function SettingsPanel() {
   // defaults follow the encoder in use: each has its own calibrated "not sure" cut-off
   const entry = useApp(encoderEntryInUse);
   const defaults = defaultSettingsFor(entry);
+  const ready = useApp((s) => s.ready);
   useEffect(() => setDraft(settings), [settings]);
 
   const problems = (Object.keys(HELP) as BoundedSetting[]).map((k) => [k, settingProblem(k, draft[k] as number)] as const);
@@ -84,6 +85,19 @@ export function SettingsPanel() {
       </div>
     );
   };
+
+  // before the start the values are placeholders (the saved memory's settings and the encoder's
+  // cut-off come with it): nothing is shown that would change a moment later
+  if (!ready) {
+    return (
+      <section className="panel settings" aria-labelledby="settings-h">
+        <h2 id="settings-h">Settings</h2>
+        <p className="muted" data-testid="settings-waiting">
+          The settings appear here once the encoder has loaded.
+        </p>
+      </section>
+    );
+  }
 
   return (
     <section className="panel settings" aria-labelledby="settings-h">

@@ -322,15 +322,14 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     set({ busy: true });
     try {
       const r = await engine!.remember(input, name);
-      // shown only once saved: a Remember on screen survives a crash or reload
+      // shown only once saved: a Remember on screen (the write report, lastWrite) survives a crash or
+      // reload. It says what was remembered, so no banner repeats it; a banner only when not saved.
       const why = await persist({ slots: [r.write.slot] });
       set({
         lastWrite: r.write,
         summary: engine!.summary(),
         latency: { ...get().latency, encodeMs: r.encodeMs, writeMs: r.writeMs },
-        message: why
-          ? { kind: 'warning', text: `remembered "${r.write.name}"${notSaved(why)}` }
-          : { kind: 'info', text: `remembered "${r.write.name}"` },
+        message: why ? { kind: 'warning', text: `remembered "${r.write.name}"${notSaved(why)}` } : null,
       });
       get().requestPrediction();
       return true;
