@@ -67,6 +67,13 @@ test.describe('Compare mode', () => {
     await expect.poll(() => page.getByTestId('compare-chart').locator('svg.recharts-surface').first().evaluate((el) => el.getBoundingClientRect().right)).toBeLessThanOrEqual(390);
     // the layout settles after the resize (recharts measures its box in a ResizeObserver callback)
     await expect.poll(() => pageOverflow(page), { message: 'the Compare view scrolls sideways at 390 px' }).toBeLessThanOrEqual(0);
+    // each checkbox sits beside its words, centred on them (not above them, as with the text fields' height)
+    for (const id of ['compare-toggle', 'compare-kind-prototypes']) {
+      const box = (await page.getByTestId(id).boundingBox())!;
+      const words = (await page.getByTestId(id).locator('xpath=..').boundingBox())!;
+      expect(box.height).toBeLessThan(30);
+      expect(Math.abs(box.y + box.height / 2 - (words.y + words.height / 2))).toBeLessThanOrEqual(3);
+    }
     await page.setViewportSize({ width: 1280, height: 900 });
     const ring = page.locator('[data-testid=hebbian-row][data-name="ring"]');
     await expect(ring).toHaveAttribute('data-count', '2');

@@ -118,8 +118,9 @@ export function CompareView() {
       <fieldset className="compare-options" disabled={!ready || !c.loaded}>
         <legend>Compare mode</legend>
         <label>
-          <input type="checkbox" checked={c.enabled} onChange={(e) => c.setEnabled(e.target.checked)} data-testid="compare-toggle" /> on
+          <input type="checkbox" checked={c.enabled} onChange={(e) => c.setEnabled(e.target.checked)} data-testid="compare-toggle" /> Compare mode on
         </label>
+        <p className="hint compare-kinds-h">Beside the memory:</p>
         {COMPARE_KINDS.map((k) => (
           <label key={k}>
             <input
