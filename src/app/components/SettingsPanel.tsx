@@ -14,7 +14,7 @@ const HELP: Record<BoundedSetting, { label: string; help: string; step: number }
   },
   k: { label: 'Neighbours k', help: 'How many stored drawings each new drawing is compared with (the paper uses 256).', step: 1 },
   t: { label: 'Inverse temperature t', help: 'How sharp the confidence is: higher gives the closest drawing more of the weight (paper: 40).', step: 0.1 },
-  alpha: { label: 'Margin α', help: 'How much closer a drawing should be to its own label than to others, in the memory loss shown after each write (paper: 0.1; Settings -> Encoder says how the encoder was trained).', step: 0.01 },
+  alpha: { label: 'Margin α', help: 'How much closer a drawing should be to its own label than to others, in the memory loss shown after each write (paper: 0.1; the Encoder section below says how the encoder was trained).', step: 0.01 },
   ageNoise: { label: 'Age noise', help: 'Randomness when choosing which old drawing to replace, so ties do not always hit the same slot.', step: 1 },
   nearCutoff: {
     label: '“Not sure” cut-off',
