@@ -198,6 +198,25 @@ test('the view is kept on reload, banners stay on their view, a slot shows its d
   await expect(page.getByTestId('gallery-row')).toHaveAttribute('data-label', 'ring');
 });
 
+test('tablet, under the hood open: the answer charts stay inside the answer panel', async ({ page, backend }) => {
+  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  await page.setViewportSize({ width: 768, height: 1024 });
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await app.draw(SYMBOLS.ring);
+  await app.remember('ring');
+  await app.draw(variant(SYMBOLS.ring, 2));
+  await expect(page.getByTestId('prediction-label')).toHaveText('ring');
+  await page.getByText('Under the hood').click();
+  const chart = page.locator('.under-the-hood-chart svg.recharts-surface').first();
+  await expect(chart).toBeVisible();
+  const panel = (await page.locator('section.prediction').boundingBox())!;
+  // recharts measures its box in a ResizeObserver callback: poll until the layout settles
+  await expect.poll(async () => (await chart.boundingBox())!.x + (await chart.boundingBox())!.width).toBeLessThanOrEqual(panel.x + panel.width);
+  const bars = (await page.getByTestId('per-label-chart').boundingBox())!;
+  expect(bars.x + bars.width).toBeLessThanOrEqual(panel.x + panel.width);
+});
+
 test('phone: the tour step, fixed at the bottom, hides nothing once the page is scrolled to its end', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   await page.setViewportSize({ width: 390, height: 844 });
