@@ -217,6 +217,21 @@ test('tablet, under the hood open: the answer charts stay inside the answer pane
   expect(bars.x + bars.width).toBeLessThanOrEqual(panel.x + panel.width);
 });
 
+test.describe('touch screen', () => {
+  test.use({ hasTouch: true, isMobile: true, viewport: { width: 390, height: 844 } });
+  test('a tapped button does not keep the hover colour (no hover on touch screens)', async ({ page, backend }) => {
+    test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+    const app = new MemoryLabPage(page);
+    await app.open(backend);
+    await page.getByTestId('tab-labels').tap();
+    await page.getByTestId('tab-draw').tap();
+    // a touch leaves the pointer where it was: over Labels, as a finger would
+    await page.getByTestId('tab-labels').hover();
+    const bg = (id: string) => page.getByTestId(id).evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await bg('tab-labels')).toBe(await bg('tab-memory'));
+  });
+});
+
 test('phone: the tour step, fixed at the bottom, hides nothing once the page is scrolled to its end', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   await page.setViewportSize({ width: 390, height: 844 });
