@@ -148,6 +148,9 @@ export function App() {
         <Tour />
         {current.id === 'draw' && <ExampleSymbol />}
       </nav>
+      {/* the tour's step text goes here (a portal from <Tour />): a row of its own below the tab bar,
+          which on phones scrolls sideways and would carry it out of view */}
+      <div id="tour-step-slot" />
       {message && (message.tab == null || message.tab === current.id) && (
         <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
           <span>{message.text}</span>

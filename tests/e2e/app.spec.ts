@@ -59,10 +59,10 @@ test.describe('core flows', () => {
     await app.canvas.focus();
     await page.keyboard.press('Enter');
     expect((await app.state()).filled).toBe(0);
-    // clear after drawing empties it again
+    // a drawing answers the refusal: the banner goes; clear empties the canvas again
     await app.draw(SYMBOLS.cross);
+    await expect(app.message).toHaveCount(0);
     await page.getByTestId('clear').click();
-    await page.getByRole('button', { name: 'dismiss message' }).click();
     await app.rememberButton.click();
     await expect(app.message).toContainText('empty canvas cannot be remembered');
     expect((await app.state()).filled).toBe(0);

@@ -149,6 +149,7 @@ test('settings explain, check inline and reset; a low-confidence answer is "not 
   await app.draw(variant(SYMBOLS.ring, 3));
   await expect(page.getByTestId('prediction-unknown')).toContainText('Not sure');
   await expect(page.getByTestId('prediction-guess')).toHaveText('ring');
+  await expect(page.getByTestId('prediction-teach')).toContainText('Give it a name below and press Remember');
   await expect(page.getByTestId('label-bar').first()).toHaveAttribute('data-label', 'ring');
 });
 
@@ -232,12 +233,14 @@ test.describe('touch screen', () => {
   });
 });
 
-test('phone: the tour step, fixed at the bottom, hides nothing once the page is scrolled to its end', async ({ page, backend }) => {
+test('phone: the tour starts from the first steps; its step, fixed at the bottom while it runs, hides nothing at the page end and none of the controls after', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  test.setTimeout(180_000);
   await page.setViewportSize({ width: 390, height: 844 });
   const app = new MemoryLabPage(page);
   await app.open(backend);
-  await page.getByTestId('start-tour').click();
+  // the tab bar's Guided tour is off-screen on a phone: the first steps offer it
+  await page.getByTestId('first-steps-tour').click();
   const step = page.getByTestId('tour-step');
   await expect(step).toContainText('Step 1 of 3');
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
@@ -249,7 +252,46 @@ test('phone: the tour step, fixed at the bottom, hides nothing once the page is 
       .map((el) => el.getBoundingClientRect().bottom),
   );
   expect(Math.max(...bottoms)).toBeLessThanOrEqual(stepTop);
-  await page.getByTestId('stop-tour').click();
+  // the tour types the name it remembers, as a visitor would
+  await expect(app.labelInput).toHaveValue('sun', { timeout: 60_000 });
+  // once it has ended: the step is a row above the canvas, in view, over none of the controls
+  await expect(step).toContainText('Your turn', { timeout: 120_000 });
+  await expect(app.labelInput).toHaveValue('');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const s = (await step.boundingBox())!;
+  expect(await inViewport(page, step)).toBe(true);
+  expect(s.y + s.height).toBeLessThanOrEqual((await app.canvas.boundingBox())!.y);
+  // and it belongs to the Draw view
+  await page.getByTestId('tab-labels').click();
+  await expect(step).toHaveCount(0);
+});
+
+test('phone, long and many names: the name buttons scroll instead of shrinking, Labels never breaks a button word, a refusal banner goes once the drawing changes', async ({ page, backend }) => {
+  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  await app.rememberButton.click();
+  await expect(app.message).toContainText('empty canvas cannot be remembered');
+  await app.draw(SYMBOLS.ring);
+  await expect(app.message).toHaveCount(0);
+  const long = 'a very long name for a symbol, to see that nothing breaks in the layout at all';
+  for (const [i, name] of ['ring', 'cross', 'zigzag', 'triangle', long].entries()) {
+    await app.draw(variant([SYMBOLS.ring, SYMBOLS.cross, SYMBOLS.zigzag][i % 3], i + 1));
+    await app.remember(name);
+  }
+  const chips = page.getByTestId('label-chip');
+  await expect(chips).toHaveCount(5);
+  for (const name of ['ring', 'cross', 'zigzag', 'triangle']) {
+    const chip = chips.filter({ hasText: new RegExp(`^${name}$`) });
+    expect(await chip.evaluate((el) => el.scrollWidth <= el.clientWidth), `"${name}" is shown whole`).toBe(true);
+  }
+  expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
+  await app.tab('labels');
+  for (const b of await page.getByRole('button', { name: /^(Rename|Delete)/ }).all()) {
+    expect((await b.boundingBox())!.height, 'one line of text').toBeLessThan(50);
+  }
+  expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
 });
 
 test('the tour can be stopped, and a second tour does not write its symbols again', async ({ page, backend }) => {

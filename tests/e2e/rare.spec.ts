@@ -60,6 +60,33 @@ test.describe('Rare events view', () => {
     await expect(page.getByTestId('rare-chart').locator('svg .recharts-xAxis .recharts-cartesian-axis-tick')).toHaveCount(2);
   });
 
+  test('phone, dark theme: the steps are readable and the page never scrolls sideways', async ({ page, backend }) => {
+    test.skip(backend === 'webgpu', 'layout and colours: the same on every backend (the wasm project covers them)');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const rare = new RarePage(page);
+    await rare.serveModel(TINY_MODEL_DIR);
+    await rare.open(backend);
+    await page.getByTestId('rare-unseen').click();
+    await rare.waitResult();
+    await expect(page.getByTestId('rare-neighbour')).toHaveCount(8);
+    const colours = await rare.steps.first().evaluate((el) => {
+      const lum = (c: string) => {
+        const [r, g, b] = (c.match(/[\d.]+/g) ?? ['0', '0', '0']).slice(0, 3).map(Number).map((v) => {
+          const x = v / 255;
+          return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const fg = lum(getComputedStyle(el.querySelector('.out')!).color);
+      const bg = lum(getComputedStyle(el).backgroundColor);
+      return { contrast: (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05), bg };
+    });
+    expect(colours.contrast).toBeGreaterThan(4.5);
+    expect(colours.bg).toBeLessThan(0.2); // a dark cell, not a light one in a dark page
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  });
+
   test('a sequence that is not valid gets a clear message and changes nothing', async ({ page, backend }) => {
     test.skip(backend !== 'wasm', 'input validation is backend independent: checked on wasm');
     const rare = new RarePage(page);

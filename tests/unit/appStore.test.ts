@@ -73,6 +73,29 @@ describe('store: every change is saved before it is shown', () => {
     expect(Math.max(...Object.values(ages))).toBe(1);
   });
 
+  it('a refusal about the drawing or the name goes once either changes; other banners stay', async () => {
+    st().setStrokes([], false);
+    useApp.setState({ input: null });
+    expect(await st().remember('ring')).toBe(false);
+    expect(st().message).toMatchObject({ kind: 'error', about: 'input' });
+    const filled = engine.summary().filled;
+    st().setStrokes(RING);
+    expect(st().message).toBeNull();
+    expect(await st().remember('  ')).toBe(false);
+    expect(st().message?.text).toContain('type a name');
+    st().setLabelDraft('ring');
+    expect(st().message).toBeNull();
+    expect(engine.summary().filled).toBe(filled);
+    // a banner about something else (here: a warning) is not the user's input: typing keeps it
+    st().setMessage({ kind: 'warning', text: 'something else' });
+    st().setLabelDraft('rin');
+    st().addStroke(CROSS[0]);
+    expect(st().message?.text).toBe('something else');
+    st().setMessage(null);
+    st().clearDrawing();
+    st().setLabelDraft('');
+  });
+
   it('an import while a Remember is in flight is refused; the drawing keeps its own label', async () => {
     await st().clearMemory();
     const file = syntheticFile(16, 3, 1);

@@ -32,7 +32,7 @@ function SightingsChart() {
         <PercentLines
           data={data}
           xKey="bin"
-          xLabel="times the class was seen before (drawings)"
+          xLabel="times seen before (drawings)"
           height={260}
           tickSize={11}
           connectNulls

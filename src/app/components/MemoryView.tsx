@@ -6,7 +6,7 @@ import { Thumb } from './Thumb';
 
 /** A colour per label (golden-angle hues) and an age shade. */
 export function labelColour(label: number, age: number, maxAge: number): string {
-  if (label < 0) return '#e9e9e6';
+  if (label < 0) return 'var(--slot-empty)'; // light or dark with the theme (app.css)
   const hue = (label * 137.508) % 360;
   const light = 40 + 45 * (maxAge > 0 ? Math.min(1, age / maxAge) : 0);
   return `hsl(${hue.toFixed(0)} 65% ${light.toFixed(0)}%)`;

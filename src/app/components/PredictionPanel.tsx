@@ -51,7 +51,9 @@ export function PredictionPanel() {
             {shown.neighbours.map((n) => (
               <li key={n.slot} data-testid="neighbour" data-slot={n.slot} data-label={n.name}>
                 <Thumb image={getEngine().thumbnail(n.slot)} size={48} title={`slot ${n.slot}: ${n.name}`} />
-                <span className="n-label">{n.name}</span>
+                <span className="n-label" title={n.name}>
+                  {n.name}
+                </span>
                 <span className="n-sim">{n.similarity.toFixed(2)}</span>
               </li>
             ))}
@@ -85,6 +87,10 @@ function Answer({ p }: { p: PredictionView | null }) {
             {' '}
             (similarity {p.guess.similarity.toFixed(2)}, below the cut-off {p.cutoff.toFixed(2)} set in Settings)
           </span>
+        </p>
+        <p className="muted" data-testid="prediction-teach">
+          A new symbol? Give it a name below and press Remember. (The bars’ softmax share only compares the stored drawings,
+          so it can be high when none of them is close.)
         </p>
       </div>
     );
@@ -156,6 +162,9 @@ const Charts = memo(function Charts({ p }: { p: PredictionView | null }) {
 /** Before any drawing: what to do, in three steps (the guided tour is offered at the top). */
 function FirstSteps() {
   const empty = useApp((s) => (s.summary?.filled ?? 0) === 0);
+  const requestTour = useApp((s) => s.requestTour);
+  const ready = useApp((s) => s.ready);
+  const readOnly = useApp((s) => s.readOnly);
   if (!empty) return <p className="muted">Draw a symbol: the memory answers after each stroke.</p>;
   return (
     <div className="first-steps" data-testid="first-steps">
@@ -165,7 +174,12 @@ function FirstSteps() {
         <li>Give it a name and press Remember.</li>
         <li>Draw it again: the answer appears here after each stroke.</li>
       </ol>
-      <p className="muted">Or press “Guided tour” at the top to watch it done.</p>
+      <p className="muted first-steps-tour">
+        Or let the app show you:{' '}
+        <button type="button" data-testid="first-steps-tour" onClick={requestTour} disabled={!ready || readOnly}>
+          Watch a guided tour
+        </button>
+      </p>
     </div>
   );
 }

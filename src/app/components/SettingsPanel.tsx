@@ -115,7 +115,7 @@ export function SettingsPanel() {
         {num('t')}
         {num('alpha')}
         {num('ageNoise')}
-        <div className="field">
+        <div className="field wide">
           <label htmlFor="setting-lookup">Lookup</label>
           <select id="setting-lookup" data-testid="setting-lookup" value={draft.lookup} onChange={(e) => setDraft({ ...draft, lookup: e.target.value as LookupMode })}>
             <option value="exact">exact (compare with every drawing)</option>
@@ -123,7 +123,7 @@ export function SettingsPanel() {
           </select>
           <small className="help">Exact finds the true nearest drawings; LSH looks only in a few hash buckets.</small>
         </div>
-        <div className="field">
+        <div className="field wide">
           <label htmlFor="setting-backend">Where the network runs</label>
           <select id="setting-backend" data-testid="setting-backend" value={draft.backend} onChange={(e) => setDraft({ ...draft, backend: e.target.value as BackendChoice })}>
             <option value="auto">automatic (the fastest that works)</option>

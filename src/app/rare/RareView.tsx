@@ -129,7 +129,7 @@ function SessionChart() {
       <ResponsiveContainer width="100%" height="100%">
         <BarChart data={data} margin={{ top: 8, right: 12, bottom: 18, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="sightings" label={{ value: 'times the number was seen (training + taught here)', position: 'insideBottom', offset: -8 }} />
+          <XAxis dataKey="sightings" label={{ value: 'times seen (training + taught here)', position: 'insideBottom', offset: -8 }} />
           <YAxis domain={[0, 100]} unit="%" />
           <Tooltip formatter={(v, _n, p) => [`${v}% of ${(p.payload as { n: number }).n} inputs`, 'fully correct']} />
           <Bar dataKey="accuracy" fill="#2f5fc4" isAnimationActive={false} />

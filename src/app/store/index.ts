@@ -49,7 +49,13 @@ export type Tab = 'draw' | 'memory' | 'labels' | 'settings' | 'benchmark';
  * A banner. `tab`: the view it belongs to (shown only there; stamped with the current view when
  * set without one); null: shown on every view (start-up, another tab, backend fallback).
  */
-export type Message = { kind: 'info' | 'error' | 'warning'; text: string; tab?: Tab | null } | null;
+export type Message = {
+  kind: 'info' | 'error' | 'warning';
+  text: string;
+  tab?: Tab | null;
+  /** 'input': about the drawing or the name (nothing drawn, no name): gone once either changes */
+  about?: 'input';
+} | null;
 const everywhere = (m: Message): Message => (m ? { ...m, tab: null } : m);
 
 /** The view named in the address (#memory), so a reload keeps it. */
@@ -127,6 +133,9 @@ export interface UiSlice {
   message: Message;
   setTab: (t: Tab) => void;
   setMessage: (m: Message) => void;
+  /** how many times a guided tour was asked for from outside its button (the first steps' link) */
+  tourRequests: number;
+  requestTour: () => void;
   start: (force?: Exclude<BackendChoice, 'auto'>) => Promise<void>;
 }
 
@@ -212,11 +221,11 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
   strokes: [],
   input: null,
   labelDraft: '',
-  setLabelDraft: (labelDraft) => set({ labelDraft }),
+  setLabelDraft: (labelDraft) => set({ labelDraft, ...inputFixed(get()) }),
   addStroke: (s) => {
     const t0 = performance.now();
     const strokes = [...get().strokes, s];
-    set({ strokes, input: inputOf(strokes), strokeEndAt: t0 });
+    set({ strokes, input: inputOf(strokes), strokeEndAt: t0, ...inputFixed(get()) });
     get().requestPrediction();
   },
   undoStroke: () => {
@@ -228,14 +237,19 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
   clearDrawing: () => set({ strokes: [], input: null, prediction: null, predictionFor: 0 }),
   setStrokes: (strokes, predict = true) => {
     if (!predict) {
-      set({ strokes });
+      set({ strokes, ...inputFixed(get()) });
       return;
     }
     const t0 = performance.now();
-    set({ strokes, input: inputOf(strokes), strokeEndAt: t0 });
+    set({ strokes, input: inputOf(strokes), strokeEndAt: t0, ...inputFixed(get()) });
     get().requestPrediction();
   },
 });
+
+/** A new drawing or name answers a banner about the old one ("draw something first"): it goes. */
+function inputFixed(s: { message: Message }): { message?: null } {
+  return s.message?.about === 'input' ? { message: null } : {};
+}
 
 /** Phases of the last stroke-end -> prediction, performance.now() stamps (benchmark and test API). */
 export const predictionPhases = { strokeEnd: 0, inputReady: 0, runStart: 0, predicted: 0, committed: 0, painted: 0 };
@@ -312,11 +326,11 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       return false;
     }
     if (!input) {
-      set({ message: { kind: 'error', text: 'draw something first: an empty canvas cannot be remembered' } });
+      set({ message: { kind: 'error', text: 'draw something first: an empty canvas cannot be remembered', about: 'input' } });
       return false;
     }
     if (!name.trim()) {
-      set({ message: { kind: 'error', text: 'type a label (or pick a known one) before remembering' } });
+      set({ message: { kind: 'error', text: 'type a name (or tap a known one) before remembering', about: 'input' } });
       return false;
     }
     set({ busy: true });
@@ -486,6 +500,8 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
     if (typeof history !== 'undefined') history.replaceState(history.state, '', `${location.pathname}${location.search}#${tab}`);
   },
   setMessage: (message) => set({ message }),
+  tourRequests: 0,
+  requestTour: () => set({ tourRequests: get().tourRequests + 1 }),
   // once per page: React's StrictMode (npm run dev) runs the mounting effect twice, and a second
   // start would find the first one's writer lock and open this very tab read-only
   start: (force) => (starting ??= (async () => {

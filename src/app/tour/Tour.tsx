@@ -1,4 +1,5 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
 import { useApp } from '../store';
 import { scriptStrokes, TOUR_SYMBOLS } from './scripts';
 
@@ -18,6 +19,8 @@ export function Tour() {
   const stop = useRef(false);
   const ready = useApp((s) => s.ready);
   const readOnly = useApp((s) => s.readOnly);
+  const onDraw = useApp((s) => s.tab === 'draw');
+  const requests = useApp((s) => s.tourRequests);
 
   const run = async () => {
     if (running) return;
@@ -29,7 +32,7 @@ export function Tour() {
     };
     useApp.getState().setTab('draw');
     try {
-      setStep('The tour: I draw three symbols and name each one once. Watch the answer on the right change.');
+      setStep('The tour: I draw three symbols and name each one once. Watch the answer change.');
       await pause(1600);
       for (const [i, sym] of TOUR_SYMBOLS.entries()) {
         const known = useApp.getState().summary?.labels.some((l) => l.name === sym.name) ?? false;
@@ -52,9 +55,15 @@ export function Tour() {
           continue;
         }
         setStep(`I name it “${sym.name}” and press Remember: one write stores the drawing. One example is enough.`);
-        await pause(900);
+        // typed into the Name field, as a visitor would
+        for (let j = 1; j <= sym.name.length; j++) {
+          useApp.getState().setLabelDraft(sym.name.slice(0, j));
+          await pause(60);
+        }
+        await pause(500);
         const ok = await useApp.getState().remember(sym.name);
         if (!ok) throw new Error(useApp.getState().message?.text ?? 'remember failed');
+        useApp.getState().setLabelDraft('');
         await pause(900);
       }
       useApp.getState().clearDrawing();
@@ -69,6 +78,7 @@ export function Tour() {
     } catch (e) {
       if (e instanceof Stopped) {
         useApp.getState().clearDrawing();
+        useApp.getState().setLabelDraft('');
         setStep(null);
       } else setStep(`The tour stopped: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -76,8 +86,29 @@ export function Tour() {
     }
   };
 
-  // The step's text is a row of its own below the toolbar (a sibling of the buttons, not inside them),
-  // so a long sentence never squeezes the tabs or the example picker.
+  // asked for from the first steps (on a phone the button is at the far end of the tab row)
+  const seen = useRef(requests);
+  useEffect(() => {
+    if (requests === seen.current) return;
+    seen.current = requests;
+    if (ready && !readOnly) void run();
+    // (only a new request starts it: run reads the rest through refs and the store)
+  }, [requests]);
+
+  // The step's text is a row of its own below the tab bar (App's #tour-step-slot), so a long sentence
+  // never squeezes the tabs or the example picker, and stays in view when the tab bar scrolls.
+  const [slot, setSlot] = useState<HTMLElement | null>(null);
+  useEffect(() => setSlot(document.getElementById('tour-step-slot')), []);
+  const stepText = step && onDraw && (
+    <p className="message tour-step" data-testid="tour-step" data-running={running} aria-live="polite">
+      <span>{step}</span>
+      {!running && (
+        <button type="button" className="link" aria-label="close the tour text" onClick={() => setStep(null)}>
+          ×
+        </button>
+      )}
+    </p>
+  );
   return (
     <>
       <div className="tour" data-testid="tour">
@@ -91,16 +122,7 @@ export function Tour() {
           </button>
         )}
       </div>
-      {step && (
-        <p className="message tour-step" data-testid="tour-step" aria-live="polite">
-          <span>{step}</span>
-          {!running && (
-            <button type="button" className="link" aria-label="close the tour text" onClick={() => setStep(null)}>
-              ×
-            </button>
-          )}
-        </p>
-      )}
+      {stepText && (slot ? createPortal(stepText, slot) : stepText)}
     </>
   );
 }
