@@ -50,8 +50,8 @@ export function DrawPanel() {
         </figure>
       </div>
       <div className="controls">
-        <button type="button" onClick={undo} disabled={!strokes.length} data-testid="undo" aria-keyshortcuts="Control+Z">
-          Undo stroke
+        <button type="button" onClick={undo} disabled={!strokes.length} data-testid="undo" aria-keyshortcuts="Control+Z" aria-label="Undo the last stroke" title="Undo the last stroke (Ctrl+Z)">
+          Undo
         </button>
         <button type="button" onClick={clear} disabled={!strokes.length} data-testid="clear" aria-keyshortcuts="Escape">
           Clear

@@ -141,8 +141,9 @@ function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Flo
       <ResponsiveContainer width="100%" height={180}>
         <BarChart data={data}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="age" tick={{ fontSize: 10 }} />
-          <YAxis allowDecimals={false} width={30} />
+          <XAxis dataKey="age" tick={{ fontSize: 12 }} />
+          {/* whole counts, and no taller than the highest bar needs (recharts' nice ticks went to 4 for 1) */}
+          <YAxis allowDecimals={false} width={30} tick={{ fontSize: 12 }} domain={[0, 'dataMax']} tickCount={Math.min(5, Math.max(2, ...data.map((d) => d.slots + 1)))} />
           <Tooltip />
           <Bar dataKey="slots" fill="#6a8f3b" isAnimationActive={false} />
         </BarChart>
