@@ -266,13 +266,18 @@ test('phone: the tour starts from the first steps; its step, fixed at the bottom
   await expect(step).toHaveCount(0);
 });
 
-test('phone, long and many names: the name buttons scroll instead of shrinking, Labels never breaks a button word, a refusal banner goes once the drawing changes', async ({ page, backend }) => {
+test('phone, long and many names: the name buttons scroll instead of shrinking, Labels never breaks a button word, a refusal is said under the button and goes once the drawing changes', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   await page.setViewportSize({ width: 390, height: 844 });
   const app = new MemoryLabPage(page);
   await app.open(backend);
   await app.rememberButton.click();
   await expect(app.message).toContainText('empty canvas cannot be remembered');
+  // said right under the name field and the button, not at the top of the page
+  const said = (await app.message.boundingBox())!;
+  const button = (await app.rememberButton.boundingBox())!;
+  expect(said.y).toBeGreaterThanOrEqual(button.y + button.height - 1);
+  expect(said.y - (button.y + button.height)).toBeLessThan(60);
   await app.draw(SYMBOLS.ring);
   await expect(app.message).toHaveCount(0);
   const long = 'a very long name for a symbol, to see that nothing breaks in the layout at all';

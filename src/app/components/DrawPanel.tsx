@@ -22,6 +22,8 @@ export function DrawPanel() {
   const label = useApp((s) => s.labelDraft);
   const setLabel = useApp((s) => s.setLabelDraft);
   const chars = [...label.trim()].length;
+  // why the last Remember was refused (nothing drawn, no name): said here, by the field and the button
+  const refusal = useApp((s) => (s.message?.about === 'input' ? s.message.text : null));
   const problem = label.trim() === '' ? null : labelNameProblem(label.trim());
 
   const submit = async () => {
@@ -82,6 +84,11 @@ export function DrawPanel() {
         <button type="submit" data-testid="remember" disabled={!ready || busy || problem !== null} aria-keyshortcuts="Enter">
           Remember
         </button>
+        {refusal && (
+          <p className="field-error inline-message" role="alert" data-testid="message" data-kind="error">
+            {refusal}
+          </p>
+        )}
         <p id="label-help" className={problem ? 'field-error' : 'hint'} data-testid="label-help" role={problem ? 'alert' : undefined}>
           {problem ?? `${chars}/${MAX_LABEL_LENGTH} characters`}
         </p>
