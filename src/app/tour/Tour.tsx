@@ -31,6 +31,14 @@ export function Tour() {
       if (stop.current) throw new Stopped();
     };
     useApp.getState().setTab('draw');
+    // the visitor's own drawing and typed name are put back when the tour ends (nothing they made is lost)
+    const before = { strokes: useApp.getState().strokes, draft: useApp.getState().labelDraft };
+    const putBack = () => {
+      const st = useApp.getState();
+      if (before.strokes.length) st.setStrokes(before.strokes);
+      else st.clearDrawing();
+      st.setLabelDraft(before.draft);
+    };
     try {
       setStep('The tour: I draw three symbols and name each one once. Watch the answer change.');
       await pause(1600);
@@ -66,9 +74,12 @@ export function Tour() {
         useApp.getState().setLabelDraft('');
         await pause(900);
       }
-      useApp.getState().clearDrawing();
+      putBack();
       const target = TOUR_SYMBOLS[0].name;
-      setStep(`Your turn: draw a “${target}” (a circle with four rays) in the box and watch the answer.`);
+      setStep(
+        `Your turn: draw a “${target}” (a circle with four rays) in the box and watch the answer.` +
+          (before.strokes.length ? ' Your own drawing is back on the canvas: press Clear first.' : ''),
+      );
       const unsub = useApp.subscribe((s) => {
         if (s.prediction?.name === target && s.strokes.length > 0) {
           setStep(`Recognised as “${target}” after seeing it once. Try the others, or a symbol of your own!`);
@@ -76,11 +87,9 @@ export function Tour() {
         }
       });
     } catch (e) {
-      if (e instanceof Stopped) {
-        useApp.getState().clearDrawing();
-        useApp.getState().setLabelDraft('');
-        setStep(null);
-      } else setStep(`The tour stopped: ${e instanceof Error ? e.message : String(e)}`);
+      putBack();
+      if (e instanceof Stopped) setStep(null);
+      else setStep(`The tour stopped: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       setRunning(false);
     }
