@@ -159,7 +159,7 @@ const Charts = memo(function Charts({ p }: { p: PredictionView | null }) {
   );
 });
 
-/** Before any drawing: what to do, in three steps (the guided tour is offered at the top). */
+/** Before any drawing: what to do, in three steps, and the guided tour (its tab-bar button is off-screen on phones). */
 function FirstSteps() {
   const empty = useApp((s) => (s.summary?.filled ?? 0) === 0);
   const requestTour = useApp((s) => s.requestTour);
