@@ -151,8 +151,7 @@ export function App() {
       {/* the tour's step text goes here (a portal from <Tour />): a row of its own below the tab bar,
           which on phones scrolls sideways and would carry it out of view */}
       <div id="tour-step-slot" />
-      {/* a refusal about the drawing or the name is said next to them (DrawPanel), not up here */}
-      {message && message.about !== 'input' && (message.tab == null || message.tab === current.id) && (
+      {message && (message.tab == null || message.tab === current.id) && (
         <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
           <span>{message.text}</span>
           <button type="button" aria-label="dismiss message" onClick={() => setMessage(null)}>

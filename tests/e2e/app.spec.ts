@@ -55,16 +55,16 @@ test.describe('core flows', () => {
   test('an empty canvas cannot be remembered', async ({ page }) => {
     await app.labelInput.fill('nothing');
     await app.labelInput.press('Enter');
-    await expect(app.message).toContainText('empty canvas cannot be remembered');
+    await expect(app.refusal).toContainText('empty canvas cannot be remembered');
     await app.canvas.focus();
     await page.keyboard.press('Enter');
     expect((await app.state()).filled).toBe(0);
-    // a drawing answers the refusal: the banner goes; clear empties the canvas again
+    // a drawing answers the refusal: it goes; clear empties the canvas again
     await app.draw(SYMBOLS.cross);
-    await expect(app.message).toHaveCount(0);
+    await expect(app.refusal).toHaveCount(0);
     await page.getByTestId('clear').click();
     await app.rememberButton.click();
-    await expect(app.message).toContainText('empty canvas cannot be remembered');
+    await expect(app.refusal).toContainText('empty canvas cannot be remembered');
     expect((await app.state()).filled).toBe(0);
   });
 });

@@ -272,14 +272,15 @@ test('phone, long and many names: the name buttons scroll instead of shrinking, 
   const app = new MemoryLabPage(page);
   await app.open(backend);
   await app.rememberButton.click();
-  await expect(app.message).toContainText('empty canvas cannot be remembered');
+  await expect(app.refusal).toContainText('empty canvas cannot be remembered');
   // said right under the name field and the button, not at the top of the page
-  const said = (await app.message.boundingBox())!;
+  await expect(app.message).toHaveCount(0);
+  const said = (await app.refusal.boundingBox())!;
   const button = (await app.rememberButton.boundingBox())!;
   expect(said.y).toBeGreaterThanOrEqual(button.y + button.height - 1);
   expect(said.y - (button.y + button.height)).toBeLessThan(60);
   await app.draw(SYMBOLS.ring);
-  await expect(app.message).toHaveCount(0);
+  await expect(app.refusal).toHaveCount(0);
   const long = 'a very long name for a symbol, to see that nothing breaks in the layout at all';
   for (const [i, name] of ['ring', 'cross', 'zigzag', 'triangle', long].entries()) {
     await app.draw(variant([SYMBOLS.ring, SYMBOLS.cross, SYMBOLS.zigzag][i % 3], i + 1));

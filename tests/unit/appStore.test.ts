@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/app/engine';
 import { asideToText, readAside, readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { fromFileText, toFile, type SavedMemory } from '../../src/app/persist';
-import { flushSave, restoreSaved, useApp } from '../../src/app/store';
+import { flushSave, refusalNow, restoreSaved, useApp } from '../../src/app/store';
 import { DEFAULT_SETTINGS, SETTING_BOUNDS } from '../../src/app/types';
 import { mulberry32 } from '../../src/memory/random';
 import { CROSS, RING, startStoreEngine } from './storeHarness';
@@ -77,14 +77,14 @@ describe('store: every change is saved before it is shown', () => {
     st().setStrokes([], false);
     useApp.setState({ input: null });
     expect(await st().remember('ring')).toBe(false);
-    expect(st().message).toMatchObject({ kind: 'error', about: 'input' });
+    expect(refusalNow(st())).toContain('empty canvas cannot be remembered');
     const filled = engine.summary().filled;
     st().setStrokes(RING);
-    expect(st().message).toBeNull();
+    expect(refusalNow(st())).toBeNull();
     expect(await st().remember('  ')).toBe(false);
-    expect(st().message?.text).toContain('type a name');
+    expect(refusalNow(st())).toContain('type a name');
     st().setLabelDraft('ring');
-    expect(st().message).toBeNull();
+    expect(refusalNow(st())).toBeNull();
     expect(engine.summary().filled).toBe(filled);
     // a banner about something else (here: a warning) is not the user's input: typing keeps it
     st().setMessage({ kind: 'warning', text: 'something else' });

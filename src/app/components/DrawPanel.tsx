@@ -1,4 +1,4 @@
-import { useApp } from '../store';
+import { refusalNow, useApp } from '../store';
 import { labelNameProblem } from '../persist';
 import { MAX_LABEL_LENGTH, type LabelInfo } from '../types';
 import { DrawingCanvas } from './DrawingCanvas';
@@ -23,7 +23,7 @@ export function DrawPanel() {
   const setLabel = useApp((s) => s.setLabelDraft);
   const chars = [...label.trim()].length;
   // why the last Remember was refused (nothing drawn, no name): said here, by the field and the button
-  const refusal = useApp((s) => (s.message?.about === 'input' ? s.message.text : null));
+  const refusal = useApp(refusalNow);
   const problem = label.trim() === '' ? null : labelNameProblem(label.trim());
 
   const submit = async () => {
@@ -85,7 +85,7 @@ export function DrawPanel() {
           Remember
         </button>
         {refusal && (
-          <p className="field-error inline-message" role="alert" data-testid="message" data-kind="error">
+          <p className="field-error inline-message" role="alert" data-testid="remember-refusal">
             {refusal}
           </p>
         )}

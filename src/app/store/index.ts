@@ -49,13 +49,7 @@ export type Tab = 'draw' | 'memory' | 'labels' | 'settings' | 'benchmark';
  * A banner. `tab`: the view it belongs to (shown only there; stamped with the current view when
  * set without one); null: shown on every view (start-up, another tab, backend fallback).
  */
-export type Message = {
-  kind: 'info' | 'error' | 'warning';
-  text: string;
-  tab?: Tab | null;
-  /** 'input': about the drawing or the name (nothing drawn, no name): gone once either changes */
-  about?: 'input';
-} | null;
+export type Message = { kind: 'info' | 'error' | 'warning'; text: string; tab?: Tab | null } | null;
 const everywhere = (m: Message): Message => (m ? { ...m, tab: null } : m);
 
 /** The view named in the address (#memory), so a reload keeps it. */
@@ -75,6 +69,11 @@ export interface DrawingSlice {
   input: Float32Array | null;
   /** the label typed or picked for Remember */
   labelDraft: string;
+  /**
+   * Why the last Remember was refused for its input (nothing drawn, no name), with the drawing and
+   * name it saw: said beside the field only while both are unchanged (refusalNow).
+   */
+  refusal: { text: string; strokes: StrokePoint[][]; draft: string } | null;
   setLabelDraft: (s: string) => void;
   addStroke: (s: StrokePoint[]) => void;
   undoStroke: () => void;
@@ -221,11 +220,12 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
   strokes: [],
   input: null,
   labelDraft: '',
-  setLabelDraft: (labelDraft) => set({ labelDraft, ...inputFixed(get()) }),
+  refusal: null,
+  setLabelDraft: (labelDraft) => set({ labelDraft }),
   addStroke: (s) => {
     const t0 = performance.now();
     const strokes = [...get().strokes, s];
-    set({ strokes, input: inputOf(strokes), strokeEndAt: t0, ...inputFixed(get()) });
+    set({ strokes, input: inputOf(strokes), strokeEndAt: t0 });
     get().requestPrediction();
   },
   undoStroke: () => {
@@ -237,18 +237,19 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
   clearDrawing: () => set({ strokes: [], input: null, prediction: null, predictionFor: 0 }),
   setStrokes: (strokes, predict = true) => {
     if (!predict) {
-      set({ strokes, ...inputFixed(get()) });
+      set({ strokes });
       return;
     }
     const t0 = performance.now();
-    set({ strokes, input: inputOf(strokes), strokeEndAt: t0, ...inputFixed(get()) });
+    set({ strokes, input: inputOf(strokes), strokeEndAt: t0 });
     get().requestPrediction();
   },
 });
 
-/** A new drawing or name answers a banner about the old one ("draw something first"): it goes. */
-function inputFixed(s: { message: Message }): { message?: null } {
-  return s.message?.about === 'input' ? { message: null } : {};
+/** The refusal of the last Remember while it still applies: the same drawing and name (else null). */
+export function refusalNow(s: Pick<DrawingSlice, 'refusal' | 'strokes' | 'labelDraft'>): string | null {
+  const r = s.refusal;
+  return r && r.strokes === s.strokes && r.draft === s.labelDraft ? r.text : null;
 }
 
 /** Phases of the last stroke-end -> prediction, performance.now() stamps (benchmark and test API). */
@@ -326,11 +327,11 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       return false;
     }
     if (!input) {
-      set({ message: { kind: 'error', text: 'draw something first: an empty canvas cannot be remembered', about: 'input' } });
+      set({ refusal: { text: 'draw something first: an empty canvas cannot be remembered', strokes: get().strokes, draft: get().labelDraft } });
       return false;
     }
     if (!name.trim()) {
-      set({ message: { kind: 'error', text: 'type a name (or tap a known one) before remembering', about: 'input' } });
+      set({ refusal: { text: 'type a name (or tap a known one) before remembering', strokes: get().strokes, draft: get().labelDraft } });
       return false;
     }
     set({ busy: true });
@@ -341,6 +342,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const why = await persist({ slots: [r.write.slot] });
       set({
         lastWrite: r.write,
+        refusal: null,
         summary: engine!.summary(),
         latency: { ...get().latency, encodeMs: r.encodeMs, writeMs: r.writeMs },
         message: why ? { kind: 'warning', text: `remembered "${r.write.name}"${notSaved(why)}` } : null,

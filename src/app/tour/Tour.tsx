@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { createPortal } from 'react-dom';
-import { useApp } from '../store';
+import { refusalNow, useApp } from '../store';
 import { scriptStrokes, TOUR_SYMBOLS } from './scripts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +70,7 @@ export function Tour() {
         }
         await pause(500);
         const ok = await useApp.getState().remember(sym.name);
-        if (!ok) throw new Error(useApp.getState().message?.text ?? 'remember failed');
+        if (!ok) throw new Error(refusalNow(useApp.getState()) ?? useApp.getState().message?.text ?? 'remember failed');
         useApp.getState().setLabelDraft('');
         await pause(900);
       }

@@ -35,6 +35,8 @@ export class MemoryLabPage {
   readonly rememberButton: Locator;
   readonly message: Locator;
   readonly writeReport: Locator;
+  /** why the last Remember was refused (nothing drawn, no name), said under the button */
+  readonly refusal: Locator;
   readonly prediction: Locator;
 
   constructor(readonly page: Page) {
@@ -42,6 +44,7 @@ export class MemoryLabPage {
     this.labelInput = page.getByTestId('label-input');
     this.rememberButton = page.getByTestId('remember');
     this.message = page.getByTestId('message');
+    this.refusal = page.getByTestId('remember-refusal');
     this.writeReport = page.getByTestId('write-report');
     this.prediction = page.getByTestId('prediction');
   }
