@@ -218,9 +218,10 @@ class Dataset:
                     self.cache[v, r, s:s + batch] = preprocess_batch(torch.rot90(x, r, dims=(1, 2)))
         return self
 
-    def images(self, idx: torch.Tensor, rot: torch.Tensor, aug: AugmentConfig | None, gen: torch.Generator | None):
-        """-> [B, 1, 28, 28] float32 on the device."""
-        width = (torch.rand(len(idx), generator=gen) < aug.p_dilate).long() if aug is not None else torch.zeros_like(idx)
+    def images(self, idx: torch.Tensor, rot: torch.Tensor, aug: AugmentConfig | None, gen: torch.Generator | None, width: int = 0):
+        """-> [B, 1, 28, 28] float32 on the device. Without augmentation, `width` picks the stroke-width
+        variant (0: as drawn, 1: thicker pen); with it, the variant is drawn per sample (p_dilate)."""
+        width = (torch.rand(len(idx), generator=gen) < aug.p_dilate).long() if aug is not None else torch.full_like(idx, width)
         x = self.cache[width, rot, idx]
         if aug is None:
             return x[:, None]

@@ -60,16 +60,16 @@ def held_out_check(ckpt: str) -> None:
         raise SystemExit(f"{ckpt}: trained on train + validation (--trainval), so validation is not held out for it")
 
 
-def joined_keys(model: str, val: Dataset, shifts, cache: dict | None = None) -> torch.Tensor:
+def joined_keys(model: str, val: Dataset, shifts, cache: dict | None = None, widths: tuple[int, ...] = (0,)) -> torch.Tensor:
     """[4, N, D] keys of `model`: one checkpoint, or 'A.pt+B.pt+...' joined as src/encoder joins key parts
     (each part a unit key, the parts side by side / sqrt(parts)). `shifts`: train.shifted_keys's (a count
-    or the offsets). `cache` ((checkpoint, shifts) -> keys) spares encoding a network again that several
-    models share."""
+    or the offsets); `widths`: train.embed_all's pen-width variants. `cache` ((checkpoint, shifts, widths)
+    -> keys) spares encoding a network again that several models share."""
     cache = {} if cache is None else cache
     for c in model.split("+"):
-        if (c, shifts) not in cache:
-            cache[c, shifts] = embed_all(load_model(c), val, "cpu", shifts=shifts)
-    parts = [cache[c, shifts] for c in model.split("+")]
+        if (c, shifts, widths) not in cache:
+            cache[c, shifts, widths] = embed_all(load_model(c), val, "cpu", shifts=shifts, widths=widths)
+    parts = [cache[c, shifts, widths] for c in model.split("+")]
     return torch.cat(parts, dim=-1) / math.sqrt(len(parts))
 
 

@@ -138,10 +138,9 @@ SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1))
 
 
 @torch.no_grad()
-def shifted_keys(model: Encoder, x: torch.Tensor, shifts: int | tuple[tuple[int, int], ...] = 0) -> torch.Tensor:
-    """The key of each [B, 1, 28, 28] input as the app makes it: unit, or with test-time shifts (4 or 8)
-    the renormalised mean of the unit keys of the input and its copies moved by one pixel. `shifts` may
-    also be the (dx, dy) offsets of the copies themselves (bench/tta-offsets-rule.md's variants)."""
+def key_sum(model: Encoder, x: torch.Tensor, shifts: int | tuple[tuple[int, int], ...] = 0) -> torch.Tensor:
+    """The sum of the unit keys of each [B, 1, 28, 28] input and of its copies moved by `shifts` (4 or 8
+    one-pixel moves, or the (dx, dy) offsets themselves: bench/tta-offsets-rule.md's variants)."""
     if isinstance(shifts, int):
         if shifts not in (0, 4, 8):
             raise ValueError(f"shifts must be 0, 4 or 8, got {shifts}")
@@ -149,19 +148,30 @@ def shifted_keys(model: Encoder, x: torch.Tensor, shifts: int | tuple[tuple[int,
     k = model.keys(x)
     for dx, dy in shifts:
         k = k + model.keys(shifted(x, dx, dy))
-    return F.normalize(k, dim=1)
+    return k
 
 
 @torch.no_grad()
-def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512, shifts: int | tuple[tuple[int, int], ...] = 0) -> torch.Tensor:
-    """Unit keys of every image x 4 rotations -> [4, N, D] (no augmentation; `shifts`: test-time shifts, as shifted_keys)."""
+def shifted_keys(model: Encoder, x: torch.Tensor, shifts: int | tuple[tuple[int, int], ...] = 0) -> torch.Tensor:
+    """The key of each [B, 1, 28, 28] input as the app makes it: unit, or with test-time shifts (4 or 8)
+    the renormalised mean of the unit keys of the input and its copies moved by one pixel (key_sum)."""
+    return F.normalize(key_sum(model, x, shifts), dim=1)
+
+
+@torch.no_grad()
+def embed_all(model: Encoder, ds: Dataset, device: str, batch: int = 512, shifts: int | tuple[tuple[int, int], ...] = 0,
+              widths: tuple[int, ...] = (0,)) -> torch.Tensor:
+    """Unit keys of every image x 4 rotations -> [4, N, D] (no augmentation; `shifts`: test-time shifts, as
+    shifted_keys). `widths`: the pen-width variants whose copies the key also averages (0: as drawn, 1: the
+    Dataset's thicker-pen copy; (0,): the shipped key; bench/tta-width-rule.md measured (0, 1))."""
     model.eval()
     out = []
     for rot in range(4):
         keys = []
         for s in range(0, len(ds.char), batch):
             idx = torch.arange(s, min(s + batch, len(ds.char)))
-            keys.append(shifted_keys(model, ds.images(idx, torch.full_like(idx, rot), None, None), shifts).cpu())
+            k = sum(key_sum(model, ds.images(idx, torch.full_like(idx, rot), None, None, width=w), shifts) for w in widths)
+            keys.append(F.normalize(k, dim=1).cpu())
         out.append(torch.cat(keys))
     model.train()
     return torch.stack(out)

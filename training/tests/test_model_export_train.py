@@ -430,6 +430,22 @@ def test_centring_folds_the_training_mean_into_the_last_bias(tmp_path):
         center(Encoder(ModelConfig()).eval(), None, chars)
 
 
+def test_embed_all_widths_average_the_thicker_pen_copies():
+    """train.embed_all's `widths` (bench/tta-width-rule.md): (0,) is the shipped key (shifted_keys of the
+    drawing as drawn), (0, 1) the renormalised sum of the unit keys of both pen widths' 5 copies."""
+    ds = Dataset(synthetic_characters(n_chars=4, per_char=3), np.arange(4))
+    torch.manual_seed(1)
+    model = Encoder(ModelConfig()).eval()
+    idx = torch.arange(len(ds.char))
+    plain, thick = (ds.images(idx, torch.zeros_like(idx), None, None, width=w) for w in (0, 1))
+    assert not torch.equal(plain, thick)
+    shipped, averaged = (train.embed_all(model, ds, "cpu", shifts=4, widths=w)[0] for w in ((0,), (0, 1)))
+    model.eval()  # embed_all hands the model back in training mode
+    assert torch.allclose(shipped, train.shifted_keys(model, plain, 4), atol=1e-6)
+    both = torch.nn.functional.normalize(train.key_sum(model, plain, 4) + train.key_sum(model, thick, 4), dim=1)
+    assert torch.allclose(averaged, both, atol=1e-6) and not torch.allclose(averaged, shipped, atol=1e-4)
+
+
 def test_tta_offsets_shift4_is_the_shipped_key_and_bad_input_is_refused(tmp_path):
     """tta_offsets_paired.py (bench/tta-offsets-rule.md): its `shift4` keys are the app's 4 test-time shifts
     (train.shifted_keys with 4), the other offset sets give other unit keys, and it refuses what paired_val refuses."""
