@@ -131,7 +131,7 @@ let model: RareModel | null = null;
 let task: RareTask | null = null;
 let counts: Int32Array | null = null;
 let loading: Promise<void> | null = null;
-const rng = mulberry32((Date.now() >>> 0) ^ 0x5bd1e995);
+let rng = mulberry32((Date.now() >>> 0) ^ 0x5bd1e995);
 
 const sessionSchema = z.object({
   format: z.literal(SESSION_FORMAT),
@@ -412,7 +412,11 @@ export function accuracyBySightings(attempts: Attempt[]): { sightings: number; a
 
 declare global {
   interface Window {
-    __memoryLabRare?: { state: () => Omit<RareState, 'open' | 'setInputText' | 'selectStep' | 'generate' | 'pickUnseen' | 'sameNumberNewContext' | 'runInput' | 'teach' | 'resetSession'> };
+    __memoryLabRare?: {
+      state: () => Omit<RareState, 'open' | 'setInputText' | 'selectStep' | 'generate' | 'pickUnseen' | 'sameNumberNewContext' | 'runInput' | 'teach' | 'resetSession'>;
+      /** Re-seed the generator behind "Random input", "A number never seen" and "Same number, new context" (tests: reproducible inputs). */
+      seed: (seed: number) => void;
+    };
   }
 }
 if (typeof window !== 'undefined') {
@@ -421,6 +425,10 @@ if (typeof window !== 'undefined') {
       const { open: _o, setInputText: _s, selectStep: _ss, generate: _g, pickUnseen: _p, sameNumberNewContext: _n, runInput: _r, teach: _t, resetSession: _x, ...rest } = useRare.getState();
       void [_o, _s, _ss, _g, _p, _n, _r, _t, _x];
       return rest;
+    },
+    seed: (seed) => {
+      if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
+      rng = mulberry32(seed);
     },
   };
 }

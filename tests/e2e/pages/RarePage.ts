@@ -57,6 +57,11 @@ export class RarePage {
     return this.page.evaluate(() => window.__memoryLabRare!.state() as unknown as RareStateView);
   }
 
+  /** Make the view's random picks reproducible from here on. */
+  seed(seed: number): Promise<void> {
+    return this.page.evaluate((s) => window.__memoryLabRare!.seed(s), seed);
+  }
+
   async typeAndRun(text: string) {
     await this.input.fill(text);
     await this.input.press('Enter');
