@@ -51,6 +51,11 @@ test.describe('core flows', () => {
     expect((await app.state()).ages[first.write.slot]).toBe(0);
     expect((await app.state()).filled).toBe(2);
   });
+});
+
+test.describe('full flows', () => {
+  test.skip(({ backend }) => backend !== 'wasm', 'full flows run on the wasm project; webgpu (SwiftShader) runs the core flows');
+  openApp();
 
   test('an empty canvas cannot be remembered', async ({ page }) => {
     await app.labelInput.fill('nothing');
@@ -67,11 +72,6 @@ test.describe('core flows', () => {
     await expect(app.refusal).toContainText('empty canvas cannot be remembered');
     expect((await app.state()).filled).toBe(0);
   });
-});
-
-test.describe('full flows', () => {
-  test.skip(({ backend }) => backend !== 'wasm', 'full flows run on the wasm project; webgpu (SwiftShader) runs the core flows');
-  openApp();
 
   test('a full small memory evicts the oldest slot', async () => {
     await app.setSettings({ memorySize: 2, ageNoise: 0 });

@@ -45,6 +45,7 @@ test.describe('durability', () => {
   });
 
   test('two tabs: the second is read-only, follows the first, takes over when it closes; no write lost', async ({ page, context, backend }) => {
+    test.skip(backend === 'webgpu', 'the tab lock and the follow-the-saves logic are backend independent: checked on wasm (a reload onto WebGPU is checked by the tab-close test)');
     test.setTimeout(300_000); // ten remembers over two tabs and a reload
     const a = await openApp(page, backend);
     const b = await openApp(await context.newPage(), backend);
