@@ -10,10 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Encoder, encoderModelUrl, imagesToFlat, LEGACY_ENCODER, type EncoderEntry } from '../encoder';
 import { inputToThumbnail } from '../strokes';
 import { createMemoryPort } from './memoryAdapter';
-import { reencodeSlots, type ReencodeReport } from './reencode';
+import { reencodeSlots, thumbToInput, type ReencodeReport } from './reencode';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
-import { keysAreCurrent, labelNameProblem, type SavedMemory, type SavedSlot } from './persist';
+import { keysAreCurrent, labelNameProblem, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
 import { cutoffAfterMove, cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
@@ -24,6 +24,13 @@ import { cutoffAfterMove, cutoffOf, MAX_LABEL_ID, type BackendChoice, type Label
 export const NEAR_TIE = 0.02;
 /** Neighbours shown in the prediction panel. */
 export const SHOWN_NEIGHBOURS = 8;
+/**
+ * A shared link leaves a slot's key out when the key of its stored drawing is this close to it (1 -
+ * cosine): the stored drawing is the encoder input rounded to bytes, so a slot written once gives
+ * back its key to ~1e-6 (measured: tests/unit/shareStore.test.ts); a key averaged by the update
+ * rule is ~1e-2 or more away.
+ */
+export const KEY_FROM_DRAWING_TOLERANCE = 1e-4;
 
 /** models/ as served (dev) and copied (build) by vite.config.ts */
 export const MODELS_BASE = `${import.meta.env?.BASE_URL ?? '/'}models/`;
@@ -552,6 +559,38 @@ export class Engine {
     return { ...this.savedMeta(), slots };
   }
 
+  /**
+   * The memory as a shared link carries it (src/app/share.ts): the memory file's text, and the slots
+   * whose key the link may leave out because the receiving app makes it again from the slot's
+   * drawing: those whose key is the encoder's key of their stored 28x28 drawing to within
+   * KEY_FROM_DRAWING_TOLERANCE in cosine (a slot written once: its drawing is stored as bytes, so
+   * not exactly). A key the update rule averaged is no one drawing's key and travels whole.
+   * `closest`: the smallest cosine among the left-out keys (1 when none).
+   */
+  shareable(): Promise<{ fileText: string; keyless: Set<number>; closest: number }> {
+    return this.serial(async () => {
+      const saved = this.saved();
+      const drawn = saved.slots.filter((s) => s.thumb.some((v) => v > 0));
+      const keyless = new Set<number>();
+      let closest = 1;
+      if (drawn.length > 0) {
+        const flat = new Float32Array(drawn.length * 784);
+        drawn.forEach((s, i) => flat.set(thumbToInput(s.thumb), i * 784));
+        const made = await this.encoder.encode(flat, { batchSize: 64 });
+        const d = this.keySize;
+        drawn.forEach((s, i) => {
+          let dot = 0;
+          for (let j = 0; j < d; j++) dot += s.key[j] * made[i * d + j];
+          if (dot >= 1 - KEY_FROM_DRAWING_TOLERANCE) {
+            keyless.add(s.slot);
+            closest = Math.min(closest, dot);
+          }
+        });
+      }
+      return { fileText: JSON.stringify(toFile(saved)), keyless, closest };
+    });
+  }
+
   /** saved() without the slots: what the autosave's meta record needs, cheap at any memory size */
   savedMeta(): SavedMemory {
     return {
@@ -582,6 +621,23 @@ export class Engine {
   }
 
   /**
+   * The slots with every key: a key a shared link left out (null) is made from the slot's drawing
+   * with the encoder in use (the sender's: the caller checked keysAreCurrent). Throws when one
+   * cannot be made: the link is then refused whole.
+   */
+  private async keysFromDrawings(slots: readonly IncomingSlot[]): Promise<SavedSlot[]> {
+    const missing = slots.filter((s) => s.key === null);
+    if (missing.length === 0) return slots as SavedSlot[];
+    const r = await reencodeSlots(missing, this.encoder);
+    if (r.report.dropped.length > 0) {
+      const d = r.report.dropped[0];
+      throw new Error(`the key of slot ${d.slot} could not be made from its drawing (${d.reason})`);
+    }
+    const made = new Map(r.slots.map((s) => [s.slot, s]));
+    return slots.map((s) => (s.key === null ? made.get(s.slot)! : (s as SavedSlot)));
+  }
+
+  /**
    * Replace the whole memory by a validated saved one; on error nothing changes. A memory whose
    * keys another encoder made (m.encoder; absent: LEGACY_ENCODER), or other weights of this one
    * (keysAreCurrent), is re-encoded from its drawings with the encoder in use; the report says
@@ -589,17 +645,18 @@ export class Engine {
    * encoder that made the keys (a saved cut-off equal to it was not the user's choice).
    */
   restore(
-    m: SavedMemory,
+    m: SavedMemory<IncomingSlot>,
     onProgress?: (p: EncoderSwitchProgress) => void,
     makerCutoff: number = cutoffOf(FALLBACK_ENCODER),
   ): Promise<RestoreReport | null> {
     return this.serial(async () => {
       const madeBy = m.encoder ?? LEGACY_ENCODER;
-      let slots = m.slots;
+      let slots: SavedSlot[];
       let report: RestoreReport | null = null;
       let settings: Settings = { ...m.settings, backend: this.settings.backend };
       const keys = keysAreCurrent(m, this.encoderEntry);
-      if (!keys.current) {
+      if (keys.current) slots = await this.keysFromDrawings(m.slots);
+      else {
         const r = await reencodeSlots(m.slots, this.encoder, (done, total) => onProgress?.({ phase: 'encoding', done, total }));
         if (m.slots.length > 0 && r.slots.length === 0) {
           throw new Error(

@@ -26,7 +26,14 @@ export interface SavedSlot {
   thumb: Uint8Array;
 }
 
-export interface SavedMemory {
+/**
+ * A slot read from a shared link: its key may be absent (null), to be made from its drawing by the
+ * receiving app's encoder (Engine.restore). The sender leaves out only keys that are its drawing's
+ * key (a slot written once); a key the update rule averaged travels whole (src/app/share.ts).
+ */
+export type IncomingSlot = Omit<SavedSlot, 'key'> & { key: Float32Array | null };
+
+export interface SavedMemory<S extends IncomingSlot = SavedSlot> {
   /** the registry name of the encoder that made the keys (absent: LEGACY_ENCODER, src/encoder/registry.ts) */
   encoder?: string;
   /** that encoder's weights (registry `weights`; absent: saved before weights were recorded) */
@@ -39,7 +46,7 @@ export interface SavedMemory {
   size: number;
   keySize: number;
   labels: { id: number; name: string }[];
-  slots: SavedSlot[];
+  slots: S[];
   /** the memory's write counter (age = clock - write time); absent in files, where max(age) is used */
   clock?: number;
 }
@@ -122,7 +129,8 @@ export const fileSchema = z.object({
         slot: z.number().int().min(0).max(SETTING_BOUNDS.memorySize.max - 1),
         label: z.number().int().min(0).max(MAX_LABEL_ID),
         age: z.number().int().min(0).max(MAX_AGE),
-        key: base64.max(6 * 4096),
+        /** absent only in a shared link's memory: made from the drawing (IncomingSlot) */
+        key: base64.max(6 * 4096).optional(),
         thumb: base64.max(1100),
       }),
     )
@@ -200,6 +208,19 @@ export function keySizeMismatch(expected: ExpectedEncoder, keySize: number, made
  * @throws Error with a message for the user; nothing is changed by this function.
  */
 export function fromFile(data: unknown, expected: ExpectedEncoder, unusedLabels: 'refuse' | 'drop' = 'refuse'): SavedMemory {
+  return readFile(data, expected, unusedLabels, false) as SavedMemory;
+}
+
+/**
+ * A shared link's memory (src/app/share.ts): a memory file whose slots may leave their key out
+ * (null: Engine.restore makes it from the slot's drawing, which must then hold ink). Otherwise the
+ * same checks as fromFile.
+ */
+export function fromLinkFile(data: unknown, expected: ExpectedEncoder): SavedMemory<IncomingSlot> {
+  return readFile(data, expected, 'refuse', true);
+}
+
+function readFile(data: unknown, expected: ExpectedEncoder, unusedLabels: 'refuse' | 'drop', keysMayBeAbsent: boolean): SavedMemory<IncomingSlot> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not a Memory Lab file: expected a JSON object');
   const rec = data as Record<string, unknown>;
   if (rec.format !== FILE_FORMAT) {
@@ -215,13 +236,18 @@ export function fromFile(data: unknown, expected: ExpectedEncoder, unusedLabels:
   if (want !== null) {
     throw new Error(`the file holds keys of size ${f.keySize}, but this encoder makes keys of size ${want}`);
   }
-  const slots = f.slots.map((s, i) => {
+  const slots = f.slots.map((s, i): IncomingSlot => {
+    const thumb = base64ToBytes(s.thumb, `invalid Memory Lab file: slots.${i}.thumb`);
+    if (s.key === undefined) {
+      if (!keysMayBeAbsent) throw new Error(`invalid Memory Lab file: slots.${i}.key is missing`);
+      if (!thumb.some((v) => v > 0)) throw new Error(`invalid Memory Lab link: slots.${i} has no key and a blank drawing, so no key can be made for it`);
+      return { slot: s.slot, label: s.label, age: s.age, key: null, thumb };
+    }
     const kb = base64ToBytes(s.key, `invalid Memory Lab file: slots.${i}.key`);
     if (kb.length !== f.keySize * 4) {
       throw new Error(`invalid Memory Lab file: slots.${i}.key has ${(kb.length / 4).toFixed(2).replace(/\.00$/, '')} floats, expected ${f.keySize}`);
     }
     const key = new Float32Array(kb.buffer, 0, f.keySize);
-    const thumb = base64ToBytes(s.thumb, `invalid Memory Lab file: slots.${i}.thumb`);
     return { slot: s.slot, label: s.label, age: s.age, key, thumb };
   });
   return checkSaved(
@@ -233,15 +259,22 @@ export function fromFile(data: unknown, expected: ExpectedEncoder, unusedLabels:
 
 /** Parse a file's text (JSON) and validate it; every failure is an Error that says what is wrong. */
 export function fromFileText(text: string, expected: ExpectedEncoder): SavedMemory {
+  return fromFile(parseFileText(text), expected);
+}
+
+/** fromLinkFile of a shared link's JSON text (keys may be absent: IncomingSlot). */
+export function fromLinkText(text: string, expected: ExpectedEncoder): SavedMemory<IncomingSlot> {
+  return fromLinkFile(parseFileText(text), expected);
+}
+
+function parseFileText(text: string): unknown {
   if (text.length > MAX_FILE_BYTES) throw new Error(`the file is too large for a memory file (${text.length} characters)`);
-  let data: unknown;
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message.slice(0, 120) : 'unreadable';
     throw new Error(`the file is not JSON (${detail})`);
   }
-  return fromFile(data, expected);
 }
 
 function shortJson(v: unknown): string {
@@ -260,7 +293,7 @@ function shortJson(v: unknown): string {
  * unit keys, 28x28 thumbnails. Returns the memory; throws `${what}: ...` otherwise. The app's own
  * autosave passes unusedLabels 'drop' (a stale name is harmless there); a file must be exact.
  */
-export function checkSaved(m: SavedMemory, what: string, unusedLabels: 'refuse' | 'drop' = 'refuse'): SavedMemory {
+export function checkSaved<S extends IncomingSlot>(m: SavedMemory<S>, what: string, unusedLabels: 'refuse' | 'drop' = 'refuse'): SavedMemory<S> {
   if (m.settings.memorySize !== m.size) throw new Error(`${what}: settings.memorySize ${m.settings.memorySize} but size ${m.size}`);
   if (m.slots.length > m.size) throw new Error(`${what}: ${m.slots.length} slots in a memory of ${m.size}`);
   const labelIds = new Set<number>();
@@ -279,6 +312,8 @@ export function checkSaved(m: SavedMemory, what: string, unusedLabels: 'refuse' 
     seen.add(s.slot);
     if (!labelIds.has(s.label)) throw new Error(`${what}: slots.${i} has label ${s.label}, which is not in labels`);
     used.add(s.label);
+    if (s.thumb.length !== 784) throw new Error(`${what}: slots.${i}.thumb has ${s.thumb.length} bytes, expected 784 (28x28)`);
+    if (s.key === null) return; // a link's slot whose key is made from its drawing (IncomingSlot)
     if (s.key.length !== m.keySize) throw new Error(`${what}: slots.${i}.key has ${s.key.length} floats, expected ${m.keySize}`);
     let norm = 0;
     for (const v of s.key) {
@@ -288,7 +323,6 @@ export function checkSaved(m: SavedMemory, what: string, unusedLabels: 'refuse' 
     if (Math.abs(Math.sqrt(norm) - 1) > 1e-3) {
       throw new Error(`${what}: slots.${i}.key is not of unit length (norm ${Math.sqrt(norm).toFixed(4)})`);
     }
-    if (s.thumb.length !== 784) throw new Error(`${what}: slots.${i}.thumb has ${s.thumb.length} bytes, expected 784 (28x28)`);
   });
   if (unusedLabels === 'drop') return { ...m, labels: m.labels.filter((l) => used.has(l.id)) };
   for (const l of m.labels) if (!used.has(l.id)) throw new Error(`${what}: label "${l.name}" (id ${l.id}) is held by no slot`);

@@ -9,7 +9,7 @@
  * so is one whose new key is not a finite unit vector. The report names them.
  */
 import type { Encoder } from '../encoder';
-import type { SavedSlot } from './persist';
+import type { IncomingSlot, SavedSlot } from './persist';
 
 export interface ReencodeReport {
   /** slots re-encoded and kept */
@@ -34,7 +34,7 @@ export function thumbToInput(thumb: Uint8Array): Float32Array {
  * @returns the kept slots (same slot, label, age, thumb; a new key of encoder.keySize) and a report
  */
 export async function reencodeSlots(
-  slots: readonly SavedSlot[],
+  slots: readonly IncomingSlot[],
   encoder: Encoder,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ slots: SavedSlot[]; report: ReencodeReport }> {

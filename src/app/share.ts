@@ -2,21 +2,28 @@
  * A memory in a link (classroom sharing, no server): the export file's JSON (src/app/persist.ts,
  * with the encoder's name and every stored drawing), compressed, in the URL fragment
  *
- *   https://<the app>/#memory=1.<base64url( deflate-raw(file JSON) ++ CRC-32(file JSON) )>
+ *   https://<the app>/#memory=2.<base64url( deflate-raw(file JSON) ++ CRC-32(file JSON) )>
  *
- * The fragment is never sent to a server. `1.` is the link format version, readable without
+ * The fragment is never sent to a server. `2.` is the link format version, readable without
  * decompressing. The CRC-32 (big-endian, of the uncompressed JSON) catches a link damaged or cut
- * short in a mail or chat; the JSON is then validated exactly as an imported file (fromFileText).
+ * short in a mail or chat; the JSON is then validated as an imported file (fromLinkText).
+ *
+ * Version 2 leaves out the keys the receiving app makes again from their drawings (a slot written
+ * once: Engine.shareable says which): a 256-number key is ~1,400 of a drawing's ~1,500 characters
+ * in a link, its 28x28 drawing compresses to a few hundred. A key the update rule averaged travels
+ * whole. Version 1 links (every key in the link) are still read.
  * A memory whose link would pass MAX_LINK_CHARS is shared as a file instead; a link up to
  * QR_MAX_BYTES also fits a QR code. Pure: no DOM, no React.
  */
 import { Inflate, deflateSync } from 'fflate';
 import QRCode from 'qrcode';
-import { fromFileText, type ExpectedEncoder, type SavedMemory } from './persist';
+import { fromLinkText, type ExpectedEncoder, type IncomingSlot, type MemoryFile, type SavedMemory } from './persist';
 
 /** the fragment's name: #memory=... (the view names, #memory alone, have no "=") */
 export const LINK_PARAM = 'memory';
-export const LINK_VERSION = 1;
+export const LINK_VERSION = 2;
+/** the link versions this app reads (1: every key in the link) */
+export const LINK_VERSIONS_READ = [1, 2];
 /**
  * Longest link the app makes or reads, in characters. Browsers take far longer ones (Chromium ~2 MB),
  * but a link is pasted into mails and chats; past ~32k a file is the better way to send a memory.
@@ -83,9 +90,18 @@ export function crc32(b: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** The link payload (what follows `#memory=`) of a memory file's JSON text. */
-export function payloadOfFileText(fileText: string): string {
-  const json = new TextEncoder().encode(fileText);
+/**
+ * The link payload (what follows `#memory=`) of a memory file's JSON text, the keys of the slots in
+ * `keyless` left out (the receiving app makes them from the slots' drawings).
+ */
+export function payloadOfFileText(fileText: string, keyless: ReadonlySet<number> = new Set()): string {
+  let text = fileText;
+  if (keyless.size > 0) {
+    const file = JSON.parse(fileText) as MemoryFile;
+    for (const s of file.slots) if (keyless.has(s.slot)) delete s.key;
+    text = JSON.stringify(file);
+  }
+  const json = new TextEncoder().encode(text);
   const packed = deflateSync(json, { level: 9, mem: 8 });
   const out = new Uint8Array(packed.length + 4);
   out.set(packed);
@@ -105,11 +121,11 @@ export function fileTextOfPayload(payload: string): string {
   const m = /^(\d{1,6})\.(.*)$/s.exec(payload);
   if (!m) throw new Error('this is not a Memory Lab memory link (it does not start with a version number)');
   const version = Number(m[1]);
-  if (version !== LINK_VERSION) {
+  if (!LINK_VERSIONS_READ.includes(version)) {
     throw new Error(
       version > LINK_VERSION
         ? `this link was made by a newer Memory Lab (link version ${version}; this app reads version ${LINK_VERSION}): update the app, or share the memory as a file`
-        : `unsupported link version ${version} (this app reads version ${LINK_VERSION})`,
+        : `unsupported link version ${version} (this app reads versions ${LINK_VERSIONS_READ.join(' and ')})`,
     );
   }
   const bytes = base64urlToBytes(m[2]);
@@ -153,11 +169,14 @@ function inflateBounded(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Decode and validate a link payload like an imported file; throws saying what is wrong. */
-export function sharedMemoryOfPayload(payload: string, expected: ExpectedEncoder): { saved: SavedMemory; fileText: string } {
+/**
+ * Decode and validate a link payload like an imported file (its keys may be left out: fromLinkText);
+ * throws saying what is wrong.
+ */
+export function sharedMemoryOfPayload(payload: string, expected: ExpectedEncoder): { saved: SavedMemory<IncomingSlot>; fileText: string } {
   const fileText = fileTextOfPayload(payload);
   try {
-    return { saved: fromFileText(fileText, expected), fileText };
+    return { saved: fromLinkText(fileText, expected), fileText };
   } catch (err) {
     throw new Error(`the link holds no usable memory: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -179,10 +198,11 @@ export type ShareLink =
 /**
  * The link that opens `fileText` (a memory file's JSON) on another device, or why there is none.
  * @param pageUrl the app's address without a fragment (location.origin + location.pathname)
+ * @param keyless the slots whose keys the link leaves out (Engine.shareable)
  */
-export function shareLinkOf(fileText: string, pageUrl: string): ShareLink {
+export function shareLinkOf(fileText: string, pageUrl: string, keyless: ReadonlySet<number> = new Set()): ShareLink {
   if (fileText.length > MAX_FILE_CHARS_FOR_LINK) return { kind: 'too-large', chars: null, fileChars: fileText.length, limit: MAX_LINK_CHARS };
-  const url = `${pageUrl.replace(/#.*$/, '')}#${LINK_PARAM}=${payloadOfFileText(fileText)}`;
+  const url = `${pageUrl.replace(/#.*$/, '')}#${LINK_PARAM}=${payloadOfFileText(fileText, keyless)}`;
   if (url.length > MAX_LINK_CHARS) return { kind: 'too-large', chars: url.length, fileChars: fileText.length, limit: MAX_LINK_CHARS };
   // the URL is ASCII: one byte per character in the QR code's byte mode
   return { kind: 'link', url, chars: url.length, qr: url.length <= QR_MAX_BYTES };

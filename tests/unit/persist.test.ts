@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { fromFile, fromFileText, toFile, type SavedMemory } from '../../src/app/persist';
+import { fromFile, fromFileText, fromLinkFile, toFile, type SavedMemory } from '../../src/app/persist';
 import { readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { DEFAULT_SETTINGS } from '../../src/app/types';
 
@@ -40,10 +40,29 @@ describe('memory file', () => {
     ['missing labels', { ...toFile(sample()), labels: undefined }, /labels/],
     ['slot outside memory', (() => { const f = toFile(sample()); f.slots[0].slot = 99; return f; })(), /outside a memory of 16/],
     ['unknown label', (() => { const f = toFile(sample()); f.slots[0].label = 5; return f; })(), /not in labels/],
-    ['truncated key', (() => { const f = toFile(sample()); f.slots[0].key = f.slots[0].key.slice(0, 8); return f; })(), /key has|base64/],
+    ['truncated key', (() => { const f = toFile(sample()); f.slots[0].key = f.slots[0].key!.slice(0, 8); return f; })(), /key has|base64/],
+    ['missing key (only a shared link may leave keys out)', (() => { const f = toFile(sample()); delete f.slots[0].key; return f; })(), /slots\.0\.key is missing/],
     ['corrupt base64', (() => { const f = toFile(sample()); f.slots[0].thumb = '!!!'; return f; })(), /base64/],
   ])('refuses %s with a clear message', (_name, data, msg) => {
     expect(() => fromFile(data, 8)).toThrow(msg);
+  });
+
+  it('a shared link may leave a key out (made from the drawing on opening), never for a blank drawing', () => {
+    const f = toFile(sample());
+    delete f.slots[1].key;
+    const m = fromLinkFile(JSON.parse(JSON.stringify(f)), 8);
+    expect(m.slots[0].key).not.toBeNull();
+    expect(m.slots[1].key).toBeNull();
+    expect(m.slots[1].thumb[0]).toBe(200);
+    const blank = toFile(sample());
+    delete blank.slots[0].key;
+    blank.slots[0].thumb = toFile({ ...sample(), slots: [{ ...sample().slots[0], thumb: new Uint8Array(784) }] }).slots[0].thumb;
+    expect(() => fromLinkFile(blank, 8)).toThrow(/slots\.0 has no key and a blank drawing/);
+    // the other checks stay: a key that is there must be right
+    const bad = toFile(sample());
+    delete bad.slots[1].key;
+    bad.slots[0].key = bad.slots[0].key!.slice(0, 8);
+    expect(() => fromLinkFile(bad, 8)).toThrow(/key has|base64/);
   });
 
   it('refuses keys of another size and keys not of unit length', () => {

@@ -71,7 +71,7 @@ describe('memory link: round trip', () => {
   it('a memory comes back bit for bit: keys, drawings, labels, ages, settings, encoder', () => {
     const m = memory(2);
     const link = linkOf(m);
-    expect(link.url.startsWith(`${PAGE}#memory=1.`)).toBe(true);
+    expect(link.url.startsWith(`${PAGE}#memory=2.`)).toBe(true);
     expect(link.qr).toBe(link.chars <= QR_MAX_BYTES);
     const { saved } = sharedMemoryOfPayload(payloadOf(link.url), EXPECTED);
     expect(saved.encoder).toBe('omniglot-conv4');
@@ -79,9 +79,32 @@ describe('memory link: round trip', () => {
     expect(saved.settings).toEqual(m.settings);
     expect(saved.slots.map((s) => [s.slot, s.label, s.age])).toEqual(m.slots.map((s) => [s.slot, s.label, s.age]));
     saved.slots.forEach((s, i) => {
-      expect(Array.from(s.key)).toEqual(Array.from(m.slots[i].key));
+      expect(Array.from(s.key!)).toEqual(Array.from(m.slots[i].key));
       expect(Array.from(s.thumb)).toEqual(Array.from(m.slots[i].thumb));
     });
+  });
+
+  it('keys the receiver makes from their drawings are left out (version 2): shorter, those slots open without a key, the others bit for bit', () => {
+    const m = memory(4);
+    const whole = linkOf(m);
+    const keyless = new Set([m.slots[0].slot, m.slots[2].slot]);
+    const l = shareLinkOf(fileOf(m), PAGE, keyless);
+    if (l.kind !== 'link') throw new Error('expected a link');
+    // two 128-number keys: ~2 x 680 characters of base64 text that hardly compresses
+    expect(whole.chars - l.chars).toBeGreaterThan(2 * 600);
+    const { saved } = sharedMemoryOfPayload(payloadOf(l.url), EXPECTED);
+    saved.slots.forEach((s, i) => {
+      if (keyless.has(s.slot)) expect(s.key).toBeNull();
+      else expect(Array.from(s.key!)).toEqual(Array.from(m.slots[i].key));
+      expect(Array.from(s.thumb)).toEqual(Array.from(m.slots[i].thumb));
+    });
+  });
+
+  it('a version 1 link (every key in it, made before version 2) still opens', () => {
+    const m = memory(2);
+    const v1 = `1.${payloadOf(linkOf(m).url).slice(2)}`;
+    const { saved } = sharedMemoryOfPayload(v1, EXPECTED);
+    expect(Array.from(saved.slots[1].key!)).toEqual(Array.from(m.slots[1].key));
   });
 
   it('the link is a fragment (never sent to a server) after the page address, any old fragment dropped', () => {
@@ -90,7 +113,7 @@ describe('memory link: round trip', () => {
     const u = new URL(l.url);
     expect(u.origin + u.pathname).toBe(PAGE);
     expect(u.search).toBe('');
-    expect(payloadOfHash(u.hash)).toMatch(/^1\.[A-Za-z0-9_-]+$/);
+    expect(payloadOfHash(u.hash)).toMatch(/^2\.[A-Za-z0-9_-]+$/);
   });
 
   it('view names in the address are not memory links', () => {
@@ -126,7 +149,7 @@ describe('memory link: bad links are refused, saying why', () => {
   });
 
   it('another link version: a newer one asks for an update, nothing else is tried', () => {
-    expect(() => fileTextOfPayload(`2.${good.slice(2)}`)).toThrow(/newer Memory Lab \(link version 2; this app reads version 1\)/);
+    expect(() => fileTextOfPayload(`3.${good.slice(2)}`)).toThrow(/newer Memory Lab \(link version 3; this app reads version 2\)/);
     expect(() => fileTextOfPayload(`0.${good.slice(2)}`)).toThrow(/unsupported link version 0/);
     expect(() => fileTextOfPayload(good.slice(2))).toThrow(/not a Memory Lab memory link/);
     expect(() => fileTextOfPayload('')).toThrow(/not a Memory Lab memory link/);
@@ -208,7 +231,7 @@ describe('QR code', () => {
     const read = readQr(link.url);
     expect(read).toBe(link.url);
     const { saved } = sharedMemoryOfPayload(payloadOf(read!), EXPECTED);
-    expect(Array.from(saved.slots[0].key)).toEqual(Array.from(m.slots[0].key));
+    expect(Array.from(saved.slots[0].key!)).toEqual(Array.from(m.slots[0].key));
   });
 
   it('QR_MAX_BYTES is what a QR code holds: that many characters fit, one more does not', () => {

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp } from '../store';
-import { MAX_LINK_CHARS, QR_MAX_BYTES, qrModulesOf, shareLinkOf, type ShareLink } from '../share';
+import { MAX_LINK_CHARS, QR_MAX_BYTES, qrModulesOf, type ShareLink } from '../share';
 import { downloadText } from './RescueBanner';
 
 const exportName = () => `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`;
@@ -28,16 +28,29 @@ export function SharePanel() {
   const ready = useApp((s) => s.ready);
   const summary = useApp((s) => s.summary);
   const exportText = useApp((s) => s.exportText);
+  const makeShareLink = useApp((s) => s.makeShareLink);
   // the link is made on request and belongs to the memory it was made from
   const [made, setMade] = useState<{ link: ShareLink; of: typeof summary } | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const [large, setLarge] = useState(false);
+  const [making, setMaking] = useState(false);
+  const [failed, setFailed] = useState<string | null>(null);
   const filled = summary?.filled ?? 0;
   const link = made && made.of === summary ? made.link : null;
 
-  const make = () => {
+  const make = async () => {
     setCopied(null);
-    setMade({ link: shareLinkOf(exportText(), `${location.origin}${location.pathname}`), of: summary });
+    setFailed(null);
+    setMaking(true);
+    try {
+      // the keys the other device makes again from their drawings are left out (shorter link)
+      setMade({ link: await makeShareLink(`${location.origin}${location.pathname}`), of: summary });
+    } catch (err) {
+      setMade(null);
+      setFailed(`The link could not be made (${err instanceof Error ? err.message : String(err)}): save the memory as a file instead.`);
+    } finally {
+      setMaking(false);
+    }
   };
   const copy = async (url: string) => {
     try {
@@ -55,9 +68,14 @@ export function SharePanel() {
         A link or a QR code holds the memory itself (its drawings and names, nothing goes to a server). The other device opens it
         and is asked before its own memory is replaced.
       </p>
-      <button type="button" data-testid="share-make" disabled={!ready || filled === 0} onClick={make}>
-        {link ? 'Make the link again' : 'Make a link and QR code'}
+      <button type="button" data-testid="share-make" disabled={!ready || filled === 0 || making} onClick={() => void make()}>
+        {making ? 'Making the link…' : link ? 'Make the link again' : 'Make a link and QR code'}
       </button>
+      {failed && (
+        <p className="warning-text" role="alert" data-testid="share-failed">
+          {failed}
+        </p>
+      )}
       {ready && filled === 0 && <p className="muted">Remember a drawing first: an empty memory has nothing to share.</p>}
       {made && !link && filled > 0 && <p className="muted" data-testid="share-stale">The memory changed since: make the link again.</p>}
       {link?.kind === 'too-large' && (

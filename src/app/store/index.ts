@@ -20,7 +20,7 @@ import {
   writeWholeMemory,
   type StoredAutosave,
 } from '../autosave';
-import { fromFile, fromFileText, toFile } from '../persist';
+import { fromFile, fromFileText, fromLinkText, toFile } from '../persist';
 import {
   createEncoderSlice,
   encodersForStart,
@@ -428,7 +428,9 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       let saved;
       let reencoded: Message = null;
       try {
-        saved = fromFileText(text, { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry });
+        const expected = { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry };
+        // a link may leave keys out: restore makes them from their drawings
+        saved = source === 'link' ? fromLinkText(text, expected) : fromFileText(text, expected);
         await beforeReplace?.();
         const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, get().encoders));
         reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));

@@ -10,7 +10,7 @@
 import type { StateCreator } from 'zustand';
 import { asideToText, deleteAside, listAside, metaOf, putAside, readAside, type AsideSummary, type StoredAutosave } from '../autosave';
 import type { Engine } from '../engine';
-import { payloadOfHash, sharedMemoryOfPayload } from '../share';
+import { payloadOfHash, sharedMemoryOfPayload, shareLinkOf, type ShareLink } from '../share';
 import type { AppState } from './index';
 
 /** A shared memory waiting for the user's answer. */
@@ -20,13 +20,21 @@ export interface IncomingShare {
   /** the encoder that made its keys, and whether this device re-encodes them (another encoder) */
   encoder: string;
   reencode: boolean;
-  /** the memory file's JSON (already validated) */
+  /** the link's memory file JSON (already validated; keys may be left out: fromLinkText) */
   fileText: string;
+  /** how many of its keys this device makes from their drawings (left out of the link) */
+  keysFromDrawings: number;
   /** how many drawings the memory on this device holds now (what "open it" puts aside) */
   mine: number;
 }
 
 export interface ShareSlice {
+  /**
+   * The link that opens this memory on another device (or why there is none), the keys this
+   * device's encoder gives back from their drawings left out (Engine.shareable).
+   * @param pageUrl the app's address (location.origin + location.pathname)
+   */
+  makeShareLink: (pageUrl: string) => Promise<ShareLink>;
   incoming: IncomingShare | null;
   /** the user's memory put aside when a shared one replaced it */
   previous: { key: number; drawings: number } | null;
@@ -84,6 +92,12 @@ function storedOf(e: Engine): StoredAutosave {
 export const createShareSlice =
   (deps: ShareSliceDeps): StateCreator<AppState, [], [], ShareSlice> =>
   (set, get) => ({
+    makeShareLink: async (pageUrl) => {
+      const e = deps.engine();
+      if (!e) throw new Error('the app is not ready yet');
+      const { fileText, keyless } = await e.shareable();
+      return shareLinkOf(fileText, pageUrl, keyless);
+    },
     incoming: null,
     previous: null,
     checkSharedLink: (hash) => {
@@ -102,6 +116,7 @@ export const createShareSlice =
             encoder: saved.encoder ?? '?',
             reencode: saved.encoder !== e.encoderEntry.name,
             fileText,
+            keysFromDrawings: saved.slots.filter((s) => s.key === null).length,
             mine: e.summary().filled,
           },
         });
