@@ -3,6 +3,7 @@ import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxi
 import { pca2 } from '../pca';
 import { getEngine, useApp } from '../store';
 import { Thumb } from './Thumb';
+import { nearestFilledSlot, TOUCH_SNAP_PX } from '../slotPick';
 
 /** A colour per label (golden-angle hues) and an age shade. */
 export function labelColour(label: number, age: number, maxAge: number): string {
@@ -48,8 +49,26 @@ export function MemoryView() {
         data-testid="slot-grid"
         style={{ gridTemplateColumns: `repeat(${Math.ceil(Math.sqrt(shown))}, 1fr)`, maxWidth: gridWidth }}
         onClick={(e) => {
-          const slot = (e.target as HTMLElement).closest('[data-slot]')?.getAttribute('data-slot');
-          if (slot != null) setSelected(Number(slot));
+          const hit = (e.target as HTMLElement).closest('[data-slot]')?.getAttribute('data-slot');
+          let slot = hit != null ? Number(hit) : null;
+          // a finger is wider than a slot (1,024 slots on a phone are ~10 px): a tap on or between
+          // empty slots picks the nearest filled one within reach
+          const pointer = (e.nativeEvent as PointerEvent).pointerType;
+          if ((pointer === 'touch' || pointer === 'pen') && (slot === null || values[slot] < 0)) {
+            const grid = e.currentTarget;
+            const near = nearestFilledSlot(
+              values.subarray(0, shown),
+              (i) => {
+                const r = grid.children[i]?.getBoundingClientRect();
+                return r ? { x: r.left + r.width / 2, y: r.top + r.height / 2 } : null;
+              },
+              e.clientX,
+              e.clientY,
+              TOUCH_SNAP_PX,
+            );
+            if (near !== null) slot = near;
+          }
+          if (slot !== null) setSelected(slot);
         }}
       >
         {Array.from({ length: shown }, (_, i) => {
