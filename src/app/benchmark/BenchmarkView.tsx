@@ -162,6 +162,11 @@ export function BenchmarkView() {
   return (
     <section className="panel benchmark" aria-labelledby="benchmark-h" data-testid="benchmark-view" data-status={s.status}>
       <h2 id="benchmark-h">Benchmark: Omniglot one-shot, measured here</h2>
+      <p className="lead" data-testid="benchmark-lead">
+        How good is learning from one drawing, in numbers? Give this page the Omniglot test set (handwritten characters of 20 alphabets
+        the encoder never saw): it makes many small quizzes of 5 or 20 characters, one example each, and scores the memory&apos;s
+        answers, in this browser, with nothing uploaded.
+      </p>
       <p className="muted">
         The protocols of <code>npm run eval</code> (N-way K-shot with the memory, the online protocol, life-long, the pixels baseline, and every
         learner side by side: Hebbian softmax, prototypes, SGD softmax, on the same episodes and on Rae et al.’s curriculum), run in this

@@ -111,6 +111,10 @@ export function CompareView() {
   return (
     <section className="panel compare-view" aria-labelledby="compare-h" data-testid="compare-view" data-enabled={c.enabled}>
       <h2 id="compare-h">Compare: the memory beside fast parametric learners</h2>
+      <p className="lead" data-testid="compare-lead">
+        Is a memory needed to learn from one example? Turn Compare mode on, then draw and name symbols as usual: other quick learners get
+        the same drawings, and Draw &amp; predict shows which of them answers right, after one example of a symbol, after two, after five.
+      </p>
       <p className="muted">
         With Compare mode on, every remembered drawing goes to the key-value memory and to the Hebbian softmax of Rae et al. (ICML 2018), plus the
         class prototypes and the SGD-trained softmax if chosen; the draw view shows their answers side by side. Saved in this browser like the memory.

@@ -205,6 +205,11 @@ export function RareView() {
   return (
     <section className="panel rare-view" data-testid="rare-view" data-status={st.status} aria-busy={st.busy || st.status === 'loading'}>
       <h2>Rare events</h2>
+      <p className="lead" data-testid="rare-lead">
+        Can a network remember something it has seen only once? This one must answer each number with digits that follow no rule (a
+        random table), and most numbers it never met in training. Press “A number never seen in training”: its digits come out wrong. Press “Show
+        the answer once”: the memory stores it. Press Run again: now they are right.
+      </p>
       <p className="hint">
         The paper's synthetic task (section 4): a fixed random function f on the numbers 2..16000. An input holds one number as 7 base-4
         digits among random As and Bs; the output copies the As and Bs and writes f(number) in place of the digits. Each number appears
