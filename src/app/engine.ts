@@ -565,15 +565,18 @@ export class Engine {
    * drawing: those whose key is the encoder's key of their stored 28x28 drawing to within
    * KEY_FROM_DRAWING_TOLERANCE in cosine (a slot written once: its drawing is stored as bytes, so
    * not exactly). A key the update rule averaged is no one drawing's key and travels whole.
-   * `closest`: the smallest cosine among the left-out keys (1 when none).
+   * `closest`: the smallest cosine among the left-out keys (1 when none). `worthIt(fileText, slots)`:
+   * whether leaving out the keys of `slots` (every drawn slot) would help; when not (a memory too
+   * large for a link anyway), no drawing is encoded and every key stays.
    */
-  shareable(): Promise<{ fileText: string; keyless: Set<number>; closest: number }> {
+  shareable(worthIt?: (fileText: string, slots: ReadonlySet<number>) => boolean): Promise<{ fileText: string; keyless: Set<number>; closest: number }> {
     return this.serial(async () => {
       const saved = this.saved();
+      const fileText = JSON.stringify(toFile(saved));
       const drawn = saved.slots.filter((s) => s.thumb.some((v) => v > 0));
       const keyless = new Set<number>();
       let closest = 1;
-      if (drawn.length > 0) {
+      if (drawn.length > 0 && (!worthIt || worthIt(fileText, new Set(drawn.map((s) => s.slot))))) {
         const flat = new Float32Array(drawn.length * 784);
         drawn.forEach((s, i) => flat.set(thumbToInput(s.thumb), i * 784));
         const made = await this.encoder.encode(flat, { batchSize: 64 });
@@ -587,7 +590,7 @@ export class Engine {
           }
         });
       }
-      return { fileText: JSON.stringify(toFile(saved)), keyless, closest };
+      return { fileText, keyless, closest };
     });
   }
 

@@ -6,11 +6,14 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAside, readAutosave, savedFromAutosave } from '../../src/app/autosave';
 import { fromFileText } from '../../src/app/persist';
-import { shareLinkOf } from '../../src/app/share';
+import { payloadOfHash, sharedMemoryOfPayload, shareLinkOf } from '../../src/app/share';
 import { KEY_FROM_DRAWING_TOLERANCE, type Engine } from '../../src/app/engine';
 import { useApp } from '../../src/app/store';
 import { CROSS, RING, startStoreEngine, line } from './storeHarness';
-import { strokesToInput, type StrokePoint } from '../../src/strokes';
+import { inputToThumbnail, strokesToInput, type StrokePoint } from '../../src/strokes';
+import { thumbToInput } from '../../src/app/reencode';
+import { keyShiftsOf, loadEncoderFromDir } from '../../src/encoder/node';
+import { mulberry32 } from '../../src/memory/random';
 
 const VEE = [line([[50, 50], [150, 250], [250, 50]])];
 
@@ -236,7 +239,8 @@ describe('a link leaves out the keys the other device makes again from their dra
     await st().clearMemory();
     await remember(VEE, 'vee');
     expect(st().checkSharedLink(new URL(link.url).hash)).toBe(true);
-    expect(st().incoming?.keysFromDrawings).toBe(1);
+    // the link holds the cross's drawing without its key
+    expect(sharedMemoryOfPayload(payloadOfHash(new URL(link.url).hash)!, engine.keySize).saved.slots.map((s) => s.key === null)).toEqual(sender.slots.map((s) => s.slot === slotOf('cross').slot));
     expect(await st().openIncoming()).toBe(true);
     expect(st().message?.text).toMatch(/^shared memory opened: 2 drawings, 2 labels/);
     const got = engine.saved();
@@ -249,5 +253,42 @@ describe('a link leaves out the keys the other device makes again from their dra
     expect((await engine.predict(strokesToInput(CROSS))).prediction.guess?.name).toBe('cross');
     expect(await st().restorePrevious()).toBe(true);
     expect(names()).toEqual(['vee']);
+  });
+});
+
+describe('a memory too large for a link even without its keys', () => {
+  it('is not encoded again: shareable asks first, with every drawn slot, and keeps every key', async () => {
+    let asked: number[] = [];
+    const r = await engine.shareable((text, slots) => {
+      asked = [...slots];
+      expect((JSON.parse(text) as { slots: unknown[] }).slots.length).toBe(slots.size);
+      return false;
+    });
+    expect(asked.sort((a, b) => a - b)).toEqual(engine.saved().slots.map((s) => s.slot).sort((a, b) => a - b));
+    expect(asked.length).toBeGreaterThan(0);
+    expect(r.keyless.size).toBe(0);
+    expect(r.closest).toBe(1);
+  });
+});
+
+describe('the bundled encoder gives a slot written once its key back from the stored drawing', () => {
+  it('to within KEY_FROM_DRAWING_TOLERANCE, for drawings of every kind (the links leave those keys out)', async () => {
+    const enc = await loadEncoderFromDir('models/omniglot-conv4-memory', { keyShifts: keyShiftsOf('models/omniglot-conv4-memory', 'models/encoders.json') });
+    try {
+      const rnd = mulberry32(3);
+      const scribble = () => [line(Array.from({ length: 12 }, () => [20 + 260 * rnd(), 20 + 260 * rnd()] as [number, number]))];
+      const drawings = [RING, CROSS, VEE, ...Array.from({ length: 20 }, scribble)];
+      let worst = 1;
+      for (const d of drawings) {
+        const input = strokesToInput(d);
+        const key = await enc.encode(input);
+        const again = await enc.encode(thumbToInput(inputToThumbnail(input)));
+        worst = Math.min(worst, key.reduce((s, v, i) => s + v * again[i], 0));
+      }
+      console.log(`bundled encoder, ${drawings.length} drawings: worst 1 - cosine = ${(1 - worst).toExponential(2)}`);
+      expect(1 - worst).toBeLessThan(KEY_FROM_DRAWING_TOLERANCE);
+    } finally {
+      enc.dispose();
+    }
   });
 });

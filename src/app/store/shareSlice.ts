@@ -22,8 +22,6 @@ export interface IncomingShare {
   reencode: boolean;
   /** the link's memory file JSON (already validated; keys may be left out: fromLinkText) */
   fileText: string;
-  /** how many of its keys this device makes from their drawings (left out of the link) */
-  keysFromDrawings: number;
   /** how many drawings the memory on this device holds now (what "open it" puts aside) */
   mine: number;
 }
@@ -95,7 +93,8 @@ export const createShareSlice =
     makeShareLink: async (pageUrl) => {
       const e = deps.engine();
       if (!e) throw new Error('the app is not ready yet');
-      const { fileText, keyless } = await e.shareable();
+      // a memory too large for a link even without its keys is not encoded again for nothing
+      const { fileText, keyless } = await e.shareable((text, slots) => shareLinkOf(text, pageUrl, slots).kind === 'link');
       return shareLinkOf(fileText, pageUrl, keyless);
     },
     incoming: null,
@@ -116,7 +115,6 @@ export const createShareSlice =
             encoder: saved.encoder ?? '?',
             reencode: saved.encoder !== e.encoderEntry.name,
             fileText,
-            keysFromDrawings: saved.slots.filter((s) => s.key === null).length,
             mine: e.summary().filled,
           },
         });
