@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Encoder, encoderModelUrl, imagesToFlat, LEGACY_ENCODER, type EncoderEntry } from '../encoder';
 import { inputToThumbnail } from '../strokes';
 import { createMemoryPort } from './memoryAdapter';
-import { reencodeSlots, thumbToInput, type ReencodeReport } from './reencode';
+import { hasInk, reencodeSlots, type ReencodeReport } from './reencode';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
 import { keysAreCurrent, labelNameProblem, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
@@ -27,8 +27,8 @@ export const SHOWN_NEIGHBOURS = 8;
 /**
  * A shared link leaves a slot's key out when the key of its stored drawing is this close to it (1 -
  * cosine): the stored drawing is the encoder input rounded to bytes, so a slot written once gives
- * back its key to ~1e-6 (measured: tests/unit/shareStore.test.ts); a key averaged by the update
- * rule is ~1e-2 or more away.
+ * back its key to a few 1e-6 (measured with the bundled encoder: tests/unit/shareStore.test.ts);
+ * a key averaged by the update rule is ~1e-2 or more away.
  */
 export const KEY_FROM_DRAWING_TOLERANCE = 1e-4;
 
@@ -559,39 +559,49 @@ export class Engine {
     return { ...this.savedMeta(), slots };
   }
 
+  /** The memory as an export file's JSON text (src/app/persist.ts). */
+  fileText(): string {
+    return JSON.stringify(toFile(this.saved()));
+  }
+
   /**
    * The memory as a shared link carries it (src/app/share.ts): the memory file's text, and the slots
    * whose key the link may leave out because the receiving app makes it again from the slot's
    * drawing: those whose key is the encoder's key of their stored 28x28 drawing to within
    * KEY_FROM_DRAWING_TOLERANCE in cosine (a slot written once: its drawing is stored as bytes, so
-   * not exactly). A key the update rule averaged is no one drawing's key and travels whole.
-   * `closest`: the smallest cosine among the left-out keys (1 when none). `worthIt(fileText, slots)`:
-   * whether leaving out the keys of `slots` (every drawn slot) would help; when not (a memory too
-   * large for a link anyway), no drawing is encoded and every key stays.
+   * not exactly). A key the update rule averaged is no one drawing's key and travels whole. None is
+   * left out when the registry does not record the encoder's weights (the receiver could not tell
+   * whether its network is the same one). `worthIt(fileText, slots)`: whether leaving out the keys
+   * of `slots` (every drawn slot) would help; when not (a memory too large for a link anyway), no
+   * drawing is encoded again.
    */
-  shareable(worthIt?: (fileText: string, slots: ReadonlySet<number>) => boolean): Promise<{ fileText: string; keyless: Set<number>; closest: number }> {
+  shareable(worthIt?: (fileText: string, slots: ReadonlySet<number>) => boolean): Promise<{ fileText: string; keyless: Set<number> }> {
     return this.serial(async () => {
       const saved = this.saved();
       const fileText = JSON.stringify(toFile(saved));
-      const drawn = saved.slots.filter((s) => s.thumb.some((v) => v > 0));
       const keyless = new Set<number>();
-      let closest = 1;
-      if (drawn.length > 0 && (!worthIt || worthIt(fileText, new Set(drawn.map((s) => s.slot))))) {
-        const flat = new Float32Array(drawn.length * 784);
-        drawn.forEach((s, i) => flat.set(thumbToInput(s.thumb), i * 784));
-        const made = await this.encoder.encode(flat, { batchSize: 64 });
-        const d = this.keySize;
-        drawn.forEach((s, i) => {
-          let dot = 0;
-          for (let j = 0; j < d; j++) dot += s.key[j] * made[i * d + j];
-          if (dot >= 1 - KEY_FROM_DRAWING_TOLERANCE) {
-            keyless.add(s.slot);
-            closest = Math.min(closest, dot);
-          }
-        });
+      const drawn = saved.slots.filter((s) => hasInk(s.thumb));
+      if (this.encoderEntry.weights === undefined || drawn.length === 0) return { fileText, keyless };
+      if (worthIt && !worthIt(fileText, new Set(drawn.map((s) => s.slot)))) return { fileText, keyless };
+      const stored = new Map(drawn.map((s) => [s.slot, s.key]));
+      for (const s of (await reencodeSlots(drawn, this.encoder)).slots) {
+        const key = stored.get(s.slot)!;
+        let dot = 0;
+        for (let j = 0; j < key.length; j++) dot += key[j] * s.key[j];
+        if (dot >= 1 - KEY_FROM_DRAWING_TOLERANCE) keyless.add(s.slot);
       }
-      return { fileText, keyless, closest };
+      return { fileText, keyless };
     });
+  }
+
+  /**
+   * A shared link's memory with every key its link left out made from the slot's drawing, when the
+   * link's keys are this encoder's (keysAreCurrent; otherwise restore re-encodes every drawing
+   * anyway and the memory comes back as it was). Throws when a key cannot be made: the link is
+   * refused whole. Called before anything is replaced or put aside (store importText).
+   */
+  withKeys(m: SavedMemory<IncomingSlot>): Promise<SavedMemory<IncomingSlot>> {
+    return this.serial(async () => (keysAreCurrent(m, this.encoderEntry).current ? { ...m, slots: await this.keysFromDrawings(m.slots) } : m));
   }
 
   /** saved() without the slots: what the autosave's meta record needs, cheap at any memory size */
@@ -626,7 +636,7 @@ export class Engine {
   /**
    * The slots with every key: a key a shared link left out (null) is made from the slot's drawing
    * with the encoder in use (the sender's: the caller checked keysAreCurrent). Throws when one
-   * cannot be made: the link is then refused whole.
+   * cannot be made: the link is then refused whole. Nothing to do after withKeys.
    */
   private async keysFromDrawings(slots: readonly IncomingSlot[]): Promise<SavedSlot[]> {
     const missing = slots.filter((s) => s.key === null);

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { encoderEntrySchema, LEGACY_ENCODER, weightsHash, type EncoderEntry } from '../encoder/registry';
 import type { KeyShifts } from '../encoder/encoder';
+import { hasInk } from './reencode';
 import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, MAX_LABEL_LENGTH, SETTING_BOUNDS, type Settings } from './types';
 
 export const FILE_FORMAT = 'memory-lab/memory';
@@ -240,7 +241,7 @@ function readFile(data: unknown, expected: ExpectedEncoder, unusedLabels: 'refus
     const thumb = base64ToBytes(s.thumb, `invalid Memory Lab file: slots.${i}.thumb`);
     if (s.key === undefined) {
       if (!keysMayBeAbsent) throw new Error(`invalid Memory Lab file: slots.${i}.key is missing`);
-      if (!thumb.some((v) => v > 0)) throw new Error(`invalid Memory Lab link: slots.${i} has no key and a blank drawing, so no key can be made for it`);
+      if (!hasInk(thumb)) throw new Error(`invalid Memory Lab link: slots.${i} has no key and a blank drawing, so no key can be made for it`);
       return { slot: s.slot, label: s.label, age: s.age, key: null, thumb };
     }
     const kb = base64ToBytes(s.key, `invalid Memory Lab file: slots.${i}.key`);

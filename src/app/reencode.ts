@@ -20,6 +20,11 @@ export interface ReencodeReport {
   droppedLabels: number[];
 }
 
+/** Whether a stored drawing holds any ink (a blank one cannot be encoded into a key). */
+export function hasInk(thumb: Uint8Array): boolean {
+  return thumb.some((v) => v > 0);
+}
+
 /** The encoder input of a stored drawing (bytes 0..255 -> ink 0..1). */
 export function thumbToInput(thumb: Uint8Array): Float32Array {
   if (thumb.length !== 784) throw new Error(`expected a 28x28 drawing (784 bytes), got ${thumb.length}`);
@@ -40,7 +45,7 @@ export async function reencodeSlots(
 ): Promise<{ slots: SavedSlot[]; report: ReencodeReport }> {
   const dropped: ReencodeReport['dropped'] = [];
   const drawn = slots.filter((s) => {
-    if (s.thumb.some((v) => v > 0)) return true;
+    if (hasInk(s.thumb)) return true;
     dropped.push({ slot: s.slot, label: s.label, reason: 'its stored drawing is blank' });
     return false;
   });

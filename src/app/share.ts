@@ -11,7 +11,8 @@
  * Version 2 leaves out the keys the receiving app makes again from their drawings (a slot written
  * once: Engine.shareable says which): a 256-number key is ~1,400 of a drawing's ~1,500 characters
  * in a link, its 28x28 drawing compresses to a few hundred. A key the update rule averaged travels
- * whole. Version 1 links (every key in the link) are still read.
+ * whole. A link that leaves no key out is written as version 1 (every key in the link), which an
+ * app from before version 2 (an offline copy) still opens; both versions are read.
  * A memory whose link would pass MAX_LINK_CHARS is shared as a file instead; a link up to
  * QR_MAX_BYTES also fits a QR code. Pure: no DOM, no React.
  */
@@ -21,6 +22,7 @@ import { fromLinkText, type ExpectedEncoder, type IncomingSlot, type MemoryFile,
 
 /** the fragment's name: #memory=... (the view names, #memory alone, have no "=") */
 export const LINK_PARAM = 'memory';
+/** the newest link version this app writes (1 when no key is left out) */
 export const LINK_VERSION = 2;
 /** the link versions this app reads (1: every key in the link) */
 export const LINK_VERSIONS_READ = [1, 2];
@@ -34,8 +36,10 @@ export const QR_MAX_BYTES = 2953;
 /** Largest file JSON a link may inflate to (a crafted link cannot make the page allocate more). */
 export const MAX_INFLATED_BYTES = 16_000_000;
 /**
- * A memory file longer than this is not even compressed to try (a 500,000-slot file is ~1 GB): its
- * keys alone (float32, hardly compressible) would make a link ~20x longer than MAX_LINK_CHARS.
+ * A memory file longer than this is not even compressed to try (a 500,000-slot file is ~1 GB). A
+ * slot is ~2,500 characters of file (256-number key and drawing in base64) and, even with its key
+ * left out and a drawing that repeats another's, ~70 in a link: past this many characters
+ * (~500 slots) no link fits MAX_LINK_CHARS.
  */
 export const MAX_FILE_CHARS_FOR_LINK = 20 * MAX_LINK_CHARS * 2;
 /** The error correction of the QR code: L (7%) holds the most; a code on a screen scans cleanly. */
@@ -106,13 +110,13 @@ export function payloadOfFileText(fileText: string, keyless: ReadonlySet<number>
   const out = new Uint8Array(packed.length + 4);
   out.set(packed);
   new DataView(out.buffer).setUint32(packed.length, crc32(json));
-  return `${LINK_VERSION}.${bytesToBase64url(out)}`;
+  return `${keyless.size > 0 ? LINK_VERSION : 1}.${bytesToBase64url(out)}`;
 }
 
 /**
  * The memory file's JSON text in a link payload. Throws an Error that says what is wrong (not a
  * Memory Lab link, another link version, too long, damaged or cut short); validate the text with
- * fromFileText (sharedMemoryOfPayload does both).
+ * fromLinkText (keys may be left out; sharedMemoryOfPayload does both).
  */
 export function fileTextOfPayload(payload: string): string {
   if (payload.length > MAX_LINK_CHARS) {
@@ -124,7 +128,7 @@ export function fileTextOfPayload(payload: string): string {
   if (!LINK_VERSIONS_READ.includes(version)) {
     throw new Error(
       version > LINK_VERSION
-        ? `this link was made by a newer Memory Lab (link version ${version}; this app reads version ${LINK_VERSION}): update the app, or share the memory as a file`
+        ? `this link was made by a newer Memory Lab (link version ${version}; this app reads versions up to ${LINK_VERSION}): update the app, or share the memory as a file`
         : `unsupported link version ${version} (this app reads versions ${LINK_VERSIONS_READ.join(' and ')})`,
     );
   }

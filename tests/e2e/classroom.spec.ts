@@ -5,6 +5,7 @@
 import type { Locator, Page } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { MemoryLabPage, SYMBOLS, pageOverflow, variant } from './pages/MemoryLabPage';
+import { TOUCH_SNAP_PX } from '../../src/app/slotPick';
 
 async function inViewport(page: Page, l: Locator) {
   const b = await l.boundingBox();
@@ -347,10 +348,13 @@ test('phone, a finger on the slot grid: a tap beside a filled slot (on an empty 
     await app.tab('memory');
     const slot = (await app.state()).values.findIndex((v) => v >= 0);
     const cell = (await page.locator(`[data-testid=slot][data-slot="${slot}"]`).boundingBox())!;
-    expect(cell.width, 'slots are far narrower than a finger on a phone').toBeLessThan(16);
-    // ~1.5 slots right of and below the filled slot's centre: an empty slot under the finger
-    const x = cell.x + cell.width / 2 + 1.5 * cell.width;
-    const y = cell.y + cell.height / 2 + 1.5 * cell.height;
+    const next = (await page.locator(`[data-testid=slot][data-slot="${slot + 1}"]`).boundingBox())!;
+    const pitch = next.x - cell.x;
+    expect(cell.width, 'slots are far narrower than a finger on a phone').toBeLessThan(TOUCH_SNAP_PX / 1.5);
+    // one slot right of and below the filled slot's centre (~1.4 pitches away, within reach): an empty slot under the finger
+    const x = cell.x + cell.width / 2 + pitch;
+    const y = cell.y + cell.height / 2 + pitch;
+    expect(Math.hypot(pitch, pitch)).toBeLessThan(TOUCH_SNAP_PX);
     const under = await page.evaluate(([px, py]) => document.elementFromPoint(px, py)?.getAttribute('data-slot'), [x, y]);
     expect(await page.locator(`[data-testid=slot][data-slot="${under}"]`).getAttribute('data-label')).toBe('');
     await page.touchscreen.tap(x, y);

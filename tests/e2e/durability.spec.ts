@@ -30,7 +30,7 @@ test.describe('durability', () => {
     const names: string[] = [];
     // every delay on wasm; on WebGPU (each app start ~15 s under SwiftShader) the hardest one, a close
     // right after the Remember: the write path to IndexedDB is the same code, the GPU lookup is
-    // rebuilt from it on every start (app.spec's reload test runs on WebGPU too)
+    // rebuilt from it on every start (each reload here is one)
     const delays = backend === 'webgpu' ? [0] : [0, 50, 100, 150, 200];
     for (const [i, delay] of delays.entries()) {
       const name = `kill ${delay}`;
@@ -45,7 +45,7 @@ test.describe('durability', () => {
   });
 
   test('two tabs: the second is read-only, follows the first, takes over when it closes; no write lost', async ({ page, context, backend }) => {
-    test.skip(backend === 'webgpu', 'the tab lock and the follow-the-saves logic are backend independent: checked on wasm (a reload onto WebGPU is checked by the tab-close test)');
+    test.skip(backend === 'webgpu', 'the tab lock and following the saves are backend independent: checked on wasm (a start from the saves on WebGPU: the tab-close test; a rebuild of a live WebGPU memory: webgpuLookup.spec)');
     test.setTimeout(300_000); // ten remembers over two tabs and a reload
     const a = await openApp(page, backend);
     const b = await openApp(await context.newPage(), backend);

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { pca2 } from '../pca';
 import { getEngine, useApp } from '../store';
@@ -23,6 +23,8 @@ export function MemoryView() {
   const prediction = useApp((s) => s.prediction);
   const lookup = useApp((s) => s.settings.lookup);
   const [selected, setSelected] = useState<number | null>(null);
+  // the pointer that pressed (a click is not a PointerEvent in every browser, e.g. older Safari)
+  const pressedWith = useRef('');
   if (!summary) return <p>starting…</p>;
   const { values, ages, size, filled } = summary;
   let maxAge = 0;
@@ -48,12 +50,15 @@ export function MemoryView() {
         aria-label={`memory slots, ${filled} of ${size} filled`}
         data-testid="slot-grid"
         style={{ gridTemplateColumns: `repeat(${Math.ceil(Math.sqrt(shown))}, 1fr)`, maxWidth: gridWidth }}
+        onPointerDown={(e) => {
+          pressedWith.current = e.pointerType;
+        }}
         onClick={(e) => {
           const hit = (e.target as HTMLElement).closest('[data-slot]')?.getAttribute('data-slot');
           let slot = hit != null ? Number(hit) : null;
           // a finger is wider than a slot (1,024 slots on a phone are ~10 px): a tap on or between
           // empty slots picks the nearest filled one within reach
-          const pointer = (e.nativeEvent as PointerEvent).pointerType;
+          const pointer = (e.nativeEvent as Partial<PointerEvent>).pointerType || pressedWith.current;
           if ((pointer === 'touch' || pointer === 'pen') && (slot === null || values[slot] < 0)) {
             const grid = e.currentTarget;
             const near = nearestFilledSlot(

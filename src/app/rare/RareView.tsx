@@ -207,7 +207,7 @@ export function RareView() {
       <h2>Rare events</h2>
       <p className="lead" data-testid="rare-lead">
         Can a network remember something it has seen only once? This one must answer each number with digits that follow no rule (a
-        random table), and most numbers it never met in training. Press “A number never seen in training”: its digits come out wrong. Press “Show
+        random table), and most numbers it never met in training. Press “A number never seen in training”: its digits almost always come out wrong. Press “Show
         the answer once”: the memory stores it. Press Run again: now they are right.
       </p>
       <p className="hint">

@@ -20,7 +20,7 @@ import {
   writeWholeMemory,
   type StoredAutosave,
 } from '../autosave';
-import { fromFile, fromFileText, fromLinkText, toFile } from '../persist';
+import { fromFile, fromFileText, fromLinkText } from '../persist';
 import {
   createEncoderSlice,
   encodersForStart,
@@ -414,7 +414,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({ busy: false });
     }
   },
-  exportText: () => JSON.stringify(toFile(getEngine().saved())),
+  exportText: () => getEngine().fileText(),
   importText: async (text, source = 'file', beforeReplace) => {
     const words = IMPORT_WORDS[source];
     const refused = changeRefused(get());
@@ -429,8 +429,9 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       let reencoded: Message = null;
       try {
         const expected = { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry };
-        // a link may leave keys out: restore makes them from their drawings
-        saved = source === 'link' ? fromLinkText(text, expected) : fromFileText(text, expected);
+        // a link may leave keys out: they are made from their drawings first, before anything is
+        // put aside or replaced (a key that cannot be made refuses the link, nothing changed)
+        saved = source === 'link' ? await e.withKeys(fromLinkText(text, expected)) : fromFileText(text, expected);
         await beforeReplace?.();
         const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, get().encoders));
         reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
