@@ -24,15 +24,3 @@ test('installable, and a reload with the network off starts the app with its mem
   await expect(page.getByTestId('prediction-label')).toHaveText('ring');
   await context.setOffline(false);
 });
-
-test('the page is served with a Content-Security-Policy and starts under it', async ({ page, backend }) => {
-  const violations: string[] = [];
-  page.on('console', (m) => /Content Security Policy|Refused to/.test(m.text()) && violations.push(m.text()));
-  const app = new MemoryLabPage(page);
-  await app.open(backend);
-  const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
-  expect(csp).toContain("default-src 'self'");
-  expect(csp).toContain("object-src 'none'");
-  await app.draw(SYMBOLS.cross);
-  expect(violations).toEqual([]);
-});
