@@ -559,38 +559,40 @@ export class Engine {
     return { ...this.savedMeta(), slots };
   }
 
-  /** The memory as an export file's JSON text (src/app/persist.ts). */
-  fileText(): string {
-    return JSON.stringify(toFile(this.saved()));
+  /** A memory (by default this one) as an export file's JSON text (src/app/persist.ts toFile). */
+  fileText(m: SavedMemory<IncomingSlot> = this.saved()): string {
+    return JSON.stringify(toFile(m));
   }
 
   /**
-   * The memory as a shared link carries it (src/app/share.ts): the memory file's text, and the slots
-   * whose key the link may leave out because the receiving app makes it again from the slot's
-   * drawing: those whose key is the encoder's key of their stored 28x28 drawing to within
-   * KEY_FROM_DRAWING_TOLERANCE in cosine (a slot written once: its drawing is stored as bytes, so
-   * not exactly). A key the update rule averaged is no one drawing's key and travels whole. None is
-   * left out when the registry does not record the encoder's weights (the receiver could not tell
-   * whether its network is the same one). `worthIt(fileText, slots)`: whether leaving out the keys
-   * of `slots` (every drawn slot) would help; when not (a memory too large for a link anyway), no
-   * drawing is encoded again.
+   * The memory as a shared link carries it (src/app/share.ts): its file's text with the keys left
+   * out (`keyless`) that the receiving app makes again from the slot's drawing: those whose key is
+   * the encoder's key of their stored 28x28 drawing to within KEY_FROM_DRAWING_TOLERANCE in cosine
+   * (a slot written once: its drawing is stored as bytes, so not exactly). A key the update rule
+   * averaged is no one drawing's key and travels whole. None is left out when the registry does not
+   * record the encoder's weights (the receiver could not tell whether its network is the same one).
+   * `worthIt(fileText)`: whether the file with every drawn slot's key left out is worth it (fits a
+   * link); when not, no drawing is encoded again and every key stays.
    */
-  shareable(worthIt?: (fileText: string, slots: ReadonlySet<number>) => boolean): Promise<{ fileText: string; keyless: Set<number> }> {
+  shareable(worthIt?: (fileText: string) => boolean): Promise<{ fileText: string; keyless: Set<number> }> {
     return this.serial(async () => {
       const saved = this.saved();
-      const fileText = JSON.stringify(toFile(saved));
-      const keyless = new Set<number>();
+      const without = (out: ReadonlySet<number>) => this.fileText({ ...saved, slots: saved.slots.map((s) => (out.has(s.slot) ? { ...s, key: null } : s)) });
       const drawn = saved.slots.filter((s) => hasInk(s.thumb));
-      if (this.encoderEntry.weights === undefined || drawn.length === 0) return { fileText, keyless };
-      if (worthIt && !worthIt(fileText, new Set(drawn.map((s) => s.slot)))) return { fileText, keyless };
+      const all = new Set(drawn.map((s) => s.slot));
+      const none = { fileText: this.fileText(saved), keyless: new Set<number>() };
+      if (this.encoderEntry.weights === undefined || all.size === 0) return none;
+      const allOut = without(all);
+      if (worthIt && !worthIt(allOut)) return none;
       const stored = new Map(drawn.map((s) => [s.slot, s.key]));
+      const keyless = new Set<number>();
       for (const s of (await reencodeSlots(drawn, this.encoder)).slots) {
         const key = stored.get(s.slot)!;
         let dot = 0;
         for (let j = 0; j < key.length; j++) dot += key[j] * s.key[j];
         if (dot >= 1 - KEY_FROM_DRAWING_TOLERANCE) keyless.add(s.slot);
       }
-      return { fileText, keyless };
+      return { fileText: keyless.size === all.size ? allOut : without(keyless), keyless };
     });
   }
 

@@ -139,7 +139,8 @@ export const fileSchema = z.object({
 });
 export type MemoryFile = z.infer<typeof fileSchema>;
 
-export function toFile(m: SavedMemory): MemoryFile {
+/** The file of a memory; a slot whose key is null (IncomingSlot: a shared link's) is written without one. */
+export function toFile(m: SavedMemory<IncomingSlot>): MemoryFile {
   return {
     format: FILE_FORMAT,
     version: FILE_VERSION,
@@ -156,7 +157,7 @@ export function toFile(m: SavedMemory): MemoryFile {
       slot: s.slot,
       label: s.label,
       age: s.age,
-      key: bytesToBase64(new Uint8Array(s.key.buffer, s.key.byteOffset, s.key.byteLength)),
+      ...(s.key ? { key: bytesToBase64(new Uint8Array(s.key.buffer, s.key.byteOffset, s.key.byteLength)) } : {}),
       thumb: bytesToBase64(s.thumb),
     })),
   };

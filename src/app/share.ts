@@ -18,7 +18,7 @@
  */
 import { Inflate, deflateSync } from 'fflate';
 import QRCode from 'qrcode';
-import { fromLinkText, type ExpectedEncoder, type IncomingSlot, type MemoryFile, type SavedMemory } from './persist';
+import { fromLinkText, type ExpectedEncoder, type IncomingSlot, type SavedMemory } from './persist';
 
 /** the fragment's name: #memory=... (the view names, #memory alone, have no "=") */
 export const LINK_PARAM = 'memory';
@@ -95,22 +95,17 @@ export function crc32(b: Uint8Array): number {
 }
 
 /**
- * The link payload (what follows `#memory=`) of a memory file's JSON text, the keys of the slots in
- * `keyless` left out (the receiving app makes them from the slots' drawings).
+ * The link payload (what follows `#memory=`) of a memory file's JSON text. `keysLeftOut`: the file
+ * leaves some keys out (toFile of a memory with null keys: Engine.shareable), which makes it a
+ * version 2 link.
  */
-export function payloadOfFileText(fileText: string, keyless: ReadonlySet<number> = new Set()): string {
-  let text = fileText;
-  if (keyless.size > 0) {
-    const file = JSON.parse(fileText) as MemoryFile;
-    for (const s of file.slots) if (keyless.has(s.slot)) delete s.key;
-    text = JSON.stringify(file);
-  }
-  const json = new TextEncoder().encode(text);
+export function payloadOfFileText(fileText: string, keysLeftOut = false): string {
+  const json = new TextEncoder().encode(fileText);
   const packed = deflateSync(json, { level: 9, mem: 8 });
   const out = new Uint8Array(packed.length + 4);
   out.set(packed);
   new DataView(out.buffer).setUint32(packed.length, crc32(json));
-  return `${keyless.size > 0 ? LINK_VERSION : 1}.${bytesToBase64url(out)}`;
+  return `${keysLeftOut ? LINK_VERSION : 1}.${bytesToBase64url(out)}`;
 }
 
 /**
@@ -202,11 +197,11 @@ export type ShareLink =
 /**
  * The link that opens `fileText` (a memory file's JSON) on another device, or why there is none.
  * @param pageUrl the app's address without a fragment (location.origin + location.pathname)
- * @param keyless the slots whose keys the link leaves out (Engine.shareable)
+ * @param keysLeftOut the file leaves some keys out (Engine.shareable)
  */
-export function shareLinkOf(fileText: string, pageUrl: string, keyless: ReadonlySet<number> = new Set()): ShareLink {
+export function shareLinkOf(fileText: string, pageUrl: string, keysLeftOut = false): ShareLink {
   if (fileText.length > MAX_FILE_CHARS_FOR_LINK) return { kind: 'too-large', chars: null, fileChars: fileText.length, limit: MAX_LINK_CHARS };
-  const url = `${pageUrl.replace(/#.*$/, '')}#${LINK_PARAM}=${payloadOfFileText(fileText, keyless)}`;
+  const url = `${pageUrl.replace(/#.*$/, '')}#${LINK_PARAM}=${payloadOfFileText(fileText, keysLeftOut)}`;
   if (url.length > MAX_LINK_CHARS) return { kind: 'too-large', chars: url.length, fileChars: fileText.length, limit: MAX_LINK_CHARS };
   // the URL is ASCII: one byte per character in the QR code's byte mode
   return { kind: 'link', url, chars: url.length, qr: url.length <= QR_MAX_BYTES };

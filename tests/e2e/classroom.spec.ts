@@ -232,6 +232,32 @@ test.describe('touch screen', () => {
     const bg = (id: string) => page.getByTestId(id).evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(await bg('tab-labels')).toBe(await bg('tab-memory'));
   });
+
+  test('phone, a finger on the slot grid: a tap beside a filled slot (on an empty one) shows the filled one; a tap far from any shows the empty slot', async ({ page, backend }) => {
+    test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+    const app = new MemoryLabPage(page);
+    await app.open(backend);
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.tab('memory');
+    const slot = (await app.state()).values.findIndex((v) => v >= 0);
+    const cell = (await page.locator(`[data-testid=slot][data-slot="${slot}"]`).boundingBox())!;
+    const next = (await page.locator(`[data-testid=slot][data-slot="${slot + 1}"]`).boundingBox())!;
+    const pitch = next.x - cell.x;
+    expect(cell.width, 'slots are far narrower than a finger on a phone').toBeLessThan(TOUCH_SNAP_PX / 1.5);
+    // one slot right of and below the filled slot's centre (~1.4 pitches away, within reach): an empty slot under the finger
+    const x = cell.x + cell.width / 2 + pitch;
+    const y = cell.y + cell.height / 2 + pitch;
+    expect(Math.hypot(pitch, pitch)).toBeLessThan(TOUCH_SNAP_PX);
+    const under = await page.evaluate(([px, py]) => document.elementFromPoint(px, py)?.getAttribute('data-slot'), [x, y]);
+    expect(await page.locator(`[data-testid=slot][data-slot="${under}"]`).getAttribute('data-label')).toBe('');
+    await page.touchscreen.tap(x, y);
+    await expect(page.getByTestId('slot-detail')).toContainText(`Slot ${slot}: “ring”`);
+    // far from every filled slot: the slot under the finger, empty
+    const grid = (await page.getByTestId('slot-grid').boundingBox())!;
+    await page.touchscreen.tap(grid.x + grid.width - 4, grid.y + grid.height - 4);
+    await expect(page.getByTestId('slot-detail')).toContainText(/Slot \d+: empty/);
+  });
 });
 
 test('phone: the tour starts from the first steps; its step, fixed at the bottom while it runs, hides nothing at the page end and none of the controls after', async ({ page, backend }) => {
@@ -334,36 +360,4 @@ test('the tour can be stopped, and a second tour does not write its symbols agai
   const after = await app.state();
   expect(after.filled).toBe(before.filled);
   expect(after.ages).toEqual(before.ages);
-});
-
-test('phone, a finger on the slot grid: a tap beside a filled slot (on an empty one) shows the filled one; a tap far from any shows the empty slot', async ({ browser, backend }) => {
-  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
-  try {
-    const page = await ctx.newPage();
-    const app = new MemoryLabPage(page);
-    await app.open(backend);
-    await app.draw(SYMBOLS.ring);
-    await app.remember('ring');
-    await app.tab('memory');
-    const slot = (await app.state()).values.findIndex((v) => v >= 0);
-    const cell = (await page.locator(`[data-testid=slot][data-slot="${slot}"]`).boundingBox())!;
-    const next = (await page.locator(`[data-testid=slot][data-slot="${slot + 1}"]`).boundingBox())!;
-    const pitch = next.x - cell.x;
-    expect(cell.width, 'slots are far narrower than a finger on a phone').toBeLessThan(TOUCH_SNAP_PX / 1.5);
-    // one slot right of and below the filled slot's centre (~1.4 pitches away, within reach): an empty slot under the finger
-    const x = cell.x + cell.width / 2 + pitch;
-    const y = cell.y + cell.height / 2 + pitch;
-    expect(Math.hypot(pitch, pitch)).toBeLessThan(TOUCH_SNAP_PX);
-    const under = await page.evaluate(([px, py]) => document.elementFromPoint(px, py)?.getAttribute('data-slot'), [x, y]);
-    expect(await page.locator(`[data-testid=slot][data-slot="${under}"]`).getAttribute('data-label')).toBe('');
-    await page.touchscreen.tap(x, y);
-    await expect(page.getByTestId('slot-detail')).toContainText(`Slot ${slot}: “ring”`);
-    // far from every filled slot: the slot under the finger, empty
-    const grid = (await page.getByTestId('slot-grid').boundingBox())!;
-    await page.touchscreen.tap(grid.x + grid.width - 4, grid.y + grid.height - 4);
-    await expect(page.getByTestId('slot-detail')).toContainText(/Slot \d+: empty/);
-  } finally {
-    await ctx.close();
-  }
 });

@@ -93,9 +93,15 @@ export const createShareSlice =
     makeShareLink: async (pageUrl) => {
       const e = deps.engine();
       if (!e) throw new Error('the app is not ready yet');
-      // a memory too large for a link even without its keys is not encoded again for nothing
-      const { fileText, keyless } = await e.shareable((text, slots) => shareLinkOf(text, pageUrl, slots).kind === 'link');
-      return shareLinkOf(fileText, pageUrl, keyless);
+      // a memory too large for a link even without its keys is not encoded again for nothing; the
+      // link tried for that is usually the one shared (every key left out): it is not made twice
+      const tried: { text?: string; link?: ShareLink } = {};
+      const { fileText, keyless } = await e.shareable((text) => {
+        tried.text = text;
+        tried.link = shareLinkOf(text, pageUrl, true);
+        return tried.link.kind === 'link';
+      });
+      return tried.link && tried.text === fileText ? tried.link : shareLinkOf(fileText, pageUrl, keyless.size > 0);
     },
     incoming: null,
     previous: null,
