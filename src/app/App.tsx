@@ -154,6 +154,11 @@ export function App() {
       {message && (message.tab == null || message.tab === current.id) && (
         <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
           <span>{message.text}</span>
+          {message.action && (
+            <button type="button" className="message-action" data-testid="message-action" onClick={message.action.run}>
+              {message.action.label}
+            </button>
+          )}
           <button type="button" aria-label="dismiss message" onClick={() => setMessage(null)}>
             ×
           </button>

@@ -61,6 +61,18 @@ export interface RestoreReport extends ReencodeReport {
 export { keysAreCurrent } from './persist';
 
 /** Where an encoder switch is (the Settings show it). */
+/** A label deleted by Engine.deleteLabel, with what Engine.undoDelete needs to put it back. */
+export interface DeletedLabel {
+  id: number;
+  name: string;
+  /** its slots as they were before the delete */
+  slots: SavedSlot[];
+  /** the slots the delete freed */
+  freed: number[];
+  /** the engine's version right after the delete: an undo is refused once it moved on */
+  version: number;
+}
+
 export type EncoderSwitchProgress = { phase: 'loading' } | { phase: 'encoding'; done: number; total: number };
 
 export interface Timed<T> {
@@ -448,15 +460,41 @@ export class Engine {
     this.version++;
   }
 
-  /** Free every slot of label `id`; returns the freed slots. */
-  deleteLabel(id: number): Promise<number[]> {
+  /**
+   * Free every slot of label `id`. Returns what `undoDelete` needs to put it back: the label and
+   * its slots as they were (keys, ages, drawings), and the memory's version after the delete.
+   */
+  deleteLabel(id: number): Promise<DeletedLabel> {
     return this.serial(async () => {
-      if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
-      const slots = await this.memory.deleteLabel(id);
-      for (const s of slots) this.thumbs[s] = null;
+      const name = this.labels.get(id);
+      if (name === undefined) throw new Error(`no label with id ${id}`);
+      const { values, ages } = this.slotArrays();
+      const slots: SavedSlot[] = [];
+      values.forEach((v, slot) => {
+        if (v === id) slots.push({ slot, label: id, age: ages[slot], key: this.memory.keyOf(slot), thumb: this.thumbs[slot] ?? new Uint8Array(784) });
+      });
+      const freed = await this.memory.deleteLabel(id);
+      for (const s of freed) this.thumbs[s] = null;
       this.labels.delete(id);
       this.version++;
-      return slots;
+      return { id, name, slots, freed, version: this.version };
+    });
+  }
+
+  /**
+   * Put a deleted label back exactly as it was (its slots, keys, ages and drawings), when nothing
+   * changed the memory since the delete; otherwise throws and changes nothing (a write may have
+   * reused a freed slot, and ages have moved on). Returns the slots put back.
+   */
+  undoDelete(d: DeletedLabel): Promise<number[]> {
+    return this.serial(async () => {
+      if (this.version !== d.version) throw new Error('the memory has changed since the delete');
+      if (this.labels.has(d.id) || [...this.labels.values()].includes(d.name)) throw new Error(`a label "${d.name}" exists again`);
+      const saved = this.saved();
+      // the memory as it stands plus the label's slots: a rebuild, as a restore (a rare action, not a write)
+      await this.rebuild([...saved.slots, ...d.slots], saved.clock);
+      this.labels.set(d.id, d.name);
+      return d.slots.map((s) => s.slot);
     });
   }
 

@@ -180,20 +180,40 @@ test.describe('full flows', () => {
     expect((await app.state()).strokes).toBe(0); // cleared for the next drawing
   });
 
-  test('labels: rename and delete free slots', async ({ page }) => {
+  test('labels: each with its drawing; rename; delete frees the slots, and Undo puts them back', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     await app.draw(SYMBOLS.cross);
     await app.remember('cross');
     await app.tab('labels');
+    // each row shows its label's latest drawing (ink on white: some dark pixels)
+    const thumbs = page.getByTestId('label-thumb');
+    await expect(thumbs).toHaveCount(2);
+    for (const t of await thumbs.all()) {
+      const dark = await t.evaluate((c: HTMLCanvasElement) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++;
+        return n;
+      });
+      expect(dark, 'the thumbnail shows the drawing').toBeGreaterThan(10);
+    }
     const ringRow = page.locator('[data-testid=label-row][data-label=ring]');
     await ringRow.getByTestId('rename').click();
     await page.getByTestId('rename-input').fill('circle');
     await page.getByTestId('rename-input').press('Enter');
     await expect(page.locator('[data-testid=label-row][data-label=circle]')).toHaveAttribute('data-count', '1');
+    // the memory's content as its export file holds it (every slot's label, age, key and drawing)
+    const content = () => page.evaluate(() => JSON.stringify({ ...JSON.parse(window.__memoryLab!.exportText()), savedAt: null }));
+    const before = await content();
     await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
     await expect.poll(async () => (await app.state()).filled).toBe(1);
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['circle']);
+    await expect(app.message).toContainText('deleted "cross"');
+    await page.getByTestId('message-action').click();
+    await expect(app.message).toContainText('"cross" is back');
+    await expect(page.locator('[data-testid=label-row][data-label=cross]')).toHaveAttribute('data-count', '1');
+    expect(await content()).toBe(before);
   });
 
 

@@ -117,6 +117,39 @@ describe('store: every change is saved before it is shown', () => {
     expect(saved.labels).toEqual([{ id: 0, name: 'circle' }]);
     expect(saved.slots.length).toBe(1);
   });
+
+  it("a delete's Undo puts the label back exactly (keys, ages, drawings), saved; refused once the memory changed", async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    await rememberDrawing(RING, 'ring'); // case 1: averaged into ring's slot
+    const before = engine.saved();
+    const crossId = engine.labelList().find((l) => l.name === 'cross')!.id;
+    await st().deleteLabel(crossId);
+    expect(engine.labelList().map((l) => l.name)).toEqual(['ring']);
+    expect(st().message?.text).toMatch(/deleted "cross" and its 1 stored drawing/);
+    const undo = st().message?.action;
+    expect(undo?.label).toBe('Undo');
+    undo!.run();
+    await expect.poll(() => st().message?.text).toMatch(/"cross" is back with its 1 stored drawing/);
+    const after = engine.saved();
+    const view = (m: SavedMemory) => m.slots.map((s) => [s.slot, s.label, s.age, Array.from(s.key), Array.from(s.thumb)]);
+    expect(view(after)).toEqual(view(before));
+    expect(after.labels).toEqual(before.labels);
+    expect(after.clock).toBe(before.clock);
+    const saved = await savedNow();
+    expect(view(saved)).toEqual(view(before));
+    expect(saved.labels).toEqual(before.labels);
+    // once the memory changed (a write may reuse a freed slot), an Undo is refused and changes nothing
+    await st().deleteLabel(crossId);
+    const stale = st().message!.action!;
+    await rememberDrawing(CROSS, 'plus');
+    const changed = engine.saved();
+    stale.run();
+    await expect.poll(() => st().message?.text).toMatch(/"cross" not put back: the memory has changed since the delete/);
+    expect(view(engine.saved())).toEqual(view(changed));
+    expect(engine.labelList().map((l) => l.name).sort()).toEqual(['plus', 'ring']);
+  });
 });
 
 describe('memory sizes up to the Settings maximum round-trip through autosave, reload, export and import', () => {

@@ -1,15 +1,29 @@
-import { useEffect, useState } from 'react';
-import { useApp } from '../store';
+import { useEffect, useMemo, useState } from 'react';
+import { getEngine, useApp } from '../store';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
 import { SharePanel } from './SharePanel';
+import { Thumb } from './Thumb';
 
 const NO_LABELS: LabelInfo[] = [];
 const MAX_ROWS = 300;
 
 /** Labels with their slot counts: rename, delete (frees its slots), clear the whole memory. */
 export function LabelsPanel() {
-  const labels = useApp((s) => s.summary?.labels ?? NO_LABELS);
+  const summary = useApp((s) => s.summary);
+  const labels = summary?.labels ?? NO_LABELS;
+  // each label's youngest stored drawing, shown beside its name (which symbol a name is)
+  const youngest = useMemo(() => {
+    const out = new Map<number, number>();
+    if (!summary) return out;
+    const { values, ages } = summary;
+    values.forEach((v, slot) => {
+      if (v < 0) return;
+      const best = out.get(v);
+      if (best === undefined || ages[slot] < ages[best]) out.set(v, slot);
+    });
+    return out;
+  }, [summary]);
   const rename = useApp((s) => s.renameLabel);
   const del = useApp((s) => s.deleteLabel);
   const clearMemory = useApp((s) => s.clearMemory);
@@ -42,6 +56,9 @@ export function LabelsPanel() {
         <table data-testid="labels-table">
           <thead>
             <tr>
+              <th scope="col">
+                <span className="visually-hidden">drawing</span>
+              </th>
               <th scope="col">label</th>
               <th scope="col">slots</th>
               <th scope="col">actions</th>
@@ -50,6 +67,9 @@ export function LabelsPanel() {
           <tbody>
             {visible.map((l) => (
               <tr key={l.id} data-testid="label-row" data-label={l.name} data-count={l.count}>
+                <td className="label-thumb">
+                  {youngest.has(l.id) && <Thumb image={getEngine().thumbnail(youngest.get(l.id)!)} size={32} title={`the latest drawing of ${l.name}`} testId="label-thumb" />}
+                </td>
                 <td>
                   {editing === l.id ? (
                     <form

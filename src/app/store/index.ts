@@ -6,7 +6,7 @@ import { create, type StateCreator } from 'zustand';
 import { EmptyDrawingError } from '../../preprocess';
 import type { EncoderEntry } from '../../encoder';
 import { strokesToInput, type Stroke, type StrokePoint } from '../../strokes';
-import { Engine } from '../engine';
+import { Engine, type DeletedLabel } from '../engine';
 import {
   asideToText,
   changeChannel,
@@ -49,7 +49,8 @@ export type Tab = 'draw' | 'memory' | 'labels' | 'settings' | 'benchmark';
  * A banner. `tab`: the view it belongs to (shown only there; stamped with the current view when
  * set without one); null: shown on every view (start-up, another tab, backend fallback).
  */
-export type Message = { kind: 'info' | 'error' | 'warning'; text: string; tab?: Tab | null } | null;
+/** A banner; `action`: one button beside the text (e.g. Undo after a delete). */
+export type Message = { kind: 'info' | 'error' | 'warning'; text: string; tab?: Tab | null; action?: { label: string; run: () => void } } | null;
 const everywhere = (m: Message): Message => (m ? { ...m, tab: null } : m);
 
 /** The view named in the address (#memory), so a reload keeps it. */
@@ -108,6 +109,8 @@ export interface MemorySlice {
   remember: (name: string) => Promise<boolean>;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<void>;
+  /** Put back a label deleted by deleteLabel (its message's Undo), if the memory has not changed since. */
+  undoDelete: (deleted: DeletedLabel) => Promise<boolean>;
   clearMemory: () => Promise<void>;
   exportText: () => string;
   /** Replace the memory by a memory file's text (validated; on error nothing changes). `source` words the message. */
@@ -381,17 +384,44 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     }
     set({ busy: true });
     try {
-      const name = getEngine().labelName(id);
-      const freed = await getEngine().deleteLabel(id);
-      const why = await persist({ slots: [], removed: freed });
+      const deleted = await getEngine().deleteLabel(id);
+      const why = await persist({ slots: [], removed: deleted.freed });
       set({
         summary: getEngine().summary(),
         lastWrite: null,
-        message: { kind: why ? 'warning' : 'info', text: `deleted "${name}" and freed its slots${notSaved(why)}` },
+        message: {
+          kind: why ? 'warning' : 'info',
+          text: `deleted "${deleted.name}" and its ${count(deleted.slots.length, 'stored drawing')}${notSaved(why)}`,
+          // put back exactly as it was, until the memory changes again
+          action: { label: 'Undo', run: () => void get().undoDelete(deleted) },
+        },
       });
       get().requestPrediction();
     } catch (e) {
       set({ message: { kind: 'error', text: `not deleted: ${errorText(e)}` } });
+    } finally {
+      set({ busy: false });
+    }
+  },
+  undoDelete: async (deleted) => {
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `"${deleted.name}" not put back: ${refused}` } });
+      return false;
+    }
+    set({ busy: true });
+    try {
+      const slots = await getEngine().undoDelete(deleted);
+      const why = await persist({ slots });
+      set({
+        summary: getEngine().summary(),
+        message: { kind: why ? 'warning' : 'info', text: `"${deleted.name}" is back with its ${count(slots.length, 'stored drawing')}${notSaved(why)}` },
+      });
+      get().requestPrediction();
+      return true;
+    } catch (e) {
+      set({ message: { kind: 'error', text: `"${deleted.name}" not put back: ${errorText(e)}` } });
+      return false;
     } finally {
       set({ busy: false });
     }
