@@ -8,8 +8,9 @@ make_fixtures.py is replayed by tests/unit/memoryTrace.test.ts):
 - loss: [q.K[nb] - q.K[np] + alpha]+ with np the first neighbour with value v (if none among
   the top k, the most similar slot with value v anywhere), nb the first neighbour with another
   value; a missing np or nb (-1) contributes a similarity of 0;
-- write (labelled update): if V[n1] == v, K[n1] = normalize(q + K[n1]) and A[n1] = 0 (case
-  'update'); else (q, v) goes to the lowest-index empty slot, or when full to
+- queries of any length are normalised first (their direction is the query);
+- write (labelled update): if V[n1] == v, K[n1] = normalize(q + K[n1]) (q itself where
+  q = -K[n1] exactly) and A[n1] = 0 (case 'update'); else (q, v) goes to the lowest-index empty slot, or when full to
   n' = argmax(A + r), r ~ U[0, age_noise) (ties -> lowest index), with A[n'] = 0 (case 'new');
   the ages of all other filled slots grow by 1. A batch of writes is applied one at a time,
   in batch order.
@@ -55,6 +56,14 @@ def _check_queries(q: torch.Tensor, what: str = "queries"):
         raise ValueError(f"expected non-zero {what}, got a zero vector (it has no direction)")
 
 
+def merged_key(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """normalize(q + k) row by row, [B, D]; a row where q = -k exactly (no direction) keeps q, as the
+    TypeScript memory does (F.normalize would store a zero key in a filled slot)."""
+    s = q + k
+    n = s.norm(dim=1, keepdim=True)
+    return torch.where(n > 0, s / n.clamp(min=torch.finfo(s.dtype).tiny), q)
+
+
 class Memory:
     def __init__(self, cfg: MemoryConfig, device: str = "cpu", dtype=torch.float32, seed: int = 0):
         if cfg.memory_size < 1 or cfg.key_size < 1 or cfg.k < 1:
@@ -83,6 +92,7 @@ class Memory:
 
     def query(self, q: torch.Tensor):
         _check_queries(q)
+        q = F.normalize(q, dim=1)  # a query of any length is its direction (as the TS memory)
         n = int(self.filled.sum())
         if n == 0:  # no neighbour: prediction -1 (as the TS memory)
             B = q.shape[0]
@@ -99,6 +109,7 @@ class Memory:
     def loss(self, q: torch.Tensor, v: torch.Tensor):
         """Memory loss (eq. 2 of the paper), differentiable in q. -> (loss [B], np [B], nb [B])."""
         _check_queries(q.detach())
+        q = F.normalize(q, dim=1)  # differentiable; a no-op for the unit keys of training
         all_sims = self.similarities(q.detach())
         n = int(self.filled.sum())
         B = q.shape[0]
@@ -137,7 +148,7 @@ class Memory:
             if bool(filled.any()):
                 n1 = int(self.similarities(qi[None])[0].argmax())
             if n1 >= 0 and int(self.values[n1]) == vi:
-                self.keys[n1] = F.normalize(qi + self.keys[n1], dim=0)
+                self.keys[n1] = merged_key(qi[None], self.keys[n1][None])[0]
                 slot, case = n1, "update"
                 prev = (vi, float(self.ages[n1]))
             else:

@@ -41,7 +41,7 @@ from tqdm import tqdm  # noqa: E402
 
 from data import AugmentConfig, Dataset, load_zip, shifted, split  # noqa: E402
 from preprocess import MARGIN  # noqa: E402
-from memory import Memory, MemoryConfig  # noqa: E402  (validation)
+from memory import Memory, MemoryConfig, merged_key  # noqa: E402  (validation; the update rule's merge)
 from model import Encoder, load_weights, parameter_count, parse_shape, training_shape  # noqa: E402
 
 
@@ -311,7 +311,7 @@ def episode_neighbours(qd: torch.Tensor, labels: torch.Tensor):
         # update rule; with an empty memory n1 = 0 holds -1, so the write goes to slot 0
         n1 = sims.argmax(1)
         upd = vals[rows, n1] == v
-        merged = F.normalize(q_t + keys[rows, n1], dim=1)
+        merged = merged_key(q_t, keys[rows, n1])  # normalize(q + K[n1]); q where q = -K[n1] exactly
         slot = torch.where(upd, n1, count)
         keys[rows, slot] = torch.where(upd[:, None], merged, q_t)
         vals[rows, slot] = v

@@ -137,8 +137,11 @@ export function resolveSettings(config: MemoryConfig): MemorySettings {
     seed: checkInt('lsh.seed', config.lsh?.seed ?? seed, 0, 2 ** 32 - 1),
     planes: 0,
     probes: checkInt('lsh.probes', config.lsh?.probes ?? DEFAULTS.lshProbes, 1, 1024),
-    minHits: checkInt('lsh.minHits', config.lsh?.minHits ?? DEFAULTS.lshMinHits, 1, 255),
+    minHits: 0,
   };
+  // a slot sits in one bucket per table, so it is probed at most `tables` times: a larger minHits
+  // would make no slot a candidate (the default follows a smaller table count)
+  lsh.minHits = checkInt('lsh.minHits (at most lsh.tables)', config.lsh?.minHits ?? Math.min(DEFAULTS.lshMinHits, lsh.tables), 1, Math.min(255, lsh.tables));
   lsh.planes = checkInt('lsh.planes', config.lsh?.planes ?? defaultLshPlanes(lsh.tables, lsh.bits), lsh.bits, lsh.tables * lsh.bits);
   return { memorySize, keySize, k, inverseTemperature, alpha, ageNoise, seed, lookup, lsh, storage, blockRows };
 }

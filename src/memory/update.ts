@@ -43,7 +43,7 @@ export interface UpdateState {
 
 /**
  * One write of key q = q[qo .. qo + D) (unit length) with label v, whose nearest neighbour is n1
- * (-1 if the memory is empty):
+ * (-1 when no slot is a neighbour: the memory is empty, or in LSH mode no slot was a candidate):
  *   case 1, V[n1] == v:  K[n1] = normalize(q + K[n1]), A[n1] = 0  (q = -K[n1] exactly: K[n1] = q);
  *   case 2, otherwise:   n' = the lowest-index empty slot if any, else argmax(A + r);
  *                        K[n'] = q, V[n'] = v, A[n'] = 0;

@@ -130,6 +130,18 @@ describe('LSH lookup', () => {
     exact.dispose();
   });
 
+  it('one table: the default minHits follows it (a key is found again and updated); a minHits no slot can reach is refused', () => {
+    const e1 = [[1, 0, 0, 0]];
+    const m = KeyValueMemory.create({ memorySize: 8, keySize: 4, lookup: 'lsh', ageNoise: 0, lsh: { tables: 1, bits: 2 } });
+    expect(m.settings.lsh.minHits).toBe(1);
+    expect(m.write(e1, [3])[0].case).toBe('new');
+    expect(m.query(e1).prediction[0]).toBe(3);
+    expect(m.write(e1, [3])[0].case).toBe('update');
+    m.dispose();
+    // a slot sits in one bucket per table: with minHits > tables nothing could ever be a candidate
+    expect(() => KeyValueMemory.create({ memorySize: 8, keySize: 4, lookup: 'lsh', lsh: { tables: 2, minHits: 3 } })).toThrow(/lsh.minHits \(at most lsh.tables\) to be an integer in \[1, 2\], got 3/);
+  });
+
   it('lastLshProbe: the slots of the probed buckets held by >= minHits of them are exactly the candidates re-ranked', () => {
     const d = 16;
     const data = clusteredKeys(200, d, 10, 9);

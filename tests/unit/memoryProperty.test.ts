@@ -146,7 +146,7 @@ describe('batch writes equal row-by-row writes', () => {
         const { tables, bits, probes, minHits, shared } = cfg.lsh;
         const config = {
           memorySize: cfg.memorySize, keySize: d, k: cfg.k, ageNoise: cfg.ageNoise, seed: cfg.seed, lookup: cfg.lookup, storage: cfg.storage,
-          lsh: { tables, bits, probes, minHits, planes: shared ? bits : tables * bits },
+          lsh: { tables, bits, probes, minHits: Math.min(minHits, tables), planes: shared ? bits : tables * bits },
         };
         const batch = KeyValueMemory.create(config);
         const rows = KeyValueMemory.create(config);

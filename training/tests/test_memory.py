@@ -38,6 +38,26 @@ def test_case_one_averages_the_key_and_resets_the_age():
     assert m.ages.tolist() == [0, 1, 0]  # slot 1 got older, the empty slot stays 0
 
 
+def test_case_one_with_the_opposite_key_keeps_q_as_the_typescript_memory():
+    # q = -K[n1] and the same value: normalize(q + K[n1]) has no direction; the slot keeps q, never a zero key
+    m = make(size=2)
+    m.write(unit(1, 0)[None], torch.tensor([0]))
+    (case, slot, _, _), = m.write(unit(-1, 0)[None], torch.tensor([0]))
+    assert (case, slot) == ("update", 0)
+    torch.testing.assert_close(m.keys[0], unit(-1, 0))
+
+
+def test_queries_of_any_length_are_their_direction():
+    m = make()
+    m.write(torch.stack([unit(1, 0), unit(0, 1)]), torch.tensor([0, 1]))
+    q = unit(1.0, 0.3)
+    a, b = m.query(q[None]), m.query(5 * q[None])
+    torch.testing.assert_close(a["similarities"], b["similarities"])
+    torch.testing.assert_close(a["softmax"], b["softmax"])
+    la, lb = m.loss(q[None], torch.tensor([1])), m.loss(5 * q[None], torch.tensor([1]))
+    torch.testing.assert_close(la[0], lb[0])
+
+
 def test_case_two_when_the_nearest_has_another_value():
     m = make()
     m.write(unit(1, 0)[None], torch.tensor([0]))
@@ -73,7 +93,10 @@ def test_loss_gradient_reaches_the_query_only():
     q = unit(0.9, 0.6)[None].clone().requires_grad_(True)
     loss, _, _ = m.loss(q, torch.tensor([1]))
     loss.sum().backward()
-    torch.testing.assert_close(q.grad[0], unit(1, 0) - unit(0, 1))
+    # d/dq of q.K[nb] - q.K[np] is K[nb] - K[np]; the loss takes q's direction (normalize), so for a
+    # unit q the gradient is that vector's part orthogonal to q
+    g, u = unit(1, 0) - unit(0, 1), q.detach()[0]
+    torch.testing.assert_close(q.grad[0], g - (g @ u) * u)
 
 
 def test_impossible_settings_are_refused():
