@@ -61,6 +61,27 @@ export interface RestoreReport extends ReencodeReport {
 export { keysAreCurrent } from './persist';
 
 /** Where an encoder switch is (the Settings show it). */
+/** What Engine.undoRemember needs to take a Remember back. */
+export interface WriteUndo {
+  slot: number;
+  /** the slot before the write: its label (-1: empty), age, key and drawing */
+  before: { value: number; age: number; key: Float32Array; thumb: Uint8Array };
+  /** the label the write created (a new name), removed again by the undo */
+  createdLabel: number | null;
+  /** the label whose last slot the write evicted (its name was dropped), given back by the undo */
+  droppedLabel: { id: number; name: string; at: number } | null;
+  /** the engine's version right after the write: an undo is refused once it moved on */
+  version: number;
+}
+
+/** Engine.remember's result: what happened, timings, and how to undo it (null: not known). */
+export interface Remembered {
+  write: WriteView;
+  encodeMs: number;
+  writeMs: number;
+  undo: WriteUndo | null;
+}
+
 /** A label deleted by Engine.deleteLabel, with what Engine.undoDelete needs to put it back. */
 export interface DeletedLabel {
   id: number;
@@ -394,12 +415,38 @@ export class Engine {
     return id;
   }
 
-  /** One labelled write through the paper's update rule; returns what happened. */
-  remember(input: Float32Array, name: string, key?: Float32Array): Promise<{ write: WriteView; encodeMs: number; writeMs: number }> {
+  /** One labelled write through the paper's update rule; returns what happened, and how to undo it. */
+  remember(input: Float32Array, name: string, key?: Float32Array): Promise<Remembered> {
     return this.serial(() => this.rememberNow(input, name, key));
   }
 
-  private async rememberNow(input: Float32Array, name: string, key?: Float32Array): Promise<{ write: WriteView; encodeMs: number; writeMs: number }> {
+  /**
+   * Take back a Remember (a wrong name, a stray drawing) exactly: the written slot as it was (key,
+   * label, age, drawing; or empty again), every other filled slot one write younger, the write
+   * counter one back, a name the write created removed and a name its eviction dropped given back.
+   * Only while nothing else changed the memory since (throws otherwise, changing nothing): a
+   * rebuild, as a restore (a user's action, not a write). Returns whether the slot holds a drawing again.
+   */
+  undoRemember(u: WriteUndo): Promise<{ slot: number; refilled: boolean }> {
+    return this.serial(async () => {
+      if (this.version !== u.version) throw new Error('the memory has changed since that Remember');
+      const saved = this.saved();
+      const slots = saved.slots.filter((s) => s.slot !== u.slot).map((s) => ({ ...s, age: Math.max(0, s.age - 1) }));
+      const refilled = u.before.value >= 0;
+      if (refilled) slots.push({ slot: u.slot, label: u.before.value, age: u.before.age, key: u.before.key, thumb: u.before.thumb });
+      await this.rebuild(slots, Math.max(0, (saved.clock ?? 0) - 1));
+      if (u.createdLabel !== null && this.memory.countOf(u.createdLabel) === 0) this.labels.delete(u.createdLabel);
+      if (u.droppedLabel) {
+        // back in its place in the list of names
+        const entries = [...this.labels];
+        entries.splice(u.droppedLabel.at, 0, [u.droppedLabel.id, u.droppedLabel.name]);
+        this.labels = new Map(entries);
+      }
+      return { slot: u.slot, refilled };
+    });
+  }
+
+  private async rememberNow(input: Float32Array, name: string, key?: Float32Array): Promise<Remembered> {
     const known = new Set(this.labels.keys());
     const label = this.labelIdFor(name);
     try {
@@ -414,15 +461,28 @@ export class Engine {
       const nbName = lossOut ? nameOfSlot(lossOut.nb) : null;
       const w = await this.memory.write(enc.value, label);
       const writeMs = now() - t0;
+      const oldThumb = this.thumbs[w.slot] ?? new Uint8Array(784);
       this.thumbs[w.slot] = inputToThumbnail(input);
       const evicted = w.previous && w.previous.value >= 0
         ? { label: w.previous.value, name: this.labelName(w.previous.value), age: w.previous.age }
         : null;
       this.version++;
+      const dropped = evicted && this.memory.countOf(evicted.label) === 0
+        ? { id: evicted.label, name: evicted.name, at: [...this.labels.keys()].indexOf(evicted.label) }
+        : null;
       this.dropUnusedLabels(evicted ? [evicted.label] : []);
       return {
         encodeMs: enc.ms,
         writeMs,
+        undo: w.before
+          ? {
+              slot: w.slot,
+              before: { ...w.before, thumb: oldThumb },
+              createdLabel: known.has(label) ? null : label,
+              droppedLabel: dropped,
+              version: this.version,
+            }
+          : null,
         write: {
           label,
           name: this.labelName(label),

@@ -58,12 +58,23 @@ class KeyValueMemoryPort implements MemoryPort {
   async write(key: Float32Array, label: number) {
     const hint = this.lastQuery?.key === key && this.lastQuery.result.version === this.m.version ? this.lastQuery.result : undefined;
     this.lastQuery = null;
+    // the keys the write may overwrite, kept to undo it: n1's (case 1) and the slot case 2 would
+    // take; O(keySize) each. n1 is known from the query of this key (an empty memory has none).
+    const n1 = hint ? (hint.indices[0]?.[0] ?? -1) : this.m.filledCount === 0 ? -1 : null;
+    const keysBefore = new Map<number, Float32Array>();
+    if (n1 !== null) {
+      if (n1 >= 0) keysBefore.set(n1, this.m.getKey(n1));
+      const fresh = this.m.slotForNewKey();
+      keysBefore.set(fresh, this.m.getKey(fresh));
+    }
     // without a fresh query of this key, the write finds n1 with the synchronous (CPU) lookup
     const [w] = this.m.write([key], [label], { queryResult: hint });
+    const oldKey = keysBefore.get(w.slot);
     return {
       case: w.case,
       slot: w.slot,
       previous: w.case === 'new' && !w.previous.empty ? { value: w.previous.value, age: w.previous.age } : null,
+      before: oldKey ? { key: oldKey, value: w.previous.empty ? -1 : w.previous.value, age: w.previous.age } : null,
     };
   }
 

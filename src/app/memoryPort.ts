@@ -23,6 +23,8 @@ export interface PortWrite {
   slot: number;
   /** occupant of slot n' before a 'new' write (null: was empty, or case 'update') */
   previous: { value: number; age: number } | null;
+  /** the written slot as it was before the write (value -1: empty), to undo it; null when unknown */
+  before: { key: Float32Array; value: number; age: number } | null;
 }
 
 export interface PortLoss {

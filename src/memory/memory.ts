@@ -223,6 +223,14 @@ export class KeyValueMemory {
   countOf(label: number): number {
     return this.labelSlots.get(label)?.size ?? 0;
   }
+  /**
+   * The slot the next case-2 write would take: the lowest-index empty slot, else n' = argmax(A + r)
+   * with the noise that write would draw. Changes nothing (an app keeps that slot's key to undo a write).
+   */
+  slotForNewKey(): number {
+    this.alive();
+    return this.emptyCount > 0 ? this.heapPeek() : this.oldestSlot();
+  }
   /** A copy of key K[i] (zeros for an empty slot). */
   getKey(i: number): Float32Array {
     this.checkSlot(i);

@@ -180,11 +180,24 @@ test.describe('full flows', () => {
     expect((await app.state()).strokes).toBe(0); // cleared for the next drawing
   });
 
-  test('labels: each with its drawing; rename; delete frees the slots, and Undo puts them back', async ({ page }) => {
+  test('a Remember under a wrong name is taken back; labels: each with its drawing; rename; delete frees the slots, and Undo puts them back', async ({ page }) => {
+    // the memory's content as its export file holds it (every slot's label, age, key and drawing)
+    const content = () => page.evaluate(() => JSON.stringify({ ...JSON.parse(window.__memoryLab!.exportText()), savedAt: null }));
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
+    const justRing = await content();
     await app.draw(SYMBOLS.cross);
+    await app.remember('ring'); // the wrong name: merged into ring's slot (case 1)
+    expect((await app.state()).lastWrite?.case).toBe('update');
+    await page.getByTestId('undo-remember').click();
+    await expect(app.message).toContainText('took back the last Remember');
+    await expect(app.writeReport).toHaveCount(0);
+    expect(await content()).toBe(justRing);
+    // the drawing and its name are back, to be named again
+    expect((await app.state()).strokes).toBe(SYMBOLS.cross.length);
+    await expect(app.labelInput).toHaveValue('ring');
     await app.remember('cross');
+    expect((await app.state()).lastWrite?.case).toBe('new');
     await app.tab('labels');
     // each row shows its label's latest drawing (ink on white: some dark pixels)
     const thumbs = page.getByTestId('label-thumb');
@@ -203,8 +216,6 @@ test.describe('full flows', () => {
     await page.getByTestId('rename-input').fill('circle');
     await page.getByTestId('rename-input').press('Enter');
     await expect(page.locator('[data-testid=label-row][data-label=circle]')).toHaveAttribute('data-count', '1');
-    // the memory's content as its export file holds it (every slot's label, age, key and drawing)
-    const content = () => page.evaluate(() => JSON.stringify({ ...JSON.parse(window.__memoryLab!.exportText()), savedAt: null }));
     const before = await content();
     await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
     await expect.poll(async () => (await app.state()).filled).toBe(1);

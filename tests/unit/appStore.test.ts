@@ -118,6 +118,48 @@ describe('store: every change is saved before it is shown', () => {
     expect(saved.slots.length).toBe(1);
   });
 
+  it('Undo this Remember takes a write back exactly, in each case of the update rule; saved; refused once the memory changed', async () => {
+    const view = (m: SavedMemory) => ({
+      clock: m.clock,
+      labels: m.labels,
+      slots: m.slots.map((s) => [s.slot, s.label, s.age, Array.from(s.key), Array.from(s.thumb)]),
+    });
+    const takeBack = async (name: string) => {
+      const before = view(engine.saved());
+      expect(await rememberDrawing(name === 'ring' ? RING : CROSS, name)).toBe(true);
+      const write = st().lastWrite!;
+      expect(st().lastUndo).not.toBeNull();
+      expect(await st().undoRemember()).toBe(true);
+      expect(st().message?.text).toMatch(/took back the last Remember/);
+      expect(view(engine.saved()), `${write.case} into slot ${write.slot}`).toEqual(before);
+      const saved = await savedNow();
+      expect(view(saved)).toEqual(before);
+      return write;
+    };
+    await st().applySettings({ memorySize: 2, ageNoise: 0 });
+    await st().clearMemory();
+    // case 2 into an empty slot, with a new name: the slot is empty again and the name gone
+    expect((await takeBack('ring')).case).toBe('new');
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    // case 1: the averaged key, its age and drawing come back
+    expect((await takeBack('ring')).case).toBe('update');
+    // case 2 in a full memory, evicting the last drawing of a name: that drawing and name come back
+    const w = await takeBack('plus' as 'cross');
+    expect(w.evicted?.name).toBe('ring');
+    expect(engine.labelList().map((l) => l.name).sort()).toEqual(['cross', 'ring']);
+    // a stale Undo (the memory changed since) is refused and changes nothing
+    await rememberDrawing(CROSS, 'cross');
+    const stale = st().lastUndo!;
+    await rememberDrawing(RING, 'ring');
+    const now = view(engine.saved());
+    useApp.setState({ lastUndo: stale });
+    expect(await st().undoRemember()).toBe(false);
+    expect(st().message?.text).toMatch(/not taken back: the memory has changed since that Remember/);
+    expect(view(engine.saved())).toEqual(now);
+    await st().applySettings({ memorySize: DEFAULT_SETTINGS.memorySize, ageNoise: DEFAULT_SETTINGS.ageNoise });
+  });
+
   it("a delete's Undo puts the label back exactly (keys, ages, drawings), saved; refused once the memory changed", async () => {
     await st().clearMemory();
     await rememberDrawing(RING, 'ring');

@@ -132,6 +132,19 @@ describe('write: the update rule', () => {
     expect(a.slice(16)).not.toEqual(roundRobin.slice(16));
   });
 
+  it('slotForNewKey names the slot the next case-2 write takes (empty ones first, then the noisy oldest) and changes nothing', () => {
+    const m = mem({ memorySize: 16, ageNoise: 8, seed: 5 });
+    for (let i = 0; i < 40; i++) {
+      const before = { values: Array.from(m.values), ages: Array.from(m.ages), version: m.version };
+      const peek = m.slotForNewKey();
+      expect({ values: Array.from(m.values), ages: Array.from(m.ages), version: m.version }).toEqual(before);
+      const [w] = m.write([unit([1, i % 3, (i * 7) % 5, 1])], [i]); // a new label: always case 2
+      expect(w.case).toBe('new');
+      expect(w.slot, `write ${i}`).toBe(peek);
+    }
+    m.dispose();
+  });
+
   it('a batch is written as if one write at a time in batch order', () => {
     const m = mem();
     const q = [e(0, D), unit([1, 0.1, 0, 0]), e(1, D)];

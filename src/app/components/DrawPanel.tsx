@@ -118,13 +118,16 @@ export function DrawPanel() {
 /** What the last Remember did: a plain sentence, with the paper's terms and the loss under the hood. */
 function WriteReport() {
   const w = useApp((s) => s.lastWrite);
+  const canUndo = useApp((s) => s.lastUndo !== null && !s.readOnly);
+  const busy = useApp((s) => s.busy);
+  const undo = useApp((s) => s.undoRemember);
   if (!w) return null;
   return (
     <div className="write-report" data-testid="write-report" data-case={w.case} aria-live="polite">
       <p>
         {w.case === 'update' ? (
           <>
-            Remembered “{w.name}”: it was close to a drawing of “{w.name}” already stored, so the two were merged.
+            Remembered “{w.name}”: the closest stored drawing was a “{w.name}” too, so the two were merged into one memory.
           </>
         ) : (
           <>
@@ -138,6 +141,14 @@ function WriteReport() {
           </>
         )}
       </p>
+      {canUndo && (
+        <p className="undo-write">
+          Wrong name, or a stray drawing?{' '}
+          <button type="button" data-testid="undo-remember" disabled={busy} onClick={() => void undo()}>
+            Undo this Remember
+          </button>
+        </p>
+      )}
       <details className="hood-details">
         <summary>What happened in the memory</summary>
         {w.case === 'update' ? (

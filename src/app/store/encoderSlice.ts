@@ -82,7 +82,7 @@ export const createEncoderSlice =
           encoder: e.encoderEntry.name,
           settings: { ...e.settings },
           summary: e.summary(),
-          lastWrite: null,
+          lastWrite: null, lastUndo: null,
           message: {
             kind: lost || why ? 'warning' : 'info',
             text: `now using the encoder "${entry.name}": ${reencodeInWords(report, names)}${cutoffWords}${why ? ` — but it is not saved: ${why}` : ''}`,

@@ -6,7 +6,7 @@ import { create, type StateCreator } from 'zustand';
 import { EmptyDrawingError } from '../../preprocess';
 import type { EncoderEntry } from '../../encoder';
 import { strokesToInput, type Stroke, type StrokePoint } from '../../strokes';
-import { Engine, type DeletedLabel } from '../engine';
+import { Engine, type DeletedLabel, type WriteUndo } from '../engine';
 import {
   asideToText,
   changeChannel,
@@ -107,6 +107,10 @@ export interface MemorySlice {
   /** the copy put aside, as a file's text (to download) */
   rescuedText: () => Promise<string>;
   remember: (name: string) => Promise<boolean>;
+  /** how to take the last Remember back (Engine.undoRemember), with its drawing and name; null when there is none */
+  lastUndo: { write: WriteUndo; strokes: StrokePoint[][]; name: string } | null;
+  /** Take the last Remember back, if the memory has not changed since. */
+  undoRemember: () => Promise<boolean>;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<void>;
   /** Put back a label deleted by deleteLabel (its message's Undo), if the memory has not changed since. */
@@ -312,7 +316,7 @@ const predictionSlice: Slice<PredictionSlice> = (set, get) => ({
 
 const memorySlice: Slice<MemorySlice> = (set, get) => ({
   summary: null,
-  lastWrite: null,
+  lastWrite: null, lastUndo: null,
   lastFallback: null,
   readOnly: false,
   rescued: null,
@@ -338,6 +342,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       return false;
     }
     set({ busy: true });
+    const strokes = get().strokes;
     try {
       const r = await engine!.remember(input, name);
       // shown only once saved: a Remember on screen (the write report, lastWrite) survives a crash or
@@ -345,6 +350,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const why = await persist({ slots: [r.write.slot] });
       set({
         lastWrite: r.write,
+        lastUndo: r.undo ? { write: r.undo, strokes, name } : null,
         refusal: null,
         summary: engine!.summary(),
         latency: { ...get().latency, encodeMs: r.encodeMs, writeMs: r.writeMs },
@@ -354,6 +360,42 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       return true;
     } catch (e) {
       set({ message: { kind: 'error', text: `not remembered: ${errorText(e)}` } });
+      return false;
+    } finally {
+      set({ busy: false });
+    }
+  },
+  undoRemember: async () => {
+    const u = get().lastUndo;
+    if (!u) return false;
+    const name = get().lastWrite?.name ?? u.name.trim();
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `not taken back: ${refused}` } });
+      return false;
+    }
+    set({ busy: true });
+    try {
+      const r = await getEngine().undoRemember(u.write);
+      const why = await persist(r.refilled ? { slots: [r.slot] } : { slots: [], removed: [r.slot] });
+      // the drawing and its name go back on an empty canvas, to name it again; a new drawing stays
+      const giveBack = get().strokes.length === 0;
+      set({
+        lastWrite: null,
+        lastUndo: null,
+        summary: getEngine().summary(),
+        message: {
+          kind: why ? 'warning' : 'info',
+          text: `took back the last Remember ("${name}"): the memory is as it was before it${giveBack ? '; the drawing is back on the canvas' : ''}${notSaved(why)}`,
+        },
+      });
+      if (giveBack) {
+        get().setLabelDraft(u.name);
+        get().setStrokes(u.strokes);
+      } else get().requestPrediction();
+      return true;
+    } catch (e) {
+      set({ lastUndo: null, message: { kind: 'error', text: `not taken back: ${errorText(e)}` } });
       return false;
     } finally {
       set({ busy: false });
@@ -388,7 +430,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const why = await persist({ slots: [], removed: deleted.freed });
       set({
         summary: getEngine().summary(),
-        lastWrite: null,
+        lastWrite: null, lastUndo: null,
         message: {
           kind: why ? 'warning' : 'info',
           text: `deleted "${deleted.name}" and its ${count(deleted.slots.length, 'stored drawing')}${notSaved(why)}`,
@@ -436,7 +478,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     try {
       await getEngine().clear();
       const why = await persist({ whole: true });
-      set({ summary: getEngine().summary(), lastWrite: null, prediction: null, message: { kind: why ? 'warning' : 'info', text: `the memory is empty${notSaved(why)}` } });
+      set({ summary: getEngine().summary(), lastWrite: null, lastUndo: null, prediction: null, message: { kind: why ? 'warning' : 'info', text: `the memory is empty${notSaved(why)}` } });
       get().requestPrediction();
     } catch (e) {
       set({ message: { kind: 'error', text: `not cleared: ${errorText(e)}` } });
@@ -473,7 +515,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({
         summary: e.summary(),
         settings: { ...e.settings },
-        lastWrite: null,
+        lastWrite: null, lastUndo: null,
         message: {
           kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
           text: `${words.done}: ${count(saved.slots.length, 'drawing')}, ${count(saved.labels.length, 'label')}${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
