@@ -145,6 +145,20 @@ describe('Engine (app session over the shared memory)', () => {
     expect(tf.memory().numTensors).toBe(n);
   });
 
+  it('leaks no tensors around undoing a Remember and a delete (each rebuilds the memory)', async () => {
+    await engine.clear();
+    await engine.remember(strokesToInput(RING), 'ring');
+    await engine.predict(strokesToInput(RING));
+    const n = tf.memory().numTensors;
+    const r = await engine.remember(strokesToInput(CROSS), 'cross');
+    await engine.undoRemember(r.undo!);
+    const d = await engine.deleteLabel(engine.labelList()[0].id);
+    await engine.undoDelete(d);
+    await engine.predict(strokesToInput(RING));
+    expect(engine.labelList().map((l) => l.name)).toEqual(['ring']);
+    expect(tf.memory().numTensors).toBe(n);
+  });
+
   it('keeps no second copy of the memory: saves, autosave records and views read the memory itself', async () => {
     const big = await start(4096);
     try {
