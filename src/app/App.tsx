@@ -101,6 +101,7 @@ export function App() {
   const message = useApp((s) => s.message);
   const ready = useApp((s) => s.ready);
   const setMessage = useApp((s) => s.setMessage);
+  const summaryVersion = useApp((s) => s.summary?.version);
   useKeyboard();
   useEffect(() => {
     installTestApi();
@@ -154,7 +155,7 @@ export function App() {
       {message && (message.tab == null || message.tab === current.id) && (
         <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
           <span>{message.text}</span>
-          {message.action && (
+          {message.action && (message.action.validFor === undefined || message.action.validFor === summaryVersion) && (
             <button type="button" className="message-action" data-testid="message-action" onClick={message.action.run}>
               {message.action.label}
             </button>

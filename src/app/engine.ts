@@ -86,6 +86,8 @@ export interface Remembered {
 export interface DeletedLabel {
   id: number;
   name: string;
+  /** its place in the list of names */
+  at: number;
   /** its slots as they were before the delete */
   slots: SavedSlot[];
   /** the slots the delete freed */
@@ -436,12 +438,7 @@ export class Engine {
       if (refilled) slots.push({ slot: u.slot, label: u.before.value, age: u.before.age, key: u.before.key, thumb: u.before.thumb });
       await this.rebuild(slots, Math.max(0, (saved.clock ?? 0) - 1));
       if (u.createdLabel !== null && this.memory.countOf(u.createdLabel) === 0) this.labels.delete(u.createdLabel);
-      if (u.droppedLabel) {
-        // back in its place in the list of names
-        const entries = [...this.labels];
-        entries.splice(u.droppedLabel.at, 0, [u.droppedLabel.id, u.droppedLabel.name]);
-        this.labels = new Map(entries);
-      }
+      if (u.droppedLabel) this.putLabelBack(u.droppedLabel.id, u.droppedLabel.name, u.droppedLabel.at);
       return { slot: u.slot, refilled };
     });
   }
@@ -461,7 +458,7 @@ export class Engine {
       const nbName = lossOut ? nameOfSlot(lossOut.nb) : null;
       const w = await this.memory.write(enc.value, label);
       const writeMs = now() - t0;
-      const oldThumb = this.thumbs[w.slot] ?? new Uint8Array(784);
+      const oldThumb = this.thumbOf(w.slot);
       this.thumbs[w.slot] = inputToThumbnail(input);
       const evicted = w.previous && w.previous.value >= 0
         ? { label: w.previous.value, name: this.labelName(w.previous.value), age: w.previous.age }
@@ -531,13 +528,14 @@ export class Engine {
       const { values, ages } = this.slotArrays();
       const slots: SavedSlot[] = [];
       values.forEach((v, slot) => {
-        if (v === id) slots.push({ slot, label: id, age: ages[slot], key: this.memory.keyOf(slot), thumb: this.thumbs[slot] ?? new Uint8Array(784) });
+        if (v === id) slots.push(this.savedSlot(slot, id, ages[slot]));
       });
+      const at = [...this.labels.keys()].indexOf(id);
       const freed = await this.memory.deleteLabel(id);
       for (const s of freed) this.thumbs[s] = null;
       this.labels.delete(id);
       this.version++;
-      return { id, name, slots, freed, version: this.version };
+      return { id, name, at, slots, freed, version: this.version };
     });
   }
 
@@ -553,7 +551,7 @@ export class Engine {
       const saved = this.saved();
       // the memory as it stands plus the label's slots: a rebuild, as a restore (a rare action, not a write)
       await this.rebuild([...saved.slots, ...d.slots], saved.clock);
-      this.labels.set(d.id, d.name);
+      this.putLabelBack(d.id, d.name, d.at);
       return d.slots.map((s) => s.slot);
     });
   }
@@ -648,11 +646,28 @@ export class Engine {
 
   // ---- save / restore ----
 
+  /** A filled slot's drawing (a blank one when none was stored). */
+  private thumbOf(slot: number): Uint8Array {
+    return this.thumbs[slot] ?? new Uint8Array(784);
+  }
+
+  /** A filled slot as a save holds it (its key copied, O(keySize)). */
+  private savedSlot(slot: number, label: number, age: number): SavedSlot {
+    return { slot, label, age, key: this.memory.keyOf(slot), thumb: this.thumbOf(slot) };
+  }
+
+  /** A name put back at its place in the list of names (an undo). */
+  private putLabelBack(id: number, name: string, at: number) {
+    const entries = [...this.labels];
+    entries.splice(Math.min(Math.max(0, at), entries.length), 0, [id, name]);
+    this.labels = new Map(entries);
+  }
+
   saved(): SavedMemory {
     const { values, ages } = this.slotArrays();
     const slots: SavedSlot[] = [];
     values.forEach((label, slot) => {
-      if (label >= 0) slots.push({ slot, label, age: ages[slot], key: this.memory.keyOf(slot), thumb: this.thumbs[slot] ?? new Uint8Array(784) });
+      if (label >= 0) slots.push(this.savedSlot(slot, label, ages[slot]));
     });
     return { ...this.savedMeta(), slots };
   }
@@ -729,7 +744,7 @@ export class Engine {
       label: at.value,
       time: this.memory.writeCount - at.age,
       key: this.memory.keyOf(slot),
-      thumb: this.thumbs[slot] ?? new Uint8Array(784),
+      thumb: this.thumbOf(slot),
     };
   }
 

@@ -216,14 +216,21 @@ test.describe('full flows', () => {
     await page.getByTestId('rename-input').fill('circle');
     await page.getByTestId('rename-input').press('Enter');
     await expect(page.locator('[data-testid=label-row][data-label=circle]')).toHaveAttribute('data-count', '1');
+    // the rename changed the memory: the last Remember ("cross") can no longer be taken back
+    await app.tab('draw');
+    await expect(app.writeReport).toBeVisible();
+    await expect(page.getByTestId('undo-remember')).toHaveCount(0);
+    await app.tab('labels');
     const before = await content();
-    await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
+    // the first name: an undo puts it back in its place, not at the end
+    await page.locator('[data-testid=label-row][data-label=circle]').getByTestId('delete-label').click();
     await expect.poll(async () => (await app.state()).filled).toBe(1);
-    expect((await app.state()).labels.map((l) => l.name)).toEqual(['circle']);
-    await expect(app.message).toContainText('deleted "cross"');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['cross']);
+    await expect(app.message).toContainText('deleted "circle"');
     await page.getByTestId('message-action').click();
-    await expect(app.message).toContainText('"cross" is back');
-    await expect(page.locator('[data-testid=label-row][data-label=cross]')).toHaveAttribute('data-count', '1');
+    await expect(app.message).toContainText('"circle" is back');
+    await expect(page.locator('[data-testid=label-row][data-label=circle]')).toHaveAttribute('data-count', '1');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['circle', 'cross']);
     expect(await content()).toBe(before);
   });
 

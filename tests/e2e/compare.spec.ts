@@ -99,5 +99,15 @@ test.describe('Compare mode', () => {
     await app.tab('draw');
     await app.draw(SYMBOLS.cross);
     await expect(app.answer('hebbian')).toHaveAttribute('data-name', 'ring'); // the only class it knows now
+
+    // a Remember taken back leaves the memory as it was, but the learners keep what they saw
+    // (they cannot forget one drawing): its new name is not a deleted label for them
+    await app.remember('plus');
+    await expect.poll(async () => (await app.compare()).events).toBe(4);
+    await page.getByTestId('undo-remember').click();
+    await expect(app.message).toContainText('took back the last Remember');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['ring']);
+    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['plus', 'ring']);
   });
 });

@@ -167,6 +167,11 @@ describe('store: every change is saved before it is shown', () => {
     await rememberDrawing(RING, 'ring'); // case 1: averaged into ring's slot
     const before = engine.saved();
     const crossId = engine.labelList().find((l) => l.name === 'cross')!.id;
+    // the first name first: an undo puts it back in its place in the list, not at the end
+    await st().deleteLabel(engine.labelList()[0].id);
+    st().message!.action!.run();
+    await expect.poll(() => st().message?.text).toMatch(/is back/);
+    expect(engine.saved().labels).toEqual(before.labels);
     await st().deleteLabel(crossId);
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring']);
     expect(st().message?.text).toMatch(/deleted "cross" and its 1 stored drawing/);

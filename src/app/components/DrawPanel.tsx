@@ -118,7 +118,8 @@ export function DrawPanel() {
 /** What the last Remember did: a plain sentence, with the paper's terms and the loss under the hood. */
 function WriteReport() {
   const w = useApp((s) => s.lastWrite);
-  const canUndo = useApp((s) => s.lastUndo !== null && !s.readOnly);
+  // only while nothing else changed the memory since (else the engine would refuse it)
+  const canUndo = useApp((s) => s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version && !s.readOnly);
   const busy = useApp((s) => s.busy);
   const undo = useApp((s) => s.undoRemember);
   if (!w) return null;

@@ -49,8 +49,11 @@ export type Tab = 'draw' | 'memory' | 'labels' | 'settings' | 'benchmark';
  * A banner. `tab`: the view it belongs to (shown only there; stamped with the current view when
  * set without one); null: shown on every view (start-up, another tab, backend fallback).
  */
-/** A banner; `action`: one button beside the text (e.g. Undo after a delete). */
-export type Message = { kind: 'info' | 'error' | 'warning'; text: string; tab?: Tab | null; action?: { label: string; run: () => void } } | null;
+/**
+ * A banner; `action`: one button beside the text (e.g. Undo after a delete), shown only while the
+ * memory is at version `validFor` (MemorySummary.version) when that is given.
+ */
+export type Message = { kind: 'info' | 'error' | 'warning'; text: string; tab?: Tab | null; action?: { label: string; run: () => void; validFor?: number } } | null;
 const everywhere = (m: Message): Message => (m ? { ...m, tab: null } : m);
 
 /** The view named in the address (#memory), so a reload keeps it. */
@@ -111,6 +114,8 @@ export interface MemorySlice {
   lastUndo: { write: WriteUndo; strokes: StrokePoint[][]; name: string } | null;
   /** Take the last Remember back, if the memory has not changed since. */
   undoRemember: () => Promise<boolean>;
+  /** how many Remembers were taken back (a name gone by an undo is not a user's delete: Compare keeps it) */
+  writesTakenBack: number;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<void>;
   /** Put back a label deleted by deleteLabel (its message's Undo), if the memory has not changed since. */
@@ -316,7 +321,9 @@ const predictionSlice: Slice<PredictionSlice> = (set, get) => ({
 
 const memorySlice: Slice<MemorySlice> = (set, get) => ({
   summary: null,
-  lastWrite: null, lastUndo: null,
+  lastWrite: null,
+  lastUndo: null,
+  writesTakenBack: 0,
   lastFallback: null,
   readOnly: false,
   rescued: null,
@@ -383,6 +390,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({
         lastWrite: null,
         lastUndo: null,
+        writesTakenBack: get().writesTakenBack + 1,
         summary: getEngine().summary(),
         message: {
           kind: why ? 'warning' : 'info',
@@ -435,7 +443,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
           kind: why ? 'warning' : 'info',
           text: `deleted "${deleted.name}" and its ${count(deleted.slots.length, 'stored drawing')}${notSaved(why)}`,
           // put back exactly as it was, until the memory changes again
-          action: { label: 'Undo', run: () => void get().undoDelete(deleted) },
+          action: { label: 'Undo', run: () => void get().undoDelete(deleted), validFor: deleted.version },
         },
       });
       get().requestPrediction();
