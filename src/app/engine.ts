@@ -82,7 +82,7 @@ export interface Remembered {
   undo: WriteUndo | null;
 }
 
-/** A label deleted by Engine.deleteLabel, with what Engine.undoDelete needs to put it back. */
+/** A label deleted by Engine.deleteLabel (or a drawing by Engine.forgetSlot), with what Engine.undoDelete needs to put it back. */
 export interface DeletedLabel {
   id: number;
   name: string;
@@ -92,6 +92,8 @@ export interface DeletedLabel {
   slots: SavedSlot[];
   /** the slots the delete freed */
   freed: number[];
+  /** whether the name went too (a whole label, or its last drawing) */
+  labelGone: boolean;
   /** the engine's version right after the delete: an undo is refused once it moved on */
   version: number;
 }
@@ -535,7 +537,28 @@ export class Engine {
       for (const s of freed) this.thumbs[s] = null;
       this.labels.delete(id);
       this.version++;
-      return { id, name, at, slots, freed, version: this.version };
+      return { id, name, at, slots, freed, labelGone: true, version: this.version };
+    });
+  }
+
+  /**
+   * Forget one stored drawing: free its slot (the other slots keep their keys and ages); its name
+   * goes too when that was its last drawing. Returns what `undoDelete` needs to put it back.
+   */
+  forgetSlot(slot: number): Promise<DeletedLabel> {
+    return this.serial(async () => {
+      const held = Number.isInteger(slot) && slot >= 0 && slot < this.memory.size ? this.memory.slotAt(slot) : null;
+      if (held === null || held.value < 0) throw new Error(`slot ${slot} is empty`);
+      const id = held.value;
+      const name = this.labelName(id);
+      const record = this.savedSlot(slot, id, held.age);
+      const at = [...this.labels.keys()].indexOf(id);
+      await this.memory.freeSlot(slot);
+      this.thumbs[slot] = null;
+      const labelGone = this.memory.countOf(id) === 0;
+      if (labelGone) this.labels.delete(id);
+      this.version++;
+      return { id, name, at, slots: [record], freed: [slot], labelGone, version: this.version };
     });
   }
 
@@ -547,11 +570,11 @@ export class Engine {
   undoDelete(d: DeletedLabel): Promise<number[]> {
     return this.serial(async () => {
       if (this.version !== d.version) throw new Error('the memory has changed since the delete');
-      if (this.labels.has(d.id) || [...this.labels.values()].includes(d.name)) throw new Error(`a label "${d.name}" exists again`);
+      if (d.labelGone && (this.labels.has(d.id) || [...this.labels.values()].includes(d.name))) throw new Error(`a label "${d.name}" exists again`);
       const saved = this.saved();
-      // the memory as it stands plus the label's slots: a rebuild, as a restore (a rare action, not a write)
+      // the memory as it stands plus the freed slots: a rebuild, as a restore (a rare action, not a write)
       await this.rebuild([...saved.slots, ...d.slots], saved.clock);
-      this.putLabelBack(d.id, d.name, d.at);
+      if (d.labelGone) this.putLabelBack(d.id, d.name, d.at);
       return d.slots.map((s) => s.slot);
     });
   }

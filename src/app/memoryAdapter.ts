@@ -133,6 +133,10 @@ class KeyValueMemoryPort implements MemoryPort {
     };
   }
 
+  async freeSlot(slot: number) {
+    return this.m.freeSlot(slot);
+  }
+
   async deleteLabel(label: number) {
     return this.m.deleteLabel(label);
   }

@@ -62,6 +62,8 @@ export interface MemoryPort {
   load(slots: { slot: number; label: number; age: number; key: Float32Array }[], clock?: number): Promise<void>;
   /** free every slot holding `label`; returns the freed slots */
   deleteLabel(label: number): Promise<number[]>;
+  /** free one slot; returns the label it held (-1: it was empty) */
+  freeSlot(slot: number): Promise<number>;
   setParams(p: Pick<Settings, 'k' | 't' | 'alpha' | 'ageNoise'>): void;
   dispose(): void;
 }

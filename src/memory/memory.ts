@@ -610,20 +610,41 @@ export class KeyValueMemory {
     this.alive();
     this.labelsFrom([label], 1);
     const slots = this.slotsOf(label);
-    for (const slot of slots) {
-      this.unlink(slot);
-      this.filled[slot] = 0;
-      this.vals[slot] = -1;
-      this.writeTime[slot] = 0;
-      this.keys.fill(0, slot * this.d, (slot + 1) * this.d);
-      this.heapPush(slot);
-      this.lookup.setSlot(slot, false);
-    }
+    for (const slot of slots) this.release(slot);
     this.lookup.commit();
     this.labelSlots.delete(label);
     this.names.delete(label);
     this._version++;
     return slots;
+  }
+
+  /**
+   * Free one slot (its key, label and age; the other slots keep theirs). Returns the label it held,
+   * -1 when it was empty already (nothing changes then).
+   */
+  freeSlot(slot: number): number {
+    this.alive();
+    this.checkSlot(slot);
+    if (!this.filled[slot]) return -1;
+    const label = this.vals[slot];
+    this.release(slot);
+    this.lookup.commit();
+    const set = this.labelSlots.get(label);
+    set?.delete(slot);
+    if (set?.size === 0) this.labelSlots.delete(label); // as an eviction: no empty entry per label
+    this._version++;
+    return label;
+  }
+
+  /** Empty a filled slot: out of the age list, back on the empty heap and out of the lookup. */
+  private release(slot: number): void {
+    this.unlink(slot);
+    this.filled[slot] = 0;
+    this.vals[slot] = -1;
+    this.writeTime[slot] = 0;
+    this.keys.fill(0, slot * this.d, (slot + 1) * this.d);
+    this.heapPush(slot);
+    this.lookup.setSlot(slot, false);
   }
 
   // ---------------------------------------------------------------- snapshot

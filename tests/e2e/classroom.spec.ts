@@ -177,7 +177,7 @@ test('Settings wait for the encoder: no placeholder values before it has loaded,
   await expect(page.getByTestId('help-nearCutoff')).toContainText(`Recommended for this encoder: ${cutoff}`);
 });
 
-test('the view is kept on reload, banners stay on their view, a slot shows its details on tap', async ({ page, backend }) => {
+test('the view is kept on reload, banners stay on their view, a slot shows its details on tap and can be forgotten (Undo)', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   const app = new MemoryLabPage(page);
   await app.open(backend);
@@ -198,6 +198,17 @@ test('the view is kept on reload, banners stay on their view, a slot shows its d
   await page.locator(`[data-testid=slot][data-slot="${slot}"]`).tap().catch(() => page.locator(`[data-testid=slot][data-slot="${slot}"]`).click());
   await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
   await expect(page.getByTestId('gallery-row')).toHaveAttribute('data-label', 'ring');
+  // one drawing can be forgotten (its last one: the name goes too), and Undo brings it back
+  const content = () => page.evaluate(() => JSON.stringify({ ...JSON.parse(window.__memoryLab!.exportText()), savedAt: null }));
+  const before = await content();
+  await page.getByTestId('forget-slot').click();
+  await expect(app.message).toContainText('forgot a drawing of "ring"');
+  await expect(page.getByTestId('slot-detail')).toContainText(`Slot ${slot}: empty`);
+  expect((await app.state()).labels).toEqual([]);
+  await page.getByTestId('message-action').click();
+  await expect(app.message).toContainText('"ring" is back with its 1 stored drawing'); // its last one: the name comes back with it
+  await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
+  expect(await content()).toBe(before);
 });
 
 test('tablet, under the hood open: the answer charts stay inside the answer panel', async ({ page, backend }) => {

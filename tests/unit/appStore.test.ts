@@ -160,6 +160,35 @@ describe('store: every change is saved before it is shown', () => {
     await st().applySettings({ memorySize: DEFAULT_SETTINGS.memorySize, ageNoise: DEFAULT_SETTINGS.ageNoise });
   });
 
+  it('forgetting one drawing frees its slot only (its name stays while it has others); Undo puts it back exactly', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    await rememberDrawing(CROSS, 'ring'); // its nearest is cross's slot (another name): case 2, ring's second slot
+    const view = (m: SavedMemory) => ({ labels: m.labels, slots: m.slots.map((s) => [s.slot, s.label, s.age, Array.from(s.key), Array.from(s.thumb)]) });
+    const before = view(engine.saved());
+    const ringSlots = engine.saved().slots.filter((s) => s.label === 0).map((s) => s.slot);
+    expect(ringSlots.length).toBe(2);
+    const slot = ringSlots[0];
+    expect(await st().forgetSlot(slot)).toBe(true);
+    expect(st().message?.text).toBe(`forgot a drawing of "ring" (slot ${slot})`);
+    expect(engine.summary().values[slot]).toBe(-1);
+    expect(engine.labelList().find((l) => l.name === 'ring')?.count).toBe(1);
+    // the other slots keep their ages and keys
+    const kept = (m: ReturnType<typeof view>) => m.slots.filter((s) => s[0] !== slot);
+    expect(kept(view(engine.saved()))).toEqual(kept(before));
+    expect((await savedNow()).slots.some((s) => s.slot === slot)).toBe(false);
+    st().message!.action!.run();
+    await expect.poll(() => st().message?.text).toMatch(/is back/);
+    expect(view(engine.saved())).toEqual(before);
+    expect(view(await savedNow())).toEqual(before);
+    // an empty slot cannot be forgotten: said, nothing changes
+    const empty = engine.summary().values.findIndex((v) => v < 0);
+    expect(await st().forgetSlot(empty)).toBe(false);
+    expect(st().message?.text).toMatch(new RegExp(`not forgotten: slot ${empty} is empty`));
+    expect(view(engine.saved())).toEqual(before);
+  });
+
   it("a delete's Undo puts the label back exactly (keys, ages, drawings), saved; refused once the memory changed", async () => {
     await st().clearMemory();
     await rememberDrawing(RING, 'ring');

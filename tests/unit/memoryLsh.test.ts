@@ -79,7 +79,7 @@ describe('LSH lookup', () => {
     expect(now.atK).toBeGreaterThan(old.atK + 0.15);
   });
 
-  it('tables follow writes: new keys are found, evicted and deleted ones are gone', () => {
+  it('tables follow writes: new keys are found, evicted, deleted and freed ones are gone', () => {
     const d = 16;
     const data = clusteredKeys(64, d, 8, 3);
     const m = KeyValueMemory.create({ memorySize: 32, keySize: d, lookup: 'lsh', ageNoise: 0, lsh: { tables: 4, bits: 6 } });
@@ -103,6 +103,12 @@ describe('LSH lookup', () => {
     m.deleteLabel(100);
     const gone = m.query([data.keys.subarray(32 * d, 33 * d)]);
     expect(gone.indices[0]).not.toContain(0);
+    // a freed slot is gone from the tables too, and the next new key takes it
+    const key9 = m.getKey(9);
+    expect(m.freeSlot(9)).toBe(9);
+    expect(m.query([key9]).indices[0]).not.toContain(9);
+    expect(m.write([key9], [9])[0]).toMatchObject({ case: 'new', slot: 0 }); // the lowest empty slot: 0 (label 100's)
+    expect(m.write([m.getKey(10)], [200])[0]).toMatchObject({ case: 'new', slot: 9 });
     m.dispose();
   });
 

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KeyValueMemory } from '../../src/memory';
-import { ReferenceMemory, referenceDeleteLabel } from './memoryReference';
+import { ReferenceMemory, referenceDeleteLabel, referenceFreeSlot } from './memoryReference';
 import { useBackend } from './memorySetup';
 
 beforeAll(async () => {
@@ -25,7 +25,8 @@ type Op =
   | { op: 'write'; q: number[][]; v: number[] }
   | { op: 'query'; q: number[][] }
   | { op: 'loss'; q: number[][]; v: number[] }
-  | { op: 'delete'; label: number };
+  | { op: 'delete'; label: number }
+  | { op: 'free'; slot: number };
 
 const scenario = fc
   .record({
@@ -44,6 +45,7 @@ const scenario = fc
       { weight: 2, arbitrary: rows.map((q) => ({ op: 'query' as const, q })) },
       { weight: 2, arbitrary: rows.chain((q) => fc.array(label, { minLength: q.length, maxLength: q.length }).map((v) => ({ op: 'loss' as const, q, v }))) },
       { weight: 1, arbitrary: label.map((l) => ({ op: 'delete' as const, label: l })) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: cfg.memorySize - 1 }).map((slot) => ({ op: 'free' as const, slot })) },
     );
     return fc.record({ cfg: fc.constant(cfg), ops: fc.array(op, { minLength: 1, maxLength: 25 }) });
   });
@@ -56,7 +58,7 @@ function near(a: number[], b: number[], what: string) {
 }
 
 describe('memory vs brute-force reference', () => {
-  it('agrees on random sequences of writes, queries, losses and label deletions', () => {
+  it('agrees on random sequences of writes, queries, losses, label deletions and freed slots', () => {
     fc.assert(
       fc.property(scenario, ({ cfg, ops }) => {
         const settings = { ...cfg, inverseTemperature: 40, alpha: 0.1 };
@@ -87,6 +89,8 @@ describe('memory vs brute-force reference', () => {
                 expect([got.np[b], got.nb[b]], at).toEqual([want.np, want.nb]);
                 near([got.loss[b]], [want.loss], `${at} loss`);
               });
+            } else if (o.op === 'free') {
+              expect(m.freeSlot(o.slot), at).toBe(referenceFreeSlot(ref, o.slot));
             } else {
               m.deleteLabel(o.label);
               referenceDeleteLabel(ref, o.label);

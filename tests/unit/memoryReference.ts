@@ -130,3 +130,12 @@ export function referenceDeleteLabel(m: ReferenceMemory, label: number): void {
     m.keys.fill(0, i * m.s.keySize, (i + 1) * m.s.keySize);
   }
 }
+
+/** Reference slot freeing: one slot becomes empty (value -1, zero key, age 0); returns its old value. */
+export function referenceFreeSlot(m: ReferenceMemory, slot: number): number {
+  const v = m.values[slot];
+  m.values[slot] = -1;
+  m.ages[slot] = 0;
+  m.keys.fill(0, slot * m.s.keySize, (slot + 1) * m.s.keySize);
+  return v;
+}

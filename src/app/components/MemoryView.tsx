@@ -22,6 +22,9 @@ export function MemoryView() {
   const lastWrite = useApp((s) => s.lastWrite);
   const prediction = useApp((s) => s.prediction);
   const lookup = useApp((s) => s.settings.lookup);
+  const readOnly = useApp((s) => s.readOnly);
+  const busy = useApp((s) => s.busy);
+  const forgetSlot = useApp((s) => s.forgetSlot);
   const [selected, setSelected] = useState<number | null>(null);
   // the pointer that pressed (a click is not a PointerEvent in every browser, e.g. older Safari)
   const pressedWith = useRef('');
@@ -39,7 +42,7 @@ export function MemoryView() {
     <section className="panel memory-view" aria-labelledby="mem-h" data-testid="memory-view">
       <h2 id="mem-h">Memory</h2>
       <p data-testid="memory-fill">
-        {filled} of {size} slots filled · {summary.labels.length} labels · key size {summary.keySize}
+        {filled} of {size} slots filled · {summary.labels.length} {summary.labels.length === 1 ? 'label' : 'labels'} · key size {summary.keySize}
       </p>
       <Gallery version={summary.version} />
       <h3>Every slot</h3>
@@ -108,6 +111,11 @@ export function MemoryView() {
               'empty'
             )}
           </p>
+          {values[selected] >= 0 && !readOnly && (
+            <button type="button" data-testid="forget-slot" disabled={busy} onClick={() => void forgetSlot(selected)}>
+              Forget this drawing
+            </button>
+          )}
           <button type="button" aria-label="close slot details" onClick={() => setSelected(null)}>
             ×
           </button>

@@ -118,7 +118,9 @@ export interface MemorySlice {
   writesTakenBack: number;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<void>;
-  /** Put back a label deleted by deleteLabel (its message's Undo), if the memory has not changed since. */
+  /** Forget one stored drawing (its slot; the name too if it was the last); its message offers Undo. */
+  forgetSlot: (slot: number) => Promise<boolean>;
+  /** Put back a label deleted by deleteLabel or a drawing forgotten by forgetSlot (the message's Undo), if the memory has not changed since. */
   undoDelete: (deleted: DeletedLabel) => Promise<boolean>;
   clearMemory: () => Promise<void>;
   exportText: () => string;
@@ -453,6 +455,35 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({ busy: false });
     }
   },
+  forgetSlot: async (slot) => {
+    const refused = changeRefused(get());
+    if (refused) {
+      set({ message: { kind: 'error', text: `not forgotten: ${refused}` } });
+      return false;
+    }
+    set({ busy: true });
+    try {
+      const forgotten = await getEngine().forgetSlot(slot);
+      const why = await persist({ slots: [], removed: forgotten.freed });
+      set({
+        summary: getEngine().summary(),
+        lastWrite: null,
+        lastUndo: null,
+        message: {
+          kind: why ? 'warning' : 'info',
+          text: `forgot a drawing of "${forgotten.name}" (slot ${slot})${forgotten.labelGone ? `, its last one: the name went too` : ''}${notSaved(why)}`,
+          action: { label: 'Undo', run: () => void get().undoDelete(forgotten), validFor: forgotten.version },
+        },
+      });
+      get().requestPrediction();
+      return true;
+    } catch (e) {
+      set({ message: { kind: 'error', text: `not forgotten: ${errorText(e)}` } });
+      return false;
+    } finally {
+      set({ busy: false });
+    }
+  },
   undoDelete: async (deleted) => {
     const refused = changeRefused(get());
     if (refused) {
@@ -465,7 +496,10 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const why = await persist({ slots });
       set({
         summary: getEngine().summary(),
-        message: { kind: why ? 'warning' : 'info', text: `"${deleted.name}" is back with its ${count(slots.length, 'stored drawing')}${notSaved(why)}` },
+        message: {
+          kind: why ? 'warning' : 'info',
+          text: `${deleted.labelGone ? `"${deleted.name}" is back with its ${count(slots.length, 'stored drawing')}` : `the drawing of "${deleted.name}" is back in slot ${slots[0]}`}${notSaved(why)}`,
+        },
       });
       get().requestPrediction();
       return true;
