@@ -109,5 +109,17 @@ test.describe('Compare mode', () => {
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['ring']);
     await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
     expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['plus', 'ring']);
+
+    // so does forgetting one drawing, even a name's last one (the name goes from the memory only)
+    await app.tab('memory');
+    const ringSlots = (await app.state()).values.flatMap((v, i) => (v >= 0 ? [i] : []));
+    for (const slot of ringSlots) {
+      await page.locator(`[data-testid=slot][data-slot="${slot}"]`).click();
+      await page.getByTestId('forget-slot').click();
+      await expect(app.message).toContainText('forgot a drawing of "ring"');
+    }
+    expect((await app.state()).labels).toEqual([]);
+    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['plus', 'ring']);
   });
 });

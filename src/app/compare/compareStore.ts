@@ -141,9 +141,9 @@ function onAppChange(s: AppState, prev: AppState) {
   }
   if (!s.ready || !session || !useCompare.getState().loaded) return;
   const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;
-  // a name gone because a Remember was taken back: the learners keep what they saw (they cannot
-  // forget one drawing), so it is not a user's delete either
-  const tookBack = s.writesTakenBack !== prev.writesTakenBack;
+  // a name gone with one drawing (a Remember taken back, a drawing forgotten): the learners keep
+  // what they saw (they cannot forget one drawing), so it is not a user's delete either
+  const withADrawing = s.namesGoneWithADrawing !== prev.namesGoneWithADrawing;
   // labels renamed or deleted by the user (a label the memory evicted stays in the learners)
   const before = new Map((prev.summary?.labels ?? []).map((l) => [l.id, l.name]));
   const after = new Map((s.summary?.labels ?? []).map((l) => [l.id, l.name]));
@@ -157,7 +157,7 @@ function onAppChange(s: AppState, prev: AppState) {
         useCompare.setState({ error: `the learners keep "${name}": ${e instanceof Error ? e.message : String(e)}` });
       }
       changed = true;
-    } else if (now === undefined && !newWrite && !tookBack) {
+    } else if (now === undefined && !newWrite && !withADrawing) {
       session.deleteClass(name);
       changed = true;
     }

@@ -114,8 +114,11 @@ export interface MemorySlice {
   lastUndo: { write: WriteUndo; strokes: StrokePoint[][]; name: string } | null;
   /** Take the last Remember back, if the memory has not changed since. */
   undoRemember: () => Promise<boolean>;
-  /** how many Remembers were taken back (a name gone by an undo is not a user's delete: Compare keeps it) */
-  writesTakenBack: number;
+  /**
+   * how many times a name went with one drawing (a Remember taken back, a drawing forgotten): not a
+   * user's delete of the name, so the Compare learners keep its class (they cannot forget one drawing)
+   */
+  namesGoneWithADrawing: number;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<void>;
   /** Forget one stored drawing (its slot; the name too if it was the last); its message offers Undo. */
@@ -325,7 +328,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   summary: null,
   lastWrite: null,
   lastUndo: null,
-  writesTakenBack: 0,
+  namesGoneWithADrawing: 0,
   lastFallback: null,
   readOnly: false,
   rescued: null,
@@ -392,7 +395,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({
         lastWrite: null,
         lastUndo: null,
-        writesTakenBack: get().writesTakenBack + 1,
+        namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
         summary: getEngine().summary(),
         message: {
           kind: why ? 'warning' : 'info',
@@ -466,6 +469,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const forgotten = await getEngine().forgetSlot(slot);
       const why = await persist({ slots: [], removed: forgotten.freed });
       set({
+        namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
         summary: getEngine().summary(),
         lastWrite: null,
         lastUndo: null,
