@@ -131,7 +131,9 @@ export function App() {
         </p>
         <UnderTheHood />
       </header>
-      <nav className="tabs" role="tablist" aria-label="views">
+      <nav className="tabs" aria-label="views">
+        {/* the tablist holds the tabs only (its layout box is the nav's: display: contents) */}
+        <div role="tablist" aria-label="views" className="tablist">
         {TABS.map((t) => (
           <button
             key={t.id}
@@ -146,6 +148,7 @@ export function App() {
             {t.title}
           </button>
         ))}
+        </div>
         <Tour />
         {current.id === 'draw' && <ExampleSymbol />}
       </nav>
@@ -168,8 +171,10 @@ export function App() {
       <RescueBanner />
       <SharedLinkPrompt />
       {!ready && !message && <p data-testid="loading">Loading the encoder…</p>}
-      <main id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
-        {current.render()}
+      <main>
+        <div id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
+          {current.render()}
+        </div>
       </main>
     </div>
   );

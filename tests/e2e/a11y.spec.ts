@@ -1,0 +1,29 @@
+import AxeBuilder from '@axe-core/playwright';
+import { test, expect } from './fixtures';
+import { MemoryLabPage, SYMBOLS } from './pages/MemoryLabPage';
+
+// axe-core's WCAG checks (roles, names, landmarks, contrast...) on every view, with something in the
+// memory and an answer on screen, in the light and the dark theme. Backend independent: wasm only.
+test('accessibility: no axe-core violation in any view, light and dark theme', async ({ page, backend }) => {
+  test.skip(backend !== 'wasm', 'the views are the same on every backend: checked on wasm');
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  // 64 slots: the Memory view's grid has a cell per slot, and axe takes ~8 s over 1,024 of them
+  await app.setSettings({ memorySize: 64 });
+  await app.draw(SYMBOLS.ring);
+  await app.remember('ring');
+  await app.draw(SYMBOLS.ring); // an answer, its neighbours and bars on screen
+  const tabs = await page.getByRole('tab').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.replace('tab-', '')));
+  expect(tabs.length).toBeGreaterThanOrEqual(6);
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    for (const tab of tabs) {
+      await page.getByTestId(`tab-${tab}`).click();
+      await expect(page.getByTestId(`tab-${tab}`)).toHaveAttribute('aria-selected', 'true');
+      await expect(page.locator('#tabpanel')).not.toContainText('loading…');
+      const { violations } = await new AxeBuilder({ page }).analyze();
+      const said = violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+      expect(said, `view "${tab}", ${colorScheme} theme`).toEqual([]);
+    }
+  }
+});
