@@ -121,6 +121,17 @@ export function App() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
   const current = TABS.find((t) => t.id === tab) ?? TABS[0];
+  // the WAI-ARIA tabs pattern: one tab in the Tab order (the selected one); arrows, Home and End
+  // move between the tabs and select them
+  const onTabKey = (e: React.KeyboardEvent) => {
+    const i = TABS.findIndex((t) => t.id === current.id);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const next = TABS[(to + TABS.length) % TABS.length];
+    setTab(next.id);
+    document.getElementById(`tab-${next.id}`)?.focus();
+  };
 
   return (
     <div className="app" data-ready={ready} data-testid="app">
@@ -133,7 +144,7 @@ export function App() {
       </header>
       <nav className="tabs" aria-label="views">
         {/* the tablist holds the tabs only (its layout box is the nav's: display: contents) */}
-        <div role="tablist" aria-label="views" className="tablist">
+        <div role="tablist" aria-label="views" className="tablist" onKeyDown={onTabKey}>
         {TABS.map((t) => (
           <button
             key={t.id}
@@ -141,6 +152,7 @@ export function App() {
             type="button"
             id={`tab-${t.id}`}
             aria-selected={t.id === current.id}
+            tabIndex={t.id === current.id ? 0 : -1}
             aria-controls="tabpanel"
             data-testid={`tab-${t.id}`}
             onClick={() => setTab(t.id)}

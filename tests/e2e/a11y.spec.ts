@@ -4,7 +4,7 @@ import { MemoryLabPage, SYMBOLS } from './pages/MemoryLabPage';
 
 // axe-core's WCAG checks (roles, names, landmarks, contrast...) on every view, with something in the
 // memory and an answer on screen, in the light and the dark theme. Backend independent: wasm only.
-test('accessibility: no axe-core violation in any view, light and dark theme', async ({ page, backend }) => {
+test('accessibility: no axe-core violation in any view, light and dark theme; the tabs work by keyboard', async ({ page, backend }) => {
   test.skip(backend !== 'wasm', 'the views are the same on every backend: checked on wasm');
   const app = new MemoryLabPage(page);
   await app.open(backend);
@@ -26,4 +26,20 @@ test('accessibility: no axe-core violation in any view, light and dark theme', a
       expect(said, `view "${tab}", ${colorScheme} theme`).toEqual([]);
     }
   }
+  // the tabs by keyboard (WAI-ARIA tabs pattern): only the selected tab is in the Tab order; the
+  // arrows (wrapping), Home and End move between the tabs and select them
+  const selected = (id: string) => Promise.all([expect(page.getByTestId(`tab-${id}`)).toBeFocused(), expect(page.getByTestId(`tab-${id}`)).toHaveAttribute('aria-selected', 'true')]);
+  await page.getByTestId('tab-draw').click();
+  await expect(page.locator('[role=tab][tabindex="0"]')).toHaveCount(1);
+  await expect(page.locator('[role=tab][tabindex="-1"]')).toHaveCount(tabs.length - 1);
+  await page.keyboard.press('ArrowRight');
+  await selected(tabs[1]);
+  await page.keyboard.press('End');
+  await selected(tabs[tabs.length - 1]);
+  await page.keyboard.press('ArrowRight');
+  await selected(tabs[0]);
+  await page.keyboard.press('ArrowLeft');
+  await selected(tabs[tabs.length - 1]);
+  await page.keyboard.press('Home');
+  await selected(tabs[0]);
 });
