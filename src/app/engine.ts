@@ -90,8 +90,6 @@ export interface DeletedLabel {
   at: number;
   /** its slots as they were before the delete */
   slots: SavedSlot[];
-  /** the slots the delete freed */
-  freed: number[];
   /** whether the name went too (a whole label, or its last drawing) */
   labelGone: boolean;
   /** the engine's version right after the delete: an undo is refused once it moved on */
@@ -537,7 +535,7 @@ export class Engine {
       for (const s of freed) this.thumbs[s] = null;
       this.labels.delete(id);
       this.version++;
-      return { id, name, at, slots, freed, labelGone: true, version: this.version };
+      return { id, name, at, slots, labelGone: true, version: this.version };
     });
   }
 
@@ -558,7 +556,7 @@ export class Engine {
       const labelGone = this.memory.countOf(id) === 0;
       if (labelGone) this.labels.delete(id);
       this.version++;
-      return { id, name, at, slots: [record], freed: [slot], labelGone, version: this.version };
+      return { id, name, at, slots: [record], labelGone, version: this.version };
     });
   }
 

@@ -193,7 +193,7 @@ describe('Engine (app session over the shared memory)', () => {
       const ringId = big.labelList().find((l) => l.name === 'ring')!.id;
       big.renameLabel(ringId, 'circle');
       expect(big.summary().labels.find((l) => l.id === ringId)?.name).toBe('circle');
-      const { freed } = await big.deleteLabel(ringId);
+      const freed = (await big.deleteLabel(ringId)).slots.map((x) => x.slot);
       expect(freed).toContain(again.write.slot);
       expect(big.summary().values[again.write.slot]).toBe(-1);
       expect(() => big.slotRecord(again.write.slot)).toThrow(/empty/);

@@ -440,7 +440,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     set({ busy: true });
     try {
       const deleted = await getEngine().deleteLabel(id);
-      const why = await persist({ slots: [], removed: deleted.freed });
+      const why = await persist({ slots: [], removed: deleted.slots.map((x) => x.slot) });
       set({
         summary: getEngine().summary(),
         lastWrite: null, lastUndo: null,
@@ -467,7 +467,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     set({ busy: true });
     try {
       const forgotten = await getEngine().forgetSlot(slot);
-      const why = await persist({ slots: [], removed: forgotten.freed });
+      const why = await persist({ slots: [], removed: forgotten.slots.map((x) => x.slot) });
       set({
         namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
         summary: getEngine().summary(),
