@@ -107,6 +107,43 @@ describe('store: every change is saved before it is shown', () => {
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring']);
   });
 
+  it('every change to the memory is refused in a read-only tab with its own words; a failed one leaves the store usable', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    const slot = st().lastWrite!.slot;
+    const memoryNow = () => engine.fileText().replace(/"savedAt":"[^"]*",/, '');
+    const before = memoryNow();
+    const file = syntheticFile(16, 3, 2);
+    useApp.setState({ readOnly: true });
+    try {
+      const tries: [string, () => Promise<unknown>][] = [
+        ['not remembered', () => rememberDrawing(CROSS, 'cross')],
+        ['not taken back', () => st().undoRemember()],
+        ['not renamed', () => st().renameLabel(0, 'circle')],
+        ['not deleted', () => st().deleteLabel(0)],
+        ['not forgotten', () => st().forgetSlot(slot)],
+        ['not cleared', () => st().clearMemory()],
+        ['import refused, the memory is unchanged', () => st().importText(file)],
+        ['settings not applied', () => st().applySettings({ memorySize: 64 })],
+      ];
+      for (const [words, change] of tries) {
+        expect(await change(), words).not.toBe(true);
+        expect(st().message?.text).toBe(`${words}: this memory is open in another tab: change it there, or close that tab to use this one`);
+        expect(st().busy).toBe(false);
+      }
+    } finally {
+      useApp.setState({ readOnly: false });
+    }
+    expect(memoryNow()).toBe(before);
+    // an error inside a change: said, nothing changed, and the next change goes through
+    expect(await st().deleteLabel(12345)).toBe(false);
+    expect(st().message?.text).toBe('not deleted: no label with id 12345');
+    expect(st().busy).toBe(false);
+    expect(memoryNow()).toBe(before);
+    expect(await st().deleteLabel(0)).toBe(true);
+    expect(engine.labelList()).toEqual([]);
+  });
+
   it('deleting a label and renaming are saved too', async () => {
     await st().clearMemory();
     await rememberDrawing(RING, 'ring');

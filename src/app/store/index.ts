@@ -120,12 +120,12 @@ export interface MemorySlice {
    */
   namesGoneWithADrawing: number;
   renameLabel: (id: number, name: string) => Promise<boolean>;
-  deleteLabel: (id: number) => Promise<void>;
+  deleteLabel: (id: number) => Promise<boolean>;
   /** Forget one stored drawing (its slot; the name too if it was the last); its message offers Undo. */
   forgetSlot: (slot: number) => Promise<boolean>;
   /** Put back a label deleted by deleteLabel or a drawing forgotten by forgetSlot (the message's Undo), if the memory has not changed since. */
   undoDelete: (deleted: DeletedLabel) => Promise<boolean>;
-  clearMemory: () => Promise<void>;
+  clearMemory: () => Promise<boolean>;
   exportText: () => string;
   /** Replace the memory by a memory file's text (validated; on error nothing changes). `source` words the message. */
   /**
@@ -222,6 +222,34 @@ function changeRefused(s: AppState): string | null {
   if (s.readOnly) return 'this memory is open in another tab: change it there, or close that tab to use this one';
   if (s.busy) return 'wait a moment: the memory is busy with the previous change';
   return null;
+}
+
+/**
+ * Every change to the memory runs inside this: refused with a message (read-only tab, busy, still
+ * starting) before anything happens; the store is busy while it runs; an error becomes a message
+ * and the store is usable again. Both messages start with `notDone` ("not deleted"). `run` makes
+ * the change, saves it and sets what the app shows; it returns false when it refused by itself.
+ * Resolves to whether the change was made.
+ */
+async function memoryChange(
+  notDone: string,
+  run: (e: Engine) => Promise<boolean | void>,
+  onError: (e: unknown) => Partial<AppState> = () => ({}),
+): Promise<boolean> {
+  const refused = changeRefused(useApp.getState());
+  if (refused) {
+    useApp.setState({ message: { kind: 'error', text: `${notDone}: ${refused}` } });
+    return false;
+  }
+  useApp.setState({ busy: true });
+  try {
+    return (await run(engine!)) !== false;
+  } catch (e) {
+    useApp.setState({ ...onError(e), message: { kind: 'error', text: `${notDone}: ${errorText(e)}` } });
+    return false;
+  } finally {
+    useApp.setState({ busy: false });
+  }
 }
 
 function inputOf(strokes: Stroke[]): Float32Array | null {
@@ -340,11 +368,6 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   },
   remember: async (name) => {
     const { input } = get();
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `not remembered: ${refused}` } });
-      return false;
-    }
     if (!input) {
       set({ refusal: { text: 'draw something first: an empty canvas cannot be remembered', strokes: get().strokes, draft: get().labelDraft } });
       return false;
@@ -353,10 +376,9 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({ refusal: { text: 'type a name (or tap a known one) before remembering', strokes: get().strokes, draft: get().labelDraft } });
       return false;
     }
-    set({ busy: true });
     const strokes = get().strokes;
-    try {
-      const r = await engine!.remember(input, name);
+    return memoryChange('not remembered', async (e) => {
+      const r = await e.remember(input, name);
       // shown only once saved: a Remember on screen (the write report, lastWrite) survives a crash or
       // reload. It says what was remembered, so no banner repeats it; a banner only when not saved.
       const why = await persist({ slots: [r.write.slot] });
@@ -364,55 +386,41 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         lastWrite: r.write,
         lastUndo: r.undo ? { write: r.undo, strokes, name } : null,
         refusal: null,
-        summary: engine!.summary(),
+        summary: e.summary(),
         latency: { ...get().latency, encodeMs: r.encodeMs, writeMs: r.writeMs },
         message: why ? { kind: 'warning', text: `remembered "${r.write.name}"${notSaved(why)}` } : null,
       });
       get().requestPrediction();
-      return true;
-    } catch (e) {
-      set({ message: { kind: 'error', text: `not remembered: ${errorText(e)}` } });
-      return false;
-    } finally {
-      set({ busy: false });
-    }
+    });
   },
   undoRemember: async () => {
     const u = get().lastUndo;
     if (!u) return false;
     const name = get().lastWrite?.name ?? u.name.trim();
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `not taken back: ${refused}` } });
-      return false;
-    }
-    set({ busy: true });
-    try {
-      const r = await getEngine().undoRemember(u.write);
-      const why = await persist(r.refilled ? { slots: [r.slot] } : { slots: [], removed: [r.slot] });
-      // the drawing and its name go back on an empty canvas, to name it again; a new drawing stays
-      const giveBack = get().strokes.length === 0;
-      set({
-        lastWrite: null,
-        lastUndo: null,
-        namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
-        summary: getEngine().summary(),
-        message: {
-          kind: why ? 'warning' : 'info',
-          text: `took back the last Remember ("${name}"): the memory is as it was before it${giveBack ? '; the drawing is back on the canvas' : ''}${notSaved(why)}`,
-        },
-      });
-      if (giveBack) {
-        get().setLabelDraft(u.name);
-        get().setStrokes(u.strokes);
-      } else get().requestPrediction();
-      return true;
-    } catch (e) {
-      set({ lastUndo: null, message: { kind: 'error', text: `not taken back: ${errorText(e)}` } });
-      return false;
-    } finally {
-      set({ busy: false });
-    }
+    return memoryChange(
+      'not taken back',
+      async (e) => {
+        const r = await e.undoRemember(u.write);
+        const why = await persist(r.refilled ? { slots: [r.slot] } : { slots: [], removed: [r.slot] });
+        // the drawing and its name go back on an empty canvas, to name it again; a new drawing stays
+        const giveBack = get().strokes.length === 0;
+        set({
+          lastWrite: null,
+          lastUndo: null,
+          namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
+          summary: e.summary(),
+          message: {
+            kind: why ? 'warning' : 'info',
+            text: `took back the last Remember ("${name}"): the memory is as it was before it${giveBack ? '; the drawing is back on the canvas' : ''}${notSaved(why)}`,
+          },
+        });
+        if (giveBack) {
+          get().setLabelDraft(u.name);
+          get().setStrokes(u.strokes);
+        } else get().requestPrediction();
+      },
+      () => ({ lastUndo: null }),
+    );
   },
   renameLabel: async (id, name) => {
     const refused = changeRefused(get());
@@ -431,19 +439,14 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     get().requestPrediction();
     return true;
   },
-  deleteLabel: async (id) => {
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `not deleted: ${refused}` } });
-      return;
-    }
-    set({ busy: true });
-    try {
-      const deleted = await getEngine().deleteLabel(id);
+  deleteLabel: (id) =>
+    memoryChange('not deleted', async (e) => {
+      const deleted = await e.deleteLabel(id);
       const why = await persist({ slots: [], removed: deleted.slots.map((x) => x.slot) });
       set({
-        summary: getEngine().summary(),
-        lastWrite: null, lastUndo: null,
+        summary: e.summary(),
+        lastWrite: null,
+        lastUndo: null,
         message: {
           kind: why ? 'warning' : 'info',
           text: `deleted "${deleted.name}" and its ${count(deleted.slots.length, 'stored drawing')}${notSaved(why)}`,
@@ -452,25 +455,14 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         },
       });
       get().requestPrediction();
-    } catch (e) {
-      set({ message: { kind: 'error', text: `not deleted: ${errorText(e)}` } });
-    } finally {
-      set({ busy: false });
-    }
-  },
-  forgetSlot: async (slot) => {
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `not forgotten: ${refused}` } });
-      return false;
-    }
-    set({ busy: true });
-    try {
-      const forgotten = await getEngine().forgetSlot(slot);
+    }),
+  forgetSlot: (slot) =>
+    memoryChange('not forgotten', async (e) => {
+      const forgotten = await e.forgetSlot(slot);
       const why = await persist({ slots: [], removed: forgotten.slots.map((x) => x.slot) });
       set({
         namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
-        summary: getEngine().summary(),
+        summary: e.summary(),
         lastWrite: null,
         lastUndo: null,
         message: {
@@ -480,98 +472,51 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         },
       });
       get().requestPrediction();
-      return true;
-    } catch (e) {
-      set({ message: { kind: 'error', text: `not forgotten: ${errorText(e)}` } });
-      return false;
-    } finally {
-      set({ busy: false });
-    }
-  },
-  undoDelete: async (deleted) => {
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `"${deleted.name}" not put back: ${refused}` } });
-      return false;
-    }
-    set({ busy: true });
-    try {
-      const slots = await getEngine().undoDelete(deleted);
+    }),
+  undoDelete: (deleted) =>
+    memoryChange(`"${deleted.name}" not put back`, async (e) => {
+      const slots = await e.undoDelete(deleted);
       const why = await persist({ slots });
       set({
-        summary: getEngine().summary(),
+        summary: e.summary(),
         message: {
           kind: why ? 'warning' : 'info',
           text: `${deleted.labelGone ? `"${deleted.name}" is back with its ${count(slots.length, 'stored drawing')}` : `the drawing of "${deleted.name}" is back in slot ${slots[0]}`}${notSaved(why)}`,
         },
       });
       get().requestPrediction();
-      return true;
-    } catch (e) {
-      set({ message: { kind: 'error', text: `"${deleted.name}" not put back: ${errorText(e)}` } });
-      return false;
-    } finally {
-      set({ busy: false });
-    }
-  },
-  clearMemory: async () => {
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `not cleared: ${refused}` } });
-      return;
-    }
-    set({ busy: true });
-    try {
-      await getEngine().clear();
+    }),
+  clearMemory: () =>
+    memoryChange('not cleared', async (e) => {
+      await e.clear();
       const why = await persist({ whole: true });
-      set({ summary: getEngine().summary(), lastWrite: null, lastUndo: null, prediction: null, message: { kind: why ? 'warning' : 'info', text: `the memory is empty${notSaved(why)}` } });
+      set({ summary: e.summary(), lastWrite: null, lastUndo: null, prediction: null, message: { kind: why ? 'warning' : 'info', text: `the memory is empty${notSaved(why)}` } });
       get().requestPrediction();
-    } catch (e) {
-      set({ message: { kind: 'error', text: `not cleared: ${errorText(e)}` } });
-    } finally {
-      set({ busy: false });
-    }
-  },
+    }),
   exportText: () => getEngine().fileText(),
-  importText: async (text, source = 'file', beforeReplace) => {
+  importText: (text, source = 'file', beforeReplace) => {
     const words = IMPORT_WORDS[source];
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `${words.refused}: ${refused}` } });
-      return false;
-    }
-    const e = getEngine();
-    set({ busy: true });
-    try {
-      let saved;
-      let reencoded: Message = null;
-      try {
-        const expected = { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry };
-        // a link may leave keys out: they are made from their drawings first, before anything is
-        // put aside or replaced (a key that cannot be made refuses the link, nothing changed)
-        saved = source === 'link' ? await e.withKeys(fromLinkText(text, expected)) : fromFileText(text, expected);
-        await beforeReplace?.();
-        const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, get().encoders));
-        reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
-      } catch (err) {
-        set({ message: { kind: 'error', text: `${words.refused}: ${errorText(err)}` } });
-        return false;
-      }
+    return memoryChange(words.refused, async (e) => {
+      const expected = { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry };
+      // a link may leave keys out: they are made from their drawings first, before anything is
+      // put aside or replaced (a key that cannot be made refuses the link, nothing changed)
+      const saved = source === 'link' ? await e.withKeys(fromLinkText(text, expected)) : fromFileText(text, expected);
+      await beforeReplace?.();
+      const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, get().encoders));
+      const reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
       const why = await persist({ whole: true });
       set({
         summary: e.summary(),
         settings: { ...e.settings },
-        lastWrite: null, lastUndo: null,
+        lastWrite: null,
+        lastUndo: null,
         message: {
           kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
           text: `${words.done}: ${count(saved.slots.length, 'drawing')}, ${count(saved.labels.length, 'label')}${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
         },
       });
       get().requestPrediction();
-      return true;
-    } finally {
-      set({ busy: false });
-    }
+    });
   },
 });
 
@@ -585,29 +530,24 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
       set({ settings: next });
       return;
     }
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `settings not applied: ${refused}` } });
-      return;
-    }
-    set({ busy: true });
-    try {
-      const before = engine.settings;
-      await engine.applySettings(next);
-      const memoryChanged = before.memorySize !== engine.settings.memorySize || before.lookup !== engine.settings.lookup;
-      const why = await persist(memoryChanged ? { whole: true } : { slots: [] });
-      set({
-        settings: { ...engine.settings },
-        summary: engine.summary(),
-        backend: engine.backend,
-        message: why ? { kind: 'warning', text: `settings applied${notSaved(why)}` } : { kind: 'info', text: 'settings applied' },
-      });
-      get().requestPrediction();
-    } catch (e) {
-      set({ settings: { ...engine.settings }, message: { kind: 'error', text: `settings not applied: ${errorText(e)}` } });
-    } finally {
-      set({ busy: false });
-    }
+    const e = engine;
+    await memoryChange(
+      'settings not applied',
+      async () => {
+        const before = e.settings;
+        await e.applySettings(next);
+        const memoryChanged = before.memorySize !== e.settings.memorySize || before.lookup !== e.settings.lookup;
+        const why = await persist(memoryChanged ? { whole: true } : { slots: [] });
+        set({
+          settings: { ...e.settings },
+          summary: e.summary(),
+          backend: e.backend,
+          message: why ? { kind: 'warning', text: `settings applied${notSaved(why)}` } : { kind: 'info', text: 'settings applied' },
+        });
+        get().requestPrediction();
+      },
+      () => ({ settings: { ...e.settings } }),
+    );
   },
 });
 
