@@ -100,17 +100,22 @@ test.describe('Compare mode', () => {
     await app.draw(SYMBOLS.cross);
     await expect(app.answer('hebbian')).toHaveAttribute('data-name', 'ring'); // the only class it knows now
 
-    // a Remember taken back leaves the memory as it was, but the learners keep what they saw
-    // (they cannot forget one drawing): its new name is not a deleted label for them
+    // a Remember taken back is taken back from the learners too: its class and its event are gone
+    const beforePlus = await app.compare();
     await app.remember('plus');
     await expect.poll(async () => (await app.compare()).events).toBe(4);
+    expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['plus', 'ring']);
     await page.getByTestId('undo-remember').click();
     await expect(app.message).toContainText('took back the last Remember');
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['ring']);
     await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
-    expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['plus', 'ring']);
+    const afterUndo = await app.compare();
+    expect(afterUndo.events).toBe(3);
+    expect(afterUndo.curve).toEqual(beforePlus.curve);
+    expect(afterUndo.hebbian.map((r) => [r.name, r.count])).toEqual([['ring', 2]]);
 
-    // so does forgetting one drawing, even a name's last one (the name goes from the memory only)
+    // forgetting one drawing leaves the learners as they are, even a name's last one (they cannot
+    // forget one drawing among others; the name goes from the memory only, not a deleted label)
     await app.tab('memory');
     const ringSlots = (await app.state()).values.flatMap((v, i) => (v >= 0 ? [i] : []));
     for (const slot of ringSlots) {
@@ -120,6 +125,6 @@ test.describe('Compare mode', () => {
     }
     expect((await app.state()).labels).toEqual([]);
     await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
-    expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['plus', 'ring']);
+    expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
   });
 });

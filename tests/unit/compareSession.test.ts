@@ -70,6 +70,57 @@ describe('CompareSession', () => {
     s.dispose();
   });
 
+  it('takes back the last tagged drawing exactly (learners, classes, curve); refused once the session changed', () => {
+    const rng = mulberry32(4);
+    const s = new CompareSession(D, ['hebbian', 'prototypes', 'sgd-softmax']);
+    s.observe(around(0, rng), 'ring', false, 1);
+    s.observe(around(1, rng), 'cross', false, 2);
+    const before = s.snapshot();
+    const q = around(2, rng);
+    const answers = s.predict(q);
+    // a drawing of a known class under a new, wrong name
+    s.observe(around(0, rng), 'rnig', false, 3);
+    expect(s.takeBack(2)).toBe(false); // not the last one
+    expect(s.takeBack(3)).toBe(true);
+    expect(s.snapshot()).toEqual(before);
+    expect(s.predict(q)).toEqual(answers);
+    expect(s.takeBack(3)).toBe(false); // once only
+    // of a known class: its sightings and the curve are as before too
+    s.observe(around(1, rng), 'cross', true, 4);
+    expect(s.takeBack(4)).toBe(true);
+    expect(s.snapshot()).toEqual(before);
+    // the next drawing takes the id the taken-back class had, as if it had never been
+    s.observe(around(3, rng), 'star', false, 5);
+    expect(s.snapshot().classes.find((c) => c.name === 'star')!.id).toBe(2);
+    // any change since (rename, delete, learners, an untagged drawing) ends it
+    const changes: ((x: CompareSession) => void)[] = [
+      (x) => x.renameClass('star', 'asterisk'),
+      (x) => x.deleteClass('ring'),
+      (x) => x.setKinds(['hebbian']),
+      (x) => x.observe(around(0, rng), 'ring', true),
+    ];
+    for (const change of changes) {
+      s.observe(around(3, rng), 'star', true, 6);
+      change(s);
+      const now = s.snapshot();
+      expect(s.takeBack(6)).toBe(false);
+      expect(s.snapshot()).toEqual(now);
+    }
+    s.dispose();
+  });
+
+  it('a take-back at the history cap gives back the oldest event it dropped', () => {
+    const rng = mulberry32(5);
+    const s = new CompareSession(D, ['prototypes']);
+    for (let i = 0; i < MAX_HISTORY; i++) s.observe(around(i % 4, rng), `c${i % 4}`, i >= 4);
+    const before = s.snapshot();
+    s.observe(around(0, rng), 'c0', true, 7);
+    expect(s.history.length).toBe(MAX_HISTORY);
+    expect(s.takeBack(7)).toBe(true);
+    expect(s.snapshot()).toEqual(before);
+    s.dispose();
+  });
+
   it('round-trips through its saved file; bad files are refused with a reason', () => {
     const rng = mulberry32(3);
     const s = new CompareSession(D, ['hebbian', 'sgd-softmax']);

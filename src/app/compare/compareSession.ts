@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { SIGHTING_BINS } from '../../eval/learners';
-import { createLearner, learnerSnapshotSchema, type Learner, type LearnerKind } from '../../learners';
+import { createLearner, learnerSnapshotSchema, type Learner, type LearnerKind, type LearnerSnapshot } from '../../learners';
 import { HebbianSoftmax } from '../../learners/hebbian';
 
 export const COMPARE_KINDS = ['hebbian', 'prototypes', 'sgd-softmax'] as const;
@@ -77,6 +77,12 @@ export class CompareSession {
   private classes = new Map<string, { id: number; sightings: number }>();
   private nextId = 0;
   history: CompareEvent[] = [];
+  /**
+   * the session as it was before the last observe that came with a tag (the app's memory version
+   * right after its write), to take that one drawing back exactly (the app's "Undo this Remember");
+   * any other change to the session ends it
+   */
+  private beforeLast: { tag: number; learners: LearnerSnapshot[]; classes: Map<string, { id: number; sightings: number }>; nextId: number; history: CompareEvent[] } | null = null;
 
   constructor(keySize: number, kinds: readonly CompareKind[] = ['hebbian']) {
     this.keySize = keySize;
@@ -90,6 +96,7 @@ export class CompareSession {
   /** Learners to compare; a new one starts empty (it learns from the next drawing on). */
   setKinds(kinds: readonly CompareKind[]): void {
     for (const k of kinds) if (!COMPARE_KINDS.includes(k)) throw new Error(`expected learners among ${COMPARE_KINDS.join(', ')}, got ${String(k)}`);
+    this.beforeLast = null;
     for (const [k, l] of this.learners) {
       if (!kinds.includes(k)) {
         l.dispose();
@@ -115,11 +122,15 @@ export class CompareSession {
   /**
    * A remembered drawing: each learner predicts it, is scored, then observes it.
    * @param memoryCorrect whether the memory's V[n1] was the label before its write (case 'update')
+   * @param tag the app's memory version right after its write: takeBack(tag) undoes this drawing
    */
-  observe(key: Float32Array, name: string, memoryCorrect: boolean): CompareEvent {
+  observe(key: Float32Array, name: string, memoryCorrect: boolean, tag?: number): CompareEvent {
     const clean = name.trim();
     if (!clean) throw new Error('expected a class name, got an empty one');
     if (key.length !== this.keySize) throw new Error(`expected a key of size ${this.keySize}, got ${key.length}`);
+    // O(classes x keySize) per learner: the learners' own state, never the app's memory
+    const before = tag === undefined ? null : { tag, learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()), classes: new Map(this.classes), nextId: this.nextId, history: this.history };
+    this.beforeLast = null;
     const known = this.classes.get(clean);
     const id = known?.id ?? this.nextId;
     const correct: CompareEvent['correct'] = { memory: memoryCorrect };
@@ -130,15 +141,33 @@ export class CompareSession {
     if (!known) this.nextId++;
     const event = { sightings: known?.sightings ?? 0, correct };
     this.classes.set(clean, { id, sightings: event.sightings + 1 });
-    this.history.push(event);
-    if (this.history.length > MAX_HISTORY) this.history.splice(0, this.history.length - MAX_HISTORY);
+    // a new array: the one before stays whole for takeBack
+    this.history = [...this.history, event].slice(-MAX_HISTORY);
+    this.beforeLast = before;
     return event;
+  }
+
+  /**
+   * Take back the last observed drawing when it came with this tag (the app took that Remember
+   * back): every learner, class and the curve are as before it. False (nothing changes) when the
+   * session changed since, or that drawing was not observed (Compare was off).
+   */
+  takeBack(tag: number): boolean {
+    const b = this.beforeLast;
+    if (!b || b.tag !== tag) return false;
+    this.kinds.forEach((k, i) => this.learners.get(k)!.restore(b.learners[i]));
+    this.classes = b.classes;
+    this.nextId = b.nextId;
+    this.history = b.history;
+    this.beforeLast = null;
+    return true;
   }
 
   renameClass(from: string, to: string): void {
     const c = this.classes.get(from);
     if (!c || from === to) return;
     if (this.classes.has(to)) throw new Error(`a class named "${to}" exists already`);
+    this.beforeLast = null;
     this.classes.delete(from);
     this.classes.set(to, c);
   }
@@ -147,6 +176,7 @@ export class CompareSession {
   deleteClass(name: string): void {
     const c = this.classes.get(name);
     if (!c) return;
+    this.beforeLast = null;
     for (const l of this.learners.values()) if (l.labels().includes(c.id)) l.deleteLabel(c.id);
     this.classes.delete(name);
   }

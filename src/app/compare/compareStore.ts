@@ -2,7 +2,7 @@
  * Compare mode's state (zustand, plain data). The session (learners, tensors) lives in
  * compareSession.ts; this store follows the app's store: a remembered drawing (a new lastWrite)
  * goes to every learner, each new prediction is answered by every learner, a deleted label is
- * forgotten. Installed once by the app (installCompare).
+ * forgotten, a Remember taken back is taken back from the learners. Installed once by the app (installCompare).
  */
 import { create } from 'zustand';
 import { getEngine, useApp, type AppState } from '../store';
@@ -141,8 +141,9 @@ function onAppChange(s: AppState, prev: AppState) {
   }
   if (!s.ready || !session || !useCompare.getState().loaded) return;
   const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;
-  // a name gone with one drawing (a Remember taken back, a drawing forgotten): the learners keep
-  // what they saw (they cannot forget one drawing), so it is not a user's delete either
+  // a name gone with one drawing (a Remember taken back, a drawing forgotten) is not a user's
+  // delete: a Remember taken back is taken back from the learners too (below), exactly; a drawing
+  // forgotten later stays in them (they cannot forget one drawing among others)
   const withADrawing = s.namesGoneWithADrawing !== prev.namesGoneWithADrawing;
   // labels renamed or deleted by the user (a label the memory evicted stays in the learners)
   const before = new Map((prev.summary?.labels ?? []).map((l) => [l.id, l.name]));
@@ -162,13 +163,24 @@ function onAppChange(s: AppState, prev: AppState) {
       changed = true;
     }
   }
+  if (s.takenBack && s.takenBack !== prev.takenBack) {
+    const { version } = s.takenBack;
+    // queued: the observe of that write may still be on its way
+    enqueue(async () => {
+      if (session!.takeBack(version)) {
+        refresh();
+        scheduleSave();
+      }
+    });
+  }
   if (newWrite && session.enabled) {
     const w = s.lastWrite!;
+    const tag = s.lastUndo?.write.version;
     const input = s.input;
     if (input) {
       enqueue(async () => {
         const key = (await getEngine().encode(input)).value;
-        session!.observe(key, w.name, w.case === 'update');
+        session!.observe(key, w.name, w.case === 'update', tag);
         refresh();
         scheduleSave();
       });

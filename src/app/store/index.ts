@@ -119,6 +119,8 @@ export interface MemorySlice {
    * user's delete of the name, so the Compare learners keep its class (they cannot forget one drawing)
    */
   namesGoneWithADrawing: number;
+  /** the last Remember taken back: the engine's version right after that write (a new object each time) */
+  takenBack: { version: number } | null;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<boolean>;
   /** Forget one stored drawing (its slot; the name too if it was the last); its message offers Undo. */
@@ -357,6 +359,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   lastWrite: null,
   lastUndo: null,
   namesGoneWithADrawing: 0,
+  takenBack: null,
   lastFallback: null,
   readOnly: false,
   rescued: null,
@@ -408,6 +411,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
           lastWrite: null,
           lastUndo: null,
           namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
+          takenBack: { version: u.write.version },
           summary: e.summary(),
           message: {
             kind: why ? 'warning' : 'info',
