@@ -125,10 +125,7 @@ test('names: chips replace the field (no "housesun"), Enter remembers it, a long
 test('settings explain, check inline and reset; a low-confidence answer is "not sure" with its best guess', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   const app = new MemoryLabPage(page);
-  await app.open(backend);
-  await app.draw(SYMBOLS.ring);
-  await app.remember('ring');
-  await app.tab('settings');
+  await app.openWithOneDrawing(backend, 'settings');
   await expect(page.getByTestId('help-k')).toContainText('compared with');
   await page.getByTestId('setting-k').fill('0');
   await expect(page.getByTestId('help-k')).toContainText('between 1 and 4,096');
@@ -180,10 +177,7 @@ test('Settings wait for the encoder: no placeholder values before it has loaded,
 test('the view is kept on reload, banners stay on their view, a slot shows its details on tap and can be forgotten (Undo)', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   const app = new MemoryLabPage(page);
-  await app.open(backend);
-  await app.draw(SYMBOLS.ring);
-  await app.remember('ring');
-  await app.tab('labels');
+  await app.openWithOneDrawing(backend, 'labels');
   await page.getByTestId('import').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
   await expect(app.message).toContainText('import refused');
   await app.tab('draw');
@@ -215,9 +209,7 @@ test('tablet, under the hood open: the answer charts stay inside the answer pane
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   await page.setViewportSize({ width: 768, height: 1024 });
   const app = new MemoryLabPage(page);
-  await app.open(backend);
-  await app.draw(SYMBOLS.ring);
-  await app.remember('ring');
+  await app.openWithOneDrawing(backend);
   await app.draw(variant(SYMBOLS.ring, 2));
   await expect(page.getByTestId('prediction-label')).toHaveText('ring');
   await page.getByText('Under the hood').click();
@@ -247,10 +239,7 @@ test.describe('touch screen', () => {
   test('phone, a finger on the slot grid: a tap beside a filled slot (on an empty one) shows the filled one; a tap far from any shows the empty slot', async ({ page, backend }) => {
     test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
     const app = new MemoryLabPage(page);
-    await app.open(backend);
-    await app.draw(SYMBOLS.ring);
-    await app.remember('ring');
-    await app.tab('memory');
+    await app.openWithOneDrawing(backend, 'memory');
     const slot = (await app.state()).values.findIndex((v) => v >= 0);
     const cell = (await page.locator(`[data-testid=slot][data-slot="${slot}"]`).boundingBox())!;
     const next = (await page.locator(`[data-testid=slot][data-slot="${slot + 1}"]`).boundingBox())!;

@@ -113,6 +113,18 @@ export class MemoryLabPage {
     return { filledBefore: filled, write: (await this.state()).lastWrite! };
   }
 
+  /**
+   * The prologue of many tests: open the app, draw the ring, remember it as "ring", then go to
+   * `tab` (default: stay on Draw). Resolves to the Remember's write.
+   */
+  async openWithOneDrawing(backend: string, tab?: 'memory' | 'labels' | 'settings') {
+    await this.open(backend);
+    await this.draw(SYMBOLS.ring);
+    const { write } = await this.remember('ring');
+    if (tab) await this.tab(tab);
+    return write;
+  }
+
   async tab(id: 'draw' | 'memory' | 'labels' | 'settings') {
     await this.page.getByTestId(`tab-${id}`).click();
   }
