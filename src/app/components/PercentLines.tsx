@@ -1,7 +1,8 @@
 /**
  * The app's accuracy curves (Compare, Benchmark): lines of percentages 0-100 over bins, as wide as
  * their column allows. Put it in a `<figure className="line-chart">` (at most 560 px wide, and it
- * shrinks on a phone instead of widening the page).
+ * shrinks on a phone instead of widening the page). Lines that coincide stay visible: the first
+ * series is drawn widest, at the bottom, each next one narrower on top of it.
  */
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 
@@ -40,9 +41,23 @@ export function PercentLines({
         <YAxis domain={[0, 100]} unit="%" />
         <Tooltip />
         <Legend verticalAlign="top" />
-        {series.map((s) => (
-          <Line key={s.key} dataKey={s.key} name={s.name ?? s.key} stroke={s.color} dot={dots} connectNulls={connectNulls} isAnimationActive={false} />
-        ))}
+        {series.map((s, i) => {
+          // learners that agree draw the same line: each is wider than the ones drawn over it, so a
+          // line under another still shows along both its edges
+          const under = Math.min(3, series.length - 1 - i);
+          return (
+            <Line
+              key={s.key}
+              dataKey={s.key}
+              name={s.name ?? s.key}
+              stroke={s.color}
+              strokeWidth={1.5 + 1.5 * under}
+              dot={dots ? { r: 3 + under, strokeWidth: 1.5, fill: s.color } : false}
+              connectNulls={connectNulls}
+              isAnimationActive={false}
+            />
+          );
+        })}
       </LineChart>
     </ResponsiveContainer>
   );
