@@ -113,6 +113,14 @@ test.describe('Compare mode', () => {
     expect(afterUndo.events).toBe(3);
     expect(afterUndo.curve).toEqual(beforePlus.curve);
     expect(afterUndo.hebbian.map((r) => [r.name, r.count])).toEqual([['ring', 2]]);
+    // the drawing is back on the canvas; remembered again, then an Undo pressed at once, before the
+    // learners have seen it (its encode still queued): the take-back waits for it
+    expect((await app.state()).strokes).toBe(SYMBOLS.cross.length);
+    await app.remember('plus');
+    await page.getByTestId('undo-remember').click();
+    await expect(app.message).toContainText('took back the last Remember');
+    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    expect(await app.compare()).toMatchObject({ events: 3, curve: beforePlus.curve, hebbian: afterUndo.hebbian });
 
     // forgetting one drawing leaves the learners as they are, even a name's last one (they cannot
     // forget one drawing among others; the name goes from the memory only, not a deleted label)

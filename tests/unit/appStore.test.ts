@@ -114,25 +114,39 @@ describe('store: every change is saved before it is shown', () => {
     const memoryNow = () => engine.fileText().replace(/"savedAt":"[^"]*",/, '');
     const before = memoryNow();
     const file = syntheticFile(16, 3, 2);
-    useApp.setState({ readOnly: true });
-    try {
-      const tries: [string, () => Promise<unknown>][] = [
-        ['not remembered', () => rememberDrawing(CROSS, 'cross')],
-        ['not taken back', () => st().undoRemember()],
-        ['not renamed', () => st().renameLabel(0, 'circle')],
-        ['not deleted', () => st().deleteLabel(0)],
-        ['not forgotten', () => st().forgetSlot(slot)],
-        ['not cleared', () => st().clearMemory()],
-        ['import refused, the memory is unchanged', () => st().importText(file)],
-        ['settings not applied', () => st().applySettings({ memorySize: 64 })],
-      ];
-      for (const [words, change] of tries) {
-        expect(await change(), words).not.toBe(true);
-        expect(st().message?.text).toBe(`${words}: this memory is open in another tab: change it there, or close that tab to use this one`);
-        expect(st().busy).toBe(false);
+    const deleted = { id: 0, name: 'ring', at: 0, slots: [], labelGone: true, version: engine.summary().version };
+    const tries: [string, () => Promise<unknown>][] = [
+      ['not remembered', () => rememberDrawing(CROSS, 'cross')],
+      ['not taken back', () => st().undoRemember()],
+      ['not renamed', () => st().renameLabel(0, 'circle')],
+      ['not deleted', () => st().deleteLabel(0)],
+      ['not forgotten', () => st().forgetSlot(slot)],
+      ['"ring" not put back', () => st().undoDelete(deleted)],
+      ['not cleared', () => st().clearMemory()],
+      ['import refused, the memory is unchanged', () => st().importText(file)],
+      ['settings not applied', () => st().applySettings({ memorySize: 64 })],
+    ];
+    const refusals = [
+      { state: { readOnly: true }, why: 'this memory is open in another tab: change it there, or close that tab to use this one' },
+      { state: { busy: true }, why: 'wait a moment: the memory is busy with the previous change' },
+    ];
+    for (const { state, why } of refusals) {
+      useApp.setState(state);
+      try {
+        for (const [words, change] of tries) {
+          useApp.setState({ message: null });
+          expect(await change(), words).not.toBe(true);
+          expect(st().message?.text).toBe(`${words}: ${why}`);
+        }
+        // a Remember with nothing drawn says so first, under the button
+        st().setStrokes([], false);
+        useApp.setState({ input: null, message: null });
+        expect(await st().remember('ring')).toBe(false);
+        expect(st().refusal?.text).toMatch(/draw something first/);
+        expect(st().message).toBeNull();
+      } finally {
+        useApp.setState({ readOnly: false, busy: false, refusal: null });
       }
-    } finally {
-      useApp.setState({ readOnly: false });
     }
     expect(memoryNow()).toBe(before);
     // an error inside a change: said, nothing changed, and the next change goes through

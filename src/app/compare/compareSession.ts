@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { SIGHTING_BINS } from '../../eval/learners';
-import { createLearner, learnerSnapshotSchema, type Learner, type LearnerKind, type LearnerSnapshot } from '../../learners';
+import { createLearner, learnerSnapshotSchema, parseLearnerSnapshot, type Learner, type LearnerKind, type LearnerSnapshot } from '../../learners';
 import { HebbianSoftmax } from '../../learners/hebbian';
 
 export const COMPARE_KINDS = ['hebbian', 'prototypes', 'sgd-softmax'] as const;
@@ -155,11 +155,14 @@ export class CompareSession {
   takeBack(tag: number): boolean {
     const b = this.beforeLast;
     if (!b || b.tag !== tag) return false;
-    this.kinds.forEach((k, i) => this.learners.get(k)!.restore(b.learners[i]));
+    this.beforeLast = null;
+    const kinds = this.kinds;
+    // every snapshot checked before any learner changes: all of them are restored, or none
+    kinds.forEach((k, i) => parseLearnerSnapshot(b.learners[i], k, this.keySize));
+    kinds.forEach((k, i) => this.learners.get(k)!.restore(b.learners[i]));
     this.classes = b.classes;
     this.nextId = b.nextId;
     this.history = b.history;
-    this.beforeLast = null;
     return true;
   }
 

@@ -507,19 +507,24 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const saved = source === 'link' ? await e.withKeys(fromLinkText(text, expected)) : fromFileText(text, expected);
       await beforeReplace?.();
       const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, get().encoders));
-      const reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
-      const why = await persist({ whole: true });
-      set({
-        summary: e.summary(),
-        settings: { ...e.settings },
-        lastWrite: null,
-        lastUndo: null,
-        message: {
-          kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
-          text: `${words.done}: ${count(saved.slots.length, 'drawing')}, ${count(saved.labels.length, 'label')}${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
-        },
-      });
-      get().requestPrediction();
+      // replaced: from here on an error is not a refusal (the memory did change)
+      try {
+        const reencoded = restoredReencodedMessage(saved.encoder!, e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
+        const why = await persist({ whole: true });
+        set({
+          summary: e.summary(),
+          settings: { ...e.settings },
+          lastWrite: null,
+          lastUndo: null,
+          message: {
+            kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
+            text: `${words.done}: ${count(saved.slots.length, 'drawing')}, ${count(saved.labels.length, 'label')}${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
+          },
+        });
+        get().requestPrediction();
+      } catch (err) {
+        set({ summary: e.summary(), settings: { ...e.settings }, lastWrite: null, lastUndo: null, message: { kind: 'error', text: `${words.done}, but not all of it went well: ${errorText(err)}` } });
+      }
     });
   },
 });
