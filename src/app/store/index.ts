@@ -415,7 +415,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
           summary: e.summary(),
           message: {
             kind: why ? 'warning' : 'info',
-            text: `took back the last Remember ("${name}"): the memory is as it was before it${giveBack ? '; the drawing is back on the canvas' : ''}${notSaved(why)}`,
+            text: `took back the last Remember ("${name}"): the memory is as it was before it${giveBack ? '; the drawing is back on the canvas' : '; its drawing is gone (the canvas holds a new one)'}${notSaved(why)}`,
           },
         });
         if (giveBack) {
