@@ -320,6 +320,16 @@ test('phone, long and many names: the name buttons scroll instead of shrinking, 
     expect(await chip.evaluate((el) => el.scrollWidth <= el.clientWidth), `"${name}" is shown whole`).toBe(true);
   }
   expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
+  // one word as long as a name may be (80 letters) wraps too: in the write report, and in the
+  // banner of its Undo, whose close button stays on the screen
+  const word = 'W'.repeat(80);
+  await app.draw(variant(SYMBOLS.zigzag, 9));
+  await app.remember(word);
+  expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
+  await page.getByTestId('undo-remember').click();
+  await expect(app.message).toContainText(word);
+  expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
+  expect((await app.message.getByRole('button').last().boundingBox())!.x + 44).toBeLessThanOrEqual(390);
   await app.tab('labels');
   for (const b of await page.getByRole('button', { name: /^(Rename|Delete)/ }).all()) {
     expect((await b.boundingBox())!.height, 'one line of text').toBeLessThan(50);
