@@ -92,8 +92,15 @@ test.describe('Compare mode', () => {
     expect(after).toMatchObject({ enabled: true, kinds: ['hebbian', 'prototypes'], events: 3, error: null });
     expect(after.hebbian.map((r) => [r.name, r.count])).toEqual([['cross', 1], ['ring', 2]]);
 
-    // deleting a label forgets it in every learner
+    // deleting a label forgets it in every learner; its Undo gives it back to them too, exactly
     await app.tab('labels');
+    const beforeDelete = await app.compare();
+    await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
+    await expect.poll(async () => (await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
+    await page.getByTestId('message-action').click();
+    await expect(app.message).toContainText('"cross" is back');
+    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    expect(await app.compare()).toMatchObject({ events: 3, curve: beforeDelete.curve, hebbian: beforeDelete.hebbian });
     await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
     await expect.poll(async () => (await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
     await app.tab('draw');

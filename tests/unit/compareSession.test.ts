@@ -109,6 +109,29 @@ describe('CompareSession', () => {
     s.dispose();
   });
 
+  it('takes back a tagged delete exactly, several classes deleted by one change at once', () => {
+    const rng = mulberry32(6);
+    const s = new CompareSession(D, ['hebbian', 'prototypes', 'sgd-softmax']);
+    for (const [i, name] of ['a', 'b', 'c'].entries()) s.observe(around(i, rng), name, false);
+    const before = s.snapshot();
+    s.deleteClass('b', 10);
+    expect(s.predict(around(1, rng)).every((a) => a.name !== 'b')).toBe(true);
+    expect(s.takeBack(10)).toBe(true);
+    expect(s.snapshot()).toEqual(before);
+    // one change deleting two classes: one take-back restores both
+    s.deleteClass('a', 11);
+    s.deleteClass('c', 11);
+    expect(s.snapshot().classes.map((c) => c.name)).toEqual(['b']);
+    expect(s.takeBack(11)).toBe(true);
+    expect(s.snapshot()).toEqual(before);
+    // an untagged delete (or another tag) cannot be taken back
+    s.deleteClass('a');
+    const now = s.snapshot();
+    expect(s.takeBack(11)).toBe(false);
+    expect(s.snapshot()).toEqual(now);
+    s.dispose();
+  });
+
   it('a take-back at the history cap gives back the oldest event it dropped', () => {
     const rng = mulberry32(5);
     const s = new CompareSession(D, ['prototypes']);

@@ -69,6 +69,14 @@ export const compareFileSchema = z.object({
 });
 export type CompareFile = z.infer<typeof compareFileSchema>;
 
+interface SessionState {
+  tag: number;
+  learners: LearnerSnapshot[];
+  classes: Map<string, { id: number; sightings: number }>;
+  nextId: number;
+  history: CompareEvent[];
+}
+
 export class CompareSession {
   readonly keySize: number;
   enabled = false;
@@ -78,11 +86,11 @@ export class CompareSession {
   private nextId = 0;
   history: CompareEvent[] = [];
   /**
-   * the session as it was before the last observe that came with a tag (the app's memory version
-   * right after its write), to take that one drawing back exactly (the app's "Undo this Remember");
-   * any other change to the session ends it
+   * the session as it was before the last change that came with a tag (the app's memory version
+   * right after its own change: a Remember, a deleted name), to take it back exactly (the app's
+   * Undo); any other change to the session ends it
    */
-  private beforeLast: { tag: number; learners: LearnerSnapshot[]; classes: Map<string, { id: number; sightings: number }>; nextId: number; history: CompareEvent[] } | null = null;
+  private beforeLast: SessionState | null = null;
 
   constructor(keySize: number, kinds: readonly CompareKind[] = ['hebbian']) {
     this.keySize = keySize;
@@ -128,8 +136,7 @@ export class CompareSession {
     const clean = name.trim();
     if (!clean) throw new Error('expected a class name, got an empty one');
     if (key.length !== this.keySize) throw new Error(`expected a key of size ${this.keySize}, got ${key.length}`);
-    // O(classes x keySize) per learner: the learners' own state, never the app's memory
-    const before = tag === undefined ? null : { tag, learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()), classes: new Map(this.classes), nextId: this.nextId, history: this.history };
+    const before = tag === undefined ? null : this.stateNow(tag);
     this.beforeLast = null;
     const known = this.classes.get(clean);
     const id = known?.id ?? this.nextId;
@@ -147,10 +154,15 @@ export class CompareSession {
     return event;
   }
 
+  /** The session now, to take a change back (O(classes x keySize) per learner; never the app's memory). */
+  private stateNow(tag: number): SessionState {
+    return { tag, learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()), classes: new Map(this.classes), nextId: this.nextId, history: this.history };
+  }
+
   /**
-   * Take back the last observed drawing when it came with this tag (the app took that Remember
-   * back): every learner, class and the curve are as before it. False (nothing changes) when the
-   * session changed since, or that drawing was not observed (Compare was off).
+   * Take back the last change that came with this tag (the app took that Remember or delete back):
+   * every learner, class and the curve are as before it. False (nothing changes) when the session
+   * changed since, or the change never reached it (Compare was off, the class was unknown).
    */
   takeBack(tag: number): boolean {
     const b = this.beforeLast;
@@ -175,11 +187,15 @@ export class CompareSession {
     this.classes.set(to, c);
   }
 
-  /** Forget a class in every learner (the user deleted its label). */
-  deleteClass(name: string): void {
+  /**
+   * Forget a class in every learner (the user deleted its label). With a tag (the app's memory
+   * version after the delete), takeBack(tag) puts it back; classes deleted by one change share it.
+   */
+  deleteClass(name: string, tag?: number): void {
     const c = this.classes.get(name);
     if (!c) return;
-    this.beforeLast = null;
+    const before = tag === undefined ? null : this.beforeLast?.tag === tag ? this.beforeLast : this.stateNow(tag);
+    this.beforeLast = before;
     for (const l of this.learners.values()) if (l.labels().includes(c.id)) l.deleteLabel(c.id);
     this.classes.delete(name);
   }

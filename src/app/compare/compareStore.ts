@@ -2,7 +2,7 @@
  * Compare mode's state (zustand, plain data). The session (learners, tensors) lives in
  * compareSession.ts; this store follows the app's store: a remembered drawing (a new lastWrite)
  * goes to every learner, each new prediction is answered by every learner, a deleted label is
- * forgotten, a Remember taken back is taken back from the learners. Installed once by the app (installCompare).
+ * forgotten, a Remember or a delete taken back is taken back from the learners. Installed once by the app (installCompare).
  */
 import { create } from 'zustand';
 import { getEngine, useApp, type AppState } from '../store';
@@ -159,13 +159,14 @@ function onAppChange(s: AppState, prev: AppState) {
       }
       changed = true;
     } else if (now === undefined && !newWrite && !withADrawing) {
-      session.deleteClass(name);
+      // tagged with the memory's version after the delete: its Undo puts the class back (below)
+      session.deleteClass(name, s.summary?.version);
       changed = true;
     }
   }
   if (s.takenBack && s.takenBack !== prev.takenBack) {
     const { version } = s.takenBack;
-    // queued: the observe of that write may still be on its way
+    // a Remember or a delete taken back; queued: the observe of that write may still be on its way
     enqueue(async () => {
       if (session!.takeBack(version)) {
         refresh();

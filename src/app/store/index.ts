@@ -119,7 +119,7 @@ export interface MemorySlice {
    * user's delete of the name, so the Compare learners keep its class (they cannot forget one drawing)
    */
   namesGoneWithADrawing: number;
-  /** the last Remember taken back: the engine's version right after that write (a new object each time) */
+  /** the last change taken back (a Remember, a delete, a forgotten drawing): the engine's version right after it (a new object each time) */
   takenBack: { version: number } | null;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<boolean>;
@@ -482,6 +482,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const slots = await e.undoDelete(deleted);
       const why = await persist({ slots });
       set({
+        takenBack: { version: deleted.version },
         summary: e.summary(),
         message: {
           kind: why ? 'warning' : 'info',
