@@ -11,6 +11,7 @@ import { Encoder, encoderModelUrl, imagesToFlat, LEGACY_ENCODER, type EncoderEnt
 import { inputToThumbnail } from '../strokes';
 import { createMemoryPort } from './memoryAdapter';
 import { hasInk, reencodeSlots, type ReencodeReport } from './reencode';
+import { youngestSlots } from './shrink';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
 import { keysAreCurrent, labelNameProblem, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
@@ -596,7 +597,7 @@ export class Engine {
     if (next.memorySize !== prev.memorySize || next.lookup !== prev.lookup) {
       const saved = this.saved();
       // a smaller memory keeps the youngest slots
-      const keep = [...saved.slots].sort((a, b) => a.age - b.age).slice(0, next.memorySize);
+      const keep = youngestSlots(saved.slots, next.memorySize).kept;
       const renumbered = keep.map((s, i) => ({ ...s, slot: next.memorySize >= prev.memorySize ? s.slot : i }));
       const old = this.settings;
       this.settings = { ...next };

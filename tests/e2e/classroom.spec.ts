@@ -132,6 +132,8 @@ test('settings explain, check inline and reset; a low-confidence answer is "not 
   await expect(page.getByTestId('apply-settings')).toBeDisabled();
   await page.getByTestId('reset-settings').click();
   await expect(page.getByTestId('setting-k')).toHaveValue('256');
+  // nothing changed: nothing to apply (an Apply would have ended the Undo of the last Remember)
+  await expect(page.getByTestId('apply-settings')).toBeDisabled();
   // the encoder's own calibrated cut-off is recommended, one tap away once the field differs
   const cutoff = String((await app.state()).settings.nearCutoff);
   await expect(page.getByTestId('setting-nearCutoff')).toHaveValue(cutoff);
@@ -143,12 +145,42 @@ test('settings explain, check inline and reset; a low-confidence answer is "not 
   await page.getByTestId('setting-nearCutoff').fill('1');
   await page.getByTestId('apply-settings').click();
   await expect.poll(async () => (await app.state()).settings.nearCutoff).toBe(1);
+  await expect(app.message).toHaveText(/settings applied; the last Remember can no longer be undone/);
   await app.tab('draw');
   await app.draw(variant(SYMBOLS.ring, 3));
   await expect(page.getByTestId('prediction-unknown')).toContainText('Not sure');
   await expect(page.getByTestId('prediction-guess')).toHaveText('ring');
   await expect(page.getByTestId('prediction-teach')).toContainText('Give it a name below and press Remember');
   await expect(page.getByTestId('label-bar').first()).toHaveAttribute('data-label', 'ring');
+});
+
+test('a smaller memory than its drawings asks first, naming what it forgets; Cancel keeps everything', async ({ page, backend }) => {
+  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  const app = new MemoryLabPage(page);
+  await app.openWithOneDrawing(backend);
+  await app.draw(SYMBOLS.cross);
+  await app.remember('cross');
+  await app.draw(SYMBOLS.zigzag);
+  await app.remember('zigzag');
+  const before = await app.state();
+  await app.tab('settings');
+  await page.getByTestId('setting-memorySize').fill('2');
+  await page.getByTestId('apply-settings').click();
+  // the oldest drawing is the ring, the name's only one
+  const dialog = page.getByTestId('confirm-shrink-dialog');
+  await expect(dialog).toContainText('1 of the 3 stored drawings will be forgotten, and with them the name “ring”');
+  await page.getByTestId('cancel-shrink').click();
+  await expect(dialog).toHaveCount(0);
+  expect((await app.state()).values).toEqual(before.values);
+  await page.getByTestId('apply-settings').click();
+  await page.getByTestId('confirm-shrink').click();
+  await expect.poll(async () => (await app.state()).size).toBe(2);
+  expect((await app.state()).labels.map((l) => l.name).sort()).toEqual(['cross', 'zigzag']);
+  // growing it again asks nothing
+  await page.getByTestId('setting-memorySize').fill('4');
+  await page.getByTestId('apply-settings').click();
+  await expect.poll(async () => (await app.state()).size).toBe(4);
+  await expect(dialog).toHaveCount(0);
 });
 
 test('Settings wait for the encoder: no placeholder values before it has loaded, then its calibrated cut-off', async ({ page, backend }) => {

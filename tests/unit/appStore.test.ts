@@ -8,6 +8,7 @@ import { asideToText, readAside, readAutosave, savedFromAutosave, writeWholeMemo
 import { fromFileText, toFile, type SavedMemory } from '../../src/app/persist';
 import { flushSave, refusalNow, restoreSaved, useApp } from '../../src/app/store';
 import { DEFAULT_SETTINGS, SETTING_BOUNDS } from '../../src/app/types';
+import { shrinkLoss, youngestSlots } from '../../src/app/shrink';
 import { mulberry32 } from '../../src/memory/random';
 import { CROSS, RING, startStoreEngine } from './storeHarness';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
@@ -156,6 +157,31 @@ describe('store: every change is saved before it is shown', () => {
     expect(memoryNow()).toBe(before);
     expect(await st().deleteLabel(0)).toBe(true);
     expect(engine.labelList()).toEqual([]);
+  });
+
+  it('a smaller memory forgets exactly what shrinkLoss (shown before Apply) says: the oldest drawings, and names left with none', async () => {
+    await st().applySettings({ memorySize: 8, ageNoise: 0 });
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    await rememberDrawing(RING.map((s) => s.map((p) => ({ ...p, x: p.x * 0.5 }))), 'oval');
+    const s0 = engine.summary();
+    const loss = shrinkLoss(s0.values, s0.ages, 1);
+    const namesBefore = engine.labelList().map((l) => l.name);
+    const nameOf = new Map(engine.labelList().map((l) => [l.id, l.name]));
+    const gone = loss.labels.map((id) => nameOf.get(id)!);
+    expect(gone.length).toBeGreaterThan(0); // one slot left: at least one of the names goes
+    await st().applySettings({ memorySize: 1 });
+    const s1 = engine.summary();
+    expect(s1.filled).toBe(s0.filled - loss.drawings);
+    expect(engine.labelList().map((l) => l.name).sort()).toEqual(namesBefore.filter((n) => !gone.includes(n)).sort());
+    expect(loss).toEqual({ drawings: s0.filled - 1, labels: expect.any(Array) });
+    expect(shrinkLoss(s1.values, s1.ages, 1)).toEqual({ drawings: 0, labels: [] });
+    await st().applySettings({ memorySize: DEFAULT_SETTINGS.memorySize, ageNoise: DEFAULT_SETTINGS.ageNoise });
+    // equal ages keep slot order; a size that is not a whole number is refused
+    const tied = [{ slot: 3, label: 0, age: 1 }, { slot: 1, label: 1, age: 1 }, { slot: 2, label: 2, age: 0 }];
+    expect(youngestSlots(tied, 2).kept.map((x) => x.slot)).toEqual([2, 3]);
+    expect(() => youngestSlots(tied, -1)).toThrow(/memory size/);
   });
 
   it('deleting a label and renaming are saved too', async () => {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { encoderEntryInUse, useApp } from '../store';
+import { shrinkLoss } from '../shrink';
 import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
 import { cutoffOf, defaultSettingsFor, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
 
@@ -47,6 +48,13 @@ export function SettingsPanel() {
   const problems = (Object.keys(HELP) as BoundedSetting[]).map((k) => [k, settingProblem(k, draft[k] as number)] as const);
   const invalid = problems.some(([, p]) => p !== null);
   const changed = JSON.stringify(draft) !== JSON.stringify(settings);
+  // a smaller memory than its drawings forgets the oldest: said, and asked, before Apply does it
+  const summary = useApp((s) => s.summary);
+  const loss =
+    summary && !invalid && draft.memorySize < summary.filled ? shrinkLoss(summary.values, summary.ages, draft.memorySize) : null;
+  const lostNames = loss ? loss.labels.map((id) => summary!.labels.find((l) => l.id === id)?.name ?? `#${id}`) : [];
+  const [confirmShrink, setConfirmShrink] = useState(false);
+  useEffect(() => setConfirmShrink(false), [draft.memorySize]);
 
   const num = (key: BoundedSetting) => {
     const b = SETTING_BOUNDS[key];
@@ -106,7 +114,13 @@ export function SettingsPanel() {
         noValidate // checked by settingProblem, said next to each field (the browser's step check blocked t = 40)
         onSubmit={(e) => {
           e.preventDefault();
-          if (!invalid) void apply(draft);
+          if (invalid || !changed) return;
+          if (loss && !confirmShrink) {
+            setConfirmShrink(true);
+            return;
+          }
+          setConfirmShrink(false);
+          void apply(draft);
         }}
       >
         {num('nearCutoff')}
@@ -134,19 +148,42 @@ export function SettingsPanel() {
           <small className="help">Changing it keeps the memory.</small>
         </div>
         <div className="settings-actions">
-          <button type="submit" data-testid="apply-settings" disabled={busy || invalid}>
+          <button type="submit" data-testid="apply-settings" disabled={busy || invalid || !changed || confirmShrink}>
             Apply
           </button>
           <button type="button" data-testid="reset-settings" onClick={() => setDraft({ ...defaults })} disabled={busy}>
             Reset to defaults
           </button>
           {changed && !invalid && <span className="hint">not applied yet</span>}
+          {!changed && <span className="hint">nothing to apply: change a value first</span>}
           {invalid && (
             <span className="field-error" role="alert" data-testid="settings-invalid">
               fix the fields marked in red first
             </span>
           )}
         </div>
+        {loss && confirmShrink && (
+          <div role="alertdialog" aria-labelledby="shrink-h" className="confirm" data-testid="confirm-shrink-dialog">
+            <p id="shrink-h">
+              A memory of {draft.memorySize.toLocaleString('en')} slot{draft.memorySize === 1 ? '' : 's'} keeps{' '}
+              {draft.memorySize === 1 ? 'only the most recently written drawing' : `the ${draft.memorySize.toLocaleString('en')} most recently written drawings`}:{' '}
+              {loss.drawings.toLocaleString('en')} of the {summary!.filled.toLocaleString('en')} stored drawings will be forgotten
+              {lostNames.length > 0 && (
+                <>
+                  , and with them {lostNames.length === 1 ? 'the name' : `${lostNames.length} names:`} {lostNames.slice(0, 5).map((n) => `“${n}”`).join(', ')}
+                  {lostNames.length > 5 ? ` and ${lostNames.length - 5} more` : ''}
+                </>
+              )}
+              . This cannot be undone (export the memory first to keep a copy).
+            </p>
+            <button type="submit" data-testid="confirm-shrink" disabled={busy}>
+              Forget them and apply
+            </button>
+            <button type="button" autoFocus data-testid="cancel-shrink" onClick={() => setConfirmShrink(false)}>
+              Cancel
+            </button>
+          </div>
+        )}
       </form>
     </section>
   );

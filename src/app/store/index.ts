@@ -215,6 +215,11 @@ export async function flushSave(): Promise<void> {
   await saveChain;
 }
 
+/** Said when a change ends the offer to undo the last Remember (the memory moved on): '' when there was none. */
+function undoEndsNote(s: AppState): string {
+  return s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version ? '; the last Remember can no longer be undone' : '';
+}
+
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const notSaved = (why: string | null) => (why ? ` — but it is not saved: ${why}` : '');
 
@@ -432,6 +437,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({ message: { kind: 'error', text: `not renamed: ${refused}` } });
       return false;
     }
+    const undoEnds = undoEndsNote(get());
     try {
       getEngine().renameLabel(id, name);
     } catch (e) {
@@ -439,7 +445,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       return false;
     }
     const why = await persist({ slots: [] });
-    set({ summary: getEngine().summary(), message: { kind: why ? 'warning' : 'info', text: `renamed to "${name.trim()}"${notSaved(why)}` } });
+    set({ summary: getEngine().summary(), message: { kind: why ? 'warning' : 'info', text: `renamed to "${name.trim()}"${undoEnds}${notSaved(why)}` } });
     get().requestPrediction();
     return true;
   },
@@ -545,6 +551,7 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
       'settings not applied',
       async () => {
         const before = e.settings;
+        const undoEnds = undoEndsNote(get());
         await e.applySettings(next);
         const memoryChanged = before.memorySize !== e.settings.memorySize || before.lookup !== e.settings.lookup;
         const why = await persist(memoryChanged ? { whole: true } : { slots: [] });
@@ -552,7 +559,7 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
           settings: { ...e.settings },
           summary: e.summary(),
           backend: e.backend,
-          message: why ? { kind: 'warning', text: `settings applied${notSaved(why)}` } : { kind: 'info', text: 'settings applied' },
+          message: { kind: why ? 'warning' : 'info', text: `settings applied${undoEnds}${notSaved(why)}` },
         });
         get().requestPrediction();
       },
