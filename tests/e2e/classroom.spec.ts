@@ -206,7 +206,7 @@ test('Settings wait for the encoder: no placeholder values before it has loaded,
   await expect(page.getByTestId('help-nearCutoff')).toContainText(`Recommended for this encoder: ${cutoff}`);
 });
 
-test('the view is kept on reload, banners stay on their view, a slot shows its details on tap and can be forgotten (Undo)', async ({ page, backend }) => {
+test('the view is kept on reload, banners stay on their view, a slot shows its details on tap (or from the gallery, by keyboard) and can be forgotten (Undo)', async ({ page, backend }) => {
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   const app = new MemoryLabPage(page);
   await app.openWithOneDrawing(backend, 'labels');
@@ -235,6 +235,17 @@ test('the view is kept on reload, banners stay on their view, a slot shows its d
   await expect(app.message).toContainText('"ring" is back with its 1 stored drawing'); // its last one: the name comes back with it
   await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
   expect(await content()).toBe(before);
+  // by keyboard: a stored drawing in the gallery opens its slot's details, which take the focus;
+  // Forget is the next Tab
+  await page.getByTestId('slot-detail').getByRole('button', { name: 'close slot details' }).click();
+  await expect(page.getByTestId('slot-detail')).toHaveCount(0);
+  await page.getByTestId('gallery-thumb').first().focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('slot-detail')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByTestId('forget-slot')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(app.message).toContainText('forgot a drawing of "ring"');
 });
 
 test('tablet, under the hood open: the answer charts stay inside the answer panel', async ({ page, backend }) => {
@@ -286,7 +297,10 @@ test.describe('touch screen', () => {
     await page.touchscreen.tap(x, y);
     await expect(page.getByTestId('slot-detail')).toContainText(`Slot ${slot}: “ring”`);
     // far from every filled slot: the slot under the finger, empty
+    // (the grid's last row on the screen first: a tap lands only inside the viewport)
+    await page.getByTestId('slot-grid').evaluate((el) => el.scrollIntoView({ block: 'end' }));
     const grid = (await page.getByTestId('slot-grid').boundingBox())!;
+    expect(grid.y + grid.height).toBeLessThan(846);
     await page.touchscreen.tap(grid.x + grid.width - 4, grid.y + grid.height - 4);
     await expect(page.getByTestId('slot-detail')).toContainText(/Slot \d+: empty/);
   });

@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { pca2 } from '../pca';
 import { getEngine, useApp } from '../store';
@@ -28,6 +28,14 @@ export function MemoryView() {
   const [selected, setSelected] = useState<number | null>(null);
   // the pointer that pressed (a click is not a PointerEvent in every browser, e.g. older Safari)
   const pressedWith = useRef('');
+  // a drawing picked in the gallery (by keyboard too): its details get the focus, Forget is one Tab away
+  const focusDetail = useRef(false);
+  const detail = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (selected === null || !focusDetail.current) return;
+    focusDetail.current = false;
+    detail.current?.focus();
+  }, [selected]);
   if (!summary) return <p>starting…</p>;
   const { values, ages, size, filled } = summary;
   let maxAge = 0;
@@ -44,9 +52,15 @@ export function MemoryView() {
       <p data-testid="memory-fill">
         {filled} of {size} slots filled · {summary.labels.length} {summary.labels.length === 1 ? 'label' : 'labels'} · key size {summary.keySize}
       </p>
-      <Gallery version={summary.version} />
+      <Gallery
+        version={summary.version}
+        onPick={(slot) => {
+          setSelected(slot);
+          focusDetail.current = true;
+        }}
+      />
       <h3>Every slot</h3>
-      <p className="muted">Tap or click a slot to see what it holds.</p>
+      <p className="muted">Tap or click a slot (or a drawing above) to see what it holds.</p>
       <div
         className="slot-grid"
         role="list"
@@ -99,7 +113,7 @@ export function MemoryView() {
       </div>
       {shown < size && <p className="muted">showing the first {shown} of {size} slots</p>}
       {selected !== null && selected < size && (
-        <div className="slot-detail" data-testid="slot-detail" aria-live="polite">
+        <div className="slot-detail" data-testid="slot-detail" aria-live="polite" tabIndex={-1} ref={detail} aria-label={`slot ${selected} details`}>
           <Thumb image={values[selected] >= 0 ? getEngine().thumbnail(selected) : null} size={56} />
           <p>
             Slot {selected}:{' '}
@@ -230,7 +244,7 @@ const GALLERY_LABELS = 60;
 const PER_LABEL = 10;
 
 /** The class gallery: each label with its stored drawings (the youngest first). */
-function Gallery({ version }: { version: number }) {
+function Gallery({ version, onPick }: { version: number; onPick: (slot: number) => void }) {
   const groups = useMemo(() => {
     const e = getEngine();
     const { values, ages, labels } = e.summary();
@@ -259,7 +273,9 @@ function Gallery({ version }: { version: number }) {
           </span>
           <span className="g-thumbs">
             {g.slots.map((s) => (
-              <Thumb key={s} image={getEngine().thumbnail(s)} size={40} title={`slot ${s}: ${g.name}`} />
+              <button key={s} type="button" className="g-thumb" data-testid="gallery-thumb" data-slot={s} aria-label={`${g.name}, slot ${s}: show its details`} onClick={() => onPick(s)}>
+                <Thumb image={getEngine().thumbnail(s)} size={40} title={`slot ${s}: ${g.name}`} />
+              </button>
             ))}
           </span>
         </div>
