@@ -135,7 +135,7 @@ function WriteReport() {
             Remembered “{w.name}” as a new memory
             {w.evicted ? (
               <span data-testid="write-evicted">
-                , replacing the oldest one (“{w.evicted.name}”, {Math.round(w.evicted.age)} writes ago)
+                , replacing an old one (“{w.evicted.name}”, {Math.round(w.evicted.age)} writes ago)
               </span>
             ) : null}
             .
@@ -160,7 +160,8 @@ function WriteReport() {
         ) : (
           <p>
             <strong>Case 2 — new slot:</strong> written to the oldest slot n′ = <b data-testid="write-slot">{w.slot}</b>
-            {w.evicted ? `, evicting “${w.evicted.name}” (age ${Math.round(w.evicted.age)})` : ', which was empty'}.
+            {w.evicted ? `, evicting “${w.evicted.name}” (age ${Math.round(w.evicted.age)})` : ', which was empty'}
+            {w.evicted && ' (oldest by age plus a little random noise, the paper’s rule, so not always the very oldest: Settings → Age noise)'}.
           </p>
         )}
         <p className="loss" data-testid="write-loss">
