@@ -148,21 +148,30 @@ function onAppChange(s: AppState, prev: AppState) {
   // labels renamed or deleted by the user (a label the memory evicted stays in the learners)
   const before = new Map((prev.summary?.labels ?? []).map((l) => [l.id, l.name]));
   const after = new Map((s.summary?.labels ?? []).map((l) => [l.id, l.name]));
-  let changed = false;
+  const deleteTag = s.summary?.version;
+  // queued like the observes and take-backs, so that each reaches the learners in the app's order
+  const changes: (() => void)[] = [];
   for (const [id, name] of before) {
     const now = after.get(id);
     if (now !== undefined && now !== name) {
-      try {
-        session.renameClass(name, now);
-      } catch (e) {
-        useCompare.setState({ error: `the learners keep "${name}": ${e instanceof Error ? e.message : String(e)}` });
-      }
-      changed = true;
+      changes.push(() => {
+        try {
+          session!.renameClass(name, now);
+        } catch (e) {
+          useCompare.setState({ error: `the learners keep "${name}": ${e instanceof Error ? e.message : String(e)}` });
+        }
+      });
     } else if (now === undefined && !newWrite && !withADrawing) {
       // tagged with the memory's version after the delete: its Undo puts the class back (below)
-      session.deleteClass(name, s.summary?.version);
-      changed = true;
+      changes.push(() => session!.deleteClass(name, deleteTag));
     }
+  }
+  if (changes.length) {
+    enqueue(async () => {
+      for (const change of changes) change();
+      refresh();
+      scheduleSave();
+    });
   }
   if (s.takenBack && s.takenBack !== prev.takenBack) {
     const { version } = s.takenBack;
@@ -188,9 +197,6 @@ function onAppChange(s: AppState, prev: AppState) {
     } else {
       useCompare.setState({ error: `"${w.name}" was remembered without a drawing on the canvas; the learners did not see it` });
     }
-  } else if (changed) {
-    refresh();
-    scheduleSave();
   }
   if (s.prediction !== prev.prediction || s.input !== prev.input) answerCurrent();
 }

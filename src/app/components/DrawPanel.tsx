@@ -122,6 +122,7 @@ function WriteReport() {
   const canUndo = useApp((s) => s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version && !s.readOnly);
   const busy = useApp((s) => s.busy);
   const undo = useApp((s) => s.undoRemember);
+  const ageNoise = useApp((s) => s.settings.ageNoise);
   if (!w) return null;
   return (
     <div className="write-report" data-testid="write-report" data-case={w.case} aria-live="polite">
@@ -159,9 +160,13 @@ function WriteReport() {
           </p>
         ) : (
           <p>
-            <strong>Case 2 — new slot:</strong> written to the oldest slot n′ = <b data-testid="write-slot">{w.slot}</b>
+            <strong>Case 2 — new slot:</strong> written to slot n′ = <b data-testid="write-slot">{w.slot}</b>
             {w.evicted ? `, evicting “${w.evicted.name}” (age ${Math.round(w.evicted.age)})` : ', which was empty'}
-            {w.evicted && ' (oldest by age plus a little random noise, the paper’s rule, so not always the very oldest: Settings → Age noise)'}.
+            {w.evicted &&
+              (ageNoise > 0
+                ? ': the oldest by age plus a little random noise (the paper’s rule; Settings → Age noise), so not always the very oldest'
+                : ': the oldest slot')}
+            .
           </p>
         )}
         <p className="loss" data-testid="write-loss">

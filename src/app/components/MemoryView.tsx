@@ -55,8 +55,11 @@ export function MemoryView() {
       <Gallery
         version={summary.version}
         onPick={(slot) => {
-          setSelected(slot);
-          focusDetail.current = true;
+          if (slot === selected) detail.current?.focus(); // already shown: no re-render to wait for
+          else {
+            focusDetail.current = true;
+            setSelected(slot);
+          }
         }}
       />
       <h3>Every slot</h3>
@@ -90,6 +93,7 @@ export function MemoryView() {
             );
             if (near !== null) slot = near;
           }
+          focusDetail.current = false; // a slot picked on the grid keeps the focus where it is
           if (slot !== null) setSelected(slot);
         }}
       >
@@ -126,7 +130,13 @@ export function MemoryView() {
             )}
           </p>
           {values[selected] >= 0 && !readOnly && (
-            <button type="button" data-testid="forget-slot" disabled={busy} onClick={() => void forgetSlot(selected)}>
+            <button
+              type="button"
+              data-testid="forget-slot"
+              disabled={busy}
+              // the button goes with the drawing: the focus stays on the (now empty) slot's details
+              onClick={() => void forgetSlot(selected).then(() => detail.current?.focus())}
+            >
               Forget this drawing
             </button>
           )}

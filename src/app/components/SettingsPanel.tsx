@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { encoderEntryInUse, useApp } from '../store';
 import { shrinkLoss } from '../shrink';
 import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
@@ -54,7 +54,9 @@ export function SettingsPanel() {
     summary && !invalid && draft.memorySize < summary.filled ? shrinkLoss(summary.values, summary.ages, draft.memorySize) : null;
   const lostNames = loss ? loss.labels.map((id) => summary!.labels.find((l) => l.id === id)?.name ?? `#${id}`) : [];
   const [confirmShrink, setConfirmShrink] = useState(false);
+  const asking = confirmShrink && loss !== null;
   useEffect(() => setConfirmShrink(false), [draft.memorySize]);
+  const applyButton = useRef<HTMLButtonElement>(null);
 
   const num = (key: BoundedSetting) => {
     const b = SETTING_BOUNDS[key];
@@ -148,7 +150,7 @@ export function SettingsPanel() {
           <small className="help">Changing it keeps the memory.</small>
         </div>
         <div className="settings-actions">
-          <button type="submit" data-testid="apply-settings" disabled={busy || invalid || !changed || confirmShrink}>
+          <button type="submit" ref={applyButton} data-testid="apply-settings" disabled={busy || invalid || !changed || asking}>
             Apply
           </button>
           <button type="button" data-testid="reset-settings" onClick={() => setDraft({ ...defaults })} disabled={busy}>
@@ -162,7 +164,7 @@ export function SettingsPanel() {
             </span>
           )}
         </div>
-        {loss && confirmShrink && (
+        {asking && (
           <div role="alertdialog" aria-labelledby="shrink-h" className="confirm" data-testid="confirm-shrink-dialog">
             <p id="shrink-h">
               A memory of {draft.memorySize.toLocaleString('en')} slot{draft.memorySize === 1 ? '' : 's'} keeps{' '}
@@ -170,16 +172,25 @@ export function SettingsPanel() {
               {loss.drawings.toLocaleString('en')} of the {summary!.filled.toLocaleString('en')} stored drawings will be forgotten
               {lostNames.length > 0 && (
                 <>
-                  , and with them {lostNames.length === 1 ? 'the name' : `${lostNames.length} names:`} {lostNames.slice(0, 5).map((n) => `“${n}”`).join(', ')}
+                  , and with {loss.drawings === 1 ? 'it' : 'them'} {lostNames.length === 1 ? 'the name' : `${lostNames.length} names:`} {lostNames.slice(0, 5).map((n) => `“${n}”`).join(', ')}
                   {lostNames.length > 5 ? ` and ${lostNames.length - 5} more` : ''}
                 </>
               )}
               . This cannot be undone (export the memory first to keep a copy).
             </p>
             <button type="submit" data-testid="confirm-shrink" disabled={busy}>
-              Forget them and apply
+              {loss.drawings === 1 ? 'Forget it and apply' : 'Forget them and apply'}
             </button>
-            <button type="button" autoFocus data-testid="cancel-shrink" onClick={() => setConfirmShrink(false)}>
+            <button
+              type="button"
+              autoFocus
+              data-testid="cancel-shrink"
+              onClick={() => {
+                setConfirmShrink(false);
+                // Apply is enabled again on the next render
+                setTimeout(() => applyButton.current?.focus(), 0);
+              }}
+            >
               Cancel
             </button>
           </div>

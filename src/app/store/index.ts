@@ -552,14 +552,19 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
       async () => {
         const before = e.settings;
         const undoEnds = undoEndsNote(get());
+        const filledBefore = e.filled();
         await e.applySettings(next);
+        const forgotten = filledBefore - e.filled();
         const memoryChanged = before.memorySize !== e.settings.memorySize || before.lookup !== e.settings.lookup;
         const why = await persist(memoryChanged ? { whole: true } : { slots: [] });
         set({
           settings: { ...e.settings },
           summary: e.summary(),
           backend: e.backend,
-          message: { kind: why ? 'warning' : 'info', text: `settings applied${undoEnds}${notSaved(why)}` },
+          message: {
+            kind: why ? 'warning' : 'info',
+            text: `settings applied${forgotten > 0 ? `; ${count(forgotten, 'drawing')} forgotten (the oldest)` : ''}${undoEnds}${notSaved(why)}`,
+          },
         });
         get().requestPrediction();
       },
