@@ -250,7 +250,8 @@ describe('store: every change is saved before it is shown', () => {
     expect(ringSlots.length).toBe(2);
     const slot = ringSlots[0];
     expect(await st().forgetSlot(slot)).toBe(true);
-    expect(st().message?.text).toBe(`forgot a drawing of "ring" (slot ${slot})`);
+    // (the Remember just before could be undone until now: said)
+    expect(st().message?.text).toBe(`forgot a drawing of "ring" (slot ${slot}); the last Remember can no longer be undone`);
     expect(engine.summary().values[slot]).toBe(-1);
     expect(engine.labelList().find((l) => l.name === 'ring')?.count).toBe(1);
     // the other slots keep their ages and keys
@@ -266,6 +267,17 @@ describe('store: every change is saved before it is shown', () => {
     expect(await st().forgetSlot(empty)).toBe(false);
     expect(st().message?.text).toMatch(new RegExp(`not forgotten: slot ${empty} is empty`));
     expect(view(engine.saved())).toEqual(before);
+  });
+
+  it('a change that ends an offer to undo says so: the last Remember, or the Undo on the banner', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    await st().deleteLabel(engine.labelList()[0].id);
+    expect(st().message?.text).toBe('deleted "ring" and its 1 stored drawing; the last Remember can no longer be undone');
+    await st().deleteLabel(engine.labelList()[0].id);
+    expect(st().message?.text).toBe('deleted "cross" and its 1 stored drawing; the Undo offered before is gone');
+    expect(st().message?.action?.label).toBe('Undo');
   });
 
   it("a delete's Undo puts the label back exactly (keys, ages, drawings), saved; refused once the memory changed", async () => {

@@ -215,9 +215,15 @@ export async function flushSave(): Promise<void> {
   await saveChain;
 }
 
-/** Said when a change ends the offer to undo the last Remember (the memory moved on): '' when there was none. */
+/**
+ * Said when a change ends an offer to undo (the memory moves on): the last Remember's, or the Undo
+ * of a delete or a forgotten drawing still on the banner. '' when there was none. Read before the change.
+ */
 function undoEndsNote(s: AppState): string {
-  return s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version ? '; the last Remember can no longer be undone' : '';
+  if (s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version) return '; the last Remember can no longer be undone';
+  const offer = s.message?.action;
+  if (offer?.validFor !== undefined && offer.validFor === s.summary?.version) return '; the Undo offered before is gone';
+  return '';
 }
 
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -451,6 +457,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   },
   deleteLabel: (id) =>
     memoryChange('not deleted', async (e) => {
+      const undoEnds = undoEndsNote(get());
       const deleted = await e.deleteLabel(id);
       const why = await persist({ slots: [], removed: deleted.slots.map((x) => x.slot) });
       set({
@@ -459,7 +466,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         lastUndo: null,
         message: {
           kind: why ? 'warning' : 'info',
-          text: `deleted "${deleted.name}" and its ${count(deleted.slots.length, 'stored drawing')}${notSaved(why)}`,
+          text: `deleted "${deleted.name}" and its ${count(deleted.slots.length, 'stored drawing')}${undoEnds}${notSaved(why)}`,
           // put back exactly as it was, until the memory changes again
           action: { label: 'Undo', run: () => void get().undoDelete(deleted), validFor: deleted.version },
         },
@@ -468,6 +475,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     }),
   forgetSlot: (slot) =>
     memoryChange('not forgotten', async (e) => {
+      const undoEnds = undoEndsNote(get());
       const forgotten = await e.forgetSlot(slot);
       const why = await persist({ slots: [], removed: forgotten.slots.map((x) => x.slot) });
       set({
@@ -477,7 +485,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         lastUndo: null,
         message: {
           kind: why ? 'warning' : 'info',
-          text: `forgot a drawing of "${forgotten.name}" (slot ${slot})${forgotten.labelGone ? `, its last one: the name went too` : ''}${notSaved(why)}`,
+          text: `forgot a drawing of "${forgotten.name}" (slot ${slot})${forgotten.labelGone ? `, its last one: the name went too` : ''}${undoEnds}${notSaved(why)}`,
           action: { label: 'Undo', run: () => void get().undoDelete(forgotten), validFor: forgotten.version },
         },
       });
