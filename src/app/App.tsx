@@ -68,12 +68,17 @@ export const TABS: { id: Tab; title: string; render: () => React.ReactNode }[] =
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
 
+const inDialog = (t: EventTarget | null) => t instanceof Element && t.closest('dialog, [role=dialog], [role=alertdialog]') !== null;
+
 function useKeyboard() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const s = useApp.getState();
-      if (e.defaultPrevented) return;
+      // the drawing's shortcuts belong to the Draw view, outside dialogs (their Escape closes them):
+      // an Escape in another view's field or dialog erased an unsaved drawing
+      if (e.defaultPrevented || s.tab !== 'draw' || inDialog(e.target)) return;
       if (e.key === 'Escape') {
+        if (isTyping(e.target)) return;
         s.clearDrawing();
       } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') {
         if (isTyping(e.target)) return; // the field's own undo

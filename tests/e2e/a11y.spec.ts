@@ -10,6 +10,10 @@ test('accessibility: no axe-core violation in any view, light and dark theme; th
   await app.open(backend);
   // 64 slots: the Memory view's grid has a cell per slot, and axe takes ~8 s over 1,024 of them
   await app.setSettings({ memorySize: 64 });
+  // Compare mode on: its answers under the drawing (and the Hebbian rows) are checked too
+  await page.getByTestId('tab-compare').click();
+  await page.getByTestId('compare-toggle').check();
+  await app.tab('draw');
   await app.draw(SYMBOLS.ring);
   await app.remember('ring');
   await app.draw(SYMBOLS.ring); // an answer, its neighbours and bars on screen

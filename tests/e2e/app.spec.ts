@@ -170,6 +170,16 @@ test.describe('full flows', () => {
     await page.getByTestId('example-draw').focus();
     await page.keyboard.press('Enter');
     await expect.poll(async () => (await app.state()).strokes).toBe(5);
+    // the drawing's shortcuts are the Draw view's: Escape and Enter in another view's field leave it alone
+    await page.getByTestId('tab-rare').click();
+    await page.getByTestId('rare-input').focus();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('tab-labels').click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+z');
+    await app.tab('draw');
+    expect((await app.state()).strokes).toBe(5);
+    expect((await app.state()).filled).toBe(0);
     // to the label field by keyboard, type, Enter remembers
     for (let i = 0; i < 40 && !(await app.labelInput.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
     await expect(app.labelInput).toBeFocused();

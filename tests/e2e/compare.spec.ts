@@ -141,5 +141,54 @@ test.describe('Compare mode', () => {
     expect((await app.state()).labels).toEqual([]);
     await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
     expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
+
+    // another encoder (another key size): the learners' keys mean nothing to it, the comparison starts
+    // again and says why; the next Remember reaches the new learners
+    await app.tab('settings');
+    await page.getByTestId('setting-encoder').selectOption('omniglot-conv4');
+    await page.getByTestId('switch-encoder').click();
+    await expect.poll(async () => (await app.state()).encoder).toBe('omniglot-conv4');
+    await app.openCompareTab();
+    await expect(page.getByTestId('compare-notice')).toContainText('the comparison started again');
+    expect(await app.compare()).toMatchObject({ enabled: true, kinds: ['hebbian', 'prototypes'], events: 0, hebbian: [], error: null });
+    await app.tab('draw');
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await expect.poll(async () => (await app.compare()).events).toBe(1);
+    await app.draw(variant(SYMBOLS.ring, 5));
+    await expect(app.answer('hebbian')).toHaveAttribute('data-name', 'ring');
+    expect((await app.compare()).error).toBeNull();
+  });
+
+  test('a second tab shows the comparison the first saves, cannot change it, and takes it over when the first closes', async ({ page, context, backend }) => {
+    test.setTimeout(180_000);
+    const flush = (p: typeof page) => p.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    const a = new ComparePage(page);
+    await a.open(backend);
+    await a.openCompareTab();
+    await page.getByTestId('compare-toggle').check();
+    await a.tab('draw');
+    await a.draw(SYMBOLS.ring);
+    await a.remember('ring');
+    await expect.poll(async () => (await a.compare()).events).toBe(1);
+    const b = new ComparePage(await context.newPage());
+    await b.open(backend);
+    await b.openCompareTab();
+    await expect(b.page.getByTestId('compare-read-only')).toBeVisible();
+    await expect(b.page.getByTestId('compare-toggle')).toBeDisabled();
+    await expect.poll(async () => (await b.compare()).events).toBe(1);
+    // the first tab goes on: the second follows each save
+    await a.draw(SYMBOLS.cross);
+    await a.remember('cross');
+    await expect.poll(async () => (await b.compare()).events).toBe(2);
+    await flush(page);
+    await page.close();
+    await expect(b.page.getByTestId('compare-read-only')).toHaveCount(0);
+    await expect(b.page.getByTestId('compare-toggle')).toBeEnabled();
+    await b.tab('draw');
+    await b.draw(SYMBOLS.zigzag);
+    await b.remember('zigzag');
+    await expect.poll(async () => (await b.compare()).events).toBe(3);
+    expect((await b.compare()).hebbian.map((r) => r.name)).toEqual(['cross', 'ring', 'zigzag']);
   });
 });

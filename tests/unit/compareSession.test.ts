@@ -164,6 +164,17 @@ describe('CompareSession', () => {
     back.dispose();
     expect(tf.memory().numTensors).toBe(tensors);
     expect(() => CompareSession.fromFile(file, 16)).toThrow(/keys of size 8, but this encoder makes keys of size 16/);
+    // the encoder whose keys the learners learned: another one's keys (even of the same size) are refused
+    const tagged = { ...file, encoder: 'enc-a' };
+    const encoderOf = (f: unknown, encoder: string) => {
+      const x = CompareSession.fromFile(f, D, encoder);
+      const e = x.snapshot().encoder;
+      x.dispose();
+      return e;
+    };
+    expect(encoderOf(tagged, 'enc-a')).toBe('enc-a');
+    expect(() => CompareSession.fromFile(tagged, D, 'enc-b')).toThrow(/learned the keys of the encoder enc-a, and enc-b is in use/);
+    expect(encoderOf(file, 'enc-b')).toBe('enc-b'); // an older file: taken as the current one's
     expect(() => CompareSession.fromFile({ ...file, format: 'x' }, D)).toThrow(/invalid compare file/);
     expect(() => CompareSession.fromFile({ ...file, kinds: ['hebbian'] }, D)).toThrow(/do not match kinds/);
     expect(() => CompareSession.fromFile({ ...file, classes: file.classes.slice(1) }, D)).toThrow(/knows class id \d+, which is not in classes/);

@@ -119,7 +119,7 @@ export function CompareView() {
         With Compare mode on, every remembered drawing goes to the key-value memory and to the Hebbian softmax of Rae et al. (ICML 2018), plus the
         class prototypes and the SGD-trained softmax if chosen; the draw view shows their answers side by side. Saved in this browser like the memory.
       </p>
-      <fieldset className="compare-options" disabled={!ready || !c.loaded}>
+      <fieldset className="compare-options" disabled={!ready || !c.loaded || c.readOnly}>
         <legend>Compare mode</legend>
         <label>
           <input type="checkbox" checked={c.enabled} onChange={(e) => c.setEnabled(e.target.checked)} data-testid="compare-toggle" /> Compare mode on
@@ -141,6 +141,16 @@ export function CompareView() {
           Reset the comparison
         </button>
       </fieldset>
+      {c.readOnly && (
+        <p className="hint" data-testid="compare-read-only">
+          This memory is open in another tab: the comparison is shown as that tab saves it, and changed there.
+        </p>
+      )}
+      {c.notice && (
+        <p className="message info" role="status" data-testid="compare-notice">
+          <span>{c.notice}</span>
+        </p>
+      )}
       {c.error && (
         <p className="error" role="alert" data-testid="compare-error">
           {c.error}

@@ -61,6 +61,8 @@ export const compareFileSchema = z.object({
   format: z.literal(COMPARE_FORMAT),
   version: z.literal(COMPARE_VERSION),
   keySize: z.number().int().min(1),
+  /** the encoder whose keys the learners learned (absent in files saved before it was recorded) */
+  encoder: z.string().min(1).optional(),
   enabled: z.boolean(),
   kinds: z.array(kindSchema),
   classes: z.array(z.object({ id: z.number().int().min(0), name: z.string().min(1).max(80), sightings: z.number().int().min(0) })),
@@ -79,6 +81,8 @@ interface SessionState {
 
 export class CompareSession {
   readonly keySize: number;
+  /** the encoder whose keys the learners learn (null: not known); another encoder's keys mean nothing to them */
+  encoder: string | null = null;
   enabled = false;
   private learners = new Map<CompareKind, Learner>();
   /** name -> class id used by the learners, and sightings so far */
@@ -252,6 +256,7 @@ export class CompareSession {
       format: COMPARE_FORMAT,
       version: COMPARE_VERSION,
       keySize: this.keySize,
+      ...(this.encoder ? { encoder: this.encoder } : {}),
       enabled: this.enabled,
       kinds: this.kinds,
       classes: [...this.classes].map(([name, c]) => ({ id: c.id, name, sightings: c.sightings })),
@@ -264,7 +269,7 @@ export class CompareSession {
    * A session from a saved file; validates everything first (schema, key size, one snapshot per
    * kind, class ids) and throws an Error saying what is wrong.
    */
-  static fromFile(data: unknown, keySize: number): CompareSession {
+  static fromFile(data: unknown, keySize: number, encoder?: string): CompareSession {
     const r = compareFileSchema.safeParse(data);
     if (!r.success) {
       const detail = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ');
@@ -272,6 +277,9 @@ export class CompareSession {
     }
     const f = r.data;
     if (f.keySize !== keySize) throw new Error(`the compare file holds keys of size ${f.keySize}, but this encoder makes keys of size ${keySize}`);
+    if (encoder !== undefined && f.encoder !== undefined && f.encoder !== encoder) {
+      throw new Error(`its learners learned the keys of the encoder ${f.encoder}, and ${encoder} is in use`);
+    }
     const kinds = f.learners.map((l) => l.kind as LearnerKind);
     if (kinds.length !== f.kinds.length || f.kinds.some((k, i) => kinds[i] !== k)) {
       throw new Error(`invalid compare file: learners ${kinds.join(', ')} do not match kinds ${f.kinds.join(', ')}`);
@@ -296,6 +304,7 @@ export class CompareSession {
       throw e;
     }
     s.enabled = f.enabled;
+    s.encoder = f.encoder ?? encoder ?? null;
     s.classes = new Map(f.classes.map((c) => [c.name, { id: c.id, sightings: c.sightings }]));
     s.nextId = f.classes.reduce((m, c) => Math.max(m, c.id + 1), 0);
     s.history = f.history.map((e) => ({ sightings: e.sightings, correct: { ...e.correct } }));

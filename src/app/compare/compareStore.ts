@@ -29,6 +29,10 @@ export interface CompareState {
   events: number;
   hebbian: HebbianRowView[];
   error: string | null;
+  /** why the comparison started again (another encoder's keys), said once in the Compare view */
+  notice: string | null;
+  /** this tab shows a memory open in another tab: the comparison is that tab's to change */
+  readOnly: boolean;
   setEnabled: (on: boolean) => void;
   setKinds: (kinds: CompareKind[]) => void;
   reset: () => void;
@@ -37,8 +41,18 @@ export interface CompareState {
 let session: CompareSession | null = null;
 
 function sessionNow(): CompareSession {
-  session ??= new CompareSession(getEngine().keySize, ['hebbian']);
+  if (!session) {
+    session = new CompareSession(getEngine().keySize, ['hebbian']);
+    session.encoder = useApp.getState().encoder ?? null;
+  }
   return session;
+}
+
+/** Changes to the comparison are the writable tab's: refused (said) in a read-only one. */
+function refusedHere(): boolean {
+  if (!useApp.getState().readOnly) return false;
+  useCompare.setState({ error: 'this memory is open in another tab: change the comparison there, or close that tab to use this one' });
+  return true;
 }
 
 // ---- work queue: encodes are async, learners must see drawings in order ----
@@ -47,15 +61,19 @@ function enqueue(f: () => Promise<void>) {
   queue = queue.then(f).catch((e: unknown) => useCompare.setState({ error: e instanceof Error ? e.message : String(e) }));
 }
 
-// ---- autosave, coalesced ----
+// ---- autosave, coalesced; a read-only tab (the memory open in another) reloads on each save ----
+const saved: BroadcastChannel | null = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel('memory-lab-compare');
 let saveTimer: ReturnType<typeof setTimeout> | null = null;
 let savePromise: Promise<void> = Promise.resolve();
 function scheduleSave() {
   if (saveTimer) clearTimeout(saveTimer);
   saveTimer = setTimeout(() => {
     saveTimer = null;
-    if (!session) return;
-    savePromise = saveCompare(session.snapshot()).catch((e: unknown) =>
+    // a read-only tab never writes over the comparison the other tab is saving
+    if (!session || useApp.getState().readOnly) return;
+    savePromise = saveCompare(session.snapshot())
+      .then(() => saved?.postMessage('saved'))
+      .catch((e: unknown) =>
       useCompare.setState({ error: `could not autosave the comparison to IndexedDB: ${e instanceof Error ? e.message : String(e)}` }),
     );
   }, 150);
@@ -88,13 +106,17 @@ export const useCompare = create<CompareState>()((set) => ({
   events: 0,
   hebbian: [],
   error: null,
+  notice: null,
+  readOnly: false,
   setEnabled: (on) => {
+    if (refusedHere()) return;
     sessionNow().enabled = on;
     refresh({ answers: null, error: null });
     scheduleSave();
     if (on) answerCurrent();
   },
   setKinds: (kinds) => {
+    if (refusedHere()) return;
     try {
       sessionNow().setKinds(kinds.length ? kinds : ['hebbian']);
       refresh({ error: null });
@@ -105,8 +127,9 @@ export const useCompare = create<CompareState>()((set) => ({
     }
   },
   reset: () => {
+    if (refusedHere()) return;
     sessionNow().reset();
-    refresh({ answers: null, error: null });
+    refresh({ answers: null, error: null, notice: null });
     scheduleSave();
     answerCurrent();
   },
@@ -139,7 +162,34 @@ function onAppChange(s: AppState, prev: AppState) {
     void start();
     return;
   }
+  if (s.readOnly !== useCompare.getState().readOnly) useCompare.setState({ readOnly: s.readOnly });
   if (!s.ready || !session || !useCompare.getState().loaded) return;
+  // this tab takes over from another (writable now), or follows it (read-only): the comparison is
+  // the one that tab saved
+  if (prev.readOnly && !s.readOnly) {
+    enqueue(start);
+    return;
+  }
+  if (s.readOnly) return;
+  // another encoder: its keys mean nothing to the learners (another size, or other axes); the
+  // comparison starts again, kept on or off with its learners, and says why
+  if (s.encoder && prev.encoder && s.encoder !== prev.encoder) {
+    const { enabled, kinds } = session;
+    enqueue(async () => {
+      session!.dispose();
+      session = new CompareSession(getEngine().keySize, kinds);
+      session.enabled = enabled;
+      session.encoder = s.encoder;
+      refresh({
+        answers: null,
+        error: null,
+        notice: `the encoder is now ${s.encoder}: the comparison started again (its learners had learned the keys of ${prev.encoder}, which mean nothing to the new one)`,
+      });
+      scheduleSave();
+      answerCurrent();
+    });
+    return;
+  }
   const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;
   // a name gone with one drawing (a Remember taken back, a drawing forgotten) is not a user's
   // delete: a Remember taken back is taken back from the learners too (below), exactly; a drawing
@@ -209,7 +259,7 @@ async function start() {
     if (raw !== undefined) {
       try {
         session?.dispose();
-        session = CompareSession.fromFile(raw, getEngine().keySize);
+        session = CompareSession.fromFile(raw, getEngine().keySize, useApp.getState().encoder ?? undefined);
       } catch (e) {
         note = `the saved comparison could not be restored (${e instanceof Error ? e.message : String(e)}); starting a new one`;
         session = null;
@@ -228,11 +278,16 @@ export function installCompare(): void {
   if (installed) return;
   installed = true;
   useApp.subscribe(onAppChange);
+  if (saved) {
+    saved.onmessage = () => {
+      if (useApp.getState().readOnly && useCompare.getState().loaded) enqueue(start);
+    };
+  }
   if (useApp.getState().ready) void start();
   (window as unknown as { __memoryLabCompare?: unknown }).__memoryLabCompare = {
     state: () => {
       const c = useCompare.getState();
-      return { loaded: c.loaded, enabled: c.enabled, kinds: c.kinds, answers: c.answers, curve: c.curve, events: c.events, hebbian: c.hebbian, error: c.error };
+      return { loaded: c.loaded, enabled: c.enabled, kinds: c.kinds, answers: c.answers, curve: c.curve, events: c.events, hebbian: c.hebbian, error: c.error, notice: c.notice, readOnly: c.readOnly };
     },
     flush: flushCompare,
   };
