@@ -390,7 +390,7 @@ test('phone, long and many names: the name buttons scroll instead of shrinking, 
   expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
 });
 
-test('the tour can be stopped, and a second tour does not write its symbols again', async ({ page, backend }) => {
+test('the tour can be stopped, a second tour does not write its symbols again, and a third is not cut short by the last one\'s "Your turn"', async ({ page, backend }) => {
   // the tour drives the same store actions on every backend (app.spec's tour test runs on both)
   test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
   test.setTimeout(180_000);
@@ -423,4 +423,18 @@ test('the tour can be stopped, and a second tour does not write its symbols agai
   const after = await app.state();
   expect(after.filled).toBe(before.filled);
   expect(after.ages).toEqual(before.ages);
+  // a second tour: the first one's "Your turn" no longer listens, so the tour's own sun is not
+  // taken for the visitor's ("Recognised..." in the middle of step 1)
+  await page.evaluate(() => {
+    const seen: string[] = ((window as unknown as { tourTexts: string[] }).tourTexts = []);
+    new MutationObserver(() => {
+      const t = document.querySelector('[data-testid=tour-step]')?.textContent;
+      if (t) seen.push(t);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await page.getByTestId('start-tour').click();
+  await expect(page.getByTestId('tour-step')).toContainText('Your turn', { timeout: 90_000 });
+  const texts = await page.evaluate(() => (window as unknown as { tourTexts: string[] }).tourTexts);
+  expect(texts.some((t) => t.includes('Step 1 of 3'))).toBe(true);
+  expect(texts.filter((t) => t.includes('Recognised'))).toEqual([]);
 });

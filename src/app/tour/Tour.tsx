@@ -17,6 +17,8 @@ export function Tour() {
   const [step, setStep] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
   const stop = useRef(false);
+  /** unsubscribes the "Your turn" listener (null: none) */
+  const yourTurn = useRef<(() => void) | null>(null);
   const ready = useApp((s) => s.ready);
   const readOnly = useApp((s) => s.readOnly);
   const onDraw = useApp((s) => s.tab === 'draw');
@@ -24,6 +26,9 @@ export function Tour() {
 
   const run = async () => {
     if (running) return;
+    // an earlier tour's "Your turn" may still be listening: it must not answer this tour's own drawing
+    yourTurn.current?.();
+    yourTurn.current = null;
     stop.current = false;
     setRunning(true);
     const pause = async (ms: number) => {
@@ -84,8 +89,10 @@ export function Tour() {
         if (s.prediction?.name === target && s.strokes.length > 0) {
           setStep(`Recognised as “${target}” after seeing it once. Try the others, or a symbol of your own!`);
           unsub();
+          yourTurn.current = null;
         }
       });
+      yourTurn.current = unsub;
     } catch (e) {
       putBack();
       if (e instanceof Stopped) setStep(null);
@@ -112,7 +119,11 @@ export function Tour() {
     <p className="message tour-step" data-testid="tour-step" data-running={running} aria-live="polite">
       <span>{step}</span>
       {!running && (
-        <button type="button" className="link" aria-label="close the tour text" onClick={() => setStep(null)}>
+        <button type="button" className="link" aria-label="close the tour text" onClick={() => {
+            yourTurn.current?.();
+            yourTurn.current = null;
+            setStep(null);
+          }}>
           ×
         </button>
       )}
