@@ -86,6 +86,7 @@ test('switching the encoder re-encodes the memory: labels survive, predictions w
     await expect(page.getByTestId('setting-nearCutoff')).toHaveValue(String(DEFAULT_SETTINGS.nearCutoff));
   }
   await expect(page.getByTestId('encoder-in-use')).toContainText('e2e-permuted');
+  await expect(select).toBeFocused(); // the button went off while switching: the focus is back on the list
   const after = await app.state();
   expect(after.labels).toEqual(before.labels);
   expect(after.values).toEqual(before.values);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useApp } from '../store';
 
 /**
@@ -12,6 +12,8 @@ export function EncoderChoice() {
   const busy = useApp((s) => s.busy || s.readOnly || !s.ready);
   const switchEncoder = useApp((s) => s.switchEncoder);
   const [draft, setDraft] = useState(inUse ?? '');
+  // the button and the list are off while switching: the focus comes back to the list after it
+  const list = useRef<HTMLSelectElement>(null);
   useEffect(() => setDraft(inUse ?? ''), [inUse]);
   if (encoders.length === 0) return null;
   const chosen = encoders.find((e) => e.name === draft) ?? encoders[0];
@@ -26,7 +28,7 @@ export function EncoderChoice() {
       </p>
       <div className="field">
         <label htmlFor="setting-encoder">Encoder</label>
-        <select id="setting-encoder" data-testid="setting-encoder" value={chosen.name} onChange={(e) => setDraft(e.target.value)} disabled={progress !== null}>
+        <select ref={list} id="setting-encoder" data-testid="setting-encoder" value={chosen.name} onChange={(e) => setDraft(e.target.value)} disabled={progress !== null}>
           {encoders.map((e, i) => (
             <option key={e.name} value={e.name}>
               {e.name}
@@ -42,7 +44,7 @@ export function EncoderChoice() {
         </small>
       </div>
       <div className="settings-actions">
-        <button type="button" data-testid="switch-encoder" disabled={busy || chosen.name === inUse} onClick={() => void switchEncoder(chosen.name)}>
+        <button type="button" data-testid="switch-encoder" disabled={busy || chosen.name === inUse} onClick={() => void switchEncoder(chosen.name).finally(() => setTimeout(() => list.current?.focus(), 0))}>
           Use this encoder
         </button>
         <span className="hint" data-testid="encoder-in-use">
