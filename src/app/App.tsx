@@ -68,7 +68,10 @@ export const TABS: { id: Tab; title: string; render: () => React.ReactNode }[] =
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
 
-const inDialog = (t: EventTarget | null) => t instanceof Element && t.closest('dialog, [role=dialog], [role=alertdialog]') !== null;
+/** the key was pressed in a dialog, or while one is open (a question over the views): the keys are its own */
+const inDialog = (t: EventTarget | null) =>
+  (t instanceof Element && t.closest('dialog, [role=dialog], [role=alertdialog]') !== null) ||
+  document.querySelector('dialog[open], [role=dialog], [role=alertdialog]') !== null;
 
 function useKeyboard() {
   useEffect(() => {

@@ -181,6 +181,11 @@ test.describe('Compare mode', () => {
     await a.draw(SYMBOLS.cross);
     await a.remember('cross');
     await expect.poll(async () => (await b.compare()).events).toBe(2);
+    // and still answers a drawing made in it, with the learners it follows
+    await b.tab('draw');
+    await b.draw(variant(SYMBOLS.cross, 4));
+    await expect(b.answer('hebbian')).toHaveAttribute('data-name', 'cross');
+    await b.openCompareTab();
     await flush(page);
     await page.close();
     await expect(b.page.getByTestId('compare-read-only')).toHaveCount(0);

@@ -71,6 +71,7 @@ function scheduleSave() {
     saveTimer = null;
     // a read-only tab never writes over the comparison the other tab is saving
     if (!session || useApp.getState().readOnly) return;
+    session.encoder ??= useApp.getState().encoder ?? null;
     savePromise = saveCompare(session.snapshot())
       .then(() => saved?.postMessage('saved'))
       .catch((e: unknown) =>
@@ -158,24 +159,29 @@ function answerCurrent() {
 }
 
 function onAppChange(s: AppState, prev: AppState) {
+  if (s.readOnly !== useCompare.getState().readOnly) useCompare.setState({ readOnly: s.readOnly });
   if (s.ready && !prev.ready) {
     void start();
     return;
   }
-  if (s.readOnly !== useCompare.getState().readOnly) useCompare.setState({ readOnly: s.readOnly });
   if (!s.ready || !session || !useCompare.getState().loaded) return;
-  // this tab takes over from another (writable now), or follows it (read-only): the comparison is
-  // the one that tab saved
+  // this tab takes over from another (writable now): the comparison is the one that tab saved
   if (prev.readOnly && !s.readOnly) {
     enqueue(start);
     return;
   }
-  if (s.readOnly) return;
+  if (s.readOnly) {
+    // it follows the other tab's saves (the channel below), and the other tab's encoder once this
+    // one has loaded it too (the save of the new comparison may have come first); it still answers
+    if (s.encoder !== prev.encoder) enqueue(start);
+    else if (s.prediction !== prev.prediction || s.input !== prev.input) answerCurrent();
+    return;
+  }
   // another encoder: its keys mean nothing to the learners (another size, or other axes); the
   // comparison starts again, kept on or off with its learners, and says why
   if (s.encoder && prev.encoder && s.encoder !== prev.encoder) {
-    const { enabled, kinds } = session;
     enqueue(async () => {
+      const { enabled, kinds } = sessionNow();
       session!.dispose();
       session = new CompareSession(getEngine().keySize, kinds);
       session.enabled = enabled;
@@ -254,14 +260,18 @@ function onAppChange(s: AppState, prev: AppState) {
 /** Load the saved comparison once the engine is ready (its key size is known). */
 async function start() {
   let note: string | null = null;
+  reloadWanted = false;
   try {
     const raw = await loadCompare().catch(() => undefined);
     if (raw !== undefined) {
       try {
+        // the new one first: the one in use stays whole if the file is refused
+        const loaded = CompareSession.fromFile(raw, getEngine().keySize, useApp.getState().encoder ?? undefined);
         session?.dispose();
-        session = CompareSession.fromFile(raw, getEngine().keySize, useApp.getState().encoder ?? undefined);
+        session = loaded;
       } catch (e) {
         note = `the saved comparison could not be restored (${e instanceof Error ? e.message : String(e)}); starting a new one`;
+        session?.dispose();
         session = null;
       }
     }
@@ -269,8 +279,11 @@ async function start() {
     sessionNow();
     refresh({ loaded: true, error: note });
     answerCurrent();
+    if (reloadWanted) enqueue(start); // a save announced while this one was loading
   }
 }
+/** a save by the other tab was announced before this tab had loaded the comparison */
+let reloadWanted = false;
 
 let installed = false;
 /** Follow the app's store (call once, at start). */
@@ -278,9 +291,12 @@ export function installCompare(): void {
   if (installed) return;
   installed = true;
   useApp.subscribe(onAppChange);
+  useCompare.setState({ readOnly: useApp.getState().readOnly });
   if (saved) {
     saved.onmessage = () => {
-      if (useApp.getState().readOnly && useCompare.getState().loaded) enqueue(start);
+      if (!useApp.getState().readOnly) return;
+      if (useCompare.getState().loaded) enqueue(start);
+      else reloadWanted = true;
     };
   }
   if (useApp.getState().ready) void start();

@@ -19,6 +19,7 @@ export function Tour() {
   const stop = useRef(false);
   /** unsubscribes the "Your turn" listener (null: none) */
   const yourTurn = useRef<(() => void) | null>(null);
+  useEffect(() => () => yourTurn.current?.(), []);
   const ready = useApp((s) => s.ready);
   const readOnly = useApp((s) => s.readOnly);
   const onDraw = useApp((s) => s.tab === 'draw');
