@@ -65,6 +65,26 @@ test.describe('Rare events view', () => {
     await expect(page.getByTestId('rare-chart').locator('svg .recharts-xAxis .recharts-cartesian-axis-tick')).toHaveCount(2);
   });
 
+  test('a second tab (Memory Lab open in another) never writes over the saved session, and says so', async ({ page, context, backend }) => {
+    test.skip(backend === 'webgpu', 'the session store is the same on every backend (the wasm project covers it)');
+    const saved = (p: typeof page) => p.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as { attempts: unknown[] } | null, 'memory-lab/rare-session');
+    const a = new RarePage(page);
+    await a.serveModel(TINY_MODEL_DIR);
+    await a.open(backend);
+    await a.seed(SEED);
+    await page.getByTestId('rare-unseen').click();
+    await a.waitResult();
+    expect((await saved(page))?.attempts.length).toBe(1);
+    const b = new RarePage(await context.newPage());
+    await b.serveModel(TINY_MODEL_DIR);
+    await b.open(backend);
+    await b.seed(SEED + 1);
+    await b.page.getByTestId('rare-unseen').click();
+    await b.waitResult();
+    await expect(b.page.getByTestId('rare-notice')).toContainText('this session is not saved: Memory Lab is open in another tab');
+    expect((await saved(page))?.attempts.length).toBe(1); // the first tab's, untouched
+  });
+
   test('phone, dark theme: the steps are readable and the page never scrolls sideways', async ({ page, backend }) => {
     test.skip(backend === 'webgpu', 'layout and colours: the same on every backend (the wasm project covers them)');
     await page.setViewportSize({ width: 390, height: 844 });

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { create } from 'zustand';
+import { useApp } from '../store';
 import { mulberry32 } from '../../memory';
 import {
   HIGH,
@@ -163,6 +164,12 @@ function taughtCount(taught: string[], n: number): number {
 
 function save(s: Pick<RareState, 'taught' | 'attempts'>): void {
   if (!model || typeof localStorage === 'undefined') return;
+  // another tab holds Memory Lab (this one is read-only): that tab's session is the one kept, and
+  // this one never writes over it; said, so that nothing taught here is lost unawares
+  if (useApp.getState().readOnly) {
+    useRare.setState({ notice: 'this session is not saved: Memory Lab is open in another tab, whose session is kept (use that tab to keep what you teach)' });
+    return;
+  }
   try {
     localStorage.setItem(SESSION_KEY, JSON.stringify({ format: SESSION_FORMAT, version: 1, model: fingerprint(model), taught: s.taught, attempts: s.attempts }));
   } catch {
