@@ -79,15 +79,14 @@ function useKeyboard() {
       const s = useApp.getState();
       // the drawing's shortcuts belong to the Draw view, outside dialogs (their Escape closes them):
       // an Escape in another view's field or dialog erased an unsaved drawing
-      if (e.defaultPrevented || s.tab !== 'draw' || inDialog(e.target)) return;
+      // (in a text field, Escape, Ctrl+Z and Enter are the field's own)
+      if (e.defaultPrevented || s.tab !== 'draw' || inDialog(e.target) || isTyping(e.target)) return;
       if (e.key === 'Escape') {
-        if (isTyping(e.target)) return;
         s.clearDrawing();
       } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') {
-        if (isTyping(e.target)) return; // the field's own undo
         e.preventDefault();
         s.undoStroke();
-      } else if (e.key === 'Enter' && !isTyping(e.target) && !(e.target instanceof HTMLButtonElement) && !(e.target instanceof HTMLAnchorElement)) {
+      } else if (e.key === 'Enter' && !(e.target instanceof HTMLButtonElement) && !(e.target instanceof HTMLAnchorElement)) {
         e.preventDefault();
         void s.remember(s.labelDraft).then((ok) => {
           if (ok) {

@@ -13,6 +13,10 @@ class ComparePage extends MemoryLabPage {
     await this.page.getByTestId('tab-compare').click();
     await expect(this.page.getByTestId('compare-view')).toBeVisible();
   }
+  /** Wait until the learners have seen every queued change and the comparison is saved. */
+  flush(): Promise<void> {
+    return this.page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+  }
   answer(column: string) {
     return this.page.locator(`[data-testid=compare-answer][data-column="${column}"]`);
   }
@@ -83,7 +87,7 @@ test.describe('Compare mode', () => {
     await expect(page.getByTestId('compare-error')).toHaveCount(0);
 
     // kept across a reload, like the memory
-    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    await app.flush();
     await app.page.evaluate(() => window.__memoryLab!.flushSave());
     await page.reload();
     await app.waitReady();
@@ -99,7 +103,7 @@ test.describe('Compare mode', () => {
     await expect.poll(async () => (await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
     await page.getByTestId('message-action').click();
     await expect(app.message).toContainText('"cross" is back');
-    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    await app.flush();
     expect(await app.compare()).toMatchObject({ events: 3, curve: beforeDelete.curve, hebbian: beforeDelete.hebbian });
     await page.locator('[data-testid=label-row][data-label=cross]').getByTestId('delete-label').click();
     await expect.poll(async () => (await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
@@ -115,7 +119,7 @@ test.describe('Compare mode', () => {
     await page.getByTestId('undo-remember').click();
     await expect(app.message).toContainText('took back the last Remember');
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['ring']);
-    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    await app.flush();
     const afterUndo = await app.compare();
     expect(afterUndo.events).toBe(3);
     expect(afterUndo.curve).toEqual(beforePlus.curve);
@@ -126,7 +130,7 @@ test.describe('Compare mode', () => {
     await app.remember('plus');
     await page.getByTestId('undo-remember').click();
     await expect(app.message).toContainText('took back the last Remember');
-    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    await app.flush();
     expect(await app.compare()).toMatchObject({ events: 3, curve: beforePlus.curve, hebbian: afterUndo.hebbian });
 
     // forgetting one drawing leaves the learners as they are, even a name's last one (they cannot
@@ -139,7 +143,7 @@ test.describe('Compare mode', () => {
       await expect(app.message).toContainText('forgot a drawing of "ring"');
     }
     expect((await app.state()).labels).toEqual([]);
-    await page.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
+    await app.flush();
     expect((await app.compare()).hebbian.map((r) => r.name)).toEqual(['ring']);
 
     // another encoder (another key size): the learners' keys mean nothing to it, the comparison starts
@@ -162,7 +166,6 @@ test.describe('Compare mode', () => {
 
   test('a second tab shows the comparison the first saves, cannot change it, and takes it over when the first closes', async ({ page, context, backend }) => {
     test.setTimeout(180_000);
-    const flush = (p: typeof page) => p.evaluate(() => (window as unknown as { __memoryLabCompare: { flush(): Promise<void> } }).__memoryLabCompare.flush());
     const a = new ComparePage(page);
     await a.open(backend);
     await a.openCompareTab();
@@ -186,7 +189,7 @@ test.describe('Compare mode', () => {
     await b.draw(variant(SYMBOLS.cross, 4));
     await expect(b.answer('hebbian')).toHaveAttribute('data-name', 'cross');
     await b.openCompareTab();
-    await flush(page);
+    await a.flush();
     await page.close();
     await expect(b.page.getByTestId('compare-read-only')).toHaveCount(0);
     await expect(b.page.getByTestId('compare-toggle')).toBeEnabled();

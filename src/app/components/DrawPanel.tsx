@@ -1,4 +1,4 @@
-import { refusalNow, useApp } from '../store';
+import { canUndoRemember, refusalNow, useApp } from '../store';
 import { labelNameProblem } from '../persist';
 import { MAX_LABEL_LENGTH, type LabelInfo } from '../types';
 import { DrawingCanvas } from './DrawingCanvas';
@@ -119,7 +119,7 @@ export function DrawPanel() {
 function WriteReport() {
   const w = useApp((s) => s.lastWrite);
   // only while nothing else changed the memory since (else the engine would refuse it)
-  const canUndo = useApp((s) => s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version && !s.readOnly);
+  const canUndo = useApp((s) => canUndoRemember(s) && !s.readOnly);
   const busy = useApp((s) => s.busy);
   const undo = useApp((s) => s.undoRemember);
   const ageNoise = useApp((s) => s.settings.ageNoise);

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { pca2 } from '../pca';
 import { getEngine, useApp } from '../store';
@@ -28,14 +28,9 @@ export function MemoryView() {
   const [selected, setSelected] = useState<number | null>(null);
   // the pointer that pressed (a click is not a PointerEvent in every browser, e.g. older Safari)
   const pressedWith = useRef('');
-  // a drawing picked in the gallery (by keyboard too): its details get the focus, Forget is one Tab away
-  const focusDetail = useRef(false);
   const detail = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (selected === null || !focusDetail.current) return;
-    focusDetail.current = false;
-    detail.current?.focus();
-  }, [selected]);
+  // (after React has shown the details of a new pick)
+  const focusDetail = () => setTimeout(() => detail.current?.focus(), 0);
   if (!summary) return <p>starting…</p>;
   const { values, ages, size, filled } = summary;
   let maxAge = 0;
@@ -55,11 +50,9 @@ export function MemoryView() {
       <Gallery
         version={summary.version}
         onPick={(slot) => {
-          if (slot === selected) detail.current?.focus(); // already shown: no re-render to wait for
-          else {
-            focusDetail.current = true;
-            setSelected(slot);
-          }
+          // a drawing picked in the gallery (by keyboard too): its details get the focus, Forget is one Tab away
+          setSelected(slot);
+          focusDetail();
         }}
       />
       <h3>Every slot</h3>
@@ -93,7 +86,6 @@ export function MemoryView() {
             );
             if (near !== null) slot = near;
           }
-          focusDetail.current = false; // a slot picked on the grid keeps the focus where it is
           if (slot !== null) setSelected(slot);
         }}
       >
@@ -135,7 +127,7 @@ export function MemoryView() {
               data-testid="forget-slot"
               disabled={busy}
               // the button goes with the drawing: the focus stays on the (now empty) slot's details
-              onClick={() => void forgetSlot(selected).then(() => detail.current?.focus())}
+              onClick={() => void forgetSlot(selected).then(focusDetail)}
             >
               Forget this drawing
             </button>

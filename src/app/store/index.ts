@@ -220,7 +220,7 @@ export async function flushSave(): Promise<void> {
  * of a delete or a forgotten drawing still on the banner. '' when there was none. Read before the change.
  */
 function undoEndsNote(s: AppState): string {
-  if (s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version) return '; the last Remember can no longer be undone';
+  if (canUndoRemember(s)) return '; the last Remember can no longer be undone';
   const offer = s.message?.action;
   if (offer?.validFor !== undefined && offer.validFor === s.summary?.version) return '; the Undo offered before is gone';
   return '';
@@ -305,6 +305,11 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
 });
 
 /** The refusal of the last Remember while it still applies: the same drawing and name (else null). */
+/** Whether the last Remember can be taken back now: nothing else changed the memory since (else the engine refuses it). */
+export function canUndoRemember(s: Pick<AppState, 'lastUndo' | 'summary'>): boolean {
+  return s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version;
+}
+
 export function refusalNow(s: Pick<DrawingSlice, 'refusal' | 'strokes' | 'labelDraft'>): string | null {
   const r = s.refusal;
   return r && r.strokes === s.strokes && r.draft === s.labelDraft ? r.text : null;
@@ -437,24 +442,14 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       () => ({ lastUndo: null }),
     );
   },
-  renameLabel: async (id, name) => {
-    const refused = changeRefused(get());
-    if (refused) {
-      set({ message: { kind: 'error', text: `not renamed: ${refused}` } });
-      return false;
-    }
-    const undoEnds = undoEndsNote(get());
-    try {
-      getEngine().renameLabel(id, name);
-    } catch (e) {
-      set({ message: { kind: 'error', text: `not renamed: ${errorText(e)}` } });
-      return false;
-    }
-    const why = await persist({ slots: [] });
-    set({ summary: getEngine().summary(), message: { kind: why ? 'warning' : 'info', text: `renamed to "${name.trim()}"${undoEnds}${notSaved(why)}` } });
-    get().requestPrediction();
-    return true;
-  },
+  renameLabel: (id, name) =>
+    memoryChange('not renamed', async (e) => {
+      const undoEnds = undoEndsNote(get());
+      e.renameLabel(id, name);
+      const why = await persist({ slots: [] });
+      set({ summary: e.summary(), message: { kind: why ? 'warning' : 'info', text: `renamed to "${name.trim()}"${undoEnds}${notSaved(why)}` } });
+      get().requestPrediction();
+    }),
   deleteLabel: (id) =>
     memoryChange('not deleted', async (e) => {
       const undoEnds = undoEndsNote(get());
