@@ -325,6 +325,32 @@ test.describe('full flows', () => {
     await expect.poll(async () => (await app.state()).strokes).toBe(1);
   });
 
+  test('a stroke that runs past the canvas edge is seen as the canvas shows it (kept on the border)', async ({ page }) => {
+    // an "L": down the left side, then right to `endX` (a fraction of the canvas width; > 1 is outside)
+    const lStroke = (endX: number) =>
+      page.evaluate((endX) => {
+        const c = document.querySelector('[data-testid=drawing-canvas]') as HTMLCanvasElement;
+        const r = c.getBoundingClientRect();
+        const at = (fx: number, fy: number) => ({ clientX: r.left + fx * r.width, clientY: r.top + fy * r.height });
+        const ev = (type: string, p: { clientX: number; clientY: number }) =>
+          c.dispatchEvent(new PointerEvent(type, { pointerId: 3, pointerType: 'mouse', pressure: 0.5, isPrimary: true, bubbles: true, button: 0, buttons: type === 'pointerup' ? 0 : 1, ...p }));
+        ev('pointerdown', at(0.3, 0.2));
+        for (let i = 1; i <= 10; i++) ev('pointermove', at(0.3, 0.2 + 0.06 * i));
+        for (let i = 1; i <= 20; i++) ev('pointermove', at(0.3 + ((endX - 0.3) * i) / 20, 0.8));
+        ev('pointerup', at(endX, 0.8));
+      }, endX);
+    const input = () => page.getByTestId('input-preview').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0)));
+    await lStroke(1);
+    await expect.poll(async () => (await app.state()).strokes).toBe(1);
+    const toEdge = await input();
+    await page.keyboard.press('Escape');
+    await lStroke(2.5); // the pointer is captured: it keeps reporting far outside the canvas
+    await expect.poll(async () => (await app.state()).strokes).toBe(1);
+    const pastEdge = await input();
+    expect(pastEdge.length).toBe(28 * 28);
+    expect(Math.max(...pastEdge.map((v, i) => Math.abs(v - toEdge[i])))).toBeLessThanOrEqual(8);
+  });
+
   test('WebGPU missing: a saved WebGPU choice falls back to another backend, says so, and keeps the memory', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');

@@ -92,7 +92,10 @@ export function DrawingCanvas({ strokes, onStroke, lineWidth = 10, disabled = fa
     const sx = SIZE / r.width, sy = SIZE / r.height;
     // mouse reports 0.5 while a button is down; pens report their pressure; 0 means "unknown"
     const pressure = e.pointerType === 'mouse' || e.pressure === 0 ? 0.5 : e.pressure;
-    return { x: (e.clientX - r.left) * sx, y: (e.clientY - r.top) * sy, pressure, t: e.timeStamp };
+    // a stroke that runs past the edge stays on its border (the pointer is captured): what the
+    // network sees is what the canvas shows, never an invisible part outside it
+    const clamp = (v: number) => Math.min(SIZE, Math.max(0, v));
+    return { x: clamp((e.clientX - r.left) * sx), y: clamp((e.clientY - r.top) * sy), pressure, t: e.timeStamp };
   };
 
   const onPointerDown = (e: React.PointerEvent<HTMLCanvasElement>) => {
