@@ -83,6 +83,13 @@ test.describe('Rare events view', () => {
     await b.waitResult();
     await expect(b.page.getByTestId('rare-notice')).toContainText('this session is not saved: Memory Lab is open in another tab');
     expect((await saved(page))?.attempts.length).toBe(1); // the first tab's, untouched
+    // clearing the second tab's session clears its own copy only, never the first tab's saved one
+    await b.page.getByTestId('rare-reset').click();
+    await b.page.getByTestId('rare-reset-confirm').click();
+    await expect(b.page.getByTestId('rare-notice')).toContainText('the session saved by the other tab is kept');
+    await expect(b.view).toHaveAttribute('data-status', 'ready');
+    expect((await b.state()).attempts).toEqual([]);
+    expect((await saved(page))?.attempts.length).toBe(1);
   });
 
   test('phone, dark theme: the steps are readable and the page never scrolls sideways', async ({ page, backend }) => {
@@ -183,10 +190,17 @@ test.describe('Rare events view', () => {
     expect(r.taughtInSession).toBe(1);
     const n1s = r.steps.filter((s) => s.memoryStep).map((s) => String(s.n1));
     expect(n1s).toEqual(slots);
-    // clearing the session brings the trained memory back
+    // clearing the session asks first (Cancel keeps it), then brings the trained memory back
     await page.getByTestId('rare-reset').click();
+    await expect(page.getByTestId('rare-reset-dialog')).toContainText('The answer shown to the memory and the chart of 2 tries go');
+    await page.getByTestId('rare-reset-dialog').getByRole('button', { name: 'Cancel' }).click();
+    expect((await rare.state()).taught).toEqual(['BBA1230123AB']);
+    await page.getByTestId('rare-reset').click();
+    await page.getByTestId('rare-reset-confirm').click();
+    await expect(page.getByTestId('rare-notice')).toContainText('session cleared');
     await expect(rare.view).toHaveAttribute('data-status', 'ready');
     expect((await rare.state()).taught).toEqual([]);
+    expect(await page.evaluate(() => localStorage.getItem('memory-lab/rare-session'))).toBeNull();
   });
 
   test('without a model the view says so, and how to make one', async ({ page, backend }) => {

@@ -3,7 +3,7 @@
  * memory is the project's memory module. Type or generate an input, watch the output token by
  * token with the memory's neighbours at each digit step, then teach an unseen number once.
  */
-import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApp } from '../store';
 import { accuracyBySightings, useRare, type NeighbourView, type StepView } from './rareStore';
@@ -192,6 +192,44 @@ function TeachReport() {
   );
 }
 
+/** "Clear this session", asked first: what was taught and the chart go for good. */
+function ResetSession() {
+  const busy = useRare((s) => s.busy);
+  const taught = useRare((s) => s.taught.length);
+  const attempts = useRare((s) => s.attempts.length);
+  const [confirming, setConfirming] = useState(false);
+  if (!confirming) {
+    return (
+      <p>
+        <button type="button" onClick={() => setConfirming(true)} disabled={busy} data-testid="rare-reset">
+          Clear this session (memory back to the trained one)…
+        </button>
+      </p>
+    );
+  }
+  return (
+    <div role="alertdialog" aria-labelledby="rare-reset-q" className="confirm" data-testid="rare-reset-dialog">
+      <p id="rare-reset-q">
+        Forget this session? {taught ? `The ${taught === 1 ? 'answer' : `${taught} answers`} shown to the memory and the` : 'The'} chart of {attempts}{' '}
+        {attempts === 1 ? 'try' : 'tries'} go; the memory is back to the trained one. This cannot be undone.
+      </p>
+      <button
+        type="button"
+        data-testid="rare-reset-confirm"
+        onClick={() => {
+          setConfirming(false);
+          void useRare.getState().resetSession();
+        }}
+      >
+        Yes, clear the session
+      </button>
+      <button type="button" autoFocus onClick={() => setConfirming(false)}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 export function RareView() {
   const ready = useApp((s) => s.ready);
   const st = useRare();
@@ -323,11 +361,7 @@ export function RareView() {
 
       <h3>This session: accuracy by how often the number was seen</h3>
       <SessionChart />
-      <p>
-        <button type="button" onClick={() => void st.resetSession()} disabled={st.busy} data-testid="rare-reset">
-          Clear this session (memory back to the trained one)
-        </button>
-      </p>
+      <ResetSession />
     </section>
   );
 }

@@ -132,6 +132,8 @@ let model: RareModel | null = null;
 let task: RareTask | null = null;
 let counts: Int32Array | null = null;
 let loading: Promise<void> | null = null;
+/** set while "Clear this session" reloads the model: the trained memory, no saved session replayed */
+let skipRestore = false;
 let rng = mulberry32((Date.now() >>> 0) ^ 0x5bd1e995);
 
 const sessionSchema = z.object({
@@ -264,7 +266,7 @@ export const useRare = create<RareState>()((set, get) => ({
             reconstruction: Number(training?.config?.recon_weight ?? 0) > 0,
           },
         });
-        await restoreSession(m, set);
+        if (!skipRestore) await restoreSession(m, set);
         set({ status: 'ready' });
       } catch (e) {
         if (e instanceof RareModelMissingError) set({ status: 'missing', error: e.message });
@@ -365,11 +367,22 @@ export const useRare = create<RareState>()((set, get) => ({
   },
 
   resetSession: async () => {
-    if (typeof localStorage !== 'undefined') localStorage.removeItem(SESSION_KEY);
+    // a read-only tab clears only its own copy: the saved session is the other tab's
+    const readOnly = useApp.getState().readOnly;
+    if (!readOnly && typeof localStorage !== 'undefined') localStorage.removeItem(SESSION_KEY);
     model?.dispose();
     model = null;
-    set({ status: 'idle', taught: [], attempts: [], run: null, lastTeach: null, selectedStep: null, notice: 'session cleared: the memory is back to the trained one' });
-    await get().open();
+    set({ status: 'idle', taught: [], attempts: [], run: null, lastTeach: null, selectedStep: null });
+    // the trained memory, without replaying the saved session (in a read-only tab it is still there)
+    skipRestore = true;
+    try {
+      await get().open();
+    } finally {
+      skipRestore = false;
+    }
+    set({ notice: readOnly
+      ? "this tab's session cleared: the memory is back to the trained one; the session saved by the other tab is kept"
+      : 'session cleared: the memory is back to the trained one' });
   },
 }));
 
