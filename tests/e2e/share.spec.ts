@@ -107,7 +107,19 @@ test('share by link: the second device is asked, keeps its own memory aside, and
     await p2.getByTestId('clear').click();
     await s2.draw(variant(SYMBOLS.cross, 4));
     await expect(p2.getByTestId('prediction-label')).toHaveText('cross');
-    // and can bring its own memory back
+    // a drawing remembered on top of the shared memory
+    await p2.getByTestId('clear').click();
+    await s2.draw(SYMBOLS.zigzag);
+    await s2.remember('zag');
+    // and can bring its own memory back; the one it replaces (shared + the new drawing) is kept aside in turn
+    await p2.getByTestId('previous-restore').click();
+    await expect(s2.message).toContainText('your earlier memory is back');
+    expect(await labelNames(p2)).toEqual(['mine']);
+    await expect(p2.getByTestId('shared-previous')).toContainText('Your earlier memory (3 drawings) is kept aside');
+    await p2.getByTestId('previous-restore').click();
+    await expect(s2.message).toContainText('your earlier memory is back');
+    expect(await labelNames(p2)).toEqual(['cross', 'ring', 'zag']);
+    await expect(p2.getByTestId('shared-previous')).toContainText('Your earlier memory (1 drawing) is kept aside');
     await p2.getByTestId('previous-restore').click();
     await expect(s2.message).toContainText('your earlier memory is back');
     expect(await labelNames(p2)).toEqual(['mine']);

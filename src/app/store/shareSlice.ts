@@ -49,7 +49,7 @@ export interface ShareSlice {
   keepMine: () => void;
   /** the memory put aside, as a memory file's text (download) */
   previousText: () => Promise<string>;
-  /** Bring the memory put aside back (it replaces the shared one, which stays in its link). */
+  /** Bring the memory put aside back; the memory it replaces (the shared one and what was remembered since) is kept aside in turn. */
   restorePrevious: () => Promise<boolean>;
   /** every copy kept aside in this browser, newest first (null: not read yet) */
   asideCopies: AsideSummary[] | null;
@@ -69,7 +69,7 @@ export interface ShareSliceDeps {
 }
 
 /** what replaced a memory put aside, per import source (the copy's reason) */
-const REPLACED_BY = { file: 'an imported file', link: 'a shared memory (link)', aside: 'a copy kept aside' } as const;
+const REPLACED_BY = { file: 'an imported file', link: 'a shared memory (link)', aside: 'a copy kept aside', previous: 'your earlier memory (brought back)' } as const;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -186,8 +186,11 @@ export const createShareSlice =
         set({ message: { kind: 'error', text: `your earlier memory could not be brought back: ${errorText(err)}`, tab: null } });
         return false;
       }
-      const ok = await get().importText(text, 'previous');
-      if (ok) set({ previous: null });
+      // the memory in use (the shared or imported one, and whatever was remembered since) is kept
+      // aside first, as for every other replace, and becomes the one offered back
+      const was = get().previous;
+      const ok = await get().importKeepingMine(text, 'previous');
+      if (ok && get().previous?.key === was?.key) set({ previous: null });
       void get().refreshAside();
       return ok;
     },
