@@ -164,6 +164,42 @@ test.describe('Compare mode', () => {
     expect((await app.compare()).error).toBeNull();
   });
 
+  test('a memory replaced by an imported file: the comparison starts again and learns the new memory, never a name by its old id', async ({ page, backend }) => {
+    const app = new ComparePage(page);
+    await app.open(backend);
+    await app.openCompareTab();
+    await page.getByTestId('compare-toggle').check();
+    await page.getByTestId('compare-kind-prototypes').check();
+    await app.tab('draw');
+    // a file whose label 0 is "plus"
+    await app.draw(SYMBOLS.cross);
+    await app.remember('plus');
+    const file = (await page.evaluate(() => window.__memoryLab!.exportText()))!;
+    await app.tab('labels');
+    await page.getByTestId('clear-memory').click();
+    await page.getByTestId('confirm-clear').click();
+    await expect.poll(async () => (await app.state()).filled).toBe(0);
+    // this memory: "zz" is label 0 now, "ring" label 1
+    await app.tab('draw');
+    await app.draw(SYMBOLS.zigzag);
+    await app.remember('zz');
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.flush();
+    expect((await app.compare()).hebbian.map((r) => r.name).sort()).toEqual(['ring', 'zz']);
+    expect(await page.evaluate((t) => window.__memoryLab!.importText(t), file)).toBe(true);
+    await app.flush();
+    // the learners know what the memory knows, by name: "zz" was not renamed "plus"
+    const after = await app.compare();
+    expect(after).toMatchObject({ enabled: true, kinds: ['hebbian', 'prototypes'], events: 0, error: null });
+    expect(after.hebbian.map((r) => [r.name, r.count])).toEqual([['plus', 1]]);
+    await app.openCompareTab();
+    await expect(page.getByTestId('compare-notice')).toContainText('the memory was replaced by an imported file: the comparison started again, its learners taught the one stored drawing');
+    await app.tab('draw');
+    await app.draw(variant(SYMBOLS.cross, 2));
+    for (const column of ['memory', 'hebbian', 'prototypes']) await expect(app.answer(column)).toHaveAttribute('data-name', 'plus');
+  });
+
   test('a second tab shows the comparison the first saves, cannot change it, and takes it over when the first closes', async ({ page, context, backend }) => {
     test.setTimeout(180_000);
     const a = new ComparePage(page);

@@ -70,6 +70,21 @@ describe('CompareSession', () => {
     s.dispose();
   });
 
+  it('studies stored drawings without scoring them: classes by name, no curve point; a bad item changes nothing', () => {
+    const rng = mulberry32(5);
+    const s = new CompareSession(D, ['hebbian', 'prototypes']);
+    expect(() => s.study([{ key: around(0, rng), name: 'a' }, { key: new Float32Array(3), name: 'b' }])).toThrow(/key of size 8, got 3/);
+    expect(s.predict(around(0, rng)).every((a) => a.name === null)).toBe(true); // the good first item was not learned either
+    expect(() => s.study([{ key: around(0, rng), name: ' ' }])).toThrow(/empty/);
+    s.study([{ key: around(0, rng), name: 'a' }, { key: around(1, rng), name: 'b' }, { key: around(0, rng), name: 'a' }]);
+    expect(s.history).toEqual([]);
+    expect(s.predict(around(0, rng)).map((a) => a.name)).toEqual(['a', 'a']);
+    expect(s.predict(around(1, rng)).map((a) => a.name)).toEqual(['b', 'b']);
+    // the next drawing of "a" is its third sighting, and every learner was right before learning it
+    expect(s.observe(around(0, rng), 'a', true)).toEqual({ sightings: 2, correct: { memory: true, hebbian: true, prototypes: true } });
+    s.dispose();
+  });
+
   it('takes back the last tagged drawing exactly (learners, classes, curve); refused once the session changed', () => {
     const rng = mulberry32(4);
     const s = new CompareSession(D, ['hebbian', 'prototypes', 'sgd-softmax']);

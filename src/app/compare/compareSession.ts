@@ -158,6 +158,26 @@ export class CompareSession {
     return event;
   }
 
+  /**
+   * Learn stored drawings without scoring them (no curve point): a memory that replaced the one the
+   * learners followed (an imported file, a link), its drawings oldest first, so that they know what
+   * the memory knows. Every key is checked before any learner changes.
+   */
+  study(items: readonly { key: Float32Array; name: string }[]): void {
+    for (const { key, name } of items) {
+      if (!name.trim()) throw new Error('expected a class name, got an empty one');
+      if (key.length !== this.keySize) throw new Error(`expected a key of size ${this.keySize}, got ${key.length}`);
+    }
+    this.beforeLast = null;
+    for (const { key, name } of items) {
+      const clean = name.trim();
+      const known = this.classes.get(clean);
+      const id = known?.id ?? this.nextId++;
+      for (const l of this.learners.values()) l.observe(key, id);
+      this.classes.set(clean, { id, sightings: (known?.sightings ?? 0) + 1 });
+    }
+  }
+
   /** The session now, to take a change back (O(classes x keySize) per learner; never the app's memory). */
   private stateNow(tag: number): SessionState {
     return { tag, learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()), classes: new Map(this.classes), nextId: this.nextId, history: this.history };

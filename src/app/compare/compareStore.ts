@@ -5,7 +5,7 @@
  * forgotten, a Remember or a delete taken back is taken back from the learners. Installed once by the app (installCompare).
  */
 import { create } from 'zustand';
-import { getEngine, useApp, type AppState } from '../store';
+import { getEngine, useApp, type AppState, type ImportSource } from '../store';
 import type { PredictionView } from '../types';
 import { loadCompare, saveCompare } from './comparePersist';
 import { COMPARE_KINDS, CompareSession, type CompareAnswer, type CompareKind, type CurvePoint, type HebbianRowView } from './compareSession';
@@ -39,6 +39,14 @@ export interface CompareState {
 }
 
 let session: CompareSession | null = null;
+
+/** what replaced the memory, in the notice */
+const REPLACED_WORDS: Record<ImportSource, string> = {
+  file: 'an imported file',
+  link: 'a shared link',
+  previous: 'your earlier memory',
+  aside: 'a copy kept aside',
+};
 
 function sessionNow(): CompareSession {
   if (!session) {
@@ -190,6 +198,32 @@ function onAppChange(s: AppState, prev: AppState) {
         answers: null,
         error: null,
         notice: `the encoder is now ${s.encoder}: the comparison started again (its learners had learned the keys of ${prev.encoder}, which mean nothing to the new one)`,
+      });
+      scheduleSave();
+      answerCurrent();
+    });
+    return;
+  }
+  // the memory replaced whole (an imported file, a link, a copy kept aside): the learners followed
+  // another memory, and its label ids mean other names now; the comparison starts again, the
+  // learners learning the new memory's drawings (oldest first), and says why
+  if (s.replaced && s.replaced !== prev.replaced) {
+    const by = REPLACED_WORDS[s.replaced.by];
+    enqueue(async () => {
+      const { enabled, kinds } = sessionNow();
+      const fresh = new CompareSession(getEngine().keySize, kinds);
+      fresh.enabled = enabled;
+      fresh.encoder = useApp.getState().encoder ?? null;
+      const m = getEngine().saved();
+      const names = new Map(m.labels.map((l) => [l.id, l.name]));
+      const items = [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
+      if (enabled) fresh.study(items);
+      session!.dispose();
+      session = fresh;
+      refresh({
+        answers: null,
+        error: null,
+        notice: `the memory was replaced by ${by}: the comparison started again${enabled && items.length ? `, its learners taught the ${items.length === 1 ? 'one stored drawing' : `${items.length} stored drawings`} of the new memory (oldest first)` : ''}`,
       });
       scheduleSave();
       answerCurrent();

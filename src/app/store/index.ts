@@ -121,6 +121,8 @@ export interface MemorySlice {
   namesGoneWithADrawing: number;
   /** the last change taken back (a Remember, a delete, a forgotten drawing): the engine's version right after it (a new object each time) */
   takenBack: { version: number } | null;
+  /** the last time the memory was replaced whole (an imported file, a link, a copy kept aside): a new object each time */
+  replaced: { by: ImportSource } | null;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<boolean>;
   /** Forget one stored drawing (its slot; the name too if it was the last); its message offers Undo. */
@@ -376,6 +378,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   lastUndo: null,
   namesGoneWithADrawing: 0,
   takenBack: null,
+  replaced: null,
   lastFallback: null,
   readOnly: false,
   rescued: null,
@@ -526,6 +529,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
           settings: { ...e.settings },
           lastWrite: null,
           lastUndo: null,
+          replaced: { by: source },
           message: {
             kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
             text: `${words.done}: ${count(saved.slots.length, 'drawing')}, ${count(saved.labels.length, 'label')}${reencoded ? `. ${reencoded.text}` : ''}${notSaved(why)}`,
@@ -533,7 +537,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         });
         get().requestPrediction();
       } catch (err) {
-        set({ summary: e.summary(), settings: { ...e.settings }, lastWrite: null, lastUndo: null, message: { kind: 'error', text: `${words.done}, but not all of it went well: ${errorText(err)}` } });
+        set({ summary: e.summary(), settings: { ...e.settings }, lastWrite: null, lastUndo: null, replaced: { by: source }, message: { kind: 'error', text: `${words.done}, but not all of it went well: ${errorText(err)}` } });
       }
     });
   },
