@@ -197,6 +197,11 @@ test('share: a memory too large for a QR code gets only the link; one too large 
     } else {
       const tooLarge = page.getByTestId('share-too-large');
       await expect(tooLarge).toContainText(`This memory (${n} drawings) is too large for a link or a QR code`);
+      // the length said is the shortest link's (every key left out, ~400 characters a drawing), not
+      // the file's with every key (~1,800 a drawing)
+      const said = Number((await tooLarge.textContent())!.match(/would have ([\d,]+) characters/)![1].replace(/,/g, ''));
+      expect(said).toBeGreaterThan(32_000);
+      expect(said).toBeLessThan(n * 800);
       await expect(page.getByTestId('share-link')).toHaveCount(0);
       // the file is offered instead
       const download = page.waitForEvent('download');

@@ -101,7 +101,11 @@ export const createShareSlice =
         tried.link = shareLinkOf(text, pageUrl, true);
         return tried.link.kind === 'link';
       });
-      return tried.link && tried.text === fileText ? tried.link : shareLinkOf(fileText, pageUrl, keyless.size > 0);
+      if (tried.link && tried.text === fileText) return tried.link;
+      // too large even with every key left out: that link, the shortest there is, is the one whose
+      // length is said (the file with every key would overstate how much has to go)
+      if (tried.link && tried.link.kind === 'too-large' && keyless.size === 0) return tried.link;
+      return shareLinkOf(fileText, pageUrl, keyless.size > 0);
     },
     incoming: null,
     previous: null,
