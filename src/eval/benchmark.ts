@@ -156,11 +156,27 @@ export const EVAL_UNROTATED = 'evaluation-unrotated';
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
+/**
+ * Why a configuration cannot run (null: it can). An episode needs at least one support and one
+ * query drawing of each class, so fewer than 2 drawings per class would skip every cell.
+ */
+export function benchmarkConfigProblem(config: Pick<BenchmarkConfig, 'episodes' | 'queriesPerClass' | 'drawingsPerClass'>): string | null {
+  if (!Number.isInteger(config.episodes) || config.episodes < 1) return `expected episodes to be an integer >= 1, got ${config.episodes}`;
+  if (!Number.isInteger(config.queriesPerClass) || config.queriesPerClass < 1) return `expected queries per class to be an integer >= 1, got ${config.queriesPerClass}`;
+  const d = config.drawingsPerClass;
+  if (d !== undefined && (!Number.isInteger(d) || d < 2 || d > 20)) {
+    return `expected drawings per class to be an integer from 2 to 20 (an episode needs a drawing to remember and one to recognise), got ${d}`;
+  }
+  return null;
+}
+
 export async function runBenchmark(
   input: BenchmarkInput,
   config: BenchmarkConfig,
   hooks: BenchmarkHooks = {},
 ): Promise<BenchmarkResults> {
+  const problem = benchmarkConfigProblem(config);
+  if (problem) throw new Error(problem);
   const timings: Record<string, number> = {};
   const check = () => {
     if (hooks.cancelled?.()) throw new Error('cancelled');

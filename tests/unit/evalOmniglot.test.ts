@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
-import { defaultConfig, resultsToMarkdown, runBenchmark, EVAL_UNROTATED, VINYALS_TEST } from '../../src/eval/benchmark';
+import { benchmarkConfigProblem, defaultConfig, resultsToMarkdown, runBenchmark, EVAL_UNROTATED, VINYALS_TEST } from '../../src/eval/benchmark';
 import { plainResize, prepareImages, rotatedClasses, splitClasses, unrotatedClasses } from '../../src/eval/dataset';
 import { decodeDrawing, OmniglotLayoutError, parseSplit, readOmniglotZip } from '../../src/eval/omniglot';
 import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../../src/eval/omniglotNode';
@@ -230,6 +230,19 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
     ]);
     expect(r.lifelong[0].episodes).toBe(1);
     expect(resultsToMarkdown(r)).toContain('Skipped or shortened (test set too small):');
+  });
+
+  it('refuses an impossible configuration before any work, saying why', async () => {
+    const set = readOmniglotZip(omniglotZip(), 'syn.zip');
+    let embedded = 0;
+    const run = (patch: Partial<ReturnType<typeof defaultConfig>>) =>
+      runBenchmark({ set, model: 'm', backend: 'wasm', embed: async (p) => (embedded++, p) }, { ...defaultConfig(), ...patch });
+    for (const d of [1, 0, -4, 2.5, 21, NaN]) await expect(run({ drawingsPerClass: d })).rejects.toThrow(/expected drawings per class to be an integer from 2 to 20/);
+    await expect(run({ episodes: 0 })).rejects.toThrow(/expected episodes to be an integer >= 1, got 0/);
+    await expect(run({ queriesPerClass: 0 })).rejects.toThrow(/expected queries per class/);
+    expect(embedded).toBe(0);
+    expect(benchmarkConfigProblem({ episodes: 3, queriesPerClass: 5, drawingsPerClass: 2 })).toBeNull();
+    expect(benchmarkConfigProblem({ episodes: 3, queriesPerClass: 5 })).toBeNull();
   });
 
   it('can be cancelled', async () => {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { create } from 'zustand';
 import { Encoder } from '../../encoder';
 import {
+  benchmarkConfigProblem,
   defaultConfig,
   quickConfig,
   resultsToMarkdown,
@@ -138,11 +139,13 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
       return;
     }
     const o = get().options;
-    if (!Number.isInteger(o.episodes) || o.episodes < 1) {
-      set({ error: `expected episodes to be an integer >= 1, got ${o.episodes}`, status: 'error' });
+    const config: BenchmarkConfig = o.full ? defaultConfig() : quickConfig();
+    // refused before anything loads, in the harness's own words
+    const problem = benchmarkConfigProblem({ ...config, episodes: o.episodes, drawingsPerClass: o.drawingsPerClass });
+    if (problem) {
+      set({ error: problem, status: 'error' });
       return;
     }
-    const config: BenchmarkConfig = o.full ? defaultConfig() : quickConfig();
     config.episodes = o.episodes;
     config.pixelsBaseline = o.pixelsBaseline;
     config.rawPixelsBaseline = false; // a CLI sanity check; it would hold a second copy of every image
