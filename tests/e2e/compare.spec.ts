@@ -198,6 +198,14 @@ test.describe('Compare mode', () => {
     await app.tab('draw');
     await app.draw(variant(SYMBOLS.cross, 2));
     for (const column of ['memory', 'hebbian', 'prototypes']) await expect(app.answer(column)).toHaveAttribute('data-name', 'plus');
+    await expect(app.answer('memory')).toHaveAttribute('data-sure', 'true');
+    // a zigzag is nothing like the one stored drawing: the answer panel is not sure, and so is the strip's memory column
+    await page.getByTestId('clear').click();
+    await app.draw(SYMBOLS.zigzag);
+    await expect.poll(async () => (await app.state()).prediction?.unknownReason).toBe('nothing-close');
+    await expect(app.answer('memory')).toHaveAttribute('data-sure', 'false');
+    await expect(app.answer('memory')).toContainText('not sure (nearest: plus)');
+    await expect(app.answer('memory')).toContainText('below the cut-off 0.60');
   });
 
   test('a second tab shows the comparison the first saves, cannot change it, and takes it over when the first closes', async ({ page, context, backend }) => {

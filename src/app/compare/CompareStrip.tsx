@@ -14,11 +14,14 @@ export function CompareStrip() {
         <p className="muted">Draw a symbol: the memory and each learner answer side by side.</p>
       ) : (
         <ul className="compare-answers">
-          <li data-testid="compare-answer" data-column="memory" data-name={answers.memory.name ?? ''}>
+          <li data-testid="compare-answer" data-column="memory" data-name={answers.memory.name ?? ''} data-sure={answers.memory.belowCutoff === null}>
             <span className="c-title">{LEARNER_TITLES.memory}</span>
-            <strong className="c-name">{answers.memory.name ?? '—'}</strong>
+            <strong className="c-name">
+              {answers.memory.name === null ? '—' : answers.memory.belowCutoff === null ? answers.memory.name : `not sure (nearest: ${answers.memory.name})`}
+            </strong>
             <span className="c-conf">
               p {answers.memory.confidence.toFixed(2)} · cos {answers.memory.similarity.toFixed(2)}
+              {answers.memory.belowCutoff !== null ? `, below the cut-off ${answers.memory.belowCutoff.toFixed(2)}` : ''}
             </span>
             <meter min={0} max={1} value={answers.memory.confidence} aria-label="memory confidence" />
           </li>

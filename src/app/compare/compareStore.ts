@@ -16,6 +16,8 @@ export interface MemoryAnswer {
   /** softmax(t * sim) summed over the neighbours holding that label */
   confidence: number;
   similarity: number;
+  /** n1 is below the app's "not sure" cut-off (the answer panel says "not sure"; n1 is still the memory's V[n1]) */
+  belowCutoff: number | null;
 }
 
 export interface CompareState {
@@ -146,8 +148,13 @@ export const useCompare = create<CompareState>()((set) => ({
 
 function memoryAnswer(p: PredictionView): MemoryAnswer {
   const n1 = p.neighbours[0];
-  if (!n1) return { name: null, confidence: 0, similarity: 0 };
-  return { name: n1.name, confidence: p.perLabel.find((l) => l.label === n1.label)?.p ?? 0, similarity: n1.similarity };
+  if (!n1) return { name: null, confidence: 0, similarity: 0, belowCutoff: null };
+  return {
+    name: n1.name,
+    confidence: p.perLabel.find((l) => l.label === n1.label)?.p ?? 0,
+    similarity: n1.similarity,
+    belowCutoff: p.unknownReason === 'nothing-close' ? p.cutoff : null,
+  };
 }
 
 /** Answer the current drawing with every learner (after the app's own prediction). */
