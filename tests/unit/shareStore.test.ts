@@ -105,7 +105,11 @@ describe('opening a shared memory link', () => {
     expect(st().message?.text).toMatch(/^your earlier memory is back: 1 drawing, 1 label($|[^s])/);
     expect(names()).toEqual(['vee']);
     expect(await autosavedNames()).toEqual(['vee']);
-    expect(st().previous).toBeNull();
+    // the shared memory it replaced is kept aside in turn, and offered back
+    expect(st().previous).toMatchObject({ drawings: 2 });
+    await st().refreshAside();
+    expect(st().asideCopies![0]).toMatchObject({ key: st().previous!.key, drawings: 2, reason: 'replaced by your earlier memory (brought back)' });
+    expect(fromFileText(await st().previousText(), engine.keySize).labels.map((l) => l.name).sort()).toEqual(['cross', 'ring']);
   });
 
   it('a link made with another encoder says so, and opening it re-encodes the drawings (as an import does)', async () => {
@@ -142,6 +146,7 @@ describe('opening a shared memory link', () => {
   });
 
   it('importing a file keeps the memory it replaces aside (bring it back); a bad file changes nothing and keeps no copy', async () => {
+    useApp.setState({ previous: null }); // no notice left by the tests before, as on a new page
     expect(names()).toEqual(['vee']);
     expect(await st().importKeepingMine('{"not": "a memory file"}', 'file')).toBe(false);
     expect(st().message?.text).toMatch(/^import refused, the memory is unchanged/);
@@ -154,6 +159,7 @@ describe('opening a shared memory link', () => {
     expect(await st().restorePrevious()).toBe(true);
     expect(names()).toEqual(['vee']);
     expect(await autosavedNames()).toEqual(['vee']);
+    expect(st().previous?.drawings).toBe(2); // the imported memory, kept aside in turn
   });
 });
 
