@@ -86,7 +86,7 @@ test.describe('Rare events view', () => {
     // clearing the second tab's session clears its own copy only, never the first tab's saved one
     await b.page.getByTestId('rare-reset').click();
     await b.page.getByTestId('rare-reset-confirm').click();
-    await expect(b.page.getByTestId('rare-notice')).toContainText('the session saved by the other tab is kept');
+    await expect(b.page.getByTestId('rare-notice')).toContainText('the session saved by the other tab stays saved');
     await expect(b.view).toHaveAttribute('data-status', 'ready');
     expect((await b.state()).attempts).toEqual([]);
     expect((await saved(page))?.attempts.length).toBe(1);
@@ -192,7 +192,7 @@ test.describe('Rare events view', () => {
     expect(n1s).toEqual(slots);
     // clearing the session asks first (Cancel keeps it), then brings the trained memory back
     await page.getByTestId('rare-reset').click();
-    await expect(page.getByTestId('rare-reset-dialog')).toContainText('The answer shown to the memory and the chart of 2 tries go');
+    await expect(page.getByTestId('rare-reset-dialog')).toContainText('The answer shown to the memory and the chart of 2 tries go. The memory is back');
     await page.getByTestId('rare-reset-dialog').getByRole('button', { name: 'Cancel' }).click();
     expect((await rare.state()).taught).toEqual(['BBA1230123AB']);
     await page.getByTestId('rare-reset').click();

@@ -5,7 +5,7 @@
  * forgotten, a Remember or a delete taken back is taken back from the learners. Installed once by the app (installCompare).
  */
 import { create } from 'zustand';
-import { getEngine, useApp, type AppState, type ImportSource } from '../store';
+import { IMPORT_WORDS, getEngine, useApp, type AppState } from '../store';
 import type { PredictionView } from '../types';
 import { loadCompare, saveCompare } from './comparePersist';
 import { COMPARE_KINDS, CompareSession, type CompareAnswer, type CompareKind, type CurvePoint, type HebbianRowView } from './compareSession';
@@ -42,13 +42,6 @@ export interface CompareState {
 
 let session: CompareSession | null = null;
 
-/** what replaced the memory, in the notice */
-const REPLACED_WORDS: Record<ImportSource, string> = {
-  file: 'an imported file',
-  link: 'a shared link',
-  previous: 'your earlier memory',
-  aside: 'a copy kept aside',
-};
 
 function sessionNow(): CompareSession {
   if (!session) {
@@ -173,6 +166,44 @@ function answerCurrent() {
   });
 }
 
+/** drawings taught per step of a restart: the page stays responsive (an SGD step each for sgd-softmax) */
+const STUDY_CHUNK = 64;
+
+/**
+ * Start the comparison again: new learners (the same kinds, on or off as before) taught the
+ * memory's stored drawings oldest first, without scoring them, so that they know what the memory
+ * knows, by name. The drawings are read now, the learners built in the queue (after any change
+ * queued before); `why` starts the notice.
+ */
+function restart(why: string) {
+  const m = getEngine().saved();
+  const names = new Map(m.labels.map((l) => [l.id, l.name]));
+  const items = [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
+  enqueue(async () => {
+    const { enabled, kinds } = sessionNow();
+    const fresh = new CompareSession(getEngine().keySize, kinds);
+    try {
+      fresh.enabled = enabled;
+      fresh.encoder = useApp.getState().encoder ?? null;
+      if (enabled) {
+        for (let i = 0; i < items.length; i += STUDY_CHUNK) {
+          fresh.study(items.slice(i, i + STUDY_CHUNK));
+          await new Promise((r) => setTimeout(r, 0));
+        }
+      }
+    } catch (e) {
+      fresh.dispose();
+      throw e;
+    }
+    session!.dispose();
+    session = fresh;
+    const taught = enabled && items.length ? `, its learners taught the ${items.length === 1 ? 'one stored drawing' : `${items.length} stored drawings`} of the memory (oldest first)` : '';
+    refresh({ answers: null, error: null, notice: `${why}${taught}` });
+    scheduleSave();
+    answerCurrent();
+  });
+}
+
 function onAppChange(s: AppState, prev: AppState) {
   if (s.readOnly !== useCompare.getState().readOnly) useCompare.setState({ readOnly: s.readOnly });
   if (s.ready && !prev.ready) {
@@ -192,49 +223,16 @@ function onAppChange(s: AppState, prev: AppState) {
     else if (s.prediction !== prev.prediction || s.input !== prev.input) answerCurrent();
     return;
   }
-  // another encoder: its keys mean nothing to the learners (another size, or other axes); the
-  // comparison starts again, kept on or off with its learners, and says why
+  // another encoder: the learners' keys mean nothing to it (another size, or other axes); or the
+  // memory replaced whole (an imported file, a link, a copy kept aside): the learners followed
+  // another memory, and its label ids mean other names now. Either way the comparison starts again,
+  // its learners taught the memory's stored drawings, and says why
   if (s.encoder && prev.encoder && s.encoder !== prev.encoder) {
-    enqueue(async () => {
-      const { enabled, kinds } = sessionNow();
-      session!.dispose();
-      session = new CompareSession(getEngine().keySize, kinds);
-      session.enabled = enabled;
-      session.encoder = s.encoder;
-      refresh({
-        answers: null,
-        error: null,
-        notice: `the encoder is now ${s.encoder}: the comparison started again (its learners had learned the keys of ${prev.encoder}, which mean nothing to the new one)`,
-      });
-      scheduleSave();
-      answerCurrent();
-    });
+    restart(`the encoder is now ${s.encoder}: the comparison started again (its learners had learned the keys of ${prev.encoder}, which mean nothing to the new one)`);
     return;
   }
-  // the memory replaced whole (an imported file, a link, a copy kept aside): the learners followed
-  // another memory, and its label ids mean other names now; the comparison starts again, the
-  // learners learning the new memory's drawings (oldest first), and says why
   if (s.replaced && s.replaced !== prev.replaced) {
-    const by = REPLACED_WORDS[s.replaced.by];
-    enqueue(async () => {
-      const { enabled, kinds } = sessionNow();
-      const fresh = new CompareSession(getEngine().keySize, kinds);
-      fresh.enabled = enabled;
-      fresh.encoder = useApp.getState().encoder ?? null;
-      const m = getEngine().saved();
-      const names = new Map(m.labels.map((l) => [l.id, l.name]));
-      const items = [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
-      if (enabled) fresh.study(items);
-      session!.dispose();
-      session = fresh;
-      refresh({
-        answers: null,
-        error: null,
-        notice: `the memory was replaced by ${by}: the comparison started again${enabled && items.length ? `, its learners taught the ${items.length === 1 ? 'one stored drawing' : `${items.length} stored drawings`} of the new memory (oldest first)` : ''}`,
-      });
-      scheduleSave();
-      answerCurrent();
-    });
+    restart(`the memory was replaced by ${IMPORT_WORDS[s.replaced.by].what}: the comparison started again`);
     return;
   }
   const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;

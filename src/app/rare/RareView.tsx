@@ -192,6 +192,16 @@ function TeachReport() {
   );
 }
 
+function whatGoes(taught: number, attempts: number): string {
+  const parts = [
+    ...(taught ? [`the ${taught === 1 ? 'answer' : `${taught} answers`} shown to the memory`] : []),
+    ...(attempts ? [`the chart of ${attempts} ${attempts === 1 ? 'try' : 'tries'}`] : []),
+  ];
+  if (!parts.length) return 'Nothing was taught or tried yet.';
+  const text = parts.join(' and ');
+  return `${text[0].toUpperCase()}${text.slice(1)} ${parts.length > 1 ? 'go' : 'goes'}.`;
+}
+
 /** "Clear this session", asked first: what was taught and the chart go for good. */
 function ResetSession() {
   const busy = useRare((s) => s.busy);
@@ -209,13 +219,11 @@ function ResetSession() {
   }
   return (
     <div role="alertdialog" aria-labelledby="rare-reset-q" className="confirm" data-testid="rare-reset-dialog">
-      <p id="rare-reset-q">
-        Forget this session? {taught ? `The ${taught === 1 ? 'answer' : `${taught} answers`} shown to the memory and the` : 'The'} chart of {attempts}{' '}
-        {attempts === 1 ? 'try' : 'tries'} go; the memory is back to the trained one. This cannot be undone.
-      </p>
+      <p id="rare-reset-q">Forget this session? {whatGoes(taught, attempts)} The memory is back to the trained one. This cannot be undone.</p>
       <button
         type="button"
         data-testid="rare-reset-confirm"
+        disabled={busy}
         onClick={() => {
           setConfirming(false);
           void useRare.getState().resetSession();

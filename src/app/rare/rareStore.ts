@@ -116,7 +116,8 @@ export interface RareState {
   taught: string[];
   attempts: Attempt[];
   notice: string | null;
-  open: () => Promise<void>;
+  /** Load the model; `restore: false` (Clear this session) skips replaying the saved session. */
+  open: (opts?: { restore?: boolean }) => Promise<void>;
   setInputText: (s: string) => void;
   selectStep: (t: number) => void;
   generate: () => Promise<void>;
@@ -132,8 +133,6 @@ let model: RareModel | null = null;
 let task: RareTask | null = null;
 let counts: Int32Array | null = null;
 let loading: Promise<void> | null = null;
-/** set while "Clear this session" reloads the model: the trained memory, no saved session replayed */
-let skipRestore = false;
 let rng = mulberry32((Date.now() >>> 0) ^ 0x5bd1e995);
 
 const sessionSchema = z.object({
@@ -243,7 +242,7 @@ export const useRare = create<RareState>()((set, get) => ({
   attempts: [],
   notice: null,
 
-  open: async () => {
+  open: async ({ restore = true } = {}) => {
     if (get().status === 'ready' || get().status === 'missing') return;
     if (loading) return loading;
     loading = (async () => {
@@ -266,7 +265,7 @@ export const useRare = create<RareState>()((set, get) => ({
             reconstruction: Number(training?.config?.recon_weight ?? 0) > 0,
           },
         });
-        if (!skipRestore) await restoreSession(m, set);
+        if (restore) await restoreSession(m, set);
         set({ status: 'ready' });
       } catch (e) {
         if (e instanceof RareModelMissingError) set({ status: 'missing', error: e.message });
@@ -367,21 +366,19 @@ export const useRare = create<RareState>()((set, get) => ({
   },
 
   resetSession: async () => {
+    // never under a run or a teach still using the model (it would come back into the cleared session)
+    if (get().busy || loading) return;
     // a read-only tab clears only its own copy: the saved session is the other tab's
     const readOnly = useApp.getState().readOnly;
     if (!readOnly && typeof localStorage !== 'undefined') localStorage.removeItem(SESSION_KEY);
     model?.dispose();
     model = null;
-    set({ status: 'idle', taught: [], attempts: [], run: null, lastTeach: null, selectedStep: null });
+    set({ status: 'idle', taught: [], attempts: [], run: null, lastTeach: null, selectedStep: null, notice: null });
     // the trained memory, without replaying the saved session (in a read-only tab it is still there)
-    skipRestore = true;
-    try {
-      await get().open();
-    } finally {
-      skipRestore = false;
-    }
+    await get().open({ restore: false });
+    if (get().status !== 'ready') return; // the error or the missing model is said by the view
     set({ notice: readOnly
-      ? "this tab's session cleared: the memory is back to the trained one; the session saved by the other tab is kept"
+      ? "this tab's session cleared: the memory is back to the trained one; the session saved by the other tab stays saved"
       : 'session cleared: the memory is back to the trained one' });
   },
 }));

@@ -161,14 +161,8 @@ export interface UiSlice {
 
 export type AppState = DrawingSlice & PredictionSlice & MemorySlice & SettingsSlice & UiSlice & EncoderSlice & ShareSlice;
 
-/** where an imported memory comes from: a file, a shared link, or the user's own memory put aside */
-export type ImportSource = 'file' | 'link' | 'previous' | 'aside';
-const IMPORT_WORDS: Record<ImportSource, { refused: string; done: string }> = {
-  file: { refused: 'import refused, the memory is unchanged', done: 'memory imported' },
-  link: { refused: 'the shared memory was not opened, your memory is unchanged', done: 'shared memory opened' },
-  previous: { refused: 'your earlier memory was not brought back, the memory is unchanged', done: 'your earlier memory is back' },
-  aside: { refused: 'the copy kept aside was not opened, the memory is unchanged', done: 'copy kept aside opened' },
-};
+import { IMPORT_WORDS, type ImportSource } from './importWords';
+export { IMPORT_WORDS, type ImportSource };
 type Slice<T> = StateCreator<AppState, [], [], T>;
 
 let engine: Engine | null = null;

@@ -11,6 +11,7 @@ import type { StateCreator } from 'zustand';
 import { asideToText, deleteAside, listAside, metaOf, putAside, readAside, type AsideSummary, type StoredAutosave } from '../autosave';
 import type { Engine } from '../engine';
 import { payloadOfHash, sharedMemoryOfPayload, shareLinkOf, type ShareLink } from '../share';
+import { IMPORT_WORDS, type ImportSource } from './importWords';
 import type { AppState } from './index';
 
 /** A shared memory waiting for the user's answer. */
@@ -44,7 +45,7 @@ export interface ShareSlice {
    * Import a memory file's text (the store's importText), the current memory put aside first when
    * it holds drawings, so that a wrong file never loses the user's memory. False when refused.
    */
-  importKeepingMine: (text: string, source: keyof typeof REPLACED_BY) => Promise<boolean>;
+  importKeepingMine: (text: string, source: ImportSource) => Promise<boolean>;
   /** Leave the memory as it is and forget the link. */
   keepMine: () => void;
   /** the memory put aside, as a memory file's text (download) */
@@ -68,8 +69,6 @@ export interface ShareSliceDeps {
   changeRefused: (s: AppState) => string | null;
 }
 
-/** what replaced a memory put aside, per import source (the copy's reason) */
-const REPLACED_BY = { file: 'an imported file', link: 'a shared memory (link)', aside: 'a copy kept aside', previous: 'your earlier memory (brought back)' } as const;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -153,7 +152,7 @@ export const createShareSlice =
     },
     importKeepingMine: async (text, source) => {
       const e = deps.engine();
-      const by = REPLACED_BY[source];
+      const by = IMPORT_WORDS[source].what;
       let previous: ShareSlice['previous'] = null;
       // importText validates first and runs this only for a good file, while it holds busy (no
       // Remember lands between the copy and the import); a bad file keeps no copy
