@@ -165,7 +165,7 @@ export function benchmarkConfigProblem(config: Pick<BenchmarkConfig, 'episodes' 
   if (!Number.isInteger(config.queriesPerClass) || config.queriesPerClass < 1) return `expected queries per class to be an integer >= 1, got ${config.queriesPerClass}`;
   const d = config.drawingsPerClass;
   if (d !== undefined && (!Number.isInteger(d) || d < 2 || d > 20)) {
-    return `expected drawings per class to be an integer from 2 to 20 (an episode needs a drawing to remember and one to recognise), got ${d}`;
+    return `expected drawings per class to be an integer from 2 to 20 (a class needs a drawing to remember and one to recognise; an N-way K-shot cell needs K + ${config.queriesPerClass} and is skipped with fewer), got ${d}`;
   }
   return null;
 }
