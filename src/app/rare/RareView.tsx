@@ -197,7 +197,7 @@ function whatGoes(taught: number, attempts: number): string {
     ...(taught ? [`the ${taught === 1 ? 'answer' : `${taught} answers`} shown to the memory`] : []),
     ...(attempts ? [`the chart of ${attempts} ${attempts === 1 ? 'try' : 'tries'}`] : []),
   ];
-  if (!parts.length) return 'Nothing was taught or tried yet.';
+  if (!parts.length) return 'Nothing was taught or tried yet.'; // (the button is off then; a session can empty while asking)
   const text = parts.join(' and ');
   return `${text[0].toUpperCase()}${text.slice(1)} ${parts.length > 1 ? 'go' : 'goes'}.`;
 }
@@ -211,7 +211,7 @@ function ResetSession() {
   if (!confirming) {
     return (
       <p>
-        <button type="button" onClick={() => setConfirming(true)} disabled={busy} data-testid="rare-reset">
+        <button type="button" onClick={() => setConfirming(true)} disabled={busy || (!taught && !attempts)} data-testid="rare-reset">
           Clear this session (memory back to the trained one)…
         </button>
       </p>
