@@ -438,3 +438,32 @@ test('the tour can be stopped, a second tour does not write its symbols again, a
   expect(texts.some((t) => t.includes('Step 1 of 3'))).toBe(true);
   expect(texts.filter((t) => t.includes('Recognised'))).toEqual([]);
 });
+
+test('the tour never forgets a drawing to make room, and never writes over a name the visitor gave another drawing', async ({ page, backend }) => {
+  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  test.setTimeout(180_000);
+  const app = new MemoryLabPage(page);
+  await app.open(backend);
+  // the visitor's zigzag is called "sun"
+  await app.draw(SYMBOLS.zigzag);
+  await app.remember('sun');
+  // a memory with room for one more drawing: the tour would store two (lightning, fork)
+  await app.setSettings({ memorySize: 2 });
+  const full = await app.state();
+  await page.getByTestId('start-tour').click();
+  await expect(page.getByTestId('tour-step')).toContainText('The tour stores 2 drawings, and the memory has room for 1 more');
+  await expect(page.getByTestId('start-tour')).toBeVisible();
+  expect(await app.state()).toMatchObject({ filled: full.filled, values: full.values, ages: full.ages });
+  // room enough: the tour leaves the visitor's "sun" as it is and turns to its lightning
+  await app.setSettings({ memorySize: 64 });
+  const before = await app.state();
+  const sunSlot = before.values.findIndex((v) => v >= 0);
+  await page.getByTestId('start-tour').click();
+  await expect(page.getByTestId('tour-step')).toContainText('“sun” is already the name of another drawing', { timeout: 60_000 });
+  await expect(page.getByTestId('tour-step')).toContainText('Your turn: draw a “lightning”', { timeout: 90_000 });
+  const after = await app.state();
+  expect(after.labels.map((l) => [l.name, l.count])).toEqual([['sun', 1], ['lightning', 1], ['fork', 1]]);
+  expect(after.values[sunSlot]).toBe(before.values[sunSlot]);
+  expect(after.ages[sunSlot]).toBe(before.ages[sunSlot] + 2); // two writes elsewhere, never merged into it
+});
+

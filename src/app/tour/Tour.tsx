@@ -7,6 +7,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Stopped extends Error {}
 
+/** Wait until the drawing on the canvas has its answer (at most ~3 s; `pause` throws when the tour is stopped). */
+async function answered(pause: (ms: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    const s = useApp.getState();
+    if (!s.predicting && s.predictionFor === s.strokes.length) return;
+    await pause(50);
+  }
+}
+
 /**
  * Guided mode for classrooms, offered, never imposed: the app draws three symbols by itself
  * (animated stroke scripts), explains what happens at each step, names each once, then asks the
@@ -45,11 +54,27 @@ export function Tour() {
       else st.clearDrawing();
       st.setLabelDraft(before.draft);
     };
+    const nameTaken = (name: string) => useApp.getState().summary?.labels.some((l) => l.name === name) ?? false;
+    // every symbol whose name is new takes a free slot: with too few, the tour would make room by
+    // forgetting the visitor's oldest drawings. It says so and stores nothing.
+    const summary = useApp.getState().summary;
+    const toStore = TOUR_SYMBOLS.filter((sym) => !nameTaken(sym.name)).length;
+    const free = summary ? summary.size - summary.filled : 0;
+    if (toStore > free) {
+      setRunning(false);
+      setStep(
+        `The tour stores ${toStore} drawing${toStore === 1 ? '' : 's'}, and the memory has room for ${free} more: it would forget your oldest drawings to make room. ` +
+          'Make the memory larger (Settings) or clear it (Labels), then start the tour again.',
+      );
+      return;
+    }
+    /** the symbols the memory recognises once the tour has run: the visitor's turn is one of them */
+    const recognised: string[] = [];
     try {
       setStep('The tour: I draw three symbols and name each one once. Watch the answer change.');
       await pause(1600);
       for (const [i, sym] of TOUR_SYMBOLS.entries()) {
-        const known = useApp.getState().summary?.labels.some((l) => l.name === sym.name) ?? false;
+        const known = nameTaken(sym.name);
         setStep(`Step ${i + 1} of ${TOUR_SYMBOLS.length}: I draw a “${sym.name}”. After each stroke the memory looks for the closest stored drawings.`);
         useApp.getState().clearDrawing();
         const full = scriptStrokes(sym);
@@ -64,8 +89,16 @@ export function Tour() {
           await pause(120);
         }
         if (known) {
-          setStep(`The memory already knows “${sym.name}” (from an earlier tour), so I do not store it again.`);
-          await pause(1400);
+          // the name is taken: by this symbol (an earlier tour), or by a drawing of the visitor's own,
+          // which the tour must not change (a write would merge into it or add to it)
+          await answered(pause);
+          if (useApp.getState().prediction?.name === sym.name) {
+            recognised.push(sym.name);
+            setStep(`The memory already knows “${sym.name}” and recognises this drawing, so I do not store it again.`);
+          } else {
+            setStep(`“${sym.name}” is already the name of another drawing in the memory, so I leave it as it is and do not store mine.`);
+          }
+          await pause(1800);
           continue;
         }
         setStep(`I name it “${sym.name}” and press Remember: one write stores the drawing. One example is enough.`);
@@ -78,17 +111,22 @@ export function Tour() {
         const ok = await useApp.getState().remember(sym.name);
         if (!ok) throw new Error(refusalNow(useApp.getState()) ?? useApp.getState().message?.text ?? 'remember failed');
         useApp.getState().setLabelDraft('');
+        recognised.push(sym.name);
         await pause(900);
       }
       putBack();
-      const target = TOUR_SYMBOLS[0].name;
+      const target = TOUR_SYMBOLS.find((sym) => recognised.includes(sym.name));
+      if (!target) {
+        setStep('The tour is over. Its names were taken by drawings of your own, so it stored nothing: draw a symbol of your own and name it!');
+        return;
+      }
       setStep(
-        `Your turn: draw a “${target}” (a circle with four rays) in the box and watch the answer.` +
+        `Your turn: draw a “${target.name}” (${target.hint}) in the box and watch the answer.` +
           (before.strokes.length ? ' Your own drawing is back on the canvas: press Clear first.' : ''),
       );
       const unsub = useApp.subscribe((s) => {
-        if (s.prediction?.name === target && s.strokes.length > 0) {
-          setStep(`Recognised as “${target}” after seeing it once. Try the others, or a symbol of your own!`);
+        if (s.prediction?.name === target.name && s.strokes.length > 0) {
+          setStep(`Recognised as “${target.name}” after seeing it once. Try the others, or a symbol of your own!`);
           unsub();
           yourTurn.current = null;
         }
@@ -119,6 +157,11 @@ export function Tour() {
   const stepText = step && onDraw && (
     <p className="message tour-step" data-testid="tour-step" data-running={running} aria-live="polite">
       <span>{step}</span>
+      {running && (
+        <button type="button" data-testid="stop-tour-step" onClick={() => (stop.current = true)}>
+          Stop
+        </button>
+      )}
       {!running && (
         <button type="button" className="link" aria-label="close the tour text" onClick={() => {
             yourTurn.current?.();

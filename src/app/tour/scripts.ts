@@ -8,6 +8,8 @@ import type { StrokePoint } from '../../strokes';
 
 export interface SymbolScript {
   name: string;
+  /** how to draw it, in a few words (the tour's "Your turn") */
+  hint: string;
   strokes: [number, number][][];
 }
 
@@ -20,14 +22,17 @@ const circle = (cx: number, cy: number, r: number, from = 0, to = Math.PI * 2, n
 export const TOUR_SYMBOLS: SymbolScript[] = [
   {
     name: 'sun',
+    hint: 'a circle with four rays',
     strokes: [circle(0.5, 0.5, 0.22), [[0.5, 0.05], [0.5, 0.22]], [[0.5, 0.78], [0.5, 0.95]], [[0.05, 0.5], [0.22, 0.5]], [[0.78, 0.5], [0.95, 0.5]]],
   },
   {
     name: 'lightning',
+    hint: 'a zigzag from top to bottom',
     strokes: [[[0.6, 0.05], [0.3, 0.5], [0.65, 0.5], [0.35, 0.95]]],
   },
   {
     name: 'fork',
+    hint: 'a handle with three prongs',
     strokes: [[[0.5, 0.95], [0.5, 0.4]], [[0.2, 0.1], [0.2, 0.35], [0.5, 0.45], [0.8, 0.35], [0.8, 0.1]], [[0.5, 0.1], [0.5, 0.4]]],
   },
 ];
