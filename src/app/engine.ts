@@ -462,10 +462,10 @@ export class Engine {
       const oldThumb = this.thumbOf(w.slot);
       this.thumbs[w.slot] = inputToThumbnail(input);
       const evicted = w.previous && w.previous.value >= 0
-        ? { label: w.previous.value, name: this.labelName(w.previous.value), age: w.previous.age }
+        ? { label: w.previous.value, name: this.labelName(w.previous.value), age: w.previous.age, lastOfName: this.memory.countOf(w.previous.value) === 0 }
         : null;
       this.version++;
-      const dropped = evicted && this.memory.countOf(evicted.label) === 0
+      const dropped = evicted?.lastOfName
         ? { id: evicted.label, name: evicted.name, at: [...this.labels.keys()].indexOf(evicted.label) }
         : null;
       this.dropUnusedLabels(evicted ? [evicted.label] : []);

@@ -126,7 +126,8 @@ export interface WriteView {
   case: 'update' | 'new';
   slot: number;
   /** what the new write replaced in slot n' (null: the slot was empty) */
-  evicted: { label: number; name: string; age: number } | null;
+  /** the drawing the write replaced; lastOfName: it was its name's last drawing (the name went with it) */
+  evicted: { label: number; name: string; age: number; lastOfName: boolean } | null;
   /** memory loss [q·K[nb] - q·K[np] + alpha]+ before the write, with np and nb (-1: none) */
   loss: number | null;
   np: number;

@@ -84,7 +84,7 @@ test.describe('full flows', () => {
     expect(z.write.case).toBe('new');
     expect(z.write.slot).toBe(ring.write.slot);
     expect(z.write.evicted?.name).toBe('ring');
-    await expect(app.page.getByTestId('write-evicted')).toContainText('ring');
+    await expect(app.page.getByTestId('write-evicted')).toContainText('(“ring”, 1 write ago). That was the last drawing of “ring”: the memory no longer knows that name');
     const s = await app.state();
     expect(s.filled).toBe(2);
     expect(s.labels.map((l) => l.name).sort()).toEqual(['cross', 'zigzag']);

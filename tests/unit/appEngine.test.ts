@@ -64,8 +64,13 @@ describe('Engine (app session over the shared memory)', () => {
       const ring = await small.remember(strokesToInput(RING), 'ring');
       await small.remember(strokesToInput(CROSS), 'cross');
       const z = await small.remember(strokesToInput(ZIGZAG), 'zigzag');
-      expect(z.write).toMatchObject({ case: 'new', slot: ring.write.slot, evicted: { name: 'ring', age: 1 } });
+      expect(z.write).toMatchObject({ case: 'new', slot: ring.write.slot, evicted: { name: 'ring', age: 1, lastOfName: true } });
       expect(small.labelList().map((l) => l.name)).toEqual(['cross', 'zigzag']);
+      // a second zigzag evicts the cross's only drawing; then a ring evicts a zigzag, not the name's last
+      const z2 = await small.remember(strokesToInput(RING), 'zigzag');
+      expect(z2.write.evicted).toMatchObject({ name: 'cross', lastOfName: true });
+      const r2 = await small.remember(strokesToInput(RING), 'ring');
+      expect(r2.write.evicted).toMatchObject({ name: 'zigzag', lastOfName: false });
     } finally {
       small.dispose();
     }

@@ -129,14 +129,15 @@ function WriteReport() {
       <p>
         {w.case === 'update' ? (
           <>
-            Remembered “{w.name}”: the closest stored drawing was a “{w.name}” too, so the two were merged into one memory.
+            Remembered “{w.name}”: the closest stored drawing was also named “{w.name}”, so the two were merged into one memory.
           </>
         ) : (
           <>
             Remembered “{w.name}” as a new memory
             {w.evicted ? (
               <span data-testid="write-evicted">
-                , replacing an old one (“{w.evicted.name}”, {Math.round(w.evicted.age)} writes ago)
+                , replacing an old one (“{w.evicted.name}”, {Math.round(w.evicted.age)} {Math.round(w.evicted.age) === 1 ? 'write' : 'writes'} ago)
+                {w.evicted.lastOfName ? `. That was the last drawing of “${w.evicted.name}”: the memory no longer knows that name` : ''}
               </span>
             ) : null}
             .
