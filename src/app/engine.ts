@@ -14,7 +14,7 @@ import { hasInk, reencodeSlots, type ReencodeReport } from './reencode';
 import { youngestSlots } from './shrink';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
-import { keysAreCurrent, labelNameProblem, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
+import { cleanLabelName, keysAreCurrent, labelNameProblem, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
 import { cutoffAfterMove, cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
@@ -405,7 +405,7 @@ export class Engine {
 
   /** Label id of a name, creating it when new. */
   labelIdFor(name: string): number {
-    const clean = name.trim();
+    const clean = cleanLabelName(name);
     const problem = labelNameProblem(clean);
     if (problem) throw new Error(problem);
     for (const [id, n] of this.labels) if (n === clean) return id;
@@ -508,14 +508,17 @@ export class Engine {
 
   // ---- labels ----
 
-  renameLabel(id: number, name: string) {
-    const clean = name.trim();
+  /** Rename label `id` (the name cleaned as every name is). Returns the name, and whether it changed (an unchanged name changes nothing). */
+  renameLabel(id: number, name: string): { name: string; changed: boolean } {
+    const clean = cleanLabelName(name);
     if (!this.labels.has(id)) throw new Error(`no label with id ${id}`);
     const problem = labelNameProblem(clean);
     if (problem) throw new Error(problem);
+    if (this.labels.get(id) === clean) return { name: clean, changed: false };
     for (const [other, n] of this.labels) if (n === clean && other !== id) throw new Error(`a label named "${clean}" exists already`);
     this.labels.set(id, clean);
     this.version++;
+    return { name: clean, changed: true };
   }
 
   /**

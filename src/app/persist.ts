@@ -89,6 +89,16 @@ export const settingsSchema = z.object({
 });
 
 /** What is wrong with a label name (null: fine): trimmed, 1..80 characters, no control characters. */
+/**
+ * A typed name as the memory keeps it: Unicode NFC (an accent typed as one character or as two is
+ * the same name), no spaces at the ends, and runs of spaces inside made one (on screen "a  b" and
+ * "a b" look the same, so they are one name). Upper and lower case stay apart ("A" and "a" are
+ * different letters in many alphabets).
+ */
+export function cleanLabelName(name: string): string {
+  return name.normalize('NFC').trim().replace(/\s+/g, ' ');
+}
+
 export function labelNameProblem(name: string): string | null {
   if (name.trim() === '') return 'a label needs a name: type one or pick a known label';
   if (name !== name.trim()) return `a label name cannot start or end with spaces ("${name}")`;

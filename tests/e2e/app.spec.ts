@@ -325,6 +325,31 @@ test.describe('full flows', () => {
     await expect.poll(async () => (await app.state()).strokes).toBe(1);
   });
 
+  test('names: spaces inside count once, another case is another name (said); a rename is followed by the write report, an unchanged one changes nothing', async ({ page }) => {
+    await app.draw(SYMBOLS.ring);
+    await app.remember('a  b');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['a b']);
+    await app.draw(SYMBOLS.cross);
+    await app.remember('A B');
+    await expect(page.getByTestId('write-other-case')).toContainText('“a b” is another name');
+    await app.tab('labels');
+    const row = page.locator('[data-testid=label-row][data-label="A B"]');
+    await row.getByTestId('rename').click();
+    await page.getByTestId('rename-input').fill('A  B ');
+    await page.getByTestId('rename-input').press('Enter');
+    await expect(app.message).toContainText('the name is unchanged ("A B")');
+    await app.tab('draw');
+    await expect(page.getByTestId('undo-remember')).toBeVisible(); // nothing changed: the Remember can still be taken back
+    await app.tab('labels');
+    await row.getByTestId('rename').click();
+    await page.getByTestId('rename-input').fill('plus');
+    await page.getByTestId('rename-input').press('Enter');
+    await expect(app.message).toContainText('renamed "A B" to "plus"');
+    await app.tab('draw');
+    await expect(app.writeReport).toContainText('Remembered “plus” as a new memory');
+    await expect(page.getByTestId('write-other-case')).toHaveCount(0);
+  });
+
   test('a stroke that runs past the canvas edge is seen as the canvas shows it (kept on the border)', async ({ page }) => {
     // an "L": down the left side, then right to `endX` (a fraction of the canvas width; > 1 is outside)
     const lStroke = (endX: number) =>

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
 import { loadEncoderFromDir } from '../../src/encoder/node';
 import { Engine } from '../../src/app/engine';
-import { fromFile, toFile } from '../../src/app/persist';
+import { cleanLabelName, fromFile, toFile } from '../../src/app/persist';
 import { DEFAULT_SETTINGS } from '../../src/app/types';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
 
@@ -86,8 +86,15 @@ describe('Engine (app session over the shared memory)', () => {
     await engine.clear();
     await engine.remember(strokesToInput(RING), 'ring');
     await engine.remember(strokesToInput(CROSS), 'cross');
-    engine.renameLabel(0, 'circle');
+    expect(engine.renameLabel(0, 'circle')).toEqual({ name: 'circle', changed: true });
+    const v = engine.summary().version;
+    expect(engine.renameLabel(0, ' circle ')).toEqual({ name: 'circle', changed: false });
+    expect(engine.summary().version).toBe(v); // an unchanged name changes nothing
     expect(() => engine.renameLabel(0, 'cross')).toThrow(/exists already/);
+    // one name however its spaces and accents were typed; case makes another
+    expect(cleanLabelName(' a \t b ')).toBe('a b');
+    expect(cleanLabelName('e\u0301te\u0301')).toBe('\u00e9t\u00e9');
+    expect(cleanLabelName('A b')).toBe('A b');
     expect(() => engine.renameLabel(0, '  ')).toThrow(/needs a name/);
     await expect(engine.remember(strokesToInput(RING), '   ')).rejects.toThrow(/needs a name/);
     await engine.deleteLabel(1);

@@ -1,5 +1,5 @@
 import { canUndoRemember, refusalNow, useApp } from '../store';
-import { labelNameProblem } from '../persist';
+import { cleanLabelName, labelNameProblem } from '../persist';
 import { MAX_LABEL_LENGTH, type LabelInfo } from '../types';
 import { DrawingCanvas } from './DrawingCanvas';
 import { Thumb } from './Thumb';
@@ -21,10 +21,11 @@ export function DrawPanel() {
   const ready = useApp((s) => s.ready);
   const label = useApp((s) => s.labelDraft);
   const setLabel = useApp((s) => s.setLabelDraft);
-  const chars = [...label.trim()].length;
+  const clean = cleanLabelName(label);
+  const chars = [...clean].length;
   // why the last Remember was refused (nothing drawn, no name): said here, by the field and the button
   const refusal = useApp(refusalNow);
-  const problem = label.trim() === '' ? null : labelNameProblem(label.trim());
+  const problem = clean === '' ? null : labelNameProblem(clean);
 
   const submit = async () => {
     if (problem) return;
@@ -100,7 +101,7 @@ export function DrawPanel() {
                 type="button"
                 className="chip"
                 data-testid="label-chip"
-                aria-pressed={label.trim() === l.name}
+                aria-pressed={clean === l.name}
                 onClick={() => setLabel(l.name)}
               >
                 {l.name}
@@ -123,25 +124,38 @@ function WriteReport() {
   const busy = useApp((s) => s.busy);
   const undo = useApp((s) => s.undoRemember);
   const ageNoise = useApp((s) => s.settings.ageNoise);
+  const labels = useApp((s) => s.summary?.labels);
   if (!w) return null;
+  // names as they are now (a rename since is followed; a name gone keeps the one it had)
+  const nameNow = (id: number, then: string) => labels?.find((l) => l.id === id)?.name ?? then;
+  const name = nameNow(w.label, w.name);
+  // (a name gone with its last drawing keeps its old name: its id may belong to a new name by now)
+  const evicted = w.evicted ? { ...w.evicted, name: w.evicted.lastOfName ? w.evicted.name : nameNow(w.evicted.label, w.evicted.name) } : null;
+  // another name with the same letters in another case: two names, said once (a class may mean one)
+  const otherCase = labels?.find((l) => l.id !== w.label && l.name.toLowerCase() === name.toLowerCase())?.name;
   return (
     <div className="write-report" data-testid="write-report" data-case={w.case} aria-live="polite">
       <p>
         {w.case === 'update' ? (
           <>
-            Remembered “{w.name}”: the closest stored drawing was also named “{w.name}”, so the two were merged into one memory.
+            Remembered “{name}”: the closest stored drawing was also named “{name}”, so the two were merged into one memory.
           </>
         ) : (
           <>
-            Remembered “{w.name}” as a new memory
-            {w.evicted ? (
+            Remembered “{name}” as a new memory
+            {evicted ? (
               <span data-testid="write-evicted">
-                , replacing an old one (“{w.evicted.name}”, {Math.round(w.evicted.age)} {Math.round(w.evicted.age) === 1 ? 'write' : 'writes'} ago)
-                {w.evicted.lastOfName ? `. That was the last drawing of “${w.evicted.name}”: the memory no longer knows that name` : ''}
+                , replacing an old one (“{evicted.name}”, {Math.round(evicted.age)} {Math.round(evicted.age) === 1 ? 'write' : 'writes'} ago)
+                {evicted.lastOfName ? `. That was the last drawing of “${evicted.name}”: the memory no longer knows that name` : ''}
               </span>
             ) : null}
             .
           </>
+        )}
+        {otherCase && (
+          <span className="muted" data-testid="write-other-case">
+            {' '}“{otherCase}” is another name: upper and lower case make different names.
+          </span>
         )}
       </p>
       {canUndo && (
@@ -156,14 +170,14 @@ function WriteReport() {
         <summary>What happened in the memory</summary>
         {w.case === 'update' ? (
           <p>
-            <strong>Case 1 — averaged:</strong> the nearest slot n1 = <b data-testid="write-slot">{w.slot}</b> already held “{w.name}”, so its
+            <strong>Case 1 — averaged:</strong> the nearest slot n1 = <b data-testid="write-slot">{w.slot}</b> already held “{name}”, so its
             key became normalize(q + K[n1]) and its age was reset to 0.
           </p>
         ) : (
           <p>
             <strong>Case 2 — new slot:</strong> written to slot n′ = <b data-testid="write-slot">{w.slot}</b>
-            {w.evicted ? `, evicting “${w.evicted.name}” (age ${Math.round(w.evicted.age)})` : ', which was empty'}
-            {w.evicted &&
+            {evicted ? `, evicting “${evicted.name}” (age ${Math.round(evicted.age)})` : ', which was empty'}
+            {evicted &&
               (ageNoise > 0
                 ? ': the oldest by age plus a little random noise (the paper’s rule; Settings → Age noise), so not always the very oldest'
                 : ': the oldest slot')}

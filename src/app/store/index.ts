@@ -442,9 +442,15 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   renameLabel: (id, name) =>
     memoryChange('not renamed', async (e) => {
       const undoEnds = undoEndsNote(get());
-      e.renameLabel(id, name);
+      const before = e.labelList().find((l) => l.id === id)?.name;
+      const r = e.renameLabel(id, name);
+      if (!r.changed) {
+        set({ message: { kind: 'info', text: `the name is unchanged ("${r.name}")` } });
+        return;
+      }
       const why = await persist({ slots: [] });
-      set({ summary: e.summary(), message: { kind: why ? 'warning' : 'info', text: `renamed to "${name.trim()}"${undoEnds}${notSaved(why)}` } });
+      // (the write report on screen reads names from the summary: it follows the rename)
+      set({ summary: e.summary(), message: { kind: why ? 'warning' : 'info', text: `renamed "${before}" to "${r.name}"${undoEnds}${notSaved(why)}` } });
       get().requestPrediction();
     }),
   deleteLabel: (id) =>
