@@ -350,6 +350,21 @@ test.describe('full flows', () => {
     await expect(page.getByTestId('write-other-case')).toHaveCount(0);
   });
 
+  test('the key map keeps two identical drawings under different names apart and centred', async ({ page }) => {
+    await app.draw(SYMBOLS.ring);
+    await app.remember('a');
+    await app.draw(SYMBOLS.ring);
+    await app.remember('b');
+    expect((await app.state()).filled).toBe(2);
+    await app.tab('memory');
+    const points = page.getByTestId('key-map').locator('.key-map-point');
+    await expect(points).toHaveCount(2);
+    const area = (await page.getByTestId('key-map').locator('.key-map-area').boundingBox())!;
+    const [p, q] = [(await points.nth(0).boundingBox())!, (await points.nth(1).boundingBox())!];
+    expect(Math.abs(p.y - q.y), 'fanned out: both names readable').toBeGreaterThan(p.height * 0.8);
+    for (const b of [p, q]) expect(Math.abs(b.x + b.width / 2 - (area.x + area.width / 2)), 'no spread: in the middle').toBeLessThan(area.width * 0.2);
+  });
+
   test('a stroke that runs past the canvas edge is seen as the canvas shows it (kept on the border)', async ({ page }) => {
     // an "L": down the left side, then right to `endX` (a fraction of the canvas width; > 1 is outside)
     const lStroke = (endX: number) =>

@@ -217,13 +217,23 @@ function KeyMap({ version }: { version: number }) {
       x0 = Math.min(x0, xy[2 * i]); x1 = Math.max(x1, xy[2 * i]);
       y0 = Math.min(y0, xy[2 * i + 1]); y1 = Math.max(y1, xy[2 * i + 1]);
     }
-    const sx = x1 > x0 ? 1 / (x1 - x0) : 0, sy = y1 > y0 ? 1 / (y1 - y0) : 0;
-    return order.map((o, i) => ({
+    // an axis without spread (all keys alike along it) puts every point in its middle, not at an edge
+    const at = (v: number, lo: number, hi: number) => (hi - lo > 1e-9 ? (v - lo) / (hi - lo) : 0.5);
+    const pts = order.map((o, i) => ({
       slot: o.s,
       label: e.labelName(values[o.s]),
-      x: (xy[2 * i] - x0) * sx,
-      y: (xy[2 * i + 1] - y0) * sy,
+      x: at(xy[2 * i], x0, x1),
+      y: at(xy[2 * i + 1], y0, y1),
+      stack: 0,
     }));
+    // points on the same spot (identical keys) are stacked, one point's height apart, so each name can be read
+    const seen = new Map<string, number>();
+    for (const p of pts) {
+      const spot = `${Math.round(p.x * 50)},${Math.round(p.y * 50)}`;
+      p.stack = seen.get(spot) ?? 0;
+      seen.set(spot, p.stack + 1);
+    }
+    return pts;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version]);
   return (
@@ -232,7 +242,7 @@ function KeyMap({ version }: { version: number }) {
       <div className="key-map-area">
         {points.length === 0 && <p className="muted">remember at least two drawings</p>}
         {points.map((p) => (
-          <div key={p.slot} className="key-map-point" style={{ left: `calc(44px + ${p.x} * (100% - 88px))`, top: `calc(6px + ${p.y} * (100% - 52px))` }} title={`slot ${p.slot}: ${p.label}`}>
+          <div key={p.slot} className="key-map-point" style={{ left: `calc(44px + ${p.x} * (100% - 88px))`, top: `calc(6px + ${p.y} * (100% - 52px) + ${p.stack * 44}px)` }} title={`slot ${p.slot}: ${p.label}`}>
             <Thumb image={getEngine().thumbnail(p.slot)} size={26} />
             <span>{p.label}</span>
           </div>
