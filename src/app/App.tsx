@@ -175,10 +175,20 @@ export function App() {
           which on phones scrolls sideways and would carry it out of view */}
       <div id="tour-step-slot" />
       {message && (message.tab == null || message.tab === current.id) && (
-        <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind}>
+        <div className={`message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="message" data-kind={message.kind} tabIndex={-1}>
           <span>{message.text}</span>
           {message.action && (message.action.validFor === undefined || message.action.validFor === summaryVersion) && (
-            <button type="button" className="message-action" data-testid="message-action" onClick={message.action.run}>
+            <button
+              type="button"
+              className="message-action"
+              data-testid="message-action"
+              onClick={(e) => {
+                // the button goes once it has acted: keyboard focus stays on the message, which says what happened
+                const bar = e.currentTarget.closest<HTMLElement>('[data-testid=message]');
+                message.action!.run();
+                bar?.focus();
+              }}
+            >
               {message.action.label}
             </button>
           )}

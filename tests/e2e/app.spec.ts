@@ -365,6 +365,23 @@ test.describe('full flows', () => {
     for (const b of [p, q]) expect(Math.abs(b.x + b.width / 2 - (area.x + area.width / 2)), 'no spread: in the middle').toBeLessThan(area.width * 0.2);
   });
 
+  test('keyboard focus never drops to the page when the control it was on goes (undo, delete, the banner Undo)', async ({ page }) => {
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await page.getByTestId('undo-remember').focus();
+    await page.keyboard.press('Enter');
+    await expect(app.message).toContainText('took back the last Remember');
+    await expect(page.getByTestId('label-input')).toBeFocused();
+    await app.remember('ring');
+    await app.tab('labels');
+    await page.locator('[data-testid=label-row][data-label=ring]').getByTestId('delete-label').focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByTestId('message-action')).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(app.message).toContainText('"ring" is back');
+    await expect(app.message).toBeFocused();
+  });
+
   test('a stroke that runs past the canvas edge is seen as the canvas shows it (kept on the border)', async ({ page }) => {
     // an "L": down the left side, then right to `endX` (a fraction of the canvas width; > 1 is outside)
     const lStroke = (endX: number) =>

@@ -161,7 +161,13 @@ function WriteReport() {
       {canUndo && (
         <p className="undo-write">
           Wrong name, or a stray drawing?{' '}
-          <button type="button" data-testid="undo-remember" disabled={busy} onClick={() => void undo()}>
+          <button
+            type="button"
+            data-testid="undo-remember"
+            disabled={busy}
+            // the button goes with the Remember: focus goes to the name, ready to name the drawing again
+            onClick={() => void undo().then((ok) => ok && document.getElementById('label-input')?.focus())}
+          >
             Undo this Remember
           </button>
         </p>

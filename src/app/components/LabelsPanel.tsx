@@ -9,6 +9,11 @@ const NO_LABELS: LabelInfo[] = [];
 const MAX_ROWS = 300;
 
 /** Labels with their slot counts: rename, delete (frees its slots), clear the whole memory. */
+/** After a delete its row is gone: keyboard focus goes to the banner's Undo (else it would drop to the page). */
+function focusMessageAction() {
+  requestAnimationFrame(() => document.querySelector<HTMLElement>('[data-testid=message-action]')?.focus());
+}
+
 export function LabelsPanel() {
   const summary = useApp((s) => s.summary);
   const labels = summary?.labels ?? NO_LABELS;
@@ -106,7 +111,7 @@ export function LabelsPanel() {
                   >
                     Rename
                   </button>
-                  <button type="button" aria-label={`delete ${l.name}`} data-testid="delete-label" onClick={() => void del(l.id)}>
+                  <button type="button" aria-label={`delete ${l.name}`} data-testid="delete-label" onClick={() => void del(l.id).then((ok) => ok && focusMessageAction())}>
                     Delete
                   </button>
                 </td>
