@@ -282,7 +282,10 @@ test.describe('full flows', () => {
     await app.tab('settings');
     await page.getByTestId('setting-backend').selectOption('webgl');
     await page.getByTestId('apply-settings').click();
+    // said while it runs (seconds on SwiftShader), gone once done
+    await expect(page.getByTestId('settings-applying')).toHaveText('switching to WebGL…');
     await expect(page.getByTestId('backend-name')).toHaveText('webgl');
+    await expect(page.getByTestId('settings-applying')).toHaveCount(0);
     const after = await app.state();
     expect(after.values).toEqual(before.values);
     expect(after.labels).toEqual(before.labels);

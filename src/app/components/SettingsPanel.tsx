@@ -5,6 +5,8 @@ import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
 import { cutoffOf, defaultSettingsFor, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
 
 const fmt = (ms: number | null) => (ms === null ? '—' : `${ms.toFixed(1)} ms`);
+/** a backend choice in words, while the switch runs */
+const BACKEND_WORDS: Record<BackendChoice, string> = { auto: 'the fastest backend that works', webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WebAssembly' };
 
 /** What each number means, for a teacher as much as for a researcher. */
 const HELP: Record<BoundedSetting, { label: string; help: string; step: number }> = {
@@ -57,6 +59,7 @@ export function SettingsPanel() {
   const asking = confirmShrink && loss !== null;
   useEffect(() => setConfirmShrink(false), [draft.memorySize]);
   const applyButton = useRef<HTMLButtonElement>(null);
+  const [applying, setApplying] = useState<string | null>(null);
 
   const num = (key: BoundedSetting) => {
     const b = SETTING_BOUNDS[key];
@@ -122,8 +125,11 @@ export function SettingsPanel() {
             return;
           }
           setConfirmShrink(false);
-          void apply(draft);
+          // said while it runs: a backend switch or a large memory takes a few seconds
+          setApplying(draft.backend !== settings.backend ? `switching to ${BACKEND_WORDS[draft.backend]}…` : 'applying…');
+          void apply(draft).finally(() => setApplying(null));
         }}
+        aria-busy={applying !== null}
       >
         {num('nearCutoff')}
         {num('memorySize')}
@@ -156,7 +162,13 @@ export function SettingsPanel() {
           <button type="button" data-testid="reset-settings" onClick={() => setDraft({ ...defaults })} disabled={busy}>
             Reset to defaults
           </button>
-          {changed && !invalid && <span className="hint">not applied yet</span>}
+          {applying !== null ? (
+            <span className="hint" role="status" data-testid="settings-applying">
+              {applying}
+            </span>
+          ) : (
+            changed && !invalid && <span className="hint">not applied yet</span>
+          )}
           {!changed && <span className="hint">nothing to apply: change a value first</span>}
           {invalid && (
             <span className="field-error" role="alert" data-testid="settings-invalid">
