@@ -113,9 +113,13 @@ export interface PredictionView {
 
 export interface LshBucket {
   table: number;
-  /** the bucket's hash code (one bit per random hyperplane) */
+  /** the query's own bucket: its hash code (one bit per random hyperplane) */
   code: number;
-  /** filled slots in that bucket: the candidates this table contributed */
+  /** every bucket this table probed, the own one first */
+  probed: number[];
+  /** bits per code */
+  bits: number;
+  /** filled slots of the probed buckets: the candidates this table contributed */
   slots: number[];
 }
 

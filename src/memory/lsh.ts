@@ -41,6 +41,8 @@ export interface LshProbe {
   code: number;
   /** Every bucket this table probed, the own bucket first, then by probe order. */
   probed: number[];
+  /** sign bits per code (a code is shown with this many binary digits) */
+  bits: number;
   /**
    * The candidates this table contributed, ascending: slots of its probed buckets that at least
    * lsh.minHits probed buckets (over all tables) hold. Their union over the tables is the set the
@@ -223,7 +225,7 @@ export class LshLookup implements Lookup {
         .flatMap((c) => this.buckets[table]?.slotsOf(c) ?? [])
         .filter((slot) => hits.get(slot)! >= this.p.minHits)
         .sort((a, b) => a - b);
-      return { table, code, probed, slots };
+      return { table, code, probed, bits: this.p.bits, slots };
     });
   }
 

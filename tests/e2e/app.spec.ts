@@ -273,7 +273,8 @@ test.describe('full flows', () => {
     await app.draw(variant(SYMBOLS.ring, 11));
     await expect(page.getByTestId('prediction-label')).toHaveText('ring');
     await app.tab('memory');
-    await expect(page.getByTestId('lsh-buckets')).toContainText('table 0: bucket');
+    // each table: the query's own bucket (all its bits), the others probed, the candidates they hold
+    await expect(page.getByTestId('lsh-buckets')).toContainText(/table 0: own bucket [01]{4,} \+ \d+ more probed \(\d+ candidates?\)/);
     // the stored ring is similar enough to share buckets with its variant: it is a candidate
     await expect(page.getByTestId('lsh-candidates')).toContainText('out of 1 filled');
     await expect(page.locator('[data-testid=slot].candidate')).toHaveCount(1);

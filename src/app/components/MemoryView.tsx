@@ -152,11 +152,13 @@ export function MemoryView() {
             <>
               <p data-testid="lsh-candidates">
                 {candidates.size} candidate slot{candidates.size === 1 ? '' : 's'} re-ranked exactly, out of {filled} filled
+                {candidates.size === filled && filled > 1 && '. Every filled slot is a candidate: at this memory size LSH compares the query with all of them, as exact does (it pays off for large memories)'}
               </p>
               <p>
                 {prediction.buckets.map((b) => (
                   <span key={b.table} className="bucket" title={`slots ${b.slots.join(', ') || 'none'}`}>
-                    table {b.table}: bucket {b.code.toString(2)} ({b.slots.length} slot{b.slots.length === 1 ? '' : 's'})
+                    table {b.table}: own bucket {b.code.toString(2).padStart(b.bits, '0')}
+                    {b.probed.length > 1 ? ` + ${b.probed.length - 1} more probed` : ''} ({b.slots.length} candidate{b.slots.length === 1 ? '' : 's'})
                   </span>
                 ))}
               </p>
