@@ -408,7 +408,8 @@ export class Engine {
     const clean = cleanLabelName(name);
     const problem = labelNameProblem(clean);
     if (problem) throw new Error(problem);
-    for (const [id, n] of this.labels) if (n === clean) return id;
+    // (a name from a file or an older autosave may hold two spaces: compared as it would be typed today)
+    for (const [id, n] of this.labels) if (n === clean || cleanLabelName(n) === clean) return id;
     // a loop, not Math.max(...keys): spreading ~125,000+ labels overflows the call stack
     let max = -1;
     for (const id of this.labels.keys()) if (id > max) max = id;
@@ -515,7 +516,7 @@ export class Engine {
     const problem = labelNameProblem(clean);
     if (problem) throw new Error(problem);
     if (this.labels.get(id) === clean) return { name: clean, changed: false };
-    for (const [other, n] of this.labels) if (n === clean && other !== id) throw new Error(`a label named "${clean}" exists already`);
+    for (const [other, n] of this.labels) if (cleanLabelName(n) === clean && other !== id) throw new Error(`a label named "${clean}" exists already`);
     this.labels.set(id, clean);
     this.version++;
     return { name: clean, changed: true };

@@ -88,7 +88,6 @@ export const settingsSchema = z.object({
   nearCutoff: bounded('nearCutoff').optional(),
 });
 
-/** What is wrong with a label name (null: fine): trimmed, 1..80 characters, no control characters. */
 /**
  * A typed name as the memory keeps it: Unicode NFC (an accent typed as one character or as two is
  * the same name), no spaces at the ends, and runs of spaces inside made one (on screen "a  b" and
@@ -99,6 +98,7 @@ export function cleanLabelName(name: string): string {
   return name.normalize('NFC').trim().replace(/\s+/g, ' ');
 }
 
+/** What is wrong with a label name (null: fine): trimmed, 1..80 characters, no control characters. */
 export function labelNameProblem(name: string): string | null {
   if (name.trim() === '') return 'a label needs a name: type one or pick a known label';
   if (name !== name.trim()) return `a label name cannot start or end with spaces ("${name}")`;

@@ -176,31 +176,48 @@ const STUDY_CHUNK = 64;
  * queued before); `why` starts the notice.
  */
 function restart(why: string) {
-  const m = getEngine().saved();
-  const names = new Map(m.labels.map((l) => [l.id, l.name]));
-  const items = [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
+  const itemsNow = () => {
+    const m = getEngine().saved();
+    const names = new Map(m.labels.map((l) => [l.id, l.name]));
+    return [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
+  };
+  // the memory as it is now (a Remember queued after this change must not be taught twice); no
+  // copy when Compare is off, the default
+  const items = sessionNow().enabled ? itemsNow() : null;
   enqueue(async () => {
-    const { enabled, kinds } = sessionNow();
-    const fresh = new CompareSession(getEngine().keySize, kinds);
-    try {
-      fresh.enabled = enabled;
-      fresh.encoder = useApp.getState().encoder ?? null;
-      if (enabled) {
-        for (let i = 0; i < items.length; i += STUDY_CHUNK) {
-          fresh.study(items.slice(i, i + STUDY_CHUNK));
-          await new Promise((r) => setTimeout(r, 0));
+    // Compare turned on or off, or its learners changed, while they were taught: taught again as chosen now
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { enabled, kinds } = sessionNow();
+      const fresh = new CompareSession(getEngine().keySize, kinds);
+      let taught = 0;
+      try {
+        fresh.enabled = enabled;
+        fresh.encoder = useApp.getState().encoder ?? null;
+        if (enabled) {
+          const all = items ?? itemsNow();
+          for (let i = 0; i < all.length; i += STUDY_CHUNK) {
+            fresh.study(all.slice(i, i + STUDY_CHUNK));
+            await new Promise((r) => setTimeout(r, 0));
+          }
+          taught = all.length;
         }
+      } catch (e) {
+        fresh.dispose();
+        throw e;
       }
-    } catch (e) {
-      fresh.dispose();
-      throw e;
+      const now = sessionNow();
+      if ((now.enabled !== enabled || now.kinds.join() !== kinds.join()) && attempt < 2) {
+        fresh.dispose();
+        continue;
+      }
+      now.dispose();
+      session = fresh;
+      const words = taught ? `, its learners taught the ${taught === 1 ? 'one stored drawing' : `${taught} stored drawings`} of the memory (oldest first)` : '';
+      refresh({ answers: null, error: null, notice: `${why}${words}` });
+      scheduleSave();
+      answerCurrent();
+      return;
     }
-    session!.dispose();
-    session = fresh;
-    const taught = enabled && items.length ? `, its learners taught the ${items.length === 1 ? 'one stored drawing' : `${items.length} stored drawings`} of the memory (oldest first)` : '';
-    refresh({ answers: null, error: null, notice: `${why}${taught}` });
-    scheduleSave();
-    answerCurrent();
   });
 }
 

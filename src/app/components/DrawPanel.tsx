@@ -101,7 +101,7 @@ export function DrawPanel() {
                 type="button"
                 className="chip"
                 data-testid="label-chip"
-                aria-pressed={clean === l.name}
+                aria-pressed={clean === cleanLabelName(l.name)}
                 onClick={() => setLabel(l.name)}
               >
                 {l.name}
@@ -165,8 +165,12 @@ function WriteReport() {
             type="button"
             data-testid="undo-remember"
             disabled={busy}
-            // the button goes with the Remember: focus goes to the name, ready to name the drawing again
-            onClick={() => void undo().then((ok) => ok && document.getElementById('label-input')?.focus())}
+            // the button goes with the Remember: a keyboard's focus goes to the name, ready to name the
+            // drawing again (not a tap's: a phone's keyboard would cover the drawing that came back)
+            onClick={(e) => {
+              const byKeyboard = e.detail === 0;
+              void undo().then((ok) => ok && byKeyboard && document.getElementById('label-input')?.focus());
+            }}
           >
             Undo this Remember
           </button>

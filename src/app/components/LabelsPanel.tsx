@@ -8,11 +8,12 @@ import { Thumb } from './Thumb';
 const NO_LABELS: LabelInfo[] = [];
 const MAX_ROWS = 300;
 
-/** Labels with their slot counts: rename, delete (frees its slots), clear the whole memory. */
 /** After a delete its row is gone: keyboard focus goes to the banner's Undo (else it would drop to the page). */
 function focusMessageAction() {
   requestAnimationFrame(() => document.querySelector<HTMLElement>('[data-testid=message-action]')?.focus());
 }
+
+/** Labels with their slot counts: rename, delete (frees its slots), clear the whole memory. */
 
 export function LabelsPanel() {
   const summary = useApp((s) => s.summary);

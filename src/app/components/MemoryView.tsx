@@ -244,7 +244,7 @@ function KeyMap({ version }: { version: number }) {
       <div className="key-map-area">
         {points.length === 0 && <p className="muted">remember at least two drawings</p>}
         {points.map((p) => (
-          <div key={p.slot} className="key-map-point" style={{ left: `calc(44px + ${p.x} * (100% - 88px))`, top: `calc(6px + ${p.y} * (100% - 52px) + ${p.stack * 44}px)` }} title={`slot ${p.slot}: ${p.label}`}>
+          <div key={p.slot} className="key-map-point" style={{ left: `calc(44px + ${p.x} * (100% - 88px))`, top: `calc(6px + ${p.y} * (100% - 52px) ${p.y > 0.5 ? '-' : '+'} ${p.stack * 44}px)` }} title={`slot ${p.slot}: ${p.label}`}>
             <Thumb image={getEngine().thumbnail(p.slot)} size={26} />
             <span>{p.label}</span>
           </div>

@@ -84,7 +84,7 @@ export function SharePanel() {
             This memory ({plural(filled, 'drawing')}) is too large for a link or a QR code:{' '}
             {link.chars !== null
               ? `its link would have ${link.chars.toLocaleString('en')} characters`
-              : `even at its smallest (the keys this device can remake left out) it has ${link.fileChars.toLocaleString('en')} characters before compression`}
+              : `even at its smallest it has ${link.fileChars.toLocaleString('en')} characters before compression`}
             , and a link holds at most {MAX_LINK_CHARS.toLocaleString('en')}. Share it as a file instead: the other device opens it with
             “Import a memory file” (Labels).
           </p>

@@ -445,7 +445,9 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const before = e.labelList().find((l) => l.id === id)?.name;
       const r = e.renameLabel(id, name);
       if (!r.changed) {
-        set({ message: { kind: 'info', text: `the name is unchanged ("${r.name}")` } });
+        // an Undo still offered on the banner stays there
+        const offer = get().message?.action;
+        if (!(offer?.validFor !== undefined && offer.validFor === get().summary?.version)) set({ message: { kind: 'info', text: `the name is unchanged ("${r.name}")` } });
         return;
       }
       const why = await persist({ slots: [] });

@@ -7,13 +7,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Stopped extends Error {}
 
-/** Wait until the drawing on the canvas has its answer (at most ~3 s; `pause` throws when the tour is stopped). */
-async function answered(pause: (ms: number) => Promise<void>): Promise<void> {
+/** Wait until the drawing on the canvas has its answer: false when none came within ~3 s (`pause` throws when the tour is stopped). */
+async function answered(pause: (ms: number) => Promise<void>): Promise<boolean> {
   for (let i = 0; i < 60; i++) {
     const s = useApp.getState();
-    if (!s.predicting && s.predictionFor === s.strokes.length) return;
+    if (!s.predicting && s.predictionFor === s.strokes.length) return true;
     await pause(50);
   }
+  return false;
 }
 
 /**
@@ -91,12 +92,11 @@ export function Tour() {
         if (known) {
           // the name is taken: by this symbol (an earlier tour), or by a drawing of the visitor's own,
           // which the tour must not change (a write would merge into it or add to it)
-          await answered(pause);
-          if (useApp.getState().prediction?.name === sym.name) {
+          if ((await answered(pause)) && useApp.getState().prediction?.name === sym.name) {
             recognised.push(sym.name);
             setStep(`The memory already knows “${sym.name}” and recognises this drawing, so I do not store it again.`);
           } else {
-            setStep(`“${sym.name}” is already the name of another drawing in the memory, so I leave it as it is and do not store mine.`);
+            setStep(`“${sym.name}” is already a name in the memory, and this drawing is not recognised as it: I leave that name as it is and do not store mine.`);
           }
           await pause(1800);
           continue;
@@ -108,6 +108,9 @@ export function Tour() {
           await pause(60);
         }
         await pause(500);
+        // the room is checked again: a Remember or a smaller memory since the start may have taken it
+        const now = useApp.getState().summary;
+        if (!now || now.filled >= now.size) throw new Error('the memory is full now, and storing this symbol would forget your oldest drawing');
         const ok = await useApp.getState().remember(sym.name);
         if (!ok) throw new Error(refusalNow(useApp.getState()) ?? useApp.getState().message?.text ?? 'remember failed');
         useApp.getState().setLabelDraft('');
@@ -125,7 +128,8 @@ export function Tour() {
           (before.strokes.length ? ' Your own drawing is back on the canvas: press Clear first.' : ''),
       );
       const unsub = useApp.subscribe((s) => {
-        if (s.prediction?.name === target.name && s.strokes.length > 0) {
+        // the visitor's own drawing (not the one put back on the canvas)
+        if (s.prediction?.name === target.name && s.strokes.length > 0 && s.strokes !== before.strokes) {
           setStep(`Recognised as “${target.name}” after seeing it once. Try the others, or a symbol of your own!`);
           unsub();
           yourTurn.current = null;
