@@ -104,6 +104,21 @@ export interface Timed<T> {
   ms: number;
 }
 
+/**
+ * Names as the memory keeps them (cleanLabelName), for names from a file, a link or an older
+ * autosave, so that every name held compares exactly with a typed one. A name whose clean form is
+ * taken already (two spellings of one name in an old file) is kept as it was: still two names.
+ */
+function cleanNames(labels: readonly { id: number; name: string }[]): Map<number, string> {
+  const taken = new Set(labels.map((l) => l.name));
+  return new Map(labels.map((l) => {
+    const clean = cleanLabelName(l.name);
+    if (clean === l.name || taken.has(clean)) return [l.id, l.name];
+    taken.add(clean);
+    return [l.id, clean];
+  }));
+}
+
 const now = () => performance.now();
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -408,8 +423,7 @@ export class Engine {
     const clean = cleanLabelName(name);
     const problem = labelNameProblem(clean);
     if (problem) throw new Error(problem);
-    // (a name from a file or an older autosave may hold two spaces: compared as it would be typed today)
-    for (const [id, n] of this.labels) if (n === clean || cleanLabelName(n) === clean) return id;
+    for (const [id, n] of this.labels) if (n === clean) return id;
     // a loop, not Math.max(...keys): spreading ~125,000+ labels overflows the call stack
     let max = -1;
     for (const id of this.labels.keys()) if (id > max) max = id;
@@ -516,7 +530,7 @@ export class Engine {
     const problem = labelNameProblem(clean);
     if (problem) throw new Error(problem);
     if (this.labels.get(id) === clean) return { name: clean, changed: false };
-    for (const [other, n] of this.labels) if (cleanLabelName(n) === clean && other !== id) throw new Error(`a label named "${clean}" exists already`);
+    for (const [other, n] of this.labels) if (n === clean && other !== id) throw new Error(`a label named "${clean}" exists already`);
     this.labels.set(id, clean);
     this.version++;
     return { name: clean, changed: true };
@@ -835,7 +849,7 @@ export class Engine {
       }
       this.memory.setParams(this.settings);
       const gone = new Set(report?.droppedLabels ?? []);
-      this.labels = new Map(m.labels.filter((l) => !gone.has(l.id)).map((l) => [l.id, l.name]));
+      this.labels = cleanNames(m.labels.filter((l) => !gone.has(l.id)));
       return report;
     });
   }

@@ -390,80 +390,81 @@ test('phone, long and many names: the name buttons scroll instead of shrinking, 
   expect(await pageOverflow(page)).toBeLessThanOrEqual(0);
 });
 
-test('the tour can be stopped, a second tour does not write its symbols again, and a third is not cut short by the last one\'s "Your turn"', async ({ page, backend }) => {
+test.describe('guided tour', () => {
   // the tour drives the same store actions on every backend (app.spec's tour test runs on both)
-  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
-  test.setTimeout(180_000);
-  const app = new MemoryLabPage(page);
-  await app.open(backend);
-  // the visitor's own drawing and typed name come back when the tour ends
-  await app.draw(SYMBOLS.cross);
-  await app.labelInput.fill('mine');
-  const own = (await app.state()).strokes;
-  await page.getByTestId('start-tour').click();
-  await expect(page.getByTestId('tour-step')).toContainText('Step 1 of 3');
-  await page.getByTestId('stop-tour-step').click(); // the Stop in the step's text (the tab row's may be off-screen on a phone)
-  await expect(page.getByTestId('start-tour')).toBeVisible();
-  await expect(app.labelInput).toHaveValue('mine');
-  expect((await app.state()).strokes).toBe(own);
-  await page.waitForTimeout(1500);
-  expect((await app.state()).filled).toBe(0);
-  await page.getByTestId('clear').click();
-  // store the three tour symbols by hand, then run the tour: it explains, and writes nothing
-  for (const [i, name] of ['sun', 'lightning', 'fork'].entries()) {
-    await page.getByTestId('example-pick').selectOption(String(i));
-    await page.getByTestId('example-draw').click();
-    await app.waitPrediction();
-    await app.remember(name);
-  }
-  const before = await app.state();
-  await page.getByTestId('start-tour').click();
-  await expect(page.getByTestId('tour-step')).toContainText('already knows', { timeout: 60_000 });
-  await expect(page.getByTestId('tour-step')).toContainText('Your turn', { timeout: 90_000 });
-  const after = await app.state();
-  expect(after.filled).toBe(before.filled);
-  expect(after.ages).toEqual(before.ages);
-  // a second tour: the first one's "Your turn" no longer listens, so the tour's own sun is not
-  // taken for the visitor's ("Recognised..." in the middle of step 1)
-  await page.evaluate(() => {
-    const seen: string[] = ((window as unknown as { tourTexts: string[] }).tourTexts = []);
-    new MutationObserver(() => {
-      const t = document.querySelector('[data-testid=tour-step]')?.textContent;
-      if (t) seen.push(t);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  test.skip(({ backend }) => backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
+  let app: MemoryLabPage;
+  test.beforeEach(async ({ page, backend }) => {
+    test.setTimeout(180_000);
+    app = new MemoryLabPage(page);
+    await app.open(backend);
   });
-  await page.getByTestId('start-tour').click();
-  await expect(page.getByTestId('tour-step')).toContainText('Your turn', { timeout: 90_000 });
-  const texts = await page.evaluate(() => (window as unknown as { tourTexts: string[] }).tourTexts);
-  expect(texts.some((t) => t.includes('Step 1 of 3'))).toBe(true);
-  expect(texts.filter((t) => t.includes('Recognised'))).toEqual([]);
-});
 
-test('the tour never forgets a drawing to make room, and never writes over a name the visitor gave another drawing', async ({ page, backend }) => {
-  test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
-  test.setTimeout(180_000);
-  const app = new MemoryLabPage(page);
-  await app.open(backend);
-  // the visitor's zigzag is called "sun"
-  await app.draw(SYMBOLS.zigzag);
-  await app.remember('sun');
-  // a memory with room for one more drawing: the tour would store two (lightning, fork)
-  await app.setSettings({ memorySize: 2 });
-  const full = await app.state();
-  await page.getByTestId('start-tour').click();
-  await expect(page.getByTestId('tour-step')).toContainText('The tour stores 2 drawings, and the memory has room for 1 more');
-  await expect(page.getByTestId('start-tour')).toBeVisible();
-  expect(await app.state()).toMatchObject({ filled: full.filled, values: full.values, ages: full.ages });
-  // room enough: the tour leaves the visitor's "sun" as it is and turns to its lightning
-  await app.setSettings({ memorySize: 64 });
-  const before = await app.state();
-  const sunSlot = before.values.findIndex((v) => v >= 0);
-  await page.getByTestId('start-tour').click();
-  await expect(page.getByTestId('tour-step')).toContainText('“sun” is already a name in the memory, and this drawing is not recognised as it', { timeout: 60_000 });
-  await expect(page.getByTestId('tour-step')).toContainText('Your turn: draw a “lightning”', { timeout: 90_000 });
-  const after = await app.state();
-  expect(after.labels.map((l) => [l.name, l.count])).toEqual([['sun', 1], ['lightning', 1], ['fork', 1]]);
-  expect(after.values[sunSlot]).toBe(before.values[sunSlot]);
-  expect(after.ages[sunSlot]).toBe(before.ages[sunSlot] + 2); // two writes elsewhere, never merged into it
-});
+  test('the tour can be stopped, a second tour does not write its symbols again, and a third is not cut short by the last one\'s "Your turn"', async ({ page }) => {
+    // the visitor's own drawing and typed name come back when the tour ends
+    await app.draw(SYMBOLS.cross);
+    await app.labelInput.fill('mine');
+    const own = (await app.state()).strokes;
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('Step 1 of 3');
+    await page.getByTestId('stop-tour-step').click(); // the Stop in the step's text (the tab row's may be off-screen on a phone)
+    await expect(page.getByTestId('start-tour')).toBeVisible();
+    await expect(app.labelInput).toHaveValue('mine');
+    expect((await app.state()).strokes).toBe(own);
+    await page.waitForTimeout(1500);
+    expect((await app.state()).filled).toBe(0);
+    await page.getByTestId('clear').click();
+    // store the three tour symbols by hand, then run the tour: it explains, and writes nothing
+    for (const [i, name] of ['sun', 'lightning', 'fork'].entries()) {
+      await page.getByTestId('example-pick').selectOption(String(i));
+      await page.getByTestId('example-draw').click();
+      await app.waitPrediction();
+      await app.remember(name);
+    }
+    const before = await app.state();
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('already knows', { timeout: 60_000 });
+    await expect(page.getByTestId('tour-step')).toContainText('Your turn', { timeout: 90_000 });
+    const after = await app.state();
+    expect(after.filled).toBe(before.filled);
+    expect(after.ages).toEqual(before.ages);
+    // a second tour: the first one's "Your turn" no longer listens, so the tour's own sun is not
+    // taken for the visitor's ("Recognised..." in the middle of step 1)
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { tourTexts: string[] }).tourTexts = []);
+      new MutationObserver(() => {
+        const t = document.querySelector('[data-testid=tour-step]')?.textContent;
+        if (t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('Your turn', { timeout: 90_000 });
+    const texts = await page.evaluate(() => (window as unknown as { tourTexts: string[] }).tourTexts);
+    expect(texts.some((t) => t.includes('Step 1 of 3'))).toBe(true);
+    expect(texts.filter((t) => t.includes('Recognised'))).toEqual([]);
+  });
 
+  test('the tour never forgets a drawing to make room, and never writes over a name the visitor gave another drawing', async ({ page }) => {
+    // the visitor's zigzag is called "sun"
+    await app.draw(SYMBOLS.zigzag);
+    await app.remember('sun');
+    // a memory with room for one more drawing: the tour would store two (lightning, fork)
+    await app.setSettings({ memorySize: 2 });
+    const full = await app.state();
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('The tour stores 2 drawings, and the memory has room for 1 more');
+    await expect(page.getByTestId('start-tour')).toBeVisible();
+    expect(await app.state()).toMatchObject({ filled: full.filled, values: full.values, ages: full.ages });
+    // room enough: the tour leaves the visitor's "sun" as it is and turns to its lightning
+    await app.setSettings({ memorySize: 64 });
+    const before = await app.state();
+    const sunSlot = before.values.findIndex((v) => v >= 0);
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('“sun” is already a name in the memory, and this drawing is not recognised as it', { timeout: 60_000 });
+    await expect(page.getByTestId('tour-step')).toContainText('Your turn: draw a “lightning”', { timeout: 90_000 });
+    const after = await app.state();
+    expect(after.labels.map((l) => [l.name, l.count])).toEqual([['sun', 1], ['lightning', 1], ['fork', 1]]);
+    expect(after.values[sunSlot]).toBe(before.values[sunSlot]);
+    expect(after.ages[sunSlot]).toBe(before.ages[sunSlot] + 2); // two writes elsewhere, never merged into it
+  });
+});

@@ -115,6 +115,12 @@ describe('Engine (app session over the shared memory)', () => {
     expect(Array.from(after.ages)).toEqual(Array.from(before.ages));
     expect(after.labels).toEqual(before.labels);
     expect((await engine.predict(strokesToInput(CROSS))).prediction.name).toBe('cross');
+    // names of a file are kept as typed today (two spaces made one): a typed name finds them
+    const spaced = fromFile(file, engine.keySize);
+    await engine.restore({ ...spaced, labels: spaced.labels.map((l) => (l.name === 'ring' ? { ...l, name: 'ring  o' } : l)) });
+    expect(engine.labelList().map((l) => l.name)).toEqual(['ring o', 'cross']);
+    expect(engine.labelIdFor('ring o')).toBe(engine.labelList()[0].id);
+    await engine.restore(fromFile(file, engine.keySize));
     // a slot outside the memory passes nothing on
     const bad = { ...fromFile(file, engine.keySize) };
     bad.slots = bad.slots.map((s) => ({ ...s, slot: s.slot + 100 }));

@@ -137,21 +137,15 @@ export class CompareSession {
    * @param tag the app's memory version right after its write: takeBack(tag) undoes this drawing
    */
   observe(key: Float32Array, name: string, memoryCorrect: boolean, tag?: number): CompareEvent {
-    const clean = name.trim();
-    if (!clean) throw new Error('expected a class name, got an empty one');
-    if (key.length !== this.keySize) throw new Error(`expected a key of size ${this.keySize}, got ${key.length}`);
+    const clean = this.checked(key, name);
     const before = tag === undefined ? null : this.stateNow(tag);
     this.beforeLast = null;
-    const known = this.classes.get(clean);
-    const id = known?.id ?? this.nextId;
     const correct: CompareEvent['correct'] = { memory: memoryCorrect };
     const answers = [...this.learners].map(([k, l]) => [k, l.predict(key).label] as const);
     // observe only after every learner predicted: a failed observe leaves no half-learned drawing behind
-    for (const [, l] of this.learners) l.observe(key, id);
-    for (const [k, label] of answers) correct[k] = label === id;
-    if (!known) this.nextId++;
-    const event = { sightings: known?.sightings ?? 0, correct };
-    this.classes.set(clean, { id, sightings: event.sightings + 1 });
+    const c = this.learn(key, clean);
+    for (const [k, label] of answers) correct[k] = label === c.id;
+    const event = { sightings: c.sightings, correct };
     // a new array: the one before stays whole for takeBack
     this.history = [...this.history, event].slice(-MAX_HISTORY);
     this.beforeLast = before;
@@ -164,18 +158,28 @@ export class CompareSession {
    * the memory knows. Every key is checked before any learner changes.
    */
   study(items: readonly { key: Float32Array; name: string }[]): void {
-    for (const { key, name } of items) {
-      if (!name.trim()) throw new Error('expected a class name, got an empty one');
-      if (key.length !== this.keySize) throw new Error(`expected a key of size ${this.keySize}, got ${key.length}`);
-    }
+    const names = items.map(({ key, name }) => this.checked(key, name));
     this.beforeLast = null;
-    for (const { key, name } of items) {
-      const clean = name.trim();
-      const known = this.classes.get(clean);
-      const id = known?.id ?? this.nextId++;
-      for (const l of this.learners.values()) l.observe(key, id);
-      this.classes.set(clean, { id, sightings: (known?.sightings ?? 0) + 1 });
-    }
+    items.forEach(({ key }, i) => this.learn(key, names[i]));
+  }
+
+  /** A drawing's class name, trimmed, once the name and the key are checked (throws otherwise). */
+  private checked(key: Float32Array, name: string): string {
+    const clean = name.trim();
+    if (!clean) throw new Error('expected a class name, got an empty one');
+    if (key.length !== this.keySize) throw new Error(`expected a key of size ${this.keySize}, got ${key.length}`);
+    return clean;
+  }
+
+  /** Every learner observes the key under its class (known, or a new id); returns the class and its sightings before this one. */
+  private learn(key: Float32Array, name: string): { id: number; sightings: number } {
+    const known = this.classes.get(name);
+    const id = known?.id ?? this.nextId;
+    for (const l of this.learners.values()) l.observe(key, id);
+    if (!known) this.nextId++;
+    const sightings = known?.sightings ?? 0;
+    this.classes.set(name, { id, sightings: sightings + 1 });
+    return { id, sightings };
   }
 
   /** The session now, to take a change back (O(classes x keySize) per learner; never the app's memory). */

@@ -176,48 +176,37 @@ const STUDY_CHUNK = 64;
  * queued before); `why` starts the notice.
  */
 function restart(why: string) {
-  const itemsNow = () => {
+  // the memory's drawings as they are now (a Remember queued after this change must not be taught
+  // twice), oldest first; none when Compare is off, the default (then no copy of the memory is made)
+  let all: { key: Float32Array; name: string }[] = [];
+  if (sessionNow().enabled) {
     const m = getEngine().saved();
     const names = new Map(m.labels.map((l) => [l.id, l.name]));
-    return [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
-  };
-  // the memory as it is now (a Remember queued after this change must not be taught twice); no
-  // copy when Compare is off, the default
-  const items = sessionNow().enabled ? itemsNow() : null;
+    all = [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
+  }
   enqueue(async () => {
-    // Compare turned on or off, or its learners changed, while they were taught: taught again as chosen now
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const { enabled, kinds } = sessionNow();
-      const fresh = new CompareSession(getEngine().keySize, kinds);
-      let taught = 0;
-      try {
-        fresh.enabled = enabled;
-        fresh.encoder = useApp.getState().encoder ?? null;
-        if (enabled) {
-          const all = items ?? itemsNow();
-          for (let i = 0; i < all.length; i += STUDY_CHUNK) {
-            fresh.study(all.slice(i, i + STUDY_CHUNK));
-            await new Promise((r) => setTimeout(r, 0));
-          }
-          taught = all.length;
-        }
-      } catch (e) {
-        fresh.dispose();
-        throw e;
+    const fresh = new CompareSession(getEngine().keySize, sessionNow().kinds);
+    try {
+      fresh.encoder = useApp.getState().encoder ?? null;
+      for (let i = 0; i < all.length; i += STUDY_CHUNK) {
+        fresh.study(all.slice(i, i + STUDY_CHUNK));
+        await new Promise((r) => setTimeout(r, 0));
       }
-      const now = sessionNow();
-      if ((now.enabled !== enabled || now.kinds.join() !== kinds.join()) && attempt < 2) {
-        fresh.dispose();
-        continue;
-      }
-      now.dispose();
-      session = fresh;
-      const words = taught ? `, its learners taught the ${taught === 1 ? 'one stored drawing' : `${taught} stored drawings`} of the memory (oldest first)` : '';
-      refresh({ answers: null, error: null, notice: `${why}${words}` });
-      scheduleSave();
-      answerCurrent();
-      return;
+    } catch (e) {
+      fresh.dispose();
+      throw e;
     }
+    // on or off, and the learners, as chosen now (they may have changed while the learners were
+    // taught): a learner added meanwhile starts empty, as setKinds always does
+    const old = sessionNow();
+    fresh.enabled = old.enabled;
+    fresh.setKinds(old.kinds);
+    old.dispose();
+    session = fresh;
+    const words = all.length ? `, its learners taught the ${all.length === 1 ? 'one stored drawing' : `${all.length} stored drawings`} of the memory (oldest first)` : '';
+    refresh({ answers: null, error: null, notice: `${why}${words}` });
+    scheduleSave();
+    answerCurrent();
   });
 }
 

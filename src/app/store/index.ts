@@ -217,9 +217,14 @@ export async function flushSave(): Promise<void> {
  */
 function undoEndsNote(s: AppState): string {
   if (canUndoRemember(s)) return '; the last Remember can no longer be undone';
-  const offer = s.message?.action;
-  if (offer?.validFor !== undefined && offer.validFor === s.summary?.version) return '; the Undo offered before is gone';
+  if (bannerUndoOnOffer(s)) return '; the Undo offered before is gone';
   return '';
+}
+
+/** The banner offers an Undo (of a delete or a forgotten drawing) that still applies: nothing changed the memory since. */
+function bannerUndoOnOffer(s: AppState): boolean {
+  const offer = s.message?.action;
+  return offer?.validFor !== undefined && offer.validFor === s.summary?.version;
 }
 
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -446,8 +451,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const r = e.renameLabel(id, name);
       if (!r.changed) {
         // an Undo still offered on the banner stays there
-        const offer = get().message?.action;
-        if (!(offer?.validFor !== undefined && offer.validFor === get().summary?.version)) set({ message: { kind: 'info', text: `the name is unchanged ("${r.name}")` } });
+        if (!bannerUndoOnOffer(get())) set({ message: { kind: 'info', text: `the name is unchanged ("${r.name}")` } });
         return;
       }
       const why = await persist({ slots: [] });

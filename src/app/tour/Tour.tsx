@@ -29,7 +29,11 @@ export function Tour() {
   const stop = useRef(false);
   /** unsubscribes the "Your turn" listener (null: none) */
   const yourTurn = useRef<(() => void) | null>(null);
-  useEffect(() => () => yourTurn.current?.(), []);
+  const endYourTurn = () => {
+    yourTurn.current?.();
+    yourTurn.current = null;
+  };
+  useEffect(() => endYourTurn, []);
   const ready = useApp((s) => s.ready);
   const readOnly = useApp((s) => s.readOnly);
   const onDraw = useApp((s) => s.tab === 'draw');
@@ -38,8 +42,21 @@ export function Tour() {
   const run = async () => {
     if (running) return;
     // an earlier tour's "Your turn" may still be listening: it must not answer this tour's own drawing
-    yourTurn.current?.();
-    yourTurn.current = null;
+    endYourTurn();
+    const nameTaken = (name: string) => useApp.getState().summary?.labels.some((l) => l.name === name) ?? false;
+    // every symbol whose name is new takes a free slot: with too few, the tour would make room by
+    // forgetting the visitor's oldest drawings. It says so and stores nothing.
+    const summary = useApp.getState().summary;
+    const toStore = TOUR_SYMBOLS.filter((sym) => !nameTaken(sym.name)).length;
+    const free = summary ? summary.size - summary.filled : 0;
+    if (toStore > free) {
+      useApp.getState().setTab('draw'); // where the tour's text shows
+      setStep(
+        `The tour stores ${toStore} drawing${toStore === 1 ? '' : 's'}, and the memory has room for ${free} more: it would forget your oldest drawings to make room. ` +
+          'Make the memory larger (Settings) or clear it (Labels), then start the tour again.',
+      );
+      return;
+    }
     stop.current = false;
     setRunning(true);
     const pause = async (ms: number) => {
@@ -55,20 +72,6 @@ export function Tour() {
       else st.clearDrawing();
       st.setLabelDraft(before.draft);
     };
-    const nameTaken = (name: string) => useApp.getState().summary?.labels.some((l) => l.name === name) ?? false;
-    // every symbol whose name is new takes a free slot: with too few, the tour would make room by
-    // forgetting the visitor's oldest drawings. It says so and stores nothing.
-    const summary = useApp.getState().summary;
-    const toStore = TOUR_SYMBOLS.filter((sym) => !nameTaken(sym.name)).length;
-    const free = summary ? summary.size - summary.filled : 0;
-    if (toStore > free) {
-      setRunning(false);
-      setStep(
-        `The tour stores ${toStore} drawing${toStore === 1 ? '' : 's'}, and the memory has room for ${free} more: it would forget your oldest drawings to make room. ` +
-          'Make the memory larger (Settings) or clear it (Labels), then start the tour again.',
-      );
-      return;
-    }
     /** the symbols the memory recognises once the tour has run: the visitor's turn is one of them */
     const recognised: string[] = [];
     try {
@@ -168,8 +171,7 @@ export function Tour() {
       )}
       {!running && (
         <button type="button" className="link" aria-label="close the tour text" onClick={() => {
-            yourTurn.current?.();
-            yourTurn.current = null;
+            endYourTurn();
             setStep(null);
           }}>
           ×
