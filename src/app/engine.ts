@@ -97,6 +97,21 @@ export interface DeletedLabel {
   version: number;
 }
 
+/** Two names made one by Engine.mergeLabels, with what Engine.undoMerge needs to part them again. */
+export interface MergedLabels {
+  /** the name that went: its drawings are named `intoName` now */
+  from: number;
+  fromName: string;
+  /** its place in the list of names */
+  at: number;
+  into: number;
+  intoName: string;
+  /** the slots that held `from` (they hold `into` now, with their keys, ages and drawings) */
+  moved: number[];
+  /** the engine's version right after the merge: an undo is refused once it moved on */
+  version: number;
+}
+
 export type EncoderSwitchProgress = { phase: 'loading' } | { phase: 'encoding'; done: number; total: number };
 
 export interface Timed<T> {
@@ -534,6 +549,49 @@ export class Engine {
     this.labels.set(id, clean);
     this.version++;
     return { name: clean, changed: true };
+  }
+
+  /**
+   * Make two names one: every drawing of `from` is named `into` (keys, ages and drawings unchanged),
+   * and the name `from` goes. A rebuild, as a restore (a user's rare action, not a write). Throws,
+   * changing nothing, when either is unknown or they are the same.
+   */
+  mergeLabels(from: number, into: number): Promise<MergedLabels> {
+    return this.serial(async () => {
+      const fromName = this.labels.get(from);
+      const intoName = this.labels.get(into);
+      if (fromName === undefined) throw new Error(`no label with id ${from}`);
+      if (intoName === undefined) throw new Error(`no label with id ${into}`);
+      if (from === into) throw new Error(`"${fromName}" cannot be merged into itself`);
+      const saved = this.saved();
+      const moved: number[] = [];
+      const slots = saved.slots.map((s) => {
+        if (s.label !== from) return s;
+        moved.push(s.slot);
+        return { ...s, label: into };
+      });
+      await this.rebuild(slots, saved.clock);
+      const at = [...this.labels.keys()].indexOf(from);
+      this.labels.delete(from);
+      return { from, fromName, at, into, intoName, moved, version: this.version };
+    });
+  }
+
+  /**
+   * Part two merged names again exactly (the drawings that were `fromName`'s get it back), when
+   * nothing changed the memory since the merge; otherwise throws and changes nothing.
+   */
+  undoMerge(m: MergedLabels): Promise<number[]> {
+    return this.serial(async () => {
+      if (this.version !== m.version) throw new Error('the memory has changed since the merge');
+      if (this.labels.has(m.from) || [...this.labels.values()].includes(m.fromName)) throw new Error(`a label "${m.fromName}" exists again`);
+      if (this.labels.get(m.into) !== m.intoName) throw new Error(`"${m.intoName}" is no longer there`);
+      const saved = this.saved();
+      const back = new Set(m.moved);
+      await this.rebuild(saved.slots.map((s) => (back.has(s.slot) ? { ...s, label: m.from } : s)), saved.clock);
+      this.putLabelBack(m.from, m.fromName, m.at);
+      return m.moved;
+    });
   }
 
   /**

@@ -329,7 +329,7 @@ test.describe('full flows', () => {
     await expect.poll(async () => (await app.state()).strokes).toBe(1);
   });
 
-  test('names: spaces inside count once, another case is another name (said); a rename is followed by the write report, an unchanged one changes nothing', async ({ page }) => {
+  test('names: spaces inside count once, another case is another name (said); a rename is followed by the write report, an unchanged one changes nothing, one to a taken name merges after asking', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('a  b');
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['a b']);
@@ -352,6 +352,21 @@ test.describe('full flows', () => {
     await app.tab('draw');
     await expect(app.writeReport).toContainText('Remembered “plus” as a new memory');
     await expect(page.getByTestId('write-other-case')).toHaveCount(0);
+    // a rename to a name another label has asks first, then makes the two one; Undo parts them
+    await app.tab('labels');
+    await page.locator('[data-testid=label-row][data-label=plus]').getByTestId('rename').click();
+    await page.getByTestId('rename-input').fill('a b');
+    await page.getByTestId('rename-input').press('Enter');
+    await expect(page.getByTestId('merge-confirm')).toContainText('“a b” is a name already (1 drawing)');
+    expect((await app.state()).labels.length).toBe(2); // nothing changed before the answer
+    await page.getByTestId('confirm-merge').click();
+    await expect(app.message).toContainText('"plus" merged into "a b"');
+    await expect(page.getByTestId('label-row')).toHaveCount(1);
+    await expect(page.locator('[data-testid=label-row][data-label="a b"]')).toHaveAttribute('data-count', '2');
+    await expect(page.getByTestId('message-action')).toBeFocused();
+    await page.getByTestId('message-action').click();
+    await expect(app.message).toContainText('"plus" is back with its 1 stored drawing');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['a b', 'plus']);
   });
 
   test('the key map keeps two identical drawings under different names apart and centred', async ({ page }) => {

@@ -210,6 +210,36 @@ test.describe('Compare mode', () => {
     await expect(app.answer('memory')).toContainText('below the cut-off 0.60');
   });
 
+  test('two names merged (and parted by Undo): the comparison starts again, its learners know the names the memory has', async ({ page, backend }) => {
+    const app = new ComparePage(page);
+    await app.open(backend);
+    await app.openCompareTab();
+    await page.getByTestId('compare-toggle').check();
+    await app.tab('draw');
+    await app.draw(SYMBOLS.ring);
+    await app.remember('Ring');
+    await app.draw(variant(SYMBOLS.ring, 3));
+    await app.remember('ring');
+    await app.flush();
+    expect((await app.compare()).hebbian.map((r) => r.name).sort()).toEqual(['Ring', 'ring']);
+    await app.tab('labels');
+    await page.locator('[data-testid=label-row][data-label=Ring]').getByTestId('rename').click();
+    await page.getByTestId('rename-input').fill('ring');
+    await page.getByTestId('rename-input').press('Enter');
+    await page.getByTestId('confirm-merge').click();
+    await expect(app.message).toContainText('"Ring" merged into "ring"');
+    await app.flush();
+    // one class of two drawings (a delete of "Ring" would have left one drawing, or two classes)
+    expect((await app.compare()).hebbian.map((r) => [r.name, r.count])).toEqual([['ring', 2]]);
+    await app.openCompareTab();
+    await expect(page.getByTestId('compare-notice')).toContainText('"Ring" merged into "ring": the comparison started again, its learners taught the 2 stored drawings');
+    await app.tab('labels');
+    await page.getByTestId('message-action').click();
+    await expect(app.message).toContainText('"Ring" is back');
+    await app.flush();
+    expect((await app.compare()).hebbian.map((r) => [r.name, r.count]).sort()).toEqual([['Ring', 1], ['ring', 1]]);
+  });
+
   test('a second tab shows the comparison the first saves, cannot change it, and takes it over when the first closes', async ({ page, context, backend }) => {
     test.setTimeout(180_000);
     const a = new ComparePage(page);

@@ -177,6 +177,37 @@ describe('Engine (app session over the shared memory)', () => {
     expect(tf.memory().numTensors).toBe(n);
   });
 
+  it('merges two names into one (keys, ages and drawings kept) and parts them again exactly', async () => {
+    await engine.clear();
+    await engine.remember(strokesToInput(RING), 'Ring');
+    await engine.remember(strokesToInput(CROSS), 'cross');
+    await engine.remember(strokesToInput(ZIGZAG), 'ring');
+    const [upper, cross, lower] = engine.labelList();
+    const before = engine.saved();
+    const n = tf.memory().numTensors;
+    const m = await engine.mergeLabels(upper.id, lower.id);
+    expect(m).toMatchObject({ fromName: 'Ring', intoName: 'ring', at: 0, moved: [0] });
+    expect(engine.labelList()).toEqual([{ id: cross.id, name: 'cross', count: 1 }, { id: lower.id, name: 'ring', count: 2 }]);
+    const merged = engine.saved();
+    // only the label changed: the same slots, keys, ages and drawings, the same write clock
+    expect(merged.clock).toBe(before.clock);
+    expect(merged.slots.map((s) => ({ ...s, label: s.label === lower.id ? upper.id : s.label })).filter((s) => s.slot === 0)).toEqual(before.slots.filter((s) => s.slot === 0));
+    expect(merged.slots.map((s) => [s.slot, s.age])).toEqual(before.slots.map((s) => [s.slot, s.age]));
+    expect((await engine.predict(strokesToInput(RING))).prediction.name).toBe('ring');
+    await engine.undoMerge(m);
+    expect(engine.labelList()).toEqual([upper, cross, lower]);
+    expect(engine.saved().slots).toEqual(before.slots);
+    expect((await engine.predict(strokesToInput(RING))).prediction.name).toBe('Ring');
+    expect(tf.memory().numTensors).toBe(n);
+    // refused, nothing changed: an unknown name, a name into itself, an undo after another change
+    await expect(engine.mergeLabels(upper.id, 999)).rejects.toThrow(/no label with id 999/);
+    await expect(engine.mergeLabels(upper.id, upper.id)).rejects.toThrow(/into itself/);
+    const again = await engine.mergeLabels(upper.id, lower.id);
+    await engine.remember(strokesToInput(CROSS), 'cross');
+    await expect(engine.undoMerge(again)).rejects.toThrow(/changed since the merge/);
+    expect(engine.labelList().map((l) => l.name)).toEqual(['cross', 'ring']);
+  });
+
   it('keeps no second copy of the memory: saves, autosave records and views read the memory itself', async () => {
     const big = await start(4096);
     try {

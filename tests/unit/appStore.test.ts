@@ -195,6 +195,31 @@ describe('store: every change is saved before it is shown', () => {
     expect(saved.slots.length).toBe(1);
   });
 
+  it('merging two names is saved, says what it did, and its Undo parts them again (saved too)', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'Ring');
+    await rememberDrawing(CROSS, 'ring');
+    const [upper, lower] = engine.labelList();
+    const relabelledBefore = st().relabelled;
+    expect(await st().mergeLabels(upper.id, lower.id)).toBe(true);
+    expect(st().message?.text).toBe('"Ring" merged into "ring": its 1 stored drawing is named "ring" now (2 drawings in all); the last Remember can no longer be undone');
+    expect(st().relabelled).not.toBe(relabelledBefore);
+    expect(st().lastUndo).toBeNull();
+    let saved = await savedNow();
+    expect(saved.labels).toEqual([{ id: lower.id, name: 'ring' }]);
+    expect(saved.slots.map((x) => x.label)).toEqual([lower.id, lower.id]);
+    st().message!.action!.run();
+    await expect.poll(() => st().message?.text).toBe('"Ring" is back with its 1 stored drawing, apart from "ring"');
+    await expect.poll(() => st().busy).toBe(false);
+    saved = await savedNow();
+    expect(saved.labels).toEqual([{ id: upper.id, name: 'Ring' }, { id: lower.id, name: 'ring' }]);
+    expect(saved.slots.map((x) => x.label)).toEqual([upper.id, lower.id]);
+    // refused with its reason, nothing changed
+    expect(await st().mergeLabels(upper.id, upper.id)).toBe(false);
+    expect(st().message?.text).toBe('not merged: "Ring" cannot be merged into itself');
+    expect(engine.labelList().length).toBe(2);
+  });
+
   it('Undo this Remember takes a write back exactly, in each case of the update rule; saved; refused once the memory changed', async () => {
     const view = (m: SavedMemory) => ({
       clock: m.clock,

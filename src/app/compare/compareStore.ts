@@ -241,6 +241,12 @@ function onAppChange(s: AppState, prev: AppState) {
     restart(`the memory was replaced by ${IMPORT_WORDS[s.replaced.by].what}: the comparison started again`);
     return;
   }
+  // two names made one (or parted again): the learners hold them as classes of their own, which
+  // cannot be merged or split faithfully (a Hebbian row, a prototype): they learn the memory again
+  if (s.relabelled && s.relabelled !== prev.relabelled) {
+    restart(`${s.relabelled.what}: the comparison started again`);
+    return;
+  }
   const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;
   // a name gone with one drawing (a Remember taken back, a drawing forgotten) is not a user's
   // delete: a Remember taken back is taken back from the learners too (below), exactly; a drawing

@@ -154,7 +154,7 @@ function WriteReport() {
         )}
         {otherCase && (
           <span className="muted" data-testid="write-other-case">
-            {' '}“{otherCase}” is another name: upper and lower case make different names.
+            {' '}“{otherCase}” is another name: upper and lower case make different names (to make them one, rename one to the other under Labels).
           </span>
         )}
       </p>

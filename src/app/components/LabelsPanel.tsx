@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { getEngine, useApp } from '../store';
+import { cleanLabelName } from '../persist';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
 import { SharePanel } from './SharePanel';
@@ -31,11 +32,14 @@ export function LabelsPanel() {
     return out;
   }, [summary]);
   const rename = useApp((s) => s.renameLabel);
+  const merge = useApp((s) => s.mergeLabels);
   const del = useApp((s) => s.deleteLabel);
   const clearMemory = useApp((s) => s.clearMemory);
   const [editing, setEditing] = useState<number | null>(null);
   const [draft, setDraft] = useState('');
   const [confirming, setConfirming] = useState(false);
+  // a rename to a name another label has: asked first, then the two names are made one
+  const [merging, setMerging] = useState<{ from: LabelInfo; into: LabelInfo } | null>(null);
   const [filter, setFilter] = useState('');
   // a memory can hold many thousands of names: render a page of them, find the rest by name
   const matching = filter ? labels.filter((l) => l.name.toLowerCase().includes(filter.toLowerCase())) : labels;
@@ -81,6 +85,11 @@ export function LabelsPanel() {
                     <form
                       onSubmit={(e) => {
                         e.preventDefault();
+                        const taken = labels.find((o) => o.id !== l.id && o.name === cleanLabelName(draft));
+                        if (taken) {
+                          setMerging({ from: l, into: taken });
+                          return;
+                        }
                         // the field stays open with its text when the name is refused
                         void rename(l.id, draft).then((ok) => ok && setEditing(null));
                       }}
@@ -90,10 +99,46 @@ export function LabelsPanel() {
                         data-testid="rename-input"
                         value={draft}
                         autoFocus
-                        onChange={(e) => setDraft(e.target.value)}
+                        onChange={(e) => {
+                          setDraft(e.target.value);
+                          setMerging(null);
+                        }}
                         onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), setEditing(null))}
                       />
                       <button type="submit">Save</button>
+                      {merging?.from.id === l.id && (
+                        <div role="alertdialog" aria-labelledby="merge-h" className="confirm" data-testid="merge-confirm">
+                          <p id="merge-h">
+                            “{merging.into.name}” is a name already ({merging.into.count} {merging.into.count === 1 ? 'drawing' : 'drawings'}). Make the two one name? The{' '}
+                            {merging.from.count === 1 ? 'drawing' : `${merging.from.count} drawings`} of “{merging.from.name}” will be named “{merging.into.name}”, and “{merging.from.name}” goes.
+                          </p>
+                          <button
+                            type="button"
+                            data-testid="confirm-merge"
+                            onClick={() => {
+                              const { from, into } = merging;
+                              setMerging(null);
+                              void merge(from.id, into.id).then((ok) => {
+                                if (!ok) return;
+                                setEditing(null);
+                                focusMessageAction();
+                              });
+                            }}
+                          >
+                            Merge into “{merging.into.name}”
+                          </button>
+                          <button
+                            type="button"
+                            autoFocus
+                            onClick={() => {
+                              setMerging(null);
+                              requestAnimationFrame(() => document.querySelector<HTMLElement>('[data-testid=rename-input]')?.focus());
+                            }}
+                          >
+                            Cancel
+                          </button>
+                        </div>
+                      )}
                     </form>
                   ) : (
                     l.name
@@ -108,6 +153,7 @@ export function LabelsPanel() {
                     onClick={() => {
                       setEditing(l.id);
                       setDraft(l.name);
+                      setMerging(null);
                     }}
                   >
                     Rename

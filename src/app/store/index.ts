@@ -6,7 +6,7 @@ import { create, type StateCreator } from 'zustand';
 import { EmptyDrawingError } from '../../preprocess';
 import type { EncoderEntry } from '../../encoder';
 import { strokesToInput, type Stroke, type StrokePoint } from '../../strokes';
-import { Engine, type DeletedLabel, type WriteUndo } from '../engine';
+import { Engine, type DeletedLabel, type MergedLabels, type WriteUndo } from '../engine';
 import {
   asideToText,
   changeChannel,
@@ -123,12 +123,18 @@ export interface MemorySlice {
   takenBack: { version: number } | null;
   /** the last time the memory was replaced whole (an imported file, a link, a copy kept aside): a new object each time */
   replaced: { by: ImportSource } | null;
+  /** the last time two names were made one, or parted again (its Undo): says what happened; a new object each time */
+  relabelled: { what: string } | null;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<boolean>;
   /** Forget one stored drawing (its slot; the name too if it was the last); its message offers Undo. */
   forgetSlot: (slot: number) => Promise<boolean>;
   /** Put back a label deleted by deleteLabel or a drawing forgotten by forgetSlot (the message's Undo), if the memory has not changed since. */
   undoDelete: (deleted: DeletedLabel) => Promise<boolean>;
+  /** Name every drawing of label `from` as label `into` (two names for one symbol); its message offers Undo. */
+  mergeLabels: (from: number, into: number) => Promise<boolean>;
+  /** Part names merged by mergeLabels again (the message's Undo), if the memory has not changed since. */
+  undoMerge: (merged: MergedLabels) => Promise<boolean>;
   clearMemory: () => Promise<boolean>;
   exportText: () => string;
   /** Replace the memory by a memory file's text (validated; on error nothing changes). `source` words the message. */
@@ -378,6 +384,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   namesGoneWithADrawing: 0,
   takenBack: null,
   replaced: null,
+  relabelled: null,
   lastFallback: null,
   readOnly: false,
   rescued: null,
@@ -475,6 +482,34 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
           action: { label: 'Undo', run: () => void get().undoDelete(deleted), validFor: deleted.version },
         },
       });
+      get().requestPrediction();
+    }),
+  mergeLabels: (from, into) =>
+    memoryChange('not merged', async (e) => {
+      const undoEnds = undoEndsNote(get());
+      const m = await e.mergeLabels(from, into);
+      const why = await persist({ slots: m.moved });
+      const now = e.labelList().find((l) => l.id === into)?.count ?? 0;
+      const what = `"${m.fromName}" merged into "${m.intoName}"`;
+      set({
+        summary: e.summary(),
+        lastWrite: null,
+        lastUndo: null,
+        relabelled: { what },
+        message: {
+          kind: why ? 'warning' : 'info',
+          text: `${what}: its ${count(m.moved.length, 'stored drawing')} ${m.moved.length === 1 ? 'is' : 'are'} named "${m.intoName}" now (${count(now, 'drawing')} in all)${undoEnds}${notSaved(why)}`,
+          action: { label: 'Undo', run: () => void get().undoMerge(m), validFor: m.version },
+        },
+      });
+      get().requestPrediction();
+    }),
+  undoMerge: (m) =>
+    memoryChange(`"${m.fromName}" not parted from "${m.intoName}"`, async (e) => {
+      const slots = await e.undoMerge(m);
+      const why = await persist({ slots });
+      const what = `"${m.fromName}" is back with its ${count(slots.length, 'stored drawing')}, apart from "${m.intoName}"`;
+      set({ summary: e.summary(), relabelled: { what }, message: { kind: why ? 'warning' : 'info', text: `${what}${notSaved(why)}` } });
       get().requestPrediction();
     }),
   forgetSlot: (slot) =>
