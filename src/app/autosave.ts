@@ -333,6 +333,28 @@ export async function deleteAside(key: number): Promise<void> {
  * A memory file's text for a copy put aside: the file format when its records have that shape,
  * otherwise the records as JSON (typed arrays as base64), so that nothing in it is lost.
  */
+/**
+ * The names of a copy kept aside, plus a made-up one ("unnamed 3") for each label id its drawings
+ * hold that has none: an autosave an older version left behind a failed save could hold a deleted
+ * name's drawing, which made the whole copy refused; so it opens, and the name can be changed.
+ */
+function withStrayLabelsNamed(labels: unknown, slots: unknown[]): unknown {
+  if (!Array.isArray(labels)) return labels;
+  const ids = new Set(labels.map((l) => (l as { id?: unknown })?.id));
+  const names = new Set(labels.map((l) => (l as { name?: unknown })?.name));
+  const out = [...labels];
+  for (const r of slots) {
+    const id = (r as Partial<SlotRecord> | null)?.label;
+    if (typeof id !== 'number' || ids.has(id)) continue;
+    let name = `unnamed ${id}`;
+    for (let n = 2; names.has(name); n++) name = `unnamed ${id} (${n})`;
+    ids.add(id);
+    names.add(name);
+    out.push({ id, name });
+  }
+  return out;
+}
+
 export function asideToText(copy: AsideCopy): string {
   const replacer = (_k: string, v: unknown) =>
     v instanceof Float32Array || v instanceof Uint8Array || v instanceof Int32Array
@@ -355,7 +377,7 @@ export function asideToText(copy: AsideCopy): string {
       settings: meta.settings,
       size: meta.size,
       keySize: meta.keySize,
-      labels: meta.labels,
+      labels: withStrayLabelsNamed(meta.labels, st.slots),
       slots: st.slots.map((r) => {
         const s = (r ?? {}) as Partial<SlotRecord>;
         return {

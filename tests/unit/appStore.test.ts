@@ -4,7 +4,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/app/engine';
-import { asideToText, readAside, readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
+import { asideToText, metaOf, readAside, readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { fromFileText, toFile, type SavedMemory } from '../../src/app/persist';
 import { flushSave, refusalNow, restoreSaved, useApp } from '../../src/app/store';
 import { DEFAULT_SETTINGS, SETTING_BOUNDS } from '../../src/app/types';
@@ -193,6 +193,52 @@ describe('store: every change is saved before it is shown', () => {
     const saved = await savedNow();
     expect(saved.labels).toEqual([{ id: 0, name: 'circle' }]);
     expect(saved.slots.length).toBe(1);
+  });
+
+  it('after a failed save the next save writes the whole memory: a failed delete leaves no stale drawing behind to damage the autosave', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    // storage refuses every write for a while (a full disk, a browser error)
+    const proto = globalThis.IDBDatabase.prototype;
+    const transaction = proto.transaction;
+    proto.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      if (args[1] === 'readwrite') throw new DOMException('the disk is full', 'QuotaExceededError');
+      return transaction.apply(this, args);
+    } as typeof transaction;
+    try {
+      expect(await st().deleteLabel(engine.labelList()[1].id)).toBe(true);
+      expect(st().message?.text).toMatch(/deleted "cross" .*but it is not saved: could not save to IndexedDB \(the disk is full\)/);
+    } finally {
+      proto.transaction = transaction;
+    }
+    // the ring again: averaged into its slot, a change of that slot alone; the stored copy must not
+    // keep the deleted cross's record (a label it no longer has: "the autosave is damaged")
+    expect(await rememberDrawing(RING, 'ring')).toBe(true);
+    expect(st().lastWrite?.case).toBe('update');
+    expect(st().message).toBeNull();
+    const saved = await savedNow();
+    const now = engine.saved();
+    expect(saved.labels).toEqual(now.labels);
+    expect(saved.slots.map((x) => [x.slot, x.label, x.age])).toEqual(now.slots.map((x) => [x.slot, x.label, x.age]));
+    expect(saved.slots.length).toBe(1);
+  });
+
+  it('a copy kept aside whose drawings hold a label with no name (left by an older version after a failed save) opens, the drawing under a made-up name', async () => {
+    await st().clearMemory();
+    await rememberDrawing(RING, 'ring');
+    await rememberDrawing(CROSS, 'cross');
+    const now = engine.saved();
+    const meta = metaOf(now);
+    const [ring, cross] = engine.labelList();
+    const stored = {
+      kind: 'slots' as const,
+      meta: { ...meta, labels: meta.labels.filter((l) => l.id !== cross.id) },
+      slots: now.slots.map((x) => ({ slot: x.slot, label: x.label, time: meta.clock - x.age, key: x.key, thumb: x.thumb })),
+    };
+    const back = fromFileText(asideToText({ at: '2026-12-06T12:00:00.000Z', reason: 'the autosave is damaged', stored }), engine.keySize);
+    expect(back.labels).toEqual([{ id: ring.id, name: 'ring' }, { id: cross.id, name: `unnamed ${cross.id}` }]);
+    expect(back.slots.map((x) => x.label)).toEqual(now.slots.map((x) => x.label));
   });
 
   it('merging two names is saved, says what it did, and its Undo parts them again (saved too)', async () => {

@@ -184,6 +184,7 @@ export function getEngine(): Engine {
 export function attachEngine(e: Engine): void {
   engine = e;
   saveBlocked = null;
+  saveBehind = false;
   useApp.setState({ ready: true, readOnly: false, busy: false, settings: { ...e.settings }, backend: e.backend, summary: e.summary(), message: null, encoder: e.encoderEntry.name });
 }
 
@@ -192,6 +193,12 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 // ---- autosave: every change is written (one transaction) before the app shows it ----
 /** why changes are not saved (null: they are) */
 let saveBlocked: string | null = null;
+/**
+ * a save failed (storage full, a browser error): the stored copy is behind the memory on screen, so
+ * the next save writes the whole memory, not only its own change (slot records a failed delete left
+ * behind would otherwise come back, or damage the autosave, on the next start)
+ */
+let saveBehind = false;
 let saveChain: Promise<unknown> = Promise.resolve();
 let channel: ReturnType<typeof changeChannel> | null = null;
 
@@ -203,12 +210,16 @@ function persist(change: Change): Promise<string | null> {
   if (!e) return Promise.resolve(null);
   if (saveBlocked) return Promise.resolve(saveBlocked);
   const run = async () => {
-    if ('whole' in change) await writeWholeMemory(e.saved());
+    if ('whole' in change || saveBehind) await writeWholeMemory(e.saved());
     else await writeSlotChange(metaOf(e.savedMeta()), change.slots.map((s) => e.slotRecord(s)), change.removed ?? []);
+    saveBehind = false;
     channel?.post();
     return null;
   };
-  const p = saveChain.then(run, run).catch((err) => `could not save to IndexedDB (${errorText(err)})`);
+  const p = saveChain.then(run, run).catch((err) => {
+    saveBehind = true;
+    return `could not save to IndexedDB (${errorText(err)})`;
+  });
   saveChain = p;
   return p;
 }
