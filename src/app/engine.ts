@@ -481,12 +481,11 @@ export class Engine {
       const enc = key ? { value: key, ms: 0 } : await this.encode(input);
       const t0 = now();
       const lossOut = this.filled() > 0 ? await this.memory.loss(enc.value, label) : null;
-      const nameOfSlot = (slot: number) => {
-        const v = slot >= 0 ? this.memory.slotAt(slot).value : -1;
-        return v >= 0 ? this.labelName(v) : null;
-      };
-      const npName = lossOut ? nameOfSlot(lossOut.np) : null;
-      const nbName = lossOut ? nameOfSlot(lossOut.nb) : null;
+      const labelOfSlot = (slot: number) => (slot >= 0 ? this.memory.slotAt(slot).value : -1);
+      const npLabel = lossOut ? labelOfSlot(lossOut.np) : -1;
+      const nbLabel = lossOut ? labelOfSlot(lossOut.nb) : -1;
+      const npName = npLabel >= 0 ? this.labelName(npLabel) : null;
+      const nbName = nbLabel >= 0 ? this.labelName(nbLabel) : null;
       const w = await this.memory.write(enc.value, label);
       const writeMs = now() - t0;
       const oldThumb = this.thumbOf(w.slot);
@@ -520,6 +519,8 @@ export class Engine {
           loss: lossOut ? lossOut.loss : null,
           np: lossOut ? lossOut.np : -1,
           nb: lossOut ? lossOut.nb : -1,
+          npLabel,
+          nbLabel,
           npName,
           nbName,
           touched: [w.slot],

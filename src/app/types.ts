@@ -136,7 +136,9 @@ export interface WriteView {
   loss: number | null;
   np: number;
   nb: number;
-  /** labels of np and nb before the write (null: none) */
+  /** labels of np and nb before the write (-1 / null: none), their ids and their names then */
+  npLabel: number;
+  nbLabel: number;
   npName: string | null;
   nbName: string | null;
   /** slots whose content changed */

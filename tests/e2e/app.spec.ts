@@ -84,7 +84,7 @@ test.describe('full flows', () => {
     expect(z.write.case).toBe('new');
     expect(z.write.slot).toBe(ring.write.slot);
     expect(z.write.evicted?.name).toBe('ring');
-    await expect(app.page.getByTestId('write-evicted')).toContainText('(“ring”, 1 write ago). That was the last drawing of “ring”: the memory no longer knows that name');
+    await expect(app.page.getByTestId('write-evicted')).toContainText('a drawing of “ring” (stored 1 write ago). That was the last drawing of “ring”: the memory no longer knows that name');
     const s = await app.state();
     expect(s.filled).toBe(2);
     expect(s.labels.map((l) => l.name).sort()).toEqual(['cross', 'zigzag']);
@@ -329,7 +329,7 @@ test.describe('full flows', () => {
     await expect.poll(async () => (await app.state()).strokes).toBe(1);
   });
 
-  test('names: spaces inside count once, another case is another name (said); a rename is followed by the write report, an unchanged one changes nothing, one to a taken name merges after asking', async ({ page }) => {
+  test('names: spaces inside count once, another case is another name (said); a rename is followed by the write report, an unchanged one changes nothing, one to a taken name merges after asking; the loss’s neighbours follow a rename', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('a  b');
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['a b']);
@@ -352,21 +352,29 @@ test.describe('full flows', () => {
     await app.tab('draw');
     await expect(app.writeReport).toContainText('Remembered “plus” as a new memory');
     await expect(page.getByTestId('write-other-case')).toHaveCount(0);
+    // the loss's negative neighbour (the ring, "a b") follows a rename too
+    await app.tab('labels');
+    await page.locator('[data-testid=label-row][data-label="a b"]').getByTestId('rename').click();
+    await page.getByTestId('rename-input').fill('ab');
+    await page.getByTestId('rename-input').press('Enter');
+    await app.tab('draw');
+    await page.getByText('What happened in the memory').click();
+    await expect(page.getByTestId('write-loss')).toContainText('(“ab”)');
     // a rename to a name another label has asks first, then makes the two one; Undo parts them
     await app.tab('labels');
     await page.locator('[data-testid=label-row][data-label=plus]').getByTestId('rename').click();
-    await page.getByTestId('rename-input').fill('a b');
+    await page.getByTestId('rename-input').fill('ab');
     await page.getByTestId('rename-input').press('Enter');
-    await expect(page.getByTestId('merge-confirm')).toContainText('“a b” is a name already (1 drawing)');
+    await expect(page.getByTestId('merge-confirm')).toContainText('“ab” is a name already (1 drawing)');
     expect((await app.state()).labels.length).toBe(2); // nothing changed before the answer
     await page.getByTestId('confirm-merge').click();
-    await expect(app.message).toContainText('"plus" merged into "a b"');
+    await expect(app.message).toContainText('"plus" merged into "ab"');
     await expect(page.getByTestId('label-row')).toHaveCount(1);
-    await expect(page.locator('[data-testid=label-row][data-label="a b"]')).toHaveAttribute('data-count', '2');
+    await expect(page.locator('[data-testid=label-row][data-label=ab]')).toHaveAttribute('data-count', '2');
     await expect(page.getByTestId('message-action')).toBeFocused();
     await page.getByTestId('message-action').click();
     await expect(app.message).toContainText('"plus" is back with its 1 stored drawing');
-    expect((await app.state()).labels.map((l) => l.name)).toEqual(['a b', 'plus']);
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['ab', 'plus']);
   });
 
   test('the key map keeps two identical drawings under different names apart and centred', async ({ page }) => {

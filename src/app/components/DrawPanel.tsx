@@ -145,7 +145,7 @@ function WriteReport() {
             Remembered “{name}” as a new memory
             {evicted ? (
               <span data-testid="write-evicted">
-                , replacing an old one (“{evicted.name}”, {Math.round(evicted.age)} {Math.round(evicted.age) === 1 ? 'write' : 'writes'} ago)
+                , replacing a drawing of “{evicted.name}” (stored {Math.round(evicted.age)} {Math.round(evicted.age) === 1 ? 'write' : 'writes'} ago)
                 {evicted.lastOfName ? `. That was the last drawing of “${evicted.name}”: the memory no longer knows that name` : ''}
               </span>
             ) : null}
@@ -189,7 +189,7 @@ function WriteReport() {
             {evicted ? `, evicting “${evicted.name}” (age ${Math.round(evicted.age)})` : ', which was empty'}
             {evicted &&
               (ageNoise > 0
-                ? ': the oldest by age plus a little random noise (the paper’s rule; Settings → Age noise), so not always the very oldest'
+                ? `: the oldest by age plus a random 0 to ${ageNoise} writes (the paper’s rule; Settings → Age noise), so not always the very oldest; in a small memory it can be a young one`
                 : ': the oldest slot')}
             .
           </p>
@@ -200,8 +200,8 @@ function WriteReport() {
             <>
               {' '}
               = [q·K[n<sub>b</sub>] − q·K[n<sub>p</sub>] + α]<sub>+</sub> with positive neighbour n<sub>p</sub> ={' '}
-              {w.np >= 0 ? `slot ${w.np} (“${w.npName}”)` : 'none (no slot held this label)'} and negative neighbour n<sub>b</sub> ={' '}
-              {w.nb >= 0 ? `slot ${w.nb} (“${w.nbName}”)` : 'none'}
+              {w.np >= 0 ? `slot ${w.np} (“${nameNow(w.npLabel, w.npName ?? '')}”)` : 'none (no slot held this label)'} and negative neighbour n<sub>b</sub> ={' '}
+              {w.nb >= 0 ? `slot ${w.nb} (“${nameNow(w.nbLabel, w.nbName ?? '')}”)` : 'none'}
             </>
           )}
         </p>

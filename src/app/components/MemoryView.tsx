@@ -187,7 +187,7 @@ function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Flo
   }, [version]);
   return (
     <figure data-testid="age-histogram">
-      <figcaption>ages of the filled slots: how many slots (height) have each age (across: writes since the slot was last written; the oldest is replaced first)</figcaption>
+      <figcaption>ages of the filled slots: how many slots (height) have each age (across: writes since the slot was last written; the oldest are replaced first, give or take the age noise)</figcaption>
       <ResponsiveContainer width="100%" height={180}>
         <BarChart data={data}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
