@@ -240,6 +240,30 @@ test.describe('Compare mode', () => {
     expect((await app.compare()).hebbian.map((r) => [r.name, r.count]).sort()).toEqual([['Ring', 1], ['ring', 1]]);
   });
 
+  test('names a smaller memory forgets stay in the learners, as evicted ones do (what the comparison is about)', async ({ page, backend }) => {
+    const app = new ComparePage(page);
+    await app.open(backend);
+    await app.openCompareTab();
+    await page.getByTestId('compare-toggle').check();
+    await app.tab('draw');
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    await app.flush();
+    await app.tab('settings');
+    await page.getByTestId('setting-memorySize').fill('1');
+    await page.getByTestId('apply-settings').click();
+    await page.getByTestId('confirm-shrink').click();
+    await expect(app.message).toContainText('settings applied; 1 drawing forgotten (the oldest)');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['cross']);
+    await app.flush();
+    expect((await app.compare()).hebbian.map((r) => r.name).sort()).toEqual(['cross', 'ring']);
+    await app.tab('draw');
+    await app.draw(variant(SYMBOLS.ring, 3));
+    await expect(app.answer('hebbian')).toHaveAttribute('data-name', 'ring');
+  });
+
   test('a second tab shows the comparison the first saves, cannot change it, and takes it over when the first closes', async ({ page, context, backend }) => {
     test.setTimeout(180_000);
     const a = new ComparePage(page);

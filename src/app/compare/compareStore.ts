@@ -248,10 +248,11 @@ function onAppChange(s: AppState, prev: AppState) {
     return;
   }
   const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;
-  // a name gone with one drawing (a Remember taken back, a drawing forgotten) is not a user's
-  // delete: a Remember taken back is taken back from the learners too (below), exactly; a drawing
-  // forgotten later stays in them (they cannot forget one drawing among others)
-  const withADrawing = s.namesGoneWithADrawing !== prev.namesGoneWithADrawing;
+  // a name gone with one drawing (a Remember taken back, a drawing forgotten) or with the oldest
+  // drawings a smaller memory forgot is not a user's delete: a Remember taken back is taken back
+  // from the learners too (below), exactly; a drawing forgotten later stays in them (they cannot
+  // forget one drawing among others), and so do the names a smaller memory dropped, as evicted ones
+  const notDeleted = s.namesGoneNotDeleted !== prev.namesGoneNotDeleted;
   // labels renamed or deleted by the user (a label the memory evicted stays in the learners)
   const before = new Map((prev.summary?.labels ?? []).map((l) => [l.id, l.name]));
   const after = new Map((s.summary?.labels ?? []).map((l) => [l.id, l.name]));
@@ -268,7 +269,7 @@ function onAppChange(s: AppState, prev: AppState) {
           useCompare.setState({ error: `the learners keep "${name}": ${e instanceof Error ? e.message : String(e)}` });
         }
       });
-    } else if (now === undefined && !newWrite && !withADrawing) {
+    } else if (now === undefined && !newWrite && !notDeleted) {
       // tagged with the memory's version after the delete: its Undo puts the class back (below)
       changes.push(() => session!.deleteClass(name, deleteTag));
     }

@@ -115,10 +115,11 @@ export interface MemorySlice {
   /** Take the last Remember back, if the memory has not changed since. */
   undoRemember: () => Promise<boolean>;
   /**
-   * how many times a name went with one drawing (a Remember taken back, a drawing forgotten): not a
-   * user's delete of the name, so the Compare learners keep its class (they cannot forget one drawing)
+   * how many times names went other than by the user's Delete (a Remember taken back, a drawing
+   * forgotten, the oldest drawings forgotten by a smaller memory): the Compare learners keep their
+   * classes (they cannot forget one drawing; what the memory drops is what they are compared on)
    */
-  namesGoneWithADrawing: number;
+  namesGoneNotDeleted: number;
   /** the last change taken back (a Remember, a delete, a forgotten drawing): the engine's version right after it (a new object each time) */
   takenBack: { version: number } | null;
   /** the last time the memory was replaced whole (an imported file, a link, a copy kept aside): a new object each time */
@@ -392,7 +393,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   summary: null,
   lastWrite: null,
   lastUndo: null,
-  namesGoneWithADrawing: 0,
+  namesGoneNotDeleted: 0,
   takenBack: null,
   replaced: null,
   relabelled: null,
@@ -446,7 +447,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         set({
           lastWrite: null,
           lastUndo: null,
-          namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
+          namesGoneNotDeleted: get().namesGoneNotDeleted + 1,
           takenBack: { version: u.write.version },
           summary: e.summary(),
           message: {
@@ -529,7 +530,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const forgotten = await e.forgetSlot(slot);
       const why = await persist({ slots: [], removed: forgotten.slots.map((x) => x.slot) });
       set({
-        namesGoneWithADrawing: get().namesGoneWithADrawing + 1,
+        namesGoneNotDeleted: get().namesGoneNotDeleted + 1,
         summary: e.summary(),
         lastWrite: null,
         lastUndo: null,
@@ -620,6 +621,7 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
           settings: { ...e.settings },
           summary: e.summary(),
           backend: e.backend,
+          ...(forgotten > 0 ? { namesGoneNotDeleted: get().namesGoneNotDeleted + 1 } : {}),
           message: {
             kind: why ? 'warning' : 'info',
             text: `settings applied${forgotten > 0 ? `; ${count(forgotten, 'drawing')} forgotten (the oldest)` : ''}${undoEnds}${notSaved(why)}`,
