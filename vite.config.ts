@@ -91,7 +91,8 @@ const CSP = [
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
-  "connect-src 'self' data: blob:",
+  // the Benchmark's "Download the official evaluation zip" (src/eval/omniglot.ts OMNIGLOT_EVALUATION_URL)
+  "connect-src 'self' data: blob: https://raw.githubusercontent.com",
   "worker-src 'self' blob:",
   "manifest-src 'self'",
   "object-src 'none'",

@@ -7,7 +7,7 @@
 import { HEBBIAN_DEFAULTS, PROTOTYPES_DEFAULTS, SGD_DEFAULTS } from '../learners';
 import type { ClassSet, Embeddings } from './dataset';
 import { curriculum, factoryOf, fewShotLearner, type CurriculumResult, type EvalLearner, type FewShotLearnerResult } from './learners';
-import type { Estimate, ProgressHooks } from './protocols';
+import { formatPercent, type ProgressHooks } from './protocols';
 
 export interface LearnersConfig {
   /** episodes per N-way K-shot task: the first this many of the main table's (default and at most: all of them) */
@@ -120,7 +120,7 @@ export async function runLearners(
   return out;
 }
 
-const pct = (e: Estimate, digits = 1) => (Number.isNaN(e.mean) ? '–' : `${(100 * e.mean).toFixed(digits)} ± ${(100 * e.ci95).toFixed(digits)}`);
+const pct = formatPercent;
 
 /** The learners section of the report. */
 export function learnersToMarkdown(r: LearnersResults, tasks: readonly { ways: number; shots: number }[]): string {

@@ -36,7 +36,7 @@ export interface Estimate {
   n: number;
 }
 
-/** mean +- 1.96 * sample sd / sqrt(n) of per-unit values. */
+/** mean +- 1.96 * sample sd / sqrt(n) of per-unit values; ci95 NaN for a single value (no spread to measure). */
 export function meanCi(values: ArrayLike<number>): Estimate {
   const n = values.length;
   if (n === 0) return { mean: NaN, ci95: NaN, n: 0 };
@@ -45,8 +45,15 @@ export function meanCi(values: ArrayLike<number>): Estimate {
   const mean = s / n;
   let v = 0;
   for (let i = 0; i < n; i++) v += (values[i] - mean) ** 2;
-  const sd = n > 1 ? Math.sqrt(v / (n - 1)) : 0;
-  return { mean, ci95: (1.96 * sd) / Math.sqrt(n), n };
+  if (n === 1) return { mean, ci95: NaN, n };
+  return { mean, ci95: (1.96 * Math.sqrt(v / (n - 1))) / Math.sqrt(n), n };
+}
+
+/** An estimate in %, "97.3 ± 0.4"; "–" without a mean; "97.3 (n = 1)" without an interval (one episode). */
+export function formatPercent(e: Estimate | undefined, digits = 1): string {
+  if (e === undefined || Number.isNaN(e.mean)) return '–';
+  const mean = (100 * e.mean).toFixed(digits);
+  return Number.isNaN(e.ci95) ? `${mean} (n = ${e.n})` : `${mean} ± ${(100 * e.ci95).toFixed(digits)}`;
 }
 
 /** A proportion correct/total with its 95% normal-approximation interval. */

@@ -1,6 +1,7 @@
 import { test, expect } from './fixtures';
-import { MemoryLabPage } from './pages/MemoryLabPage';
+import { MemoryLabPage, pageOverflow } from './pages/MemoryLabPage';
 import { omniglotZip } from './syntheticOmniglot';
+import { OMNIGLOT_EVALUATION_URL } from '../../src/eval/omniglot';
 
 // 3 alphabets x 8 characters x 12 drawers: enough classes and drawings for every task (20-way 5-shot).
 const zip = Buffer.from(omniglotZip({ alphabets: 3, chars: 8, drawers: 12 }));
@@ -51,6 +52,9 @@ test.describe('Benchmark view', () => {
     await expect(page.getByTestId('benchmark-curriculum-gap')).toBeVisible();
     const progress = page.getByTestId('benchmark-progress');
     expect(await progress.getAttribute('value')).toBe(await progress.getAttribute('max'));
+    // on a phone the results tables scroll inside themselves, the page does not widen
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => pageOverflow(page), { message: 'the Benchmark view scrolls sideways at 390 px' }).toBeLessThanOrEqual(0);
   });
 
   test('a file that is not a zip gives an error naming it and the expected layout', async ({ page }) => {
@@ -58,5 +62,24 @@ test.describe('Benchmark view', () => {
     await expect(page.getByTestId('benchmark-error')).toContainText('broken.zip: not a readable zip');
     await expect(page.getByTestId('benchmark-error')).toContainText('<root>/<Alphabet>/characterNN/<ID>_<DD>.png');
     await expect(page.getByTestId('benchmark-run')).toBeDisabled();
+  });
+
+  test('"Download the official evaluation zip" fetches it (the page’s Content-Security-Policy lets it through)', async ({ page }) => {
+    const violations: string[] = [];
+    page.on('console', (m) => /Content Security Policy|Refused to/.test(m.text()) && violations.push(m.text()));
+    // the machine is offline: the official address answers with the synthetic zip
+    await page.route(OMNIGLOT_EVALUATION_URL, (route) => route.fulfill({ status: 200, contentType: 'application/zip', body: zip }));
+    await page.getByTestId('benchmark-download').click();
+    await expect(page.getByTestId('benchmark-dataset')).toHaveText(`${OMNIGLOT_EVALUATION_URL}: 24 characters, 3 alphabets, 288 drawings`);
+    expect(violations).toEqual([]);
+  });
+
+  test('the training alphabets (images_background) are said to be no one-shot test; the evaluation set is not flagged', async ({ page }) => {
+    const background = Buffer.from(omniglotZip({ root: 'images_background', alphabets: 1, chars: 2, drawers: 2 }));
+    await page.getByTestId('benchmark-file').setInputFiles({ name: 'images_background.zip', mimeType: 'application/zip', buffer: background });
+    await expect(page.getByTestId('benchmark-dataset-caveat')).toContainText('the 30 alphabets the bundled encoders were trained on');
+    await page.getByTestId('benchmark-file').setInputFiles({ name: 'synthetic.zip', mimeType: 'application/zip', buffer: zip });
+    await expect(page.getByTestId('benchmark-dataset')).toHaveText('synthetic.zip: 24 characters, 3 alphabets, 288 drawings');
+    await expect(page.getByTestId('benchmark-dataset-caveat')).toHaveCount(0);
   });
 });

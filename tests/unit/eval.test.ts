@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
-import { fewShot, lifelong, meanCi, online, proportionCi, sampleDistinct } from '../../src/eval/protocols';
+import { fewShot, formatPercent, lifelong, meanCi, online, proportionCi, sampleDistinct } from '../../src/eval/protocols';
 import { mulberry32 } from '../../src/memory';
 import { clusters } from './evalSynthetic';
 
@@ -108,6 +108,11 @@ describe('statistics helpers', () => {
     const e = meanCi([0, 1, 0, 1]);
     expect(e.mean).toBe(0.5);
     expect(e.ci95).toBeCloseTo((1.96 * Math.sqrt(1 / 3)) / 2, 12);
+    // one value: no spread to measure, no interval (not "± 0")
+    expect(meanCi([0.4]).ci95).toBeNaN();
+    expect(formatPercent(meanCi([0.4]))).toBe('40.0 (n = 1)');
+    expect(formatPercent(e)).toBe('50.0 ± 56.6');
+    expect(formatPercent(meanCi([]))).toBe('–');
   });
   it('proportionCi', () => {
     const e = proportionCi(9, 10);

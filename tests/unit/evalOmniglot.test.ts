@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
-import { benchmarkConfigProblem, defaultConfig, resultsToMarkdown, runBenchmark, EVAL_UNROTATED, VINYALS_TEST } from '../../src/eval/benchmark';
+import { formatPercent } from '../../src/eval/protocols';
+import { benchmarkConfigProblem, defaultConfig, resultsToMarkdown, runBenchmark, testSetCaveat, EVAL_UNROTATED, VINYALS_TEST } from '../../src/eval/benchmark';
 import { plainResize, prepareImages, rotatedClasses, splitClasses, unrotatedClasses } from '../../src/eval/dataset';
 import { decodeDrawing, OmniglotLayoutError, parseSplit, readOmniglotZip } from '../../src/eval/omniglot';
 import { defaultOmniglotDir, loadOmniglotZip, loadVinyalsSplit } from '../../src/eval/omniglotNode';
@@ -230,6 +231,26 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
     ]);
     expect(r.lifelong[0].episodes).toBe(1);
     expect(resultsToMarkdown(r)).toContain('Skipped or shortened (test set too small):');
+  });
+
+  it('names a set by its root unless it is the evaluation set, and says why it is not comparable; one episode has no interval', async () => {
+    const set = readOmniglotZip(omniglotZip({ root: 'images_background', alphabets: 1, chars: 6, drawers: 12 }), 'bg.zip');
+    const config = defaultConfig();
+    config.episodes = 1;
+    config.pixelsBaseline = false;
+    config.rawPixelsBaseline = false;
+    config.online = { ways: [5], length: [10], episodes: 1, maxShot: 3 };
+    config.lifelong = { ways: 5, length: 10, episodes: 1, memorySize: 8, window: 1 };
+    const r = await runBenchmark({ set, model: 'id', backend: 'wasm', embed: async (p) => p }, config);
+    expect(r.testSets.map((t) => t.name)).toEqual(['images_background-unrotated']);
+    expect(r.testSets[0].description).toContain('the 30 alphabets the bundled encoders were trained on');
+    expect(testSetCaveat('images_evaluation')).toBeNull();
+    expect(testSetCaveat('my_alphabets')).toMatch(/not Omniglot's evaluation set/);
+    const cell = r.fewShot.find((f) => f.ways === 5 && f.shots === 1)!;
+    expect(cell.accuracy.n).toBe(1);
+    expect(cell.accuracy.ci95).toBeNaN();
+    expect(formatPercent(cell.accuracy)).toMatch(/^\d+\.\d \(n = 1\)$/);
+    expect(resultsToMarkdown(r)).toContain('`images_background-unrotated`: all 6 characters of images_background, unrotated (images_background holds the 30 alphabets');
   });
 
   it('refuses an impossible configuration before any work, saying why', async () => {

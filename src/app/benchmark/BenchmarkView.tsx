@@ -8,7 +8,7 @@ import { useCallback, useState, type ChangeEvent, type DragEvent } from 'react';
 import { PercentLines } from '../components/PercentLines';
 import { PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL } from '../../eval/omniglot';
-import type { Estimate } from '../../eval/protocols';
+import { formatPercent } from '../../eval/protocols';
 import { encoderEntryInUse, useApp } from '../store';
 import { useBenchmark } from './benchmarkStore';
 import { LearnersResults } from './LearnersResults';
@@ -16,7 +16,7 @@ import './benchmark.css';
 
 const COLORS = ['#2f5fc4', '#d8873b', '#2a9d5b', '#a23bd8', '#c43b5f', '#555'];
 
-const pct = (e: Estimate | undefined) => (e === undefined || Number.isNaN(e.mean) ? '–' : `${(100 * e.mean).toFixed(1)} ± ${(100 * e.ci95).toFixed(1)}`);
+const pct = formatPercent;
 
 function ResultsTable({ r }: { r: BenchmarkResults }) {
   const head = TASKS.map((t) => `${t.ways}-way ${t.shots}-shot`);
@@ -188,7 +188,7 @@ export function BenchmarkView() {
           Omniglot zip or split file:{' '}
           <input type="file" accept=".zip,.txt" multiple onChange={onPick} disabled={running} data-testid="benchmark-file" />
         </label>
-        <button type="button" onClick={() => void s.downloadOfficialZip()} disabled={running} title={OMNIGLOT_EVALUATION_URL}>
+        <button type="button" data-testid="benchmark-download" onClick={() => void s.downloadOfficialZip()} disabled={running} title={OMNIGLOT_EVALUATION_URL}>
           Download the official evaluation zip
         </button>
       </div>
@@ -201,6 +201,11 @@ export function BenchmarkView() {
         <dt>data</dt>
         <dd data-testid="benchmark-dataset">
           {s.dataset ? `${s.dataset.source}: ${s.dataset.characters} characters, ${s.dataset.alphabets} alphabets, ${s.dataset.drawings} drawings` : 'none yet'}
+          {s.dataset?.caveat && (
+            <p className="field-error" role="alert" data-testid="benchmark-dataset-caveat">
+              Note: {s.dataset.caveat}.
+            </p>
+          )}
         </dd>
         <dt>split</dt>
         <dd>

@@ -5,10 +5,10 @@
 import { PercentLines } from '../components/PercentLines';
 import type { LearnersResults as Results } from '../../eval/learnersBenchmark';
 import type { BinPoint, CurriculumLearnerResult } from '../../eval/learners';
-import type { Estimate } from '../../eval/protocols';
+import { formatPercent } from '../../eval/protocols';
 
 const COLORS = ['#2f5fc4', '#7f9fe0', '#d8873b', '#2a9d5b', '#a23bd8', '#555'];
-const pct = (e: Estimate | undefined) => (e === undefined || Number.isNaN(e.mean) ? '–' : `${(100 * e.mean).toFixed(1)} ± ${(100 * e.ci95).toFixed(1)}`);
+const pct = formatPercent;
 
 function CurveChart({ r, pick, xLabel, testId, caption }: { r: Results; pick: (l: CurriculumLearnerResult) => BinPoint[]; xLabel: string; testId: string; caption: string }) {
   const c = r.curriculum!;

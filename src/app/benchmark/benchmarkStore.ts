@@ -12,6 +12,7 @@ import {
   quickConfig,
   resultsToMarkdown,
   runBenchmark,
+  testSetCaveat,
   type BenchmarkConfig,
   type BenchmarkResults,
 } from '../../eval/benchmark';
@@ -27,6 +28,8 @@ export interface DatasetInfo {
   characters: number;
   alphabets: number;
   drawings: number;
+  /** why its scores are not comparable with the published ones (testSetCaveat; null: they are) */
+  caveat: string | null;
 }
 
 export interface BenchmarkOptions {
@@ -92,6 +95,7 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
           characters: d.characters.length,
           alphabets: d.alphabets.length,
           drawings: d.characters.reduce((n, c) => n + c.drawings.length, 0),
+          caveat: testSetCaveat(d.root),
         },
         error: null,
         status: 'idle',
