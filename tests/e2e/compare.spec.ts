@@ -71,6 +71,16 @@ test.describe('Compare mode', () => {
     await expect.poll(() => page.getByTestId('compare-chart').locator('svg.recharts-surface').first().evaluate((el) => el.getBoundingClientRect().right)).toBeLessThanOrEqual(390);
     // the layout settles after the resize (recharts measures its box in a ResizeObserver callback)
     await expect.poll(() => pageOverflow(page), { message: 'the Compare view scrolls sideways at 390 px' }).toBeLessThanOrEqual(0);
+    // the Hebbian rows keep names and numbers whole (one line each), the table scrolling inside itself
+    const lines = await page.locator('[data-testid=hebbian-row] > *:not(:last-child)').evaluateAll((cells) =>
+      cells.map((c) => {
+        const r = document.createRange();
+        r.selectNodeContents(c);
+        return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
+      }),
+    );
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((n) => n === 1), `lines per cell: ${lines}`).toBe(true);
     // each checkbox sits beside its words, centred on them (not above them, as with the text fields' height)
     for (const id of ['compare-toggle', 'compare-kind-prototypes']) {
       const box = (await page.getByTestId(id).boundingBox())!;
