@@ -28,6 +28,9 @@ test('accessibility: no axe-core violation in any view, light and dark theme; th
       const { violations } = await new AxeBuilder({ page }).analyze();
       const said = violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
       expect(said, `view "${tab}", ${colorScheme} theme`).toEqual([]);
+      // a chart that takes the keyboard (recharts' accessibility layer) is named by its title, not by its axis text
+      const charts = await page.locator('#tabpanel svg[tabindex="0"]').evaluateAll((els) => els.map((e) => e.querySelector(':scope > title')?.textContent ?? ''));
+      for (const title of charts) expect(title, `a chart in view "${tab}"`).toMatch(/^(bar|line) chart: /);
     }
   }
   // the tabs by keyboard (WAI-ARIA tabs pattern): only the selected tab is in the Tab order; the

@@ -367,6 +367,11 @@ test.describe('full flows', () => {
     await page.getByTestId('rename-input').press('Enter');
     await expect(page.getByTestId('merge-confirm')).toContainText('“ab” is a name already (1 drawing)');
     expect((await app.state()).labels.length).toBe(2); // nothing changed before the answer
+    // Escape answers Cancel: back in the name field, which asks again on Enter
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('merge-confirm')).toHaveCount(0);
+    await expect(page.getByTestId('rename-input')).toBeFocused();
+    await page.getByTestId('rename-input').press('Enter');
     await page.getByTestId('confirm-merge').click();
     await expect(app.message).toContainText('"plus" merged into "ab"');
     await expect(page.getByTestId('label-row')).toHaveCount(1);

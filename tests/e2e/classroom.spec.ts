@@ -172,6 +172,12 @@ test('a smaller memory than its drawings asks first, naming what it forgets; Can
   await page.getByTestId('cancel-shrink').click();
   await expect(dialog).toHaveCount(0);
   await expect(page.getByTestId('apply-settings')).toBeFocused();
+  // Escape answers Cancel too
+  await page.getByTestId('apply-settings').click();
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId('apply-settings')).toBeFocused();
   // nothing applied, not even a moment later
   await page.waitForTimeout(500);
   expect((await app.state()).size).toBe(before.size);

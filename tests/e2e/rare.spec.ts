@@ -195,6 +195,12 @@ test.describe('Rare events view', () => {
     await expect(page.getByTestId('rare-reset-dialog')).toContainText('The answer shown to the memory and the chart of 2 tries go. The memory is back');
     await page.getByTestId('rare-reset-dialog').getByRole('button', { name: 'Cancel' }).click();
     expect((await rare.state()).taught).toEqual(['BBA1230123AB']);
+    // Escape answers Cancel too, and the keyboard is back on the button that asked
+    await page.getByTestId('rare-reset').click();
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('rare-reset-dialog')).toHaveCount(0);
+    await expect(page.getByTestId('rare-reset')).toBeFocused();
+    expect((await rare.state()).taught).toEqual(['BBA1230123AB']);
     await page.getByTestId('rare-reset').click();
     await page.getByTestId('rare-reset-confirm').click();
     await expect(page.getByTestId('rare-notice')).toContainText('session cleared');

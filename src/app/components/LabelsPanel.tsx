@@ -3,6 +3,7 @@ import { getEngine, useApp } from '../store';
 import { cleanLabelName } from '../persist';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
+import { cancelOnEscape, focusLater } from './keys';
 import { SharePanel } from './SharePanel';
 import { Thumb } from './Thumb';
 
@@ -40,6 +41,10 @@ export function LabelsPanel() {
   const [confirming, setConfirming] = useState(false);
   // a rename to a name another label has: asked first, then the two names are made one
   const [merging, setMerging] = useState<{ from: LabelInfo; into: LabelInfo } | null>(null);
+  const cancelMerge = () => {
+    setMerging(null);
+    focusLater('rename-input');
+  };
   const [filter, setFilter] = useState('');
   // a memory can hold many thousands of names: render a page of them, find the rest by name
   const matching = filter ? labels.filter((l) => l.name.toLowerCase().includes(filter.toLowerCase())) : labels;
@@ -107,7 +112,7 @@ export function LabelsPanel() {
                       />
                       <button type="submit">Save</button>
                       {merging?.from.id === l.id && (
-                        <div role="alertdialog" aria-labelledby="merge-h" className="confirm" data-testid="merge-confirm">
+                        <div role="alertdialog" aria-labelledby="merge-h" className="confirm" data-testid="merge-confirm" onKeyDown={cancelOnEscape(cancelMerge)}>
                           <p id="merge-h">
                             “{merging.into.name}” is a name already ({merging.into.count} {merging.into.count === 1 ? 'drawing' : 'drawings'}). Make the two one name? The{' '}
                             {merging.from.count === 1 ? 'drawing' : `${merging.from.count} drawings`} of “{merging.from.name}” will be named “{merging.into.name}”, and “{merging.from.name}” goes.
@@ -130,10 +135,7 @@ export function LabelsPanel() {
                           <button
                             type="button"
                             autoFocus
-                            onClick={() => {
-                              setMerging(null);
-                              requestAnimationFrame(() => document.querySelector<HTMLElement>('[data-testid=rename-input]')?.focus());
-                            }}
+                            onClick={cancelMerge}
                           >
                             Cancel
                           </button>
@@ -173,7 +175,15 @@ export function LabelsPanel() {
           Clear the whole memory…
         </button>
       ) : (
-        <div role="alertdialog" aria-labelledby="confirm-h" className="confirm">
+        <div
+          role="alertdialog"
+          aria-labelledby="confirm-h"
+          className="confirm"
+          onKeyDown={cancelOnEscape(() => {
+            setConfirming(false);
+            focusLater('clear-memory');
+          })}
+        >
           <p id="confirm-h">Forget every stored drawing and label? This cannot be undone (export first to keep a copy).</p>
           <button
             type="button"
@@ -185,7 +195,14 @@ export function LabelsPanel() {
           >
             Yes, clear it
           </button>
-          <button type="button" autoFocus onClick={() => setConfirming(false)}>
+          <button
+            type="button"
+            autoFocus
+            onClick={() => {
+              setConfirming(false);
+              focusLater('clear-memory');
+            }}
+          >
             Cancel
           </button>
         </div>
@@ -273,7 +290,7 @@ function AsideCopies() {
               <small className="muted">{c.reason}</small>
             </span>
             {confirming === c.key ? (
-              <span role="alertdialog" aria-label="delete this copy?" className="confirm">
+              <span role="alertdialog" aria-label="delete this copy?" className="confirm" onKeyDown={cancelOnEscape(() => setConfirming(null))}>
                 Delete this copy for good?{' '}
                 <button
                   type="button"

@@ -189,7 +189,7 @@ function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Flo
     <figure data-testid="age-histogram">
       <figcaption>ages of the filled slots: how many slots (height) have each age (across: writes since the slot was last written; the oldest are replaced first, give or take the age noise)</figcaption>
       <ResponsiveContainer width="100%" height={180}>
-        <BarChart data={data}>
+        <BarChart data={data} title="bar chart: number of slots by age; arrow keys step through the bars">
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="age" tick={{ fontSize: 12 }} />
           {/* whole counts, and no taller than the highest bar needs (recharts' nice ticks went to 4 for 1) */}

@@ -35,7 +35,12 @@ export function PercentLines({
 }) {
   return (
     <ResponsiveContainer width="100%" height={height}>
-      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }}>
+      {/* its title is the chart's spoken name (a Tab stop: arrow keys step through its points) */}
+      <LineChart
+        data={data}
+        margin={{ top: 8, right: 16, bottom: 16, left: 0 }}
+        title={`line chart: % by ${xLabel}, one line each for ${series.map((x) => x.name ?? x.key).join(', ')}; arrow keys step through the points`}
+      >
         <CartesianGrid strokeDasharray="3 3" />
         <XAxis dataKey={xKey} tick={tickSize ? { fontSize: tickSize } : undefined} label={{ value: xLabel, position: 'insideBottom', offset: -8 }} />
         <YAxis domain={[0, 100]} unit="%" />

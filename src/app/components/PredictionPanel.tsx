@@ -146,7 +146,7 @@ const Charts = memo(function Charts({ p }: { p: PredictionView | null }) {
       <figure className="under-the-hood-chart">
         <figcaption>softmax(t·similarity) per neighbour</figcaption>
         <ResponsiveContainer width="100%" height={170}>
-          <BarChart data={p.neighbours.map((n, i) => ({ name: `${i + 1}:${n.name}`, w: +n.weight.toFixed(4) }))} margin={{ left: 0, right: 8, bottom: 24 }}>
+          <BarChart data={p.neighbours.map((n, i) => ({ name: `${i + 1}:${n.name}`, w: +n.weight.toFixed(4) }))} margin={{ left: 0, right: 8, bottom: 24 }} title="bar chart: softmax weight of each nearest neighbour; arrow keys step through the bars">
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="name" tick={{ fontSize: 10 }} interval={0} angle={-35} textAnchor="end" height={40} />
             <YAxis domain={[0, 1]} ticks={[0, 0.5, 1]} width={38} />

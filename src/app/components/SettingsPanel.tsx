@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { encoderEntryInUse, useApp } from '../store';
+import { cancelOnEscape } from './keys';
 import { shrinkLoss } from '../shrink';
 import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
 import { cutoffOf, defaultSettingsFor, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
@@ -177,7 +178,16 @@ export function SettingsPanel() {
           )}
         </div>
         {asking && (
-          <div role="alertdialog" aria-labelledby="shrink-h" className="confirm" data-testid="confirm-shrink-dialog">
+          <div
+            role="alertdialog"
+            aria-labelledby="shrink-h"
+            className="confirm"
+            data-testid="confirm-shrink-dialog"
+            onKeyDown={cancelOnEscape(() => {
+              setConfirmShrink(false);
+              setTimeout(() => applyButton.current?.focus(), 0);
+            })}
+          >
             <p id="shrink-h">
               A memory of {draft.memorySize.toLocaleString('en')} slot{draft.memorySize === 1 ? '' : 's'} keeps{' '}
               {draft.memorySize === 1 ? 'only the most recently written drawing' : `the ${draft.memorySize.toLocaleString('en')} most recently written drawings`}:{' '}

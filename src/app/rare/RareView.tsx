@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { cancelOnEscape, focusLater } from '../components/keys';
 import { useApp } from '../store';
 import { accuracyBySightings, useRare, type NeighbourView, type StepView } from './rareStore';
 import './rare.css';
@@ -127,7 +128,7 @@ function SessionChart() {
   return (
     <div data-testid="rare-chart" style={{ width: '100%', height: 220 }}>
       <ResponsiveContainer width="100%" height="100%">
-        <BarChart data={data} margin={{ top: 8, right: 12, bottom: 18, left: 0 }}>
+        <BarChart data={data} margin={{ top: 8, right: 12, bottom: 18, left: 0 }} title="bar chart: % of inputs fully correct by times the number was seen; arrow keys step through the bars">
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="sightings" label={{ value: 'times seen (training + taught here)', position: 'insideBottom', offset: -8 }} />
           <YAxis domain={[0, 100]} unit="%" />
@@ -218,7 +219,16 @@ function ResetSession() {
     );
   }
   return (
-    <div role="alertdialog" aria-labelledby="rare-reset-q" className="confirm" data-testid="rare-reset-dialog">
+    <div
+      role="alertdialog"
+      aria-labelledby="rare-reset-q"
+      className="confirm"
+      data-testid="rare-reset-dialog"
+      onKeyDown={cancelOnEscape(() => {
+        setConfirming(false);
+        focusLater('rare-reset');
+      })}
+    >
       <p id="rare-reset-q">Forget this session? {whatGoes(taught, attempts)} The memory is back to the trained one. This cannot be undone.</p>
       <button
         type="button"
