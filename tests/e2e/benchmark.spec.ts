@@ -74,6 +74,26 @@ test.describe('Benchmark view', () => {
     expect(violations).toEqual([]);
   });
 
+  test('closing the page during a run asks first; after the run it does not', async ({ page }) => {
+    await page.getByTestId('benchmark-file').setInputFiles({ name: 'synthetic.zip', mimeType: 'application/zip', buffer: zip });
+    await page.getByTestId('benchmark-episodes').fill('2000');
+    await page.getByTestId('benchmark-run').click();
+    await expect(page.getByTestId('benchmark-view')).toHaveAttribute('data-status', 'running');
+    const asked: string[] = [];
+    page.on('dialog', (d) => {
+      asked.push(d.type());
+      void d.dismiss(); // stay on the page
+    });
+    await page.close({ runBeforeUnload: true });
+    await expect.poll(() => asked).toEqual(['beforeunload']);
+    expect(page.isClosed()).toBe(false);
+    await page.getByTestId('benchmark-cancel').click();
+    await expect(page.getByTestId('benchmark-view')).toHaveAttribute('data-status', 'cancelled');
+    await page.close({ runBeforeUnload: true });
+    await expect.poll(() => page.isClosed()).toBe(true);
+    expect(asked).toEqual(['beforeunload']);
+  });
+
   test('the training alphabets (images_background) are said to be no one-shot test; the evaluation set is not flagged', async ({ page }) => {
     const background = Buffer.from(omniglotZip({ root: 'images_background', alphabets: 1, chars: 2, drawers: 2 }));
     await page.getByTestId('benchmark-file').setInputFiles({ name: 'images_background.zip', mimeType: 'application/zip', buffer: background });

@@ -167,6 +167,9 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
     set({ status: 'running', error: null, results: null, markdown: '', stage: 'Loading the encoder', done: 0, total: 1, elapsedS: 0 });
     const t0 = performance.now();
     let encoder: Encoder | null = null;
+    // a run takes minutes: closing or reloading the page asks first (the browser's own question)
+    const askFirst = (e: BeforeUnloadEvent) => e.preventDefault();
+    addEventListener('beforeunload', askFirst);
     try {
       await tf.ready();
       // the encoder the app uses (Settings choose it), else the registry's default
@@ -200,6 +203,7 @@ export const useBenchmark = create<BenchmarkState>()((set, get) => ({
       if (msg === 'cancelled') set({ status: 'cancelled', stage: 'Cancelled' });
       else set({ status: 'error', error: msg });
     } finally {
+      removeEventListener('beforeunload', askFirst);
       encoder?.dispose();
     }
   },
