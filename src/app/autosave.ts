@@ -330,21 +330,19 @@ export async function deleteAside(key: number): Promise<void> {
 }
 
 /**
- * A memory file's text for a copy put aside: the file format when its records have that shape,
- * otherwise the records as JSON (typed arrays as base64), so that nothing in it is lost.
+ * The names of a copy kept aside as its drawings hold them: a made-up one ("unnamed 3") for a label
+ * id its drawings hold that has none, and no name that no drawing holds. An autosave that an older
+ * version left behind a failed save could have both (a deleted or evicted name's drawing, a new
+ * name whose drawing was not saved), which made the whole copy refused; so it opens, and a made-up
+ * name can be changed. (The app's own restore drops unheld names too: checkSaved 'drop'.)
  */
-/**
- * The names of a copy kept aside, plus a made-up one ("unnamed 3") for each label id its drawings
- * hold that has none: an autosave an older version left behind a failed save could hold a deleted
- * name's drawing, which made the whole copy refused; so it opens, and the name can be changed.
- */
-function withStrayLabelsNamed(labels: unknown, slots: unknown[]): unknown {
+function labelsAsHeld(labels: unknown, slots: unknown[]): unknown {
   if (!Array.isArray(labels)) return labels;
-  const ids = new Set(labels.map((l) => (l as { id?: unknown })?.id));
-  const names = new Set(labels.map((l) => (l as { name?: unknown })?.name));
-  const out = [...labels];
-  for (const r of slots) {
-    const id = (r as Partial<SlotRecord> | null)?.label;
+  const held = new Set(slots.map((r) => (r as Partial<SlotRecord> | null)?.label));
+  const out = labels.filter((l) => held.has((l as { id?: number })?.id));
+  const ids = new Set(out.map((l) => (l as { id?: unknown })?.id));
+  const names = new Set(out.map((l) => (l as { name?: unknown })?.name));
+  for (const id of held) {
     if (typeof id !== 'number' || ids.has(id)) continue;
     let name = `unnamed ${id}`;
     for (let n = 2; names.has(name); n++) name = `unnamed ${id} (${n})`;
@@ -355,6 +353,10 @@ function withStrayLabelsNamed(labels: unknown, slots: unknown[]): unknown {
   return out;
 }
 
+/**
+ * A memory file's text for a copy put aside: the file format when its records have that shape,
+ * otherwise the records as JSON (typed arrays as base64), so that nothing in it is lost.
+ */
 export function asideToText(copy: AsideCopy): string {
   const replacer = (_k: string, v: unknown) =>
     v instanceof Float32Array || v instanceof Uint8Array || v instanceof Int32Array
@@ -377,7 +379,7 @@ export function asideToText(copy: AsideCopy): string {
       settings: meta.settings,
       size: meta.size,
       keySize: meta.keySize,
-      labels: withStrayLabelsNamed(meta.labels, st.slots),
+      labels: labelsAsHeld(meta.labels, st.slots),
       slots: st.slots.map((r) => {
         const s = (r ?? {}) as Partial<SlotRecord>;
         return {

@@ -834,6 +834,11 @@ export class Engine {
     };
   }
 
+  /** Whether slot `slot` holds a drawing (false outside the memory). */
+  slotFilled(slot: number): boolean {
+    return Number.isInteger(slot) && slot >= 0 && slot < this.memory.size && this.memory.slotAt(slot).value >= 0;
+  }
+
   /** The autosave record of one slot (its write time is clock - age). */
   slotRecord(slot: number): SlotRecord {
     const at = Number.isInteger(slot) && slot >= 0 && slot < this.memory.size ? this.memory.slotAt(slot) : null;

@@ -18,6 +18,7 @@ import {
   savedFromAutosave,
   writeSlotChange,
   writeWholeMemory,
+  type SlotRecord,
   type StoredAutosave,
 } from '../autosave';
 import { fromFile, fromFileText, fromLinkText } from '../persist';
@@ -185,7 +186,7 @@ export function getEngine(): Engine {
 export function attachEngine(e: Engine): void {
   engine = e;
   saveBlocked = null;
-  saveBehind = false;
+  saveBehind = null;
   useApp.setState({ ready: true, readOnly: false, busy: false, settings: { ...e.settings }, backend: e.backend, summary: e.summary(), message: null, encoder: e.encoderEntry.name });
 }
 
@@ -195,11 +196,12 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** why changes are not saved (null: they are) */
 let saveBlocked: string | null = null;
 /**
- * a save failed (storage full, a browser error): the stored copy is behind the memory on screen, so
- * the next save writes the whole memory, not only its own change (slot records a failed delete left
- * behind would otherwise come back, or damage the autosave, on the next start)
+ * What the stored copy is behind on after a failed save (storage full, a browser error): the slots
+ * of the changes not saved ('whole': a whole-memory change). The next save writes them too, as they
+ * are now (a record, or none for an empty slot): a slot record a failed delete left behind would
+ * otherwise come back, or damage the autosave, on the next start. Null: the copy is current.
  */
-let saveBehind = false;
+let saveBehind: Set<number> | 'whole' | null = null;
 let saveChain: Promise<unknown> = Promise.resolve();
 let channel: ReturnType<typeof changeChannel> | null = null;
 
@@ -210,15 +212,22 @@ function persist(change: Change): Promise<string | null> {
   const e = engine;
   if (!e) return Promise.resolve(null);
   if (saveBlocked) return Promise.resolve(saveBlocked);
+  const slots = 'whole' in change ? null : [...change.slots, ...(change.removed ?? [])];
   const run = async () => {
-    if ('whole' in change || saveBehind) await writeWholeMemory(e.saved());
-    else await writeSlotChange(metaOf(e.savedMeta()), change.slots.map((s) => e.slotRecord(s)), change.removed ?? []);
-    saveBehind = false;
+    if (slots === null || saveBehind === 'whole') await writeWholeMemory(e.saved());
+    else {
+      // each slot as it is now: a change's own slots, and those of changes not saved before
+      const put: SlotRecord[] = [];
+      const removed: number[] = [];
+      for (const s of new Set([...slots, ...(saveBehind ?? [])])) (e.slotFilled(s) ? put.push(e.slotRecord(s)) : removed.push(s));
+      await writeSlotChange(metaOf(e.savedMeta()), put, removed);
+    }
+    saveBehind = null;
     channel?.post();
     return null;
   };
   const p = saveChain.then(run, run).catch((err) => {
-    saveBehind = true;
+    saveBehind = slots === null || saveBehind === 'whole' ? 'whole' : new Set([...(saveBehind ?? []), ...slots]);
     return `could not save to IndexedDB (${errorText(err)})`;
   });
   saveChain = p;
