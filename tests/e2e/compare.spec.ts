@@ -220,7 +220,7 @@ test.describe('Compare mode', () => {
     await expect(app.answer('memory')).toContainText('below the cut-off 0.60');
   });
 
-  test('two names merged (and parted by Undo): the comparison starts again, its learners know the names the memory has', async ({ page, backend }) => {
+  test('two names merged: the comparison starts again, its learners know the names the memory has; the Undo brings the comparison back', async ({ page, backend }) => {
     const app = new ComparePage(page);
     await app.open(backend);
     await app.openCompareTab();
@@ -231,11 +231,15 @@ test.describe('Compare mode', () => {
     await app.draw(variant(SYMBOLS.ring, 3));
     await app.remember('ring');
     await app.flush();
-    expect((await app.compare()).hebbian.map((r) => r.name).sort()).toEqual(['Ring', 'ring']);
+    const before = await app.compare();
+    expect(before.hebbian.map((r) => r.name).sort()).toEqual(['Ring', 'ring']);
+    expect(before.events).toBe(2);
     await app.tab('labels');
     await page.locator('[data-testid=label-row][data-label=Ring]').getByTestId('rename').click();
     await page.getByTestId('rename-input').fill('ring');
     await page.getByTestId('rename-input').press('Enter');
+    // the question says what happens to the comparison
+    await expect(page.getByTestId('merge-confirm')).toContainText('Compare starts again');
     await page.getByTestId('confirm-merge').click();
     await expect(app.message).toContainText('"Ring" merged into "ring"');
     await app.flush();
@@ -247,7 +251,13 @@ test.describe('Compare mode', () => {
     await page.getByTestId('message-action').click();
     await expect(app.message).toContainText('"Ring" is back');
     await app.flush();
-    expect((await app.compare()).hebbian.map((r) => [r.name, r.count]).sort()).toEqual([['Ring', 1], ['ring', 1]]);
+    // the memory is back exactly: so is the comparison, its curve and events included
+    const after = await app.compare();
+    expect(after.hebbian).toEqual(before.hebbian);
+    expect(after.events).toBe(2);
+    expect(after.curve).toEqual(before.curve);
+    await app.openCompareTab();
+    await expect(page.getByTestId('compare-notice')).toContainText('"Ring" is back with its 1 stored drawing, apart from "ring": the comparison is back as it was before the merge');
   });
 
   test('names a smaller memory forgets stay in the learners, as evicted ones do (what the comparison is about)', async ({ page, backend }) => {

@@ -170,12 +170,25 @@ function answerCurrent() {
 const STUDY_CHUNK = 64;
 
 /**
+ * The comparison as it was before two names were merged, kept while the merge's Undo can bring the
+ * memory back exactly (the engine's version is still the merge's): the Undo brings it back too.
+ * Set and read in the queue only.
+ */
+let beforeMerge: { version: number; session: CompareSession } | null = null;
+
+function dropBeforeMerge() {
+  beforeMerge?.session.dispose();
+  beforeMerge = null;
+}
+
+/**
  * Start the comparison again: new learners (the same kinds, on or off as before) taught the
  * memory's stored drawings oldest first, without scoring them, so that they know what the memory
  * knows, by name. The drawings are read now, the learners built in the queue (after any change
- * queued before); `why` starts the notice.
+ * queued before); `why` starts the notice. `merge`: a merge (the session replaced is kept for its
+ * Undo) or its Undo (the session kept is brought back, when it is there, instead of new learners).
  */
-function restart(why: string) {
+function restart(why: string, merge?: { what: string; version: number; undo: boolean }) {
   // the memory's drawings as they are now (a Remember queued after this change must not be taught
   // twice), oldest first; none when Compare is off, the default (then no copy of the memory is made)
   let all: { key: Float32Array; name: string }[] = [];
@@ -185,6 +198,20 @@ function restart(why: string) {
     all = [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
   }
   enqueue(async () => {
+    if (merge?.undo && beforeMerge?.version === merge.version) {
+      // the memory is back as it was before the merge: so is the comparison (on/off and learners as now)
+      const kept = beforeMerge.session;
+      beforeMerge = null;
+      const old = sessionNow();
+      kept.enabled = old.enabled;
+      kept.setKinds(old.kinds);
+      old.dispose();
+      session = kept;
+      refresh({ answers: null, error: null, notice: `${merge.what}: the comparison is back as it was before the merge` });
+      scheduleSave();
+      answerCurrent();
+      return;
+    }
     const fresh = new CompareSession(getEngine().keySize, sessionNow().kinds);
     try {
       fresh.encoder = useApp.getState().encoder ?? null;
@@ -201,7 +228,9 @@ function restart(why: string) {
     const old = sessionNow();
     fresh.enabled = old.enabled;
     fresh.setKinds(old.kinds);
-    old.dispose();
+    dropBeforeMerge();
+    if (merge && !merge.undo) beforeMerge = { version: merge.version, session: old };
+    else old.dispose();
     session = fresh;
     const words = all.length ? `, its learners taught the ${all.length === 1 ? 'one stored drawing' : `${all.length} stored drawings`} of the memory (oldest first)` : '';
     refresh({ answers: null, error: null, notice: `${why}${words}` });
@@ -244,8 +273,15 @@ function onAppChange(s: AppState, prev: AppState) {
   // two names made one (or parted again): the learners hold them as classes of their own, which
   // cannot be merged or split faithfully (a Hebbian row, a prototype): they learn the memory again
   if (s.relabelled && s.relabelled !== prev.relabelled) {
-    restart(`${s.relabelled.what}: the comparison started again`);
+    restart(`${s.relabelled.what}: the comparison started again`, s.relabelled);
     return;
+  }
+  // the memory moved on from a merge: its Undo can no longer apply, the comparison kept for it goes
+  if (s.summary?.version !== prev.summary?.version) {
+    const version = s.summary?.version;
+    enqueue(async () => {
+      if (beforeMerge && beforeMerge.version !== version) dropBeforeMerge();
+    });
   }
   const newWrite = s.lastWrite !== null && s.lastWrite !== prev.lastWrite;
   // a name gone with one drawing (a Remember taken back, a drawing forgotten) or with the oldest

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { getEngine, useApp } from '../store';
 import { cleanLabelName } from '../persist';
+import { useCompare } from '../compare/compareStore';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
 import { cancelOnEscape, focusLater } from './keys';
@@ -34,6 +35,7 @@ export function LabelsPanel() {
   }, [summary]);
   const rename = useApp((s) => s.renameLabel);
   const merge = useApp((s) => s.mergeLabels);
+  const compareOn = useCompare((s) => s.enabled);
   const del = useApp((s) => s.deleteLabel);
   const clearMemory = useApp((s) => s.clearMemory);
   const [editing, setEditing] = useState<number | null>(null);
@@ -41,6 +43,9 @@ export function LabelsPanel() {
   const [confirming, setConfirming] = useState(false);
   // a rename to a name another label has: asked first, then the two names are made one
   const [merging, setMerging] = useState<{ from: LabelInfo; into: LabelInfo } | null>(null);
+  // the memory changed while it was asked (an import, an Undo): its names may mean others now
+  const version = summary?.version;
+  useEffect(() => setMerging(null), [version]);
   const cancelMerge = () => {
     setMerging(null);
     focusLater('rename-input');
@@ -116,6 +121,7 @@ export function LabelsPanel() {
                           <p id="merge-h">
                             “{merging.into.name}” is a name already ({merging.into.count} {merging.into.count === 1 ? 'drawing' : 'drawings'}). Make the two one name? The{' '}
                             {merging.from.count === 1 ? 'drawing' : `${merging.from.count} drawings`} of “{merging.from.name}” will be named “{merging.into.name}”, and “{merging.from.name}” goes.
+                            {compareOn && ' Compare starts again (its learners hold the two names apart), taught the memory’s drawings.'} Undo is offered.
                           </p>
                           <button
                             type="button"

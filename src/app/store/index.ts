@@ -125,8 +125,11 @@ export interface MemorySlice {
   takenBack: { version: number } | null;
   /** the last time the memory was replaced whole (an imported file, a link, a copy kept aside): a new object each time */
   replaced: { by: ImportSource } | null;
-  /** the last time two names were made one, or parted again (its Undo): says what happened; a new object each time */
-  relabelled: { what: string } | null;
+  /**
+   * the last time two names were made one, or parted again by its Undo: what happened, the engine's
+   * version right after the merge (its Undo applies only there), whether this is the Undo; a new object each time
+   */
+  relabelled: { what: string; version: number; undo: boolean } | null;
   renameLabel: (id: number, name: string) => Promise<boolean>;
   deleteLabel: (id: number) => Promise<boolean>;
   /** Forget one stored drawing (its slot; the name too if it was the last); its message offers Undo. */
@@ -516,7 +519,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         summary: e.summary(),
         lastWrite: null,
         lastUndo: null,
-        relabelled: { what },
+        relabelled: { what, version: m.version, undo: false },
         message: {
           kind: why ? 'warning' : 'info',
           text: `${what}: its ${count(m.moved.length, 'stored drawing')} ${m.moved.length === 1 ? 'is' : 'are'} named "${m.intoName}" now (${count(now, 'drawing')} in all)${undoEnds}${notSaved(why)}`,
@@ -530,7 +533,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       const slots = await e.undoMerge(m);
       const why = await persist({ slots });
       const what = `"${m.fromName}" is back with its ${count(slots.length, 'stored drawing')}, apart from "${m.intoName}"`;
-      set({ summary: e.summary(), relabelled: { what }, message: { kind: why ? 'warning' : 'info', text: `${what}${notSaved(why)}` } });
+      set({ summary: e.summary(), relabelled: { what, version: m.version, undo: true }, message: { kind: why ? 'warning' : 'info', text: `${what}${notSaved(why)}` } });
       get().requestPrediction();
     }),
   forgetSlot: (slot) =>
