@@ -413,7 +413,7 @@ export class Engine {
       prediction: {
         label,
         name: label === null ? null : this.labelName(label),
-        unknownReason: close ? null : 'nothing-close',
+        unknownReason: close ? null : q.indices.length === 0 ? 'no-candidates' : 'nothing-close',
         topSimilarity: top,
         guess,
         rival: second && top - second.similarity < NEAR_TIE ? { label: second.label, name: second.name, similarity: second.similarity } : null,

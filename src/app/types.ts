@@ -92,7 +92,8 @@ export interface PredictionView {
   label: number | null;
   name: string | null;
   /** why there is no prediction */
-  unknownReason: 'empty-memory' | 'nothing-close' | null;
+  /** null: recognised; 'no-candidates': in LSH mode no stored drawing shares a bucket with the query (none compared) */
+  unknownReason: 'empty-memory' | 'no-candidates' | 'nothing-close' | null;
   /** cosine similarity of n1 */
   topSimilarity: number;
   /** the best guess V[n1] whatever the cut-off (null: empty memory) */

@@ -1,6 +1,6 @@
 // The app's Engine in Node: WASM backend, the bundled encoder read from models/, the shared memory.
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectBackend } from '../../src/backend';
 import { loadEncoderFromDir } from '../../src/encoder/node';
 import { Engine } from '../../src/app/engine';
@@ -175,6 +175,29 @@ describe('Engine (app session over the shared memory)', () => {
     await engine.predict(strokesToInput(RING));
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring']);
     expect(tf.memory().numTensors).toBe(n);
+  });
+
+  it('LSH: a drawing that shares no bucket with any stored one is "no candidates", not an empty memory', async () => {
+    // 100,000 slots: 11 bits per table, so two stored drawings rarely share a bucket with a third;
+    // the memory's LSH seed (Math.random) fixed to one where they share none
+    const seed = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const lsh = await Engine.start({ ...DEFAULT_SETTINGS, memorySize: 100_000, lookup: 'lsh', ageNoise: 0 }, undefined, {
+      startBackend: async (force) => ({ name: (await selectBackend({ force: force ?? 'wasm' })).backend, skipped: [] }),
+      loadEncoder: () => loadEncoderFromDir('models/omniglot-conv4'),
+    });
+    seed.mockRestore();
+    try {
+      await lsh.remember(strokesToInput(RING), 'ring');
+      await lsh.remember(strokesToInput(CROSS), 'cross');
+      // a short dash: no bucket in common with the ring or the cross (the hyperplanes are seeded)
+      const p = (await lsh.predict(strokesToInput([line([[140, 140], [160, 160]])]))).prediction;
+      expect(p.neighbours).toEqual([]);
+      expect(p).toMatchObject({ unknownReason: 'no-candidates', label: null, guess: null });
+      // the exact lookup compares it with both
+      expect((await engine.predict(strokesToInput([line([[140, 140], [160, 160]])]))).prediction.unknownReason).not.toBe('no-candidates');
+    } finally {
+      lsh.dispose();
+    }
   });
 
   it('merges two names into one (keys, ages and drawings kept) and parts them again exactly', async () => {

@@ -67,6 +67,17 @@ export function PredictionPanel() {
 
 function Answer({ p }: { p: PredictionView | null }) {
   if (!p) return <FirstSteps />;
+  if (p.unknownReason === 'no-candidates') {
+    return (
+      <div className="unknown" data-testid="prediction-unknown" data-reason="no-candidates">
+        <p className="verdict">Not sure — no stored drawing was compared</p>
+        <p className="muted">
+          The approximate lookup (LSH, Settings) looks only at stored drawings that share a hash bucket with this one, and none does. A new
+          symbol? Give it a name below and press Remember. (The exact lookup compares every stored drawing.)
+        </p>
+      </div>
+    );
+  }
   if (p.unknownReason === 'empty-memory' || !p.guess) {
     return (
       <p className="unknown" data-testid="prediction-unknown">
