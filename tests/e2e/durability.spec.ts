@@ -113,6 +113,11 @@ test.describe('durability', () => {
     await expect(copy).toHaveCount(1);
     await expect(copy).toContainText('1 drawing');
     await expect(copy).toContainText('not of unit length');
+    // asked first; Escape keeps it, the keyboard back on its Delete button
+    await copy.getByTestId('delete-aside').click();
+    await page.keyboard.press('Escape');
+    await expect(copy.getByTestId('confirm-delete-aside')).toHaveCount(0);
+    await expect(copy.getByTestId('delete-aside')).toBeFocused();
     await copy.getByTestId('delete-aside').click();
     await copy.getByTestId('confirm-delete-aside').click();
     await expect(page.getByTestId('aside-copies')).toHaveCount(0);

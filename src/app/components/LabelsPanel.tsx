@@ -11,11 +11,6 @@ import { Thumb } from './Thumb';
 const NO_LABELS: LabelInfo[] = [];
 const MAX_ROWS = 300;
 
-/** After a delete its row is gone: keyboard focus goes to the banner's Undo (else it would drop to the page). */
-function focusMessageAction() {
-  requestAnimationFrame(() => document.querySelector<HTMLElement>('[data-testid=message-action]')?.focus());
-}
-
 /** Labels with their slot counts: rename, delete (frees its slots), clear the whole memory. */
 
 export function LabelsPanel() {
@@ -132,7 +127,7 @@ export function LabelsPanel() {
                               void merge(from.id, into.id).then((ok) => {
                                 if (!ok) return;
                                 setEditing(null);
-                                focusMessageAction();
+                                focusLater('message-action');
                               });
                             }}
                           >
@@ -166,7 +161,7 @@ export function LabelsPanel() {
                   >
                     Rename
                   </button>
-                  <button type="button" aria-label={`delete ${l.name}`} data-testid="delete-label" onClick={() => void del(l.id).then((ok) => ok && focusMessageAction())}>
+                  <button type="button" aria-label={`delete ${l.name}`} data-testid="delete-label" onClick={() => void del(l.id).then((ok) => ok && focusLater('message-action'))}>
                     Delete
                   </button>
                 </td>
@@ -275,6 +270,11 @@ function AsideCopies() {
   const ready = useApp((s) => s.ready);
   const [confirming, setConfirming] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** "Delete this copy?" answered No: the keyboard back on its Delete button */
+  const keep = (key: number) => {
+    setConfirming(null);
+    focusLater('delete-aside', `[data-testid="aside-copy"][data-key="${key}"]`);
+  };
   useEffect(() => {
     if (ready) void refresh();
   }, [ready, refresh]);
@@ -296,7 +296,12 @@ function AsideCopies() {
               <small className="muted">{c.reason}</small>
             </span>
             {confirming === c.key ? (
-              <span role="alertdialog" aria-label="delete this copy?" className="confirm" onKeyDown={cancelOnEscape(() => setConfirming(null))}>
+              <span
+                role="alertdialog"
+                aria-label="delete this copy?"
+                className="confirm"
+                onKeyDown={cancelOnEscape(() => keep(c.key))}
+              >
                 Delete this copy for good?{' '}
                 <button
                   type="button"
@@ -309,7 +314,7 @@ function AsideCopies() {
                 >
                   Yes, delete it
                 </button>
-                <button type="button" autoFocus onClick={() => setConfirming(null)}>
+                <button type="button" autoFocus onClick={() => keep(c.key)}>
                   Cancel
                 </button>
               </span>

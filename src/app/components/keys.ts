@@ -12,7 +12,10 @@ export function cancelOnEscape(cancel: () => void) {
   };
 }
 
-/** Keyboard focus back on the element `testId` names once the page has drawn (a question answered: its opener). */
-export function focusLater(testId: string) {
-  requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-testid="${testId}"]`)?.focus());
+/**
+ * Keyboard focus on the element `testId` names (within `within`, a CSS selector, when given) once the
+ * page has drawn: a question answered goes back to its opener, a row deleted to the banner's Undo.
+ */
+export function focusLater(testId: string, within = '') {
+  requestAnimationFrame(() => document.querySelector<HTMLElement>(`${within} [data-testid="${testId}"]`.trim())?.focus());
 }
