@@ -80,7 +80,8 @@ function useKeyboard() {
       // the drawing's shortcuts belong to the Draw view, outside dialogs (their Escape closes them):
       // an Escape in another view's field or dialog erased an unsaved drawing
       // (in a text field, Escape, Ctrl+Z and Enter are the field's own)
-      if (e.defaultPrevented || s.tab !== 'draw' || inDialog(e.target) || isTyping(e.target)) return;
+      // (and not while the guided tour draws and names: a key would go into its write)
+      if (e.defaultPrevented || s.tab !== 'draw' || s.tourRunning || inDialog(e.target) || isTyping(e.target)) return;
       if (e.key === 'Escape') {
         s.clearDrawing();
       } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z') {

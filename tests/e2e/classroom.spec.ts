@@ -406,6 +406,32 @@ test.describe('guided tour', () => {
     await app.open(backend);
   });
 
+  test('while the tour draws and names, a child\'s stroke, typing, tap or Enter does not go into its write', async ({ page }) => {
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('I name it “sun”', { timeout: 60_000 });
+    await expect(page.getByTestId('remember')).toBeDisabled();
+    await expect(page.getByTestId('clear')).toBeDisabled();
+    await expect(page.getByTestId('example-draw')).toBeDisabled();
+    await expect(app.labelInput).toHaveAttribute('readonly', '');
+    // a stroke across the bottom of the canvas, and Enter on the page
+    const strokes = (await app.state()).strokes;
+    const box = (await app.canvas.boundingBox())!;
+    await page.mouse.move(box.x + 10, box.y + box.height - 10);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 10, box.y + box.height - 10, { steps: 6 });
+    await page.mouse.up();
+    await page.locator('body').press('Enter');
+    expect((await app.state()).strokes).toBe(strokes);
+    // the tour stores its own sun, of its own strokes, and nothing else
+    await expect(page.getByTestId('tour-step')).toContainText('Step 2 of 3', { timeout: 60_000 });
+    const s = await app.state();
+    expect(s.labels.map((l) => [l.name, l.count])).toEqual([['sun', 1]]);
+    await page.getByTestId('stop-tour-step').click();
+    await expect(page.getByTestId('start-tour')).toBeVisible();
+    await expect(page.getByTestId('remember')).toBeEnabled();
+    await expect(app.labelInput).not.toHaveAttribute('readonly', '');
+  });
+
   test('the tour can be stopped, a second tour does not write its symbols again, and a third is not cut short by the last one\'s "Your turn"', async ({ page }) => {
     // the visitor's own drawing and typed name come back when the tour ends
     await app.draw(SYMBOLS.cross);

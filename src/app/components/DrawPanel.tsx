@@ -18,6 +18,8 @@ export function DrawPanel() {
   const remember = useApp((s) => s.remember);
   const labels = useApp((s) => s.summary?.labels ?? NO_LABELS);
   const busy = useApp((s) => s.busy || s.readOnly);
+  // the guided tour draws and names here: a child's stroke or tap would go into its write
+  const touring = useApp((s) => s.tourRunning);
   const ready = useApp((s) => s.ready);
   const label = useApp((s) => s.labelDraft);
   const setLabel = useApp((s) => s.setLabelDraft);
@@ -40,7 +42,7 @@ export function DrawPanel() {
       <h2 id="draw-h">Draw</h2>
       <div className="draw-row">
         <div className="canvas-wrap">
-          <DrawingCanvas strokes={strokes} onStroke={addStroke} disabled={!ready} />
+          <DrawingCanvas strokes={strokes} onStroke={addStroke} disabled={!ready || touring} />
           {strokes.length === 0 && ready && (
             <p className="canvas-hint" aria-hidden="true">
               Draw a symbol here
@@ -53,10 +55,10 @@ export function DrawPanel() {
         </figure>
       </div>
       <div className="controls">
-        <button type="button" onClick={undo} disabled={!strokes.length} data-testid="undo" aria-keyshortcuts="Control+Z" aria-label="Undo the last stroke" title="Undo the last stroke (Ctrl+Z)">
+        <button type="button" onClick={undo} disabled={!strokes.length || touring} data-testid="undo" aria-keyshortcuts="Control+Z" aria-label="Undo the last stroke" title="Undo the last stroke (Ctrl+Z)">
           Undo
         </button>
-        <button type="button" onClick={clear} disabled={!strokes.length} data-testid="clear" aria-keyshortcuts="Escape">
+        <button type="button" onClick={clear} disabled={!strokes.length || touring} data-testid="clear" aria-keyshortcuts="Escape">
           Clear
         </button>
         <span className="hint" data-testid="stroke-count">
@@ -76,13 +78,14 @@ export function DrawPanel() {
           data-testid="label-input"
           value={label}
           onChange={(e) => setLabel(e.target.value)}
+          readOnly={touring}
           placeholder="name, e.g. sun"
           autoComplete="off"
           enterKeyHint="done"
           aria-invalid={problem !== null}
           aria-describedby="label-help"
         />
-        <button type="submit" data-testid="remember" disabled={!ready || busy || problem !== null} aria-keyshortcuts="Enter">
+        <button type="submit" data-testid="remember" disabled={!ready || busy || touring || problem !== null} aria-keyshortcuts="Enter">
           Remember
         </button>
         {refusal && (
@@ -102,6 +105,7 @@ export function DrawPanel() {
                 className="chip"
                 data-testid="label-chip"
                 aria-pressed={clean === cleanLabelName(l.name)}
+                disabled={touring}
                 onClick={() => setLabel(l.name)}
               >
                 {l.name}
@@ -121,7 +125,7 @@ function WriteReport() {
   const w = useApp((s) => s.lastWrite);
   // only while nothing else changed the memory since (else the engine would refuse it)
   const canUndo = useApp((s) => canUndoRemember(s) && !s.readOnly);
-  const busy = useApp((s) => s.busy);
+  const busy = useApp((s) => s.busy || s.tourRunning);
   const undo = useApp((s) => s.undoRemember);
   const ageNoise = useApp((s) => s.settings.ageNoise);
   const labels = useApp((s) => s.summary?.labels);

@@ -166,6 +166,8 @@ export interface UiSlice {
   setMessage: (m: Message) => void;
   /** how many times a guided tour was asked for from outside its button (the first steps' link) */
   tourRequests: number;
+  /** the guided tour is drawing and naming: the canvas, the name field and Remember are its own until it ends */
+  tourRunning: boolean;
   requestTour: () => void;
   start: (force?: Exclude<BackendChoice, 'auto'>) => Promise<void>;
 }
@@ -659,6 +661,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
   },
   setMessage: (message) => set({ message }),
   tourRequests: 0,
+  tourRunning: false,
   requestTour: () => set({ tourRequests: get().tourRequests + 1 }),
   // once per page: React's StrictMode (npm run dev) runs the mounting effect twice, and a second
   // start would find the first one's writer lock and open this very tab read-only

@@ -59,6 +59,8 @@ export function Tour() {
     }
     stop.current = false;
     setRunning(true);
+    // what a child draws, types or taps meanwhile would go into the tour's write: the controls wait
+    useApp.setState({ tourRunning: true });
     const pause = async (ms: number) => {
       await sleep(ms);
       if (stop.current) throw new Stopped();
@@ -144,6 +146,7 @@ export function Tour() {
       if (e instanceof Stopped) setStep(null);
       else setStep(`The tour stopped: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
+      useApp.setState({ tourRunning: false });
       setRunning(false);
     }
   };
@@ -200,6 +203,7 @@ export function Tour() {
 /** Keyboard users (and demos) can put a scripted symbol on the canvas. */
 export function ExampleSymbol() {
   const setStrokes = useApp((s) => s.setStrokes);
+  const touring = useApp((s) => s.tourRunning);
   const [which, setWhich] = useState(0);
   const [seed, setSeed] = useState(1);
   return (
@@ -214,6 +218,7 @@ export function ExampleSymbol() {
       <button
         type="button"
         data-testid="example-draw"
+        disabled={touring}
         onClick={() => {
           setStrokes(scriptStrokes(TOUR_SYMBOLS[which], undefined, { wobble: seed === 1 ? 0 : 0.03, seed }), true);
           setSeed(seed + 1);
