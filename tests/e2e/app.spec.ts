@@ -440,6 +440,23 @@ test.describe('full flows', () => {
     expect(Math.max(...pastEdge.map((v, i) => Math.abs(v - toEdge[i])))).toBeLessThanOrEqual(8);
   });
 
+  test('Clear leaves no ink on a canvas drawn smaller than 320 device pixels (a half-screen window at pixel ratio 1)', async ({ page }) => {
+    await page.setViewportSize({ width: 683, height: 768 });
+    const width = await app.canvas.evaluate((c: HTMLCanvasElement) => c.width);
+    expect(width, 'the canvas bitmap is below 320 px here').toBeLessThan(320);
+    const ink = () =>
+      app.canvas.evaluate((c: HTMLCanvasElement) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+      });
+    await app.draw([[[0.05, 0.05], [0.95, 0.95]], [[0.95, 0.05], [0.05, 0.95]]]);
+    expect(await ink()).toBeGreaterThan(100);
+    await page.getByTestId('clear').click();
+    await expect.poll(ink).toBe(0);
+  });
+
   test('WebGPU missing: a saved WebGPU choice falls back to another backend, says so, and keeps the memory', async ({ page }) => {
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');

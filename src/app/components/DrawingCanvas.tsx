@@ -17,7 +17,12 @@ interface Props {
 const SIZE = 320;
 
 function paint(ctx: CanvasRenderingContext2D, strokes: readonly Stroke[], lineWidth: number) {
+  // the whole bitmap, in device pixels: under the SIZE -> screen transform a canvas drawn smaller
+  // than SIZE device pixels (scale < 1) kept old ink outside the cleared corner
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  ctx.restore();
   ctx.lineCap = 'round';
   ctx.lineJoin = 'round';
   ctx.strokeStyle = '#111';
