@@ -108,6 +108,7 @@ export function App() {
   const setTab = useApp((s) => s.setTab);
   const message = useApp((s) => s.message);
   const ready = useApp((s) => s.ready);
+  const startFailed = useApp((s) => s.startFailed);
   const setMessage = useApp((s) => s.setMessage);
   const summaryVersion = useApp((s) => s.summary?.version);
   useKeyboard();
@@ -200,7 +201,15 @@ export function App() {
       )}
       <RescueBanner />
       <SharedLinkPrompt />
-      {!ready && !message && <p data-testid="loading">Loading the encoder…</p>}
+      {!ready && !message && !startFailed && <p data-testid="loading">Loading the encoder…</p>}
+      {startFailed && !message && (
+        <p className="message error" role="alert" data-testid="start-failed">
+          <span>{startFailed}</span>
+          <button type="button" onClick={() => location.reload()}>
+            Reload
+          </button>
+        </p>
+      )}
       <main>
         <div id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
           {current.render()}

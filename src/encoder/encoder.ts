@@ -168,7 +168,7 @@ export class Encoder {
       model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     } catch (err) {
       throw new Error(
-        `could not load the encoder from ${describeSource(source)} (expected a TF.js layers model.json with its weights): ${
+        `could not load the encoder from ${describeSource(source)} (a TF.js layers model.json and the weight files it lists): ${
           err instanceof Error ? err.message : String(err)
         }`,
       );

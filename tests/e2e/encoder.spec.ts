@@ -127,3 +127,20 @@ test('the built app serves the encoder registry and every model it lists', async
     for (const g of manifest) for (const p of g.paths) expect((await request.get(`/models/${e.folder}/${p}`)).status(), `${e.folder}/${p}`).toBe(200);
   }
 });
+
+test('an encoder that cannot be downloaded: the page says so and how to go on, and keeps saying it once the banner is closed', async ({ page, backend }) => {
+  test.skip(backend !== 'wasm', 'the start-up path is the same on every backend: checked on wasm');
+  await page.route('**/models/**/weights.bin', (r) => r.abort());
+  await page.goto(`/?backend=${backend}`);
+  const banner = page.locator('[data-testid=message][data-kind=error]');
+  await expect(banner).toContainText('Memory Lab could not start: could not load the encoder');
+  await expect(banner).toContainText('Check the connection');
+  await expect(page.getByTestId('message-action')).toHaveText('Reload');
+  await page.getByRole('button', { name: 'dismiss message' }).click();
+  await expect(page.getByTestId('start-failed')).toContainText('Memory Lab could not start');
+  await expect(page.getByTestId('loading')).toHaveCount(0);
+  // the reload tries again: with the weights back, the app starts
+  await page.unroute('**/models/**/weights.bin');
+  await page.getByTestId('start-failed').getByRole('button', { name: 'Reload' }).click();
+  await new MemoryLabPage(page).waitReady();
+});

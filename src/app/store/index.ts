@@ -159,6 +159,8 @@ export interface SettingsSlice {
 
 export interface UiSlice {
   ready: boolean;
+  /** why the app could not start (null: it started, or is starting) */
+  startFailed: string | null;
   busy: boolean;
   tab: Tab;
   message: Message;
@@ -652,6 +654,7 @@ let starting: Promise<void> | null = null;
 
 const uiSlice: Slice<UiSlice> = (set, get) => ({
   ready: false,
+  startFailed: null,
   busy: false,
   tab: tabFromAddress(),
   message: null,
@@ -743,7 +746,9 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         set({ readOnly: false, message: { kind: 'info', text: 'the other tab closed: this tab now keeps the memory', tab: null } });
       });
     } catch (err) {
-      set({ message: { kind: 'error', text: `Memory Lab could not start: ${errorText(err)}`, tab: null } });
+      // said until it is solved: the banner can be closed, this stays (the page cannot work without it)
+      const why = `Memory Lab could not start: ${errorText(err)}. Check the connection (the first visit downloads the encoder), then reload the page.`;
+      set({ startFailed: why, message: { kind: 'error', text: why, tab: null, action: { label: 'Reload', run: () => location.reload() } } });
     }
   })()),
 });
