@@ -432,6 +432,20 @@ test.describe('guided tour', () => {
     await expect(app.labelInput).not.toHaveAttribute('readonly', '');
   });
 
+  test('on a phone the tour\'s step (fixed at the bottom) does not cover the Name field while it names a symbol', async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByTestId('start-tour').click();
+    await expect(page.getByTestId('tour-step')).toContainText('I name it “sun”', { timeout: 60_000 });
+    const uncovered = async () => {
+      const field = (await page.locator('form.remember').boundingBox())!;
+      const bar = (await page.getByTestId('tour-step').boundingBox())!;
+      return bar.y - (field.y + field.height);
+    };
+    await expect.poll(uncovered).toBeGreaterThanOrEqual(0);
+    await expect(app.labelInput).toBeInViewport();
+    await page.getByTestId('stop-tour-step').click();
+  });
+
   test('the tour can be stopped, a second tour does not write its symbols again, and a third is not cut short by the last one\'s "Your turn"', async ({ page }) => {
     // the visitor's own drawing and typed name come back when the tour ends
     await app.draw(SYMBOLS.cross);

@@ -18,6 +18,18 @@ async function answered(pause: (ms: number) => Promise<void>): Promise<boolean> 
 }
 
 /**
+ * On a phone the running tour's step sits fixed at the bottom of the screen, where it can cover the
+ * Name field and Remember: the page scrolls them up from under it, so the class sees the name typed.
+ */
+function showNameField() {
+  const field = document.querySelector('form.remember');
+  const bar = document.querySelector('[data-testid=tour-step]');
+  if (!field || !bar || getComputedStyle(bar).position !== 'fixed') return;
+  const covered = field.getBoundingClientRect().bottom - bar.getBoundingClientRect().top;
+  if (covered > 0) window.scrollBy({ top: covered + 12, behavior: 'smooth' });
+}
+
+/**
  * Guided mode for classrooms, offered, never imposed: the app draws three symbols by itself
  * (animated stroke scripts), explains what happens at each step, names each once, then asks the
  * visitor to draw one of them. It can be stopped at any time, and a symbol the memory already
@@ -107,6 +119,8 @@ export function Tour() {
           continue;
         }
         setStep(`I name it “${sym.name}” and press Remember: one write stores the drawing. One example is enough.`);
+        await pause(0);
+        showNameField();
         // typed into the Name field, as a visitor would
         for (let j = 1; j <= sym.name.length; j++) {
           useApp.getState().setLabelDraft(sym.name.slice(0, j));
