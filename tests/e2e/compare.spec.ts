@@ -260,6 +260,43 @@ test.describe('Compare mode', () => {
     await expect(page.getByTestId('compare-notice')).toContainText('"Ring" is back with its 1 stored drawing, apart from "ring": the comparison is back as it was before the merge');
   });
 
+  test('Compare turned on after drawings were remembered: the learners are first taught them, so "times seen" means the same in every column', async ({ page, backend }) => {
+    const app = new ComparePage(page);
+    await app.open(backend);
+    await app.draw(SYMBOLS.ring);
+    await app.remember('ring');
+    await app.draw(SYMBOLS.cross);
+    await app.remember('cross');
+    await app.openCompareTab();
+    await page.getByTestId('compare-toggle').check();
+    await app.flush();
+    await expect(page.getByTestId('compare-notice')).toContainText('its learners were first taught the 2 stored drawings the memory holds');
+    let c = await app.compare();
+    expect(c.events).toBe(0); // taught, not scored
+    expect(c.hebbian.map((r) => [r.name, r.count]).sort()).toEqual([['cross', 1], ['ring', 1]]);
+    // another ring is the class's second sighting for the memory and the learners alike (a Hebbian
+    // softmax that had not been taught would have been scored wrong in bin 0 beside a right memory)
+    await app.tab('draw');
+    await app.draw(variant(SYMBOLS.ring, 5));
+    await app.remember('ring');
+    await app.flush();
+    c = await app.compare();
+    expect(c.curve.filter((p) => p.n > 0)).toEqual([expect.objectContaining({ bin: '1', values: { memory: 100, hebbian: 100 } })]);
+    // off, a drawing remembered, on: only that one is taught
+    await app.openCompareTab();
+    await page.getByTestId('compare-toggle').uncheck();
+    await app.tab('draw');
+    await app.draw(SYMBOLS.zigzag);
+    await app.remember('zig');
+    await app.openCompareTab();
+    await page.getByTestId('compare-toggle').check();
+    await app.flush();
+    await expect(page.getByTestId('compare-notice')).toContainText('taught the one stored drawing remembered while it was off');
+    c = await app.compare();
+    expect(c.hebbian.map((r) => [r.name, r.count]).sort()).toEqual([['cross', 1], ['ring', 2], ['zig', 1]]);
+    expect(c.events).toBe(1);
+  });
+
   test('names a smaller memory forgets stay in the learners, as evicted ones do (what the comparison is about)', async ({ page, backend }) => {
     const app = new ComparePage(page);
     await app.open(backend);

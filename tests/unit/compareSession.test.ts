@@ -45,6 +45,17 @@ describe('CompareSession', () => {
       ['ring', 2, 1 / 3],
     ]);
     expect(rows.find((r) => r.name === 'ring')!.nearest[0].slot).toBe(9);
+    // the k best in one pass equal the first k of a full sort; without stored keys, no scan
+    const many = { slots: Array.from({ length: 50 }, (_, i) => 100 + i), keys: Float32Array.from({ length: 50 * D }, () => rng() - 0.5) };
+    const theta = Float32Array.from(s.hebbianRows().length ? (s as unknown as { learners: Map<string, { row(id: number): Float32Array }> }).learners.get('hebbian')!.row(0) : []);
+    const norm = Math.hypot(...theta);
+    const bySort = many.slots
+      .map((slot, j) => ({ slot, similarity: theta.reduce((a, x, i) => a + x * many.keys[j * D + i], 0) / norm }))
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, 4)
+      .map((x) => x.slot);
+    expect(s.hebbianRows(many, 4, new Set(['ring']))[0].nearest.map((x) => x.slot)).toEqual(bySort);
+    expect(s.hebbianRows().every((r) => r.nearest.length === 0)).toBe(true);
     s.dispose();
   });
 
@@ -67,6 +78,34 @@ describe('CompareSession', () => {
     s.reset();
     expect(s.history).toEqual([]);
     expect(s.predict(around(0, rng)).every((a) => a.name === null)).toBe(true);
+    s.dispose();
+  });
+
+  it('a learner added mid-session is scored by the times it saw the class itself (kept through a rename, a take-back and the file)', () => {
+    const rng = mulberry32(6);
+    const s = new CompareSession(D, ['hebbian']);
+    for (let t = 0; t < 5; t++) s.observe(around(0, rng), 'cat', true);
+    s.setKinds(['hebbian', 'prototypes']);
+    s.renameClass('cat', 'Cat');
+    // its first sighting of the class: bin 0 for it, bin 4-5 for the memory and the Hebbian softmax
+    const first = s.observe(around(0, rng), 'Cat', true, 7);
+    expect(first).toEqual({ sightings: 5, by: { prototypes: 0 }, correct: { memory: true, hebbian: true, prototypes: false } });
+    expect(s.takeBack(7)).toBe(true);
+    expect(s.observe(around(0, rng), 'Cat', true)).toMatchObject({ sightings: 5, by: { prototypes: 0 } });
+    const second = s.observe(around(0, rng), 'Cat', true);
+    expect(second).toMatchObject({ sightings: 6, by: { prototypes: 1 }, correct: { prototypes: true } });
+    // a class new to the session is new to every learner: no separate count
+    expect(s.observe(around(1, rng), 'dog', false).by).toBeUndefined();
+    const curve = s.curve();
+    const bin = (label: string) => curve.find((p) => p.bin === label)!;
+    expect(bin('0').values.prototypes).toBe(0); // its own first sighting, wrong
+    expect(bin('1').values.prototypes).toBe(100);
+    expect(bin('4-5').values.prototypes).toBeUndefined();
+    // the saved file keeps its counts
+    const back = CompareSession.fromFile(JSON.parse(JSON.stringify(s.snapshot())), D);
+    expect(back.curve()).toEqual(curve);
+    expect(back.observe(around(0, rng), 'Cat', true).by).toEqual({ prototypes: 2 });
+    back.dispose();
     s.dispose();
   });
 

@@ -3,11 +3,12 @@
  * number of times a class had been seen over this session, and the Hebbian softmax's rows
  * (c_i, lambda_i, the stored drawings closest to theta_i).
  */
+import { useMemo } from 'react';
 import { PercentLines } from '../components/PercentLines';
 import { HEBBIAN_DEFAULTS, LEARNER_TITLES } from '../../learners';
 import { Thumb } from '../components/Thumb';
 import { getEngine, useApp } from '../store';
-import { COMPARE_KINDS, useCompare } from './compareStore';
+import { COMPARE_KINDS, hebbianNearest, useCompare } from './compareStore';
 import type { CompareColumn } from './compareSession';
 import './compare.css';
 
@@ -48,10 +49,17 @@ function SightingsChart() {
   );
 }
 
+/** rows shown (each is scanned against every stored key for its closest drawings) */
+const HEBBIAN_ROWS_SHOWN = 60;
+
 function HebbianView() {
-  const rows = useCompare((s) => s.hebbian);
+  const all = useCompare((s) => s.hebbian);
   const labels = useApp((s) => s.summary?.labels);
   const values = useApp((s) => s.summary?.values);
+  const version = useApp((s) => s.summary?.version);
+  const rows = all.slice(0, HEBBIAN_ROWS_SHOWN);
+  // the stored drawings closest to each row shown: once per change of the rows or of the memory
+  const nearest = useMemo(() => hebbianNearest(rows.map((r) => r.name)), [all, version]);
   const nameOfSlot = (slot: number) => {
     const v = values?.[slot];
     return labels?.find((l) => l.id === v)?.name ?? `#${v}`;
@@ -60,8 +68,8 @@ function HebbianView() {
     <section aria-labelledby="hebbian-h" data-testid="hebbian-view">
       <h3 id="hebbian-h">Hebbian softmax rows</h3>
       <p className="muted">
-        Per class i: θ<sub>i</sub> ← λ<sub>i</sub> h + (1 − λ<sub>i</sub>) θ<sub>i</sub> with λ<sub>i</sub> = max(1/c<sub>i</sub>, γ) while c<sub>i</sub> &lt; T
-        (γ = {HEBBIAN_DEFAULTS.gamma}, T = {HEBBIAN_DEFAULTS.smoothingLimit}); answers softmax({HEBBIAN_DEFAULTS.scale}·θ<sub>i</sub>·h). λ<sub>i</sub> is the
+        Per class i: θ<sub>i</sub> ← λ<sub>i</sub> h + (1 − λ<sub>i</sub>) θ<sub>i</sub> with λ<sub>i</sub> = max(1/c<sub>i</sub>, γ), c<sub>i</sub> counting this drawing, for
+        the first T drawings of the class, then frozen (γ = {HEBBIAN_DEFAULTS.gamma}, T = {HEBBIAN_DEFAULTS.smoothingLimit}); answers softmax({HEBBIAN_DEFAULTS.scale}·θ<sub>i</sub>·h). λ<sub>i</sub> is the
         blend the next drawing of the class would get (0: frozen).
       </p>
       {rows.length === 0 ? (
@@ -86,7 +94,7 @@ function HebbianView() {
                 <td className="num">{r.norm.toFixed(3)}</td>
                 <td>
                   <span className="hebbian-nearest">
-                    {r.nearest.map((n) => (
+                    {(nearest.get(r.name) ?? []).map((n) => (
                       <span key={n.slot} className="hn" data-testid="hebbian-nearest" data-slot={n.slot}>
                         <Thumb image={getEngine().thumbnail(n.slot)} size={36} title={`slot ${n.slot}: ${nameOfSlot(n.slot)}, cos ${n.similarity.toFixed(2)}`} />
                         <small>
@@ -100,6 +108,11 @@ function HebbianView() {
             ))}
           </tbody>
         </table>
+      )}
+      {all.length > rows.length && (
+        <p className="muted" data-testid="hebbian-shown">
+          showing the first {rows.length} of {all.length} classes (by name)
+        </p>
       )}
     </section>
   );

@@ -23,8 +23,10 @@ export const COMPARE_VERSION = 1;
 export const MAX_HISTORY = 5000;
 
 export interface CompareEvent {
-  /** times the class had been seen before this drawing */
+  /** times the class had been seen before this drawing (by the memory, and by every learner there from the start) */
   sightings: number;
+  /** a learner added later: times it had seen the class (where that differs from `sightings`) */
+  by?: Partial<Record<CompareKind, number>>;
   /** per column present at the time: was its answer right before it learned the drawing */
   correct: Partial<Record<CompareColumn, boolean>>;
 }
@@ -66,8 +68,20 @@ export const compareFileSchema = z.object({
   enabled: z.boolean(),
   kinds: z.array(kindSchema),
   classes: z.array(z.object({ id: z.number().int().min(0), name: z.string().min(1).max(80), sightings: z.number().int().min(0) })),
-  history: z.array(z.object({ sightings: z.number().int().min(0), correct: z.partialRecord(z.enum(['memory', ...COMPARE_KINDS]), z.boolean()) })).max(MAX_HISTORY),
+  history: z
+    .array(
+      z.object({
+        sightings: z.number().int().min(0),
+        by: z.partialRecord(kindSchema, z.number().int().min(0)).optional(),
+        correct: z.partialRecord(z.enum(['memory', ...COMPARE_KINDS]), z.boolean()),
+      }),
+    )
+    .max(MAX_HISTORY),
   learners: z.array(learnerSnapshotSchema),
+  /** per learner added after classes were seen: each class's sightings when it joined */
+  joined: z.partialRecord(kindSchema, z.record(z.string(), z.number().int().min(0))).optional(),
+  /** the memory's write count when Compare was turned off (what it missed since is taught when it is on again) */
+  pausedAt: z.number().int().min(0).optional(),
 });
 export type CompareFile = z.infer<typeof compareFileSchema>;
 
@@ -75,9 +89,12 @@ interface SessionState {
   tag: number;
   learners: LearnerSnapshot[];
   classes: Map<string, { id: number; sightings: number }>;
+  joined: Map<CompareKind, Map<string, number>>;
   nextId: number;
   history: CompareEvent[];
 }
+
+const copyJoined = (j: Map<CompareKind, Map<string, number>>) => new Map([...j].map(([k, m]) => [k, new Map(m)]));
 
 export class CompareSession {
   readonly keySize: number;
@@ -88,7 +105,14 @@ export class CompareSession {
   /** name -> class id used by the learners, and sightings so far */
   private classes = new Map<string, { id: number; sightings: number }>();
   private nextId = 0;
+  /**
+   * a learner added once classes had been seen starts empty: each class's sightings when it joined,
+   * so that its answers are scored by the times it saw the class, not the session's
+   */
+  private joined = new Map<CompareKind, Map<string, number>>();
   history: CompareEvent[] = [];
+  /** the memory's write count when Compare was turned off (null: on, or never followed the memory) */
+  pausedAt: number | null = null;
   /**
    * the session as it was before the last change that came with a tag (the app's memory version
    * right after its own change: a Remember, a deleted name), to take it back exactly (the app's
@@ -105,7 +129,15 @@ export class CompareSession {
     return COMPARE_KINDS.filter((k) => this.learners.has(k));
   }
 
-  /** Learners to compare; a new one starts empty (it learns from the next drawing on). */
+  /** whether the session knows nothing yet (no class, no scored drawing) */
+  get isEmpty(): boolean {
+    return this.classes.size === 0 && this.history.length === 0;
+  }
+
+  /**
+   * Learners to compare; a new one starts empty (it learns from the next drawing on, and is scored by
+   * the times it has seen a class itself).
+   */
   setKinds(kinds: readonly CompareKind[]): void {
     for (const k of kinds) if (!COMPARE_KINDS.includes(k)) throw new Error(`expected learners among ${COMPARE_KINDS.join(', ')}, got ${String(k)}`);
     this.beforeLast = null;
@@ -113,9 +145,14 @@ export class CompareSession {
       if (!kinds.includes(k)) {
         l.dispose();
         this.learners.delete(k);
+        this.joined.delete(k);
       }
     }
-    for (const k of kinds) if (!this.learners.has(k)) this.learners.set(k, createLearner({ kind: k, keySize: this.keySize }));
+    for (const k of kinds) {
+      if (this.learners.has(k)) continue;
+      this.learners.set(k, createLearner({ kind: k, keySize: this.keySize }));
+      if (this.classes.size > 0) this.joined.set(k, new Map([...this.classes].map(([name, c]) => [name, c.sightings])));
+    }
   }
 
   private nameOf(id: number): string | null {
@@ -144,8 +181,13 @@ export class CompareSession {
     const answers = [...this.learners].map(([k, l]) => [k, l.predict(key).label] as const);
     // observe only after every learner predicted: a failed observe leaves no half-learned drawing behind
     const c = this.learn(key, clean);
-    for (const [k, label] of answers) correct[k] = label === c.id;
-    const event = { sightings: c.sightings, correct };
+    const by: NonNullable<CompareEvent['by']> = {};
+    for (const [k, label] of answers) {
+      correct[k] = label === c.id;
+      const since = this.joined.get(k)?.get(clean);
+      if (since) by[k] = c.sightings - since;
+    }
+    const event: CompareEvent = Object.keys(by).length ? { sightings: c.sightings, by, correct } : { sightings: c.sightings, correct };
     // a new array: the one before stays whole for takeBack
     this.history = [...this.history, event].slice(-MAX_HISTORY);
     this.beforeLast = before;
@@ -184,7 +226,14 @@ export class CompareSession {
 
   /** The session now, to take a change back (O(classes x keySize) per learner; never the app's memory). */
   private stateNow(tag: number): SessionState {
-    return { tag, learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()), classes: new Map(this.classes), nextId: this.nextId, history: this.history };
+    return {
+      tag,
+      learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()),
+      classes: new Map(this.classes),
+      joined: copyJoined(this.joined),
+      nextId: this.nextId,
+      history: this.history,
+    };
   }
 
   /**
@@ -201,6 +250,7 @@ export class CompareSession {
     kinds.forEach((k, i) => parseLearnerSnapshot(b.learners[i], k, this.keySize));
     kinds.forEach((k, i) => this.learners.get(k)!.restore(b.learners[i]));
     this.classes = b.classes;
+    this.joined = b.joined;
     this.nextId = b.nextId;
     this.history = b.history;
     return true;
@@ -213,6 +263,11 @@ export class CompareSession {
     this.beforeLast = null;
     this.classes.delete(from);
     this.classes.set(to, c);
+    for (const m of this.joined.values()) {
+      const since = m.get(from);
+      m.delete(from);
+      if (since !== undefined) m.set(to, since);
+    }
   }
 
   /**
@@ -226,6 +281,7 @@ export class CompareSession {
     this.beforeLast = before;
     for (const l of this.learners.values()) if (l.labels().includes(c.id)) l.deleteLabel(c.id);
     this.classes.delete(name);
+    for (const m of this.joined.values()) m.delete(name);
   }
 
   /** Forget everything (learners empty, history cleared). */
@@ -234,43 +290,60 @@ export class CompareSession {
     for (const l of this.learners.values()) l.dispose();
     this.learners.clear();
     this.classes.clear();
+    this.joined.clear();
     this.nextId = 0;
     this.history = [];
     this.setKinds(kinds);
   }
 
-  /** Accuracy by sightings over the session, per column (SIGHTING_BINS, as `npm run eval`). */
+  /**
+   * Accuracy by sightings over the session, per column (SIGHTING_BINS, as `npm run eval`): each
+   * column by the times it had seen the class (a learner added later: its own count).
+   */
   curve(): CurvePoint[] {
+    const seen = (e: CompareEvent, col: CompareColumn) => (col === 'memory' ? e.sightings : (e.by?.[col] ?? e.sightings));
     return SIGHTING_BINS.map((b) => {
-      const ev = this.history.filter((e) => e.sightings >= b.lo && e.sightings <= b.hi);
+      const inBin = (e: CompareEvent, col: CompareColumn) => seen(e, col) >= b.lo && seen(e, col) <= b.hi;
       const values: CurvePoint['values'] = {};
       for (const col of ['memory', ...COMPARE_KINDS] as CompareColumn[]) {
-        const scored = ev.filter((e) => e.correct[col] !== undefined);
+        const scored = this.history.filter((e) => e.correct[col] !== undefined && inBin(e, col));
         if (scored.length > 0) values[col] = (100 * scored.filter((e) => e.correct[col]).length) / scored.length;
       }
-      return { bin: b.label, values, n: ev.length };
+      return { bin: b.label, values, n: this.history.filter((e) => inBin(e, 'memory')).length };
     });
   }
 
-  /** The Hebbian softmax's rows with c_i, lambda_i and the `k` stored keys closest to each row. */
-  hebbianRows(stored: { slots: number[]; keys: Float32Array }, k = 3): HebbianRowView[] {
+  /**
+   * The Hebbian softmax's rows with c_i, lambda_i and |theta_i| (O(classes x keySize)); with
+   * `stored`, also the `k` stored keys closest to each row of `only` (every row when absent), a scan
+   * of O(rows x stored x keySize): the view asks it for the rows it shows.
+   */
+  hebbianRows(stored?: { slots: number[]; keys: Float32Array }, k = 3, only?: ReadonlySet<string>): HebbianRowView[] {
     const h = this.learners.get('hebbian');
     if (!(h instanceof HebbianSoftmax)) return [];
     const d = this.keySize;
     return [...this.classes]
-      .filter(([, c]) => h.count(c.id) > 0)
+      .filter(([name, c]) => h.count(c.id) > 0 && (!only || only.has(name)))
       .map(([name, c]) => {
         const theta = h.row(c.id)!;
         let nn = 0;
         for (const x of theta) nn += x * x;
         const norm = Math.sqrt(nn);
-        const sims = stored.slots.map((slot, j) => {
-          let s = 0;
-          for (let i = 0; i < d; i++) s += theta[i] * stored.keys[j * d + i];
-          return { slot, similarity: norm > 0 ? s / norm : 0 };
-        });
-        sims.sort((a, b) => b.similarity - a.similarity);
-        return { name, count: h.count(c.id), lambda: h.nextLambda(c.id), norm, nearest: sims.slice(0, k) };
+        // the k best in one pass (no sort of every stored key)
+        const nearest: { slot: number; similarity: number }[] = [];
+        if (stored) {
+          stored.slots.forEach((slot, j) => {
+            let s = 0;
+            for (let i = 0; i < d; i++) s += theta[i] * stored.keys[j * d + i];
+            const similarity = norm > 0 ? s / norm : 0;
+            if (nearest.length === k && similarity <= nearest[k - 1].similarity) return;
+            let at = nearest.length;
+            while (at > 0 && nearest[at - 1].similarity < similarity) at--;
+            nearest.splice(at, 0, { slot, similarity });
+            if (nearest.length > k) nearest.pop();
+          });
+        }
+        return { name, count: h.count(c.id), lambda: h.nextLambda(c.id), norm, nearest };
       })
       .sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -284,8 +357,10 @@ export class CompareSession {
       enabled: this.enabled,
       kinds: this.kinds,
       classes: [...this.classes].map(([name, c]) => ({ id: c.id, name, sightings: c.sightings })),
-      history: this.history.map((e) => ({ sightings: e.sightings, correct: { ...e.correct } })),
+      history: this.history.map((e) => ({ sightings: e.sightings, ...(e.by ? { by: { ...e.by } } : {}), correct: { ...e.correct } })),
       learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()),
+      ...(this.joined.size ? { joined: Object.fromEntries([...this.joined].map(([k, m]) => [k, Object.fromEntries(m)])) } : {}),
+      ...(this.pausedAt !== null ? { pausedAt: this.pausedAt } : {}),
     };
   }
 
@@ -331,7 +406,11 @@ export class CompareSession {
     s.encoder = f.encoder ?? encoder ?? null;
     s.classes = new Map(f.classes.map((c) => [c.name, { id: c.id, sightings: c.sightings }]));
     s.nextId = f.classes.reduce((m, c) => Math.max(m, c.id + 1), 0);
-    s.history = f.history.map((e) => ({ sightings: e.sightings, correct: { ...e.correct } }));
+    s.history = f.history.map((e) => ({ sightings: e.sightings, ...(e.by ? { by: { ...e.by } } : {}), correct: { ...e.correct } }));
+    s.joined = new Map(
+      Object.entries(f.joined ?? {}).flatMap(([k, m]) => (f.kinds.includes(k as CompareKind) && m ? [[k as CompareKind, new Map(Object.entries(m).filter(([name]) => s.classes.has(name)))]] : [])),
+    );
+    s.pausedAt = f.pausedAt ?? null;
     return s;
   }
 

@@ -92,12 +92,9 @@ export async function flushCompare(): Promise<void> {
 /** Recompute the derived views (curve, Hebbian rows) from the session. */
 function refresh(extra: Partial<CompareState> = {}) {
   const s = sessionNow();
-  let hebbian: HebbianRowView[] = [];
-  try {
-    hebbian = s.hebbianRows(getEngine().filledKeys());
-  } catch {
-    hebbian = [];
-  }
+  // c_i, lambda_i, |theta_i| only: the stored drawings nearest each row are found by the view, for
+  // the rows it shows (every class against every stored key after each Remember took seconds)
+  const hebbian: HebbianRowView[] = s.hebbianRows();
   useCompare.setState({ enabled: s.enabled, kinds: s.kinds, curve: s.curve(), events: s.history.length, hebbian, ...extra });
 }
 
@@ -114,10 +111,20 @@ export const useCompare = create<CompareState>()((set) => ({
   readOnly: false,
   setEnabled: (on) => {
     if (refusedHere()) return;
-    sessionNow().enabled = on;
+    const s = sessionNow();
+    if (!on) {
+      // what the memory is told from now on, the learners miss: it is taught to them when Compare is on again
+      s.enabled = false;
+      s.pausedAt = getEngine().savedMeta().clock ?? 0;
+      refresh({ answers: null, error: null });
+      scheduleSave();
+      return;
+    }
+    s.enabled = true;
     refresh({ answers: null, error: null });
+    catchUp();
     scheduleSave();
-    if (on) answerCurrent();
+    answerCurrent();
   },
   setKinds: (kinds) => {
     if (refusedHere()) return;
@@ -239,6 +246,40 @@ function restart(why: string, merge?: { what: string; version: number; undo: boo
   });
 }
 
+/**
+ * Compare turned on: the learners are first taught (not scored) what the memory was told while they
+ * did not follow it, oldest first, so that "times seen before" means the same for every column:
+ * every stored drawing when they know nothing yet (Compare was off from the start, or started again
+ * while off), else the drawings written since it was turned off (a write averaged into a slot then
+ * comes as that slot's key). The drawings are read now, taught in the queue.
+ */
+function catchUp() {
+  const s = sessionNow();
+  const since = s.isEmpty ? null : s.pausedAt;
+  s.pausedAt = null;
+  if (!s.isEmpty && since === null) return;
+  const m = getEngine().saved();
+  const clock = m.clock ?? 0;
+  const names = new Map(m.labels.map((l) => [l.id, l.name]));
+  const missed = m.slots
+    .filter((x) => names.has(x.label) && (since === null || x.age < clock - since))
+    .sort((a, b) => b.age - a.age)
+    .map((x) => ({ key: x.key, name: names.get(x.label)! }));
+  if (!missed.length) return;
+  enqueue(async () => {
+    // a restart queued before this (an import, an encoder switch) taught them the memory already
+    if (session !== s) return;
+    for (let i = 0; i < missed.length; i += STUDY_CHUNK) {
+      s.study(missed.slice(i, i + STUDY_CHUNK));
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    const what = missed.length === 1 ? 'the one stored drawing' : `the ${missed.length} stored drawings`;
+    refresh({ notice: `Compare is on: its learners were first taught ${what} ${since === null ? 'the memory holds' : 'remembered while it was off'} (oldest first, not scored)` });
+    scheduleSave();
+    answerCurrent();
+  });
+}
+
 function onAppChange(s: AppState, prev: AppState) {
   if (s.readOnly !== useCompare.getState().readOnly) useCompare.setState({ readOnly: s.readOnly });
   if (s.ready && !prev.ready) {
@@ -343,6 +384,13 @@ function onAppChange(s: AppState, prev: AppState) {
     }
   }
   if (s.prediction !== prev.prediction || s.input !== prev.input) answerCurrent();
+}
+
+/** The stored drawings closest to the Hebbian rows of these classes (the rows the view shows). */
+export function hebbianNearest(names: readonly string[], k = 3): Map<string, { slot: number; similarity: number }[]> {
+  if (!session || names.length === 0) return new Map();
+  const rows = session.hebbianRows(getEngine().filledKeys(), k, new Set(names));
+  return new Map(rows.map((r) => [r.name, r.nearest]));
 }
 
 /** Load the saved comparison once the engine is ready (its key size is known). */
