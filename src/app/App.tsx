@@ -1,4 +1,5 @@
 import { lazy, Suspense, useEffect, type ComponentType } from 'react';
+import { ViewBoundary } from './components/ViewBoundary';
 import { DrawPanel } from './components/DrawPanel';
 import { LabelsPanel } from './components/LabelsPanel';
 import { MemoryView } from './components/MemoryView';
@@ -212,7 +213,9 @@ export function App() {
       )}
       <main>
         <div id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
-          {current.render()}
+          <ViewBoundary key={current.id} view={current.title} onLeave={() => setTab('draw')}>
+            {current.render()}
+          </ViewBoundary>
         </div>
       </main>
     </div>

@@ -1,3 +1,4 @@
+import { ageBins } from '../ageBins';
 import { useMemo, useRef, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { pca2 } from '../pca';
@@ -173,18 +174,8 @@ export function MemoryView() {
 }
 
 function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Float32Array; version: number }) {
-  const data = useMemo(() => {
-    const filledAges: number[] = [];
-    values.forEach((v, i) => v >= 0 && filledAges.push(ages[i]));
-    if (!filledAges.length) return [];
-    const max = Math.max(...filledAges);
-    const bins = Math.min(12, Math.max(1, Math.ceil(max) + 1));
-    const width = Math.max(1, Math.ceil((max + 1) / bins));
-    const counts = new Array(bins).fill(0);
-    for (const a of filledAges) counts[Math.min(bins - 1, Math.floor(a / width))]++;
-    return counts.map((c, i) => ({ age: width === 1 ? `${i}` : `${i * width}–${(i + 1) * width - 1}`, slots: c }));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [version]);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const data = useMemo(() => ageBins(values, ages), [version]);
   return (
     <figure data-testid="age-histogram">
       <figcaption>ages of the filled slots: how many slots (height) have each age (across: writes since the slot was last written; the oldest are replaced first, give or take the age noise)</figcaption>
