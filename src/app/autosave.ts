@@ -329,6 +329,12 @@ export async function deleteAside(key: number): Promise<void> {
   await tx.done;
 }
 
+/** A memory as autosave records (what putAside keeps; asideToText makes it a file). */
+export function storedOf(saved: SavedMemory): StoredAutosave {
+  const meta = metaOf(saved);
+  return { kind: 'slots', meta, slots: saved.slots.map((s) => ({ slot: s.slot, label: s.label, time: meta.clock - s.age, key: s.key, thumb: s.thumb })) };
+}
+
 /**
  * The names of a copy kept aside as its drawings hold them: a made-up one ("unnamed 3") for a label
  * id its drawings hold that has none, and no name that no drawing holds. An autosave that an older

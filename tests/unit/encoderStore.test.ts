@@ -10,7 +10,7 @@ import { selectBackend } from '../../src/backend';
 import { loadEncoderFromDir } from '../../src/encoder/node';
 import type { EncoderEntry } from '../../src/encoder';
 import { Engine, FALLBACK_ENCODER } from '../../src/app/engine';
-import { readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
+import { listAside, readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { attachEngine, flushSave, restoreSaved, useApp } from '../../src/app/store';
 import { DEFAULT_SETTINGS } from '../../src/app/types';
 import { toFile } from '../../src/app/persist';
@@ -141,5 +141,22 @@ describe('store: the encoder choice', () => {
     expect(await st().importText(JSON.stringify(calibrated))).toBe(true);
     expect(st().settings.nearCutoff).toBe(0.45);
     expect(st().message?.text).toMatch(/the “not sure” cut-off changed from 0\.7 to 0\.45, the general default/);
+  });
+  it('a switch that leaves a drawing out keeps the memory as it was aside first, and says so', async () => {
+    // a stored drawing with no ink (a file written by a script) cannot be re-encoded
+    const was = engine.saved();
+    const blank = { ...was, slots: was.slots.map((x, i) => (i === 0 ? { ...x, thumb: new Uint8Array(784) } : x)) };
+    await engine.restore(blank);
+    useApp.setState({ summary: engine.summary() });
+    const before = (await listAside()).length;
+    const other = st().encoder === 'e2e-permuted' ? FALLBACK_ENCODER.name : 'e2e-permuted';
+    expect(await st().switchEncoder(other)).toBe(true);
+    expect(st().message?.kind).toBe('warning');
+    expect(st().message?.text).toContain('1 could not be and were left out');
+    expect(st().message?.text).toContain('the memory as it was before the switch is kept aside (Labels → Copies kept aside)');
+    const copies = await listAside();
+    expect(copies.length).toBe(before + 1);
+    expect(copies.at(-1)).toMatchObject({ drawings: was.slots.length, reason: expect.stringContaining('the memory before the switch from') });
+    expect(engine.filled()).toBe(was.slots.length - 1);
   });
 });

@@ -7,7 +7,7 @@
 import type { StateCreator } from 'zustand';
 import { loadEncoderRegistry, LEGACY_ENCODER, type EncoderEntry } from '../../encoder';
 import { FALLBACK_ENCODER, REGISTRY_URL, type EncoderSwitchProgress, type Engine, type RestoreReport } from '../engine';
-import type { StoredAutosave } from '../autosave';
+import { putAside, storedOf, type StoredAutosave } from '../autosave';
 import type { ReencodeReport } from '../reencode';
 import type { AppState, Message } from './index';
 import { cutoffOf } from '../types';
@@ -66,11 +66,24 @@ export const createEncoderSlice =
       if (entry.name === e.encoderEntry.name) return fail(`"${name}" is already in use`);
       const names = new Map(e.labelList().map((l) => [l.id, l.name]));
       const cutoffBefore = e.settings.nearCutoff;
+      const from = e.encoderEntry.name;
       set({ busy: true, encoderSwitch: { phase: 'loading' } });
       try {
+        // the memory as it is, kept aside below if a drawing cannot be re-encoded (nothing is lost silently)
+        const before = e.filled() > 0 ? storedOf(e.saved()) : null;
         const report = await e.switchEncoder(entry, (p) => set({ encoderSwitch: p }));
         const why = await deps.saveWhole();
         const lost = report.dropped.length > 0;
+        let aside = '';
+        if (lost && before) {
+          const n = report.dropped.length;
+          aside = await putAside(before, `the memory before the switch from "${from}" to "${entry.name}" (${n} drawing${n === 1 ? '' : 's'} could not be re-encoded)`)
+            .then(() => {
+              void get().refreshAside();
+              return '; the memory as it was before the switch is kept aside (Labels → Copies kept aside)';
+            })
+            .catch((err) => `; the memory before the switch could not be kept aside (${errorText(err)})`);
+        }
         const cutoff = e.settings.nearCutoff;
         const cutoffWords =
           cutoff !== cutoffBefore
@@ -85,7 +98,7 @@ export const createEncoderSlice =
           lastWrite: null, lastUndo: null,
           message: {
             kind: lost || why ? 'warning' : 'info',
-            text: `now using the encoder "${entry.name}": ${reencodeInWords(report, names)}${cutoffWords}${why ? ` — but it is not saved: ${why}` : ''}`,
+            text: `now using the encoder "${entry.name}": ${reencodeInWords(report, names)}${aside}${cutoffWords}${why ? ` — but it is not saved: ${why}` : ''}`,
           },
         });
         get().requestPrediction();

@@ -8,7 +8,7 @@
  * was made with another encoder, autosave).
  */
 import type { StateCreator } from 'zustand';
-import { asideToText, deleteAside, listAside, metaOf, putAside, readAside, type AsideSummary, type StoredAutosave } from '../autosave';
+import { asideToText, deleteAside, listAside, putAside, readAside, storedOf, type AsideSummary } from '../autosave';
 import type { Engine } from '../engine';
 import { payloadOfHash, sharedMemoryOfPayload, shareLinkOf, type ShareLink } from '../share';
 import { IMPORT_WORDS, type ImportSource } from './importWords';
@@ -79,12 +79,6 @@ function forgetLinkInAddress(): void {
   history.replaceState(history.state, '', `${location.pathname}${location.search}#draw`);
 }
 
-/** The engine's memory as autosave records (what putAside keeps; asideToText makes it a file). */
-function storedOf(e: Engine): StoredAutosave {
-  const saved = e.saved();
-  const meta = metaOf(saved);
-  return { kind: 'slots', meta, slots: saved.slots.map((s) => ({ slot: s.slot, label: s.label, time: meta.clock - s.age, key: s.key, thumb: s.thumb })) };
-}
 
 export const createShareSlice =
   (deps: ShareSliceDeps): StateCreator<AppState, [], [], ShareSlice> =>
@@ -160,7 +154,7 @@ export const createShareSlice =
         if (!e || e.summary().filled === 0) return;
         try {
           // the list of copies shows when (the record's own time), so the reason says only why
-          const key = await putAside(storedOf(e), `replaced by ${by}`);
+          const key = await putAside(storedOf(e.saved()), `replaced by ${by}`);
           previous = { key, drawings: e.summary().filled };
         } catch (err) {
           throw new Error(`your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then try again`);
