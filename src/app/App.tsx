@@ -213,7 +213,7 @@ export function App() {
       )}
       <main>
         <div id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current.id}`}>
-          <ViewBoundary key={current.id} view={current.title} onLeave={() => setTab('draw')}>
+          <ViewBoundary key={current.id} view={current.title} onLeave={current.id === 'draw' ? undefined : () => setTab('draw')}>
             {current.render()}
           </ViewBoundary>
         </div>

@@ -112,6 +112,9 @@ export interface MergedLabels {
   version: number;
 }
 
+/** What an encoder switch did; `before`: the memory as it was, when some drawings were left out. */
+export type SwitchReport = ReencodeReport & { before?: SavedMemory };
+
 export type EncoderSwitchProgress = { phase: 'loading' } | { phase: 'encoding'; done: number; total: number };
 
 export interface Timed<T> {
@@ -277,11 +280,11 @@ export class Engine {
    * valid key) the old encoder and memory stay as they were and the error says why.
    * @returns which slots could not be re-encoded (and labels left with no slot)
    */
-  switchEncoder(entry: EncoderEntry, onProgress?: (p: EncoderSwitchProgress) => void): Promise<ReencodeReport> {
+  switchEncoder(entry: EncoderEntry, onProgress?: (p: EncoderSwitchProgress) => void): Promise<SwitchReport> {
     return this.serial(() => this.switchEncoderNow(entry, onProgress));
   }
 
-  private async switchEncoderNow(entry: EncoderEntry, onProgress?: (p: EncoderSwitchProgress) => void): Promise<ReencodeReport> {
+  private async switchEncoderNow(entry: EncoderEntry, onProgress?: (p: EncoderSwitchProgress) => void): Promise<SwitchReport> {
     const from = this.encoderEntry;
     if (entry.name === from.name) throw new Error(`the encoder "${entry.name}" is already in use`);
     const failed = (why: unknown) =>
@@ -319,7 +322,8 @@ export class Engine {
     // the "not sure" cut-off is calibrated per encoder: it follows the switch unless the user set their own
     this.settings = { ...this.settings, nearCutoff: cutoffAfterMove(this.settings.nearCutoff, cutoffOf(from), entry) };
     for (const id of report.droppedLabels) this.labels.delete(id);
-    return report;
+    // drawings left out: the memory as it was goes back to the caller, to be kept aside
+    return report.dropped.length ? { ...report, before: saved } : report;
   }
 
   // ---- drawing -> key -> prediction ----
@@ -402,7 +406,8 @@ export class Engine {
       .map(([label, e]) => ({ label, name: this.labelName(label), p: e.p, similarity: e.similarity }))
       .sort((a, b) => b.similarity - a.similarity);
     const top = q.similarities[0] ?? 0;
-    const close = top >= cutoff;
+    // (no neighbour at all, LSH finding no candidate, is never close, whatever the cut-off)
+    const close = q.indices.length > 0 && top >= cutoff;
     const label = close ? q.values[0] : null;
     const second = perLabel[1];
     const guess = perLabel.length ? { label: perLabel[0].label, name: perLabel[0].name, similarity: perLabel[0].similarity } : null;

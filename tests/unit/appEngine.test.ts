@@ -194,7 +194,13 @@ describe('Engine (app session over the shared memory)', () => {
       expect(p.neighbours).toEqual([]);
       expect(p).toMatchObject({ unknownReason: 'no-candidates', label: null, guess: null });
       // the exact lookup compares it with both
-      expect((await engine.predict(strokesToInput([line([[140, 140], [160, 160]])]))).prediction.unknownReason).not.toBe('no-candidates');
+      await engine.clear();
+      await engine.remember(strokesToInput(RING), 'ring');
+      await engine.remember(strokesToInput(CROSS), 'cross');
+      expect((await engine.predict(strokesToInput([line([[140, 140], [160, 160]])]))).prediction.neighbours.length).toBeGreaterThan(0);
+      // no candidate is never "close", even with a cut-off of 0
+      await lsh.applySettings({ ...lsh.settings, nearCutoff: 0 });
+      expect((await lsh.predict(strokesToInput([line([[140, 140], [160, 160]])]))).prediction).toMatchObject({ unknownReason: 'no-candidates', label: null });
     } finally {
       lsh.dispose();
     }

@@ -106,6 +106,14 @@ describe('CompareSession', () => {
     expect(back.curve()).toEqual(curve);
     expect(back.observe(around(0, rng), 'Cat', true).by).toEqual({ prototypes: 2 });
     back.dispose();
+    // a file whose learner saw a class more often than the session did is cleaned, not trusted
+    const bad = JSON.parse(JSON.stringify(s.snapshot()));
+    bad.joined = { prototypes: { Cat: 999 } };
+    bad.history[0].by = { prototypes: 999 };
+    const cleaned = CompareSession.fromFile(bad, D);
+    expect(cleaned.history[0].by).toBeUndefined();
+    expect(cleaned.observe(around(0, rng), 'Cat', true).by).toBeUndefined();
+    cleaned.dispose();
     s.dispose();
   });
 

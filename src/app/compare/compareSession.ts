@@ -80,8 +80,6 @@ export const compareFileSchema = z.object({
   learners: z.array(learnerSnapshotSchema),
   /** per learner added after classes were seen: each class's sightings when it joined */
   joined: z.partialRecord(kindSchema, z.record(z.string(), z.number().int().min(0))).optional(),
-  /** the memory's write count when Compare was turned off (what it missed since is taught when it is on again) */
-  pausedAt: z.number().int().min(0).optional(),
 });
 export type CompareFile = z.infer<typeof compareFileSchema>;
 
@@ -111,8 +109,6 @@ export class CompareSession {
    */
   private joined = new Map<CompareKind, Map<string, number>>();
   history: CompareEvent[] = [];
-  /** the memory's write count when Compare was turned off (null: on, or never followed the memory) */
-  pausedAt: number | null = null;
   /**
    * the session as it was before the last change that came with a tag (the app's memory version
    * right after its own change: a Remember, a deleted name), to take it back exactly (the app's
@@ -360,7 +356,6 @@ export class CompareSession {
       history: this.history.map((e) => ({ sightings: e.sightings, ...(e.by ? { by: { ...e.by } } : {}), correct: { ...e.correct } })),
       learners: this.kinds.map((k) => this.learners.get(k)!.snapshot()),
       ...(this.joined.size ? { joined: Object.fromEntries([...this.joined].map(([k, m]) => [k, Object.fromEntries(m)])) } : {}),
-      ...(this.pausedAt !== null ? { pausedAt: this.pausedAt } : {}),
     };
   }
 
@@ -407,10 +402,19 @@ export class CompareSession {
     s.classes = new Map(f.classes.map((c) => [c.name, { id: c.id, sightings: c.sightings }]));
     s.nextId = f.classes.reduce((m, c) => Math.max(m, c.id + 1), 0);
     s.history = f.history.map((e) => ({ sightings: e.sightings, ...(e.by ? { by: { ...e.by } } : {}), correct: { ...e.correct } }));
+    // a learner's own counts never exceed the session's (a file that says otherwise is cleaned, not trusted)
     s.joined = new Map(
-      Object.entries(f.joined ?? {}).flatMap(([k, m]) => (f.kinds.includes(k as CompareKind) && m ? [[k as CompareKind, new Map(Object.entries(m).filter(([name]) => s.classes.has(name)))]] : [])),
+      Object.entries(f.joined ?? {}).flatMap(([k, m]) =>
+        f.kinds.includes(k as CompareKind) && m
+          ? [[k as CompareKind, new Map(Object.entries(m).filter(([name, since]) => since <= (s.classes.get(name)?.sightings ?? -1)))]]
+          : [],
+      ),
     );
-    s.pausedAt = f.pausedAt ?? null;
+    for (const e of s.history) {
+      if (!e.by) continue;
+      for (const k of Object.keys(e.by) as CompareKind[]) if (e.by[k]! > e.sightings) delete e.by[k];
+      if (Object.keys(e.by).length === 0) delete e.by;
+    }
     return s;
   }
 

@@ -113,16 +113,16 @@ export const useCompare = create<CompareState>()((set) => ({
     if (refusedHere()) return;
     const s = sessionNow();
     if (!on) {
-      // what the memory is told from now on, the learners miss: it is taught to them when Compare is on again
+      // what the memory is told from now on, the learners miss (see catchUp)
       s.enabled = false;
-      s.pausedAt = getEngine().savedMeta().clock ?? 0;
+      offAt = useApp.getState().summary?.version ?? null;
       refresh({ answers: null, error: null });
       scheduleSave();
       return;
     }
     s.enabled = true;
     refresh({ answers: null, error: null });
-    catchUp();
+    catchUp(s);
     scheduleSave();
     answerCurrent();
   },
@@ -246,38 +246,22 @@ function restart(why: string, merge?: { what: string; version: number; undo: boo
   });
 }
 
+/** the memory's version when Compare was turned off in this page (null: not turned off here) */
+let offAt: number | null = null;
+
 /**
- * Compare turned on: the learners are first taught (not scored) what the memory was told while they
- * did not follow it, oldest first, so that "times seen before" means the same for every column:
- * every stored drawing when they know nothing yet (Compare was off from the start, or started again
- * while off), else the drawings written since it was turned off (a write averaged into a slot then
- * comes as that slot's key). The drawings are read now, taught in the queue.
+ * Compare turned on: "times seen" must mean the same for the memory and the learners. Learners that
+ * know nothing yet (Compare was off from the start) are first taught the memory's stored drawings;
+ * learners that missed changes while Compare was off (or may have: it was off when the page was
+ * loaded) start again, taught them, and the notice says so. Nothing is done when the memory is empty
+ * or did not change while Compare was off.
  */
-function catchUp() {
-  const s = sessionNow();
-  const since = s.isEmpty ? null : s.pausedAt;
-  s.pausedAt = null;
-  if (!s.isEmpty && since === null) return;
-  const m = getEngine().saved();
-  const clock = m.clock ?? 0;
-  const names = new Map(m.labels.map((l) => [l.id, l.name]));
-  const missed = m.slots
-    .filter((x) => names.has(x.label) && (since === null || x.age < clock - since))
-    .sort((a, b) => b.age - a.age)
-    .map((x) => ({ key: x.key, name: names.get(x.label)! }));
-  if (!missed.length) return;
-  enqueue(async () => {
-    // a restart queued before this (an import, an encoder switch) taught them the memory already
-    if (session !== s) return;
-    for (let i = 0; i < missed.length; i += STUDY_CHUNK) {
-      s.study(missed.slice(i, i + STUDY_CHUNK));
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    const what = missed.length === 1 ? 'the one stored drawing' : `the ${missed.length} stored drawings`;
-    refresh({ notice: `Compare is on: its learners were first taught ${what} ${since === null ? 'the memory holds' : 'remembered while it was off'} (oldest first, not scored)` });
-    scheduleSave();
-    answerCurrent();
-  });
+function catchUp(s: CompareSession) {
+  const a = useApp.getState();
+  const missed = offAt === null || a.summary?.version !== offAt;
+  offAt = null;
+  if (!a.summary?.filled || (!s.isEmpty && !missed)) return;
+  restart(s.isEmpty ? 'Compare is on' : 'Compare is on: the memory changed while it was off, so the comparison started again');
 }
 
 function onAppChange(s: AppState, prev: AppState) {

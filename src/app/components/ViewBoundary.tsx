@@ -5,7 +5,7 @@ import { Component, type ReactNode } from 'react';
  * its memory go on (without it, an error in one view unmounted the whole page, and a reload on that
  * view's address showed it blank again). The parent gives it a new `key` per view.
  */
-export class ViewBoundary extends Component<{ view: string; onLeave: () => void; children: ReactNode }, { error: Error | null }> {
+export class ViewBoundary extends Component<{ view: string; onLeave?: () => void; children: ReactNode }, { error: Error | null }> {
   state = { error: null as Error | null };
 
   static getDerivedStateFromError(error: unknown) {
@@ -21,9 +21,14 @@ export class ViewBoundary extends Component<{ view: string; onLeave: () => void;
         <p>
           The {this.props.view} view failed: {error.message}. The memory is not affected, and the other views still work.
         </p>
-        <button type="button" onClick={this.props.onLeave}>
-          Go to Draw &amp; predict
-        </button>
+        <button type="button" onClick={() => this.setState({ error: null })}>
+          Try again
+        </button>{' '}
+        {this.props.onLeave && (
+          <button type="button" onClick={this.props.onLeave}>
+            Go to Draw &amp; predict
+          </button>
+        )}
       </section>
     );
   }

@@ -69,21 +69,20 @@ export const createEncoderSlice =
       const from = e.encoderEntry.name;
       set({ busy: true, encoderSwitch: { phase: 'loading' } });
       try {
-        // the memory as it is, kept aside below if a drawing cannot be re-encoded (nothing is lost silently)
-        const before = e.filled() > 0 ? storedOf(e.saved()) : null;
         const report = await e.switchEncoder(entry, (p) => set({ encoderSwitch: p }));
-        const why = await deps.saveWhole();
         const lost = report.dropped.length > 0;
+        // drawings left out: the memory as it was is kept aside before the new one is saved over it
         let aside = '';
-        if (lost && before) {
+        if (report.before) {
           const n = report.dropped.length;
-          aside = await putAside(before, `the memory before the switch from "${from}" to "${entry.name}" (${n} drawing${n === 1 ? '' : 's'} could not be re-encoded)`)
+          aside = await putAside(storedOf(report.before), `the memory before the switch from "${from}" to "${entry.name}" (${n} drawing${n === 1 ? '' : 's'} could not be re-encoded)`)
             .then(() => {
               void get().refreshAside();
               return '; the memory as it was before the switch is kept aside (Labels → Copies kept aside)';
             })
             .catch((err) => `; the memory before the switch could not be kept aside (${errorText(err)})`);
         }
+        const why = await deps.saveWhole();
         const cutoff = e.settings.nearCutoff;
         const cutoffWords =
           cutoff !== cutoffBefore

@@ -747,7 +747,9 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
       });
     } catch (err) {
       // said until it is solved: the banner can be closed, this stays (the page cannot work without it)
-      const why = `Memory Lab could not start: ${errorText(err)}. Check the connection (the first visit downloads the encoder), then reload the page.`;
+      const cause = errorText(err);
+      const hint = /could not load the encoder/.test(cause) ? ' Check the connection (the first visit downloads the encoder), then reload the page.' : ' Reload the page to try again.';
+      const why = `Memory Lab could not start: ${cause}.${hint}`;
       set({ startFailed: why, message: { kind: 'error', text: why, tab: null, action: { label: 'Reload', run: () => location.reload() } } });
     }
   })()),
