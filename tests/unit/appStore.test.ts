@@ -253,6 +253,21 @@ describe('store: every change is saved before it is shown', () => {
     expect(back.slots.map((x) => x.label)).toEqual(now.slots.map((x) => x.label));
   });
 
+  it('a large memory file is said to be read before the work starts (seconds at 100,000 drawings), then replaced by what happened', async () => {
+    const text = syntheticFile(4096, 3000, 11);
+    expect(text.length).toBeGreaterThan(5_000_000);
+    const said: string[] = [];
+    const unsubscribe = useApp.subscribe((s) => s.message && said.push(s.message.text));
+    try {
+      expect(await st().importText(text)).toBe(true);
+    } finally {
+      unsubscribe();
+    }
+    expect(said[0]).toMatch(/^reading an imported file \(\d+ MB\)…$/);
+    expect(st().message?.text).toMatch(/^memory imported: 3000 drawings/);
+    await st().applySettings({ memorySize: DEFAULT_SETTINGS.memorySize });
+  });
+
   it('merging two names is saved, says what it did, and its Undo parts them again (saved too)', async () => {
     await st().clearMemory();
     await rememberDrawing(RING, 'Ring');

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { getEngine, useApp } from '../store';
+import { getEngine, nextPaint, useApp } from '../store';
 import { cleanLabelName } from '../persist';
 import { useCompare } from '../compare/compareStore';
 import type { LabelInfo } from '../types';
@@ -220,16 +220,25 @@ function ImportExport() {
   const importKeepingMine = useApp((s) => s.importKeepingMine);
   const ready = useApp((s) => s.ready);
   const canChange = useApp((s) => s.ready && !s.readOnly && !s.busy);
+  const filled = useApp((s) => s.summary?.filled ?? 0);
+  // a large memory takes seconds to write out: said first, and painted before the work starts
+  const [preparing, setPreparing] = useState(false);
+  const exportNow = async () => {
+    if (filled > 20_000) {
+      setPreparing(true);
+      await nextPaint();
+    }
+    try {
+      downloadText(exportText(), `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`);
+    } finally {
+      setPreparing(false);
+    }
+  };
   return (
     <div className="import-export">
       <h3>Keep a copy</h3>
-      <button
-        type="button"
-        data-testid="export"
-        disabled={!ready}
-        onClick={() => downloadText(exportText(), `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`)}
-      >
-        Export memory to a file
+      <button type="button" data-testid="export" disabled={!ready || preparing} onClick={() => void exportNow()}>
+        {preparing ? 'preparing the file…' : 'Export memory to a file'}
       </button>
       <label className="file-label">
         Import a memory file

@@ -261,6 +261,14 @@ function bannerUndoOnOffer(s: AppState): boolean {
   return offer?.validFor !== undefined && offer.validFor === s.summary?.version;
 }
 
+/** a memory file this long (characters) takes long enough to read that the page says so first */
+const LARGE_TEXT = 5_000_000;
+/** Resolves once the page has painted what was set before (a timer where there are no frames: Node). */
+export function nextPaint(): Promise<void> {
+  if (typeof requestAnimationFrame === 'undefined') return new Promise((r) => setTimeout(r, 0));
+  return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+}
+
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const notSaved = (why: string | null) => (why ? ` — but it is not saved: ${why}` : '');
 
@@ -583,6 +591,12 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   importText: (text, source = 'file', beforeReplace) => {
     const words = IMPORT_WORDS[source];
     return memoryChange(words.refused, async (e) => {
+      // a large file is read and checked in one go (seconds at 100,000 drawings): said first, and
+      // the page paints it before the work starts
+      if (text.length > LARGE_TEXT) {
+        set({ message: { kind: 'info', text: `reading ${words.what} (${(text.length / 1e6).toFixed(0)} MB)…` } });
+        await nextPaint();
+      }
       const expected = { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry };
       // a link may leave keys out: they are made from their drawings first, before anything is
       // put aside or replaced (a key that cannot be made refuses the link, nothing changed)
