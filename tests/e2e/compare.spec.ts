@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { MemoryLabPage, SYMBOLS, pageOverflow, variant } from './pages/MemoryLabPage';
+import { MemoryLabPage, SYMBOLS, pageOverflow, variant, type UnitStrokes } from './pages/MemoryLabPage';
 import type { CompareState } from '../../src/app/compare/compareStore';
 
 type CompareView = Pick<CompareState, 'loaded' | 'enabled' | 'kinds' | 'answers' | 'curve' | 'events' | 'hebbian' | 'error'>;
@@ -12,6 +12,21 @@ class ComparePage extends MemoryLabPage {
   async openCompareTab() {
     await this.page.getByTestId('tab-compare').click();
     await expect(this.page.getByTestId('compare-view')).toBeVisible();
+  }
+  /** Open the app with Compare mode on (and these learners beside the Hebbian softmax), on the Draw view. */
+  async openComparing(backend: string, kinds: string[] = []) {
+    await this.open(backend);
+    await this.openCompareTab();
+    await this.page.getByTestId('compare-toggle').check();
+    for (const k of kinds) await this.page.getByTestId(`compare-kind-${k}`).check();
+    await this.tab('draw');
+  }
+  /** Remember each drawing under its name, in order. */
+  async rememberAll(items: [UnitStrokes, string][]) {
+    for (const [strokes, name] of items) {
+      await this.draw(strokes);
+      await this.remember(name);
+    }
   }
   /** Wait until the learners have seen every queued change and the comparison is saved. */
   flush(): Promise<void> {
@@ -176,11 +191,7 @@ test.describe('Compare mode', () => {
 
   test('a memory replaced by an imported file: the comparison starts again and learns the new memory, never a name by its old id', async ({ page, backend }) => {
     const app = new ComparePage(page);
-    await app.open(backend);
-    await app.openCompareTab();
-    await page.getByTestId('compare-toggle').check();
-    await page.getByTestId('compare-kind-prototypes').check();
-    await app.tab('draw');
+    await app.openComparing(backend, ['prototypes']);
     // a file whose label 0 is "plus" (a cross) and label 1 "wave" (a zigzag)
     await app.draw(SYMBOLS.cross);
     await app.remember('plus');
@@ -222,14 +233,8 @@ test.describe('Compare mode', () => {
 
   test('two names merged: the comparison starts again, its learners know the names the memory has; the Undo brings the comparison back', async ({ page, backend }) => {
     const app = new ComparePage(page);
-    await app.open(backend);
-    await app.openCompareTab();
-    await page.getByTestId('compare-toggle').check();
-    await app.tab('draw');
-    await app.draw(SYMBOLS.ring);
-    await app.remember('Ring');
-    await app.draw(variant(SYMBOLS.ring, 3));
-    await app.remember('ring');
+    await app.openComparing(backend);
+    await app.rememberAll([[SYMBOLS.ring, 'Ring'], [variant(SYMBOLS.ring, 3), 'ring']]);
     await app.flush();
     const before = await app.compare();
     expect(before.hebbian.map((r) => r.name).sort()).toEqual(['Ring', 'ring']);
@@ -263,10 +268,7 @@ test.describe('Compare mode', () => {
   test('Compare turned on after drawings were remembered: the learners are first taught them, so "times seen" means the same in every column', async ({ page, backend }) => {
     const app = new ComparePage(page);
     await app.open(backend);
-    await app.draw(SYMBOLS.ring);
-    await app.remember('ring');
-    await app.draw(SYMBOLS.cross);
-    await app.remember('cross');
+    await app.rememberAll([[SYMBOLS.ring, 'ring'], [SYMBOLS.cross, 'cross']]);
     await app.openCompareTab();
     await page.getByTestId('compare-toggle').check();
     await app.flush();
@@ -305,14 +307,8 @@ test.describe('Compare mode', () => {
 
   test('names a smaller memory forgets stay in the learners, as evicted ones do (what the comparison is about)', async ({ page, backend }) => {
     const app = new ComparePage(page);
-    await app.open(backend);
-    await app.openCompareTab();
-    await page.getByTestId('compare-toggle').check();
-    await app.tab('draw');
-    await app.draw(SYMBOLS.ring);
-    await app.remember('ring');
-    await app.draw(SYMBOLS.cross);
-    await app.remember('cross');
+    await app.openComparing(backend);
+    await app.rememberAll([[SYMBOLS.ring, 'ring'], [SYMBOLS.cross, 'cross']]);
     await app.flush();
     await app.tab('settings');
     await page.getByTestId('setting-memorySize').fill('1');

@@ -5,6 +5,7 @@ import { useCompare } from '../compare/compareStore';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
 import { cancelOnEscape, focusLater } from './keys';
+import { Question } from './Question';
 import { SharePanel } from './SharePanel';
 import { Thumb } from './Thumb';
 
@@ -112,12 +113,18 @@ export function LabelsPanel() {
                       />
                       <button type="submit">Save</button>
                       {merging?.from.id === l.id && (
-                        <div role="alertdialog" aria-labelledby="merge-h" className="confirm" data-testid="merge-confirm" onKeyDown={cancelOnEscape(cancelMerge)}>
-                          <p id="merge-h">
+                        <Question
+                          id="merge-h"
+                          testId="merge-confirm"
+                          onCancel={cancelMerge}
+                          text={
+                            <>
                             “{merging.into.name}” is a name already ({merging.into.count} {merging.into.count === 1 ? 'drawing' : 'drawings'}). Make the two one name? The{' '}
                             {merging.from.count === 1 ? 'drawing' : `${merging.from.count} drawings`} of “{merging.from.name}” will be named “{merging.into.name}”, and “{merging.from.name}” goes.
                             {compareOn && ' Compare starts again (its learners hold the two names apart), taught the memory’s drawings.'} Undo is offered.
-                          </p>
+                            </>
+                          }
+                        >
                           <button
                             type="button"
                             data-testid="confirm-merge"
@@ -132,15 +139,8 @@ export function LabelsPanel() {
                             }}
                           >
                             Merge into “{merging.into.name}”
-                          </button>
-                          <button
-                            type="button"
-                            autoFocus
-                            onClick={cancelMerge}
-                          >
-                            Cancel
-                          </button>
-                        </div>
+                          </button>{' '}
+                        </Question>
                       )}
                     </form>
                   ) : (
@@ -176,16 +176,14 @@ export function LabelsPanel() {
           Clear the whole memory…
         </button>
       ) : (
-        <div
-          role="alertdialog"
-          aria-labelledby="confirm-h"
-          className="confirm"
-          onKeyDown={cancelOnEscape(() => {
+        <Question
+          id="confirm-h"
+          text="Forget every stored drawing and label? This cannot be undone (export first to keep a copy)."
+          onCancel={() => {
             setConfirming(false);
             focusLater('clear-memory');
-          })}
+          }}
         >
-          <p id="confirm-h">Forget every stored drawing and label? This cannot be undone (export first to keep a copy).</p>
           <button
             type="button"
             data-testid="confirm-clear"
@@ -195,18 +193,8 @@ export function LabelsPanel() {
             }}
           >
             Yes, clear it
-          </button>
-          <button
-            type="button"
-            autoFocus
-            onClick={() => {
-              setConfirming(false);
-              focusLater('clear-memory');
-            }}
-          >
-            Cancel
-          </button>
-        </div>
+          </button>{' '}
+        </Question>
       )}
       <ImportExport />
       <AsideCopies />

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { encoderEntryInUse, useApp } from '../store';
-import { cancelOnEscape } from './keys';
+import { focusLater } from './keys';
+import { Question } from './Question';
 import { shrinkLoss } from '../shrink';
 import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
 import { cutoffOf, defaultSettingsFor, SETTING_BOUNDS, type BackendChoice, type BoundedSetting, type LookupMode, type Settings } from '../types';
@@ -59,7 +60,6 @@ export function SettingsPanel() {
   const [confirmShrink, setConfirmShrink] = useState(false);
   const asking = confirmShrink && loss !== null;
   useEffect(() => setConfirmShrink(false), [draft.memorySize]);
-  const applyButton = useRef<HTMLButtonElement>(null);
   const [applying, setApplying] = useState<string | null>(null);
 
   const num = (key: BoundedSetting) => {
@@ -157,7 +157,7 @@ export function SettingsPanel() {
           <small className="help">Changing it keeps the memory.</small>
         </div>
         <div className="settings-actions">
-          <button type="submit" ref={applyButton} data-testid="apply-settings" disabled={busy || invalid || !changed || asking}>
+          <button type="submit" data-testid="apply-settings" disabled={busy || invalid || !changed || asking}>
             Apply
           </button>
           <button type="button" data-testid="reset-settings" onClick={() => setDraft({ ...defaults })} disabled={busy}>
@@ -178,17 +178,17 @@ export function SettingsPanel() {
           )}
         </div>
         {asking && (
-          <div
-            role="alertdialog"
-            aria-labelledby="shrink-h"
-            className="confirm"
-            data-testid="confirm-shrink-dialog"
-            onKeyDown={cancelOnEscape(() => {
+          <Question
+            id="shrink-h"
+            testId="confirm-shrink-dialog"
+            cancelTestId="cancel-shrink"
+            onCancel={() => {
               setConfirmShrink(false);
-              setTimeout(() => applyButton.current?.focus(), 0);
-            })}
-          >
-            <p id="shrink-h">
+              // (Apply is enabled again on the next render)
+              focusLater('apply-settings');
+            }}
+            text={
+              <>
               A memory of {draft.memorySize.toLocaleString('en')} slot{draft.memorySize === 1 ? '' : 's'} keeps{' '}
               {draft.memorySize === 1 ? 'only the most recently written drawing' : `the ${draft.memorySize.toLocaleString('en')} most recently written drawings`}:{' '}
               {loss.drawings.toLocaleString('en')} of the {summary!.filled.toLocaleString('en')} stored drawings will be forgotten
@@ -199,23 +199,13 @@ export function SettingsPanel() {
                 </>
               )}
               . This cannot be undone (export the memory first to keep a copy).
-            </p>
+              </>
+            }
+          >
             <button type="submit" data-testid="confirm-shrink" disabled={busy}>
               {loss.drawings === 1 ? 'Forget it and apply' : 'Forget them and apply'}
-            </button>
-            <button
-              type="button"
-              autoFocus
-              data-testid="cancel-shrink"
-              onClick={() => {
-                setConfirmShrink(false);
-                // Apply is enabled again on the next render
-                setTimeout(() => applyButton.current?.focus(), 0);
-              }}
-            >
-              Cancel
-            </button>
-          </div>
+            </button>{' '}
+          </Question>
         )}
       </form>
     </section>

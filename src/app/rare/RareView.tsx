@@ -5,7 +5,8 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { cancelOnEscape, focusLater } from '../components/keys';
+import { focusLater } from '../components/keys';
+import { Question } from '../components/Question';
 import { useApp } from '../store';
 import { accuracyBySightings, useRare, type NeighbourView, type StepView } from './rareStore';
 import './rare.css';
@@ -219,17 +220,15 @@ function ResetSession() {
     );
   }
   return (
-    <div
-      role="alertdialog"
-      aria-labelledby="rare-reset-q"
-      className="confirm"
-      data-testid="rare-reset-dialog"
-      onKeyDown={cancelOnEscape(() => {
+    <Question
+      id="rare-reset-q"
+      testId="rare-reset-dialog"
+      text={`Forget this session? ${whatGoes(taught, attempts)} The memory is back to the trained one. This cannot be undone.`}
+      onCancel={() => {
         setConfirming(false);
         focusLater('rare-reset');
-      })}
+      }}
     >
-      <p id="rare-reset-q">Forget this session? {whatGoes(taught, attempts)} The memory is back to the trained one. This cannot be undone.</p>
       <button
         type="button"
         data-testid="rare-reset-confirm"
@@ -240,11 +239,8 @@ function ResetSession() {
         }}
       >
         Yes, clear the session
-      </button>
-      <button type="button" autoFocus onClick={() => setConfirming(false)}>
-        Cancel
-      </button>
-    </div>
+      </button>{' '}
+    </Question>
   );
 }
 
