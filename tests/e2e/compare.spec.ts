@@ -303,6 +303,22 @@ test.describe('Compare mode', () => {
     c = await app.compare();
     expect(c.hebbian.map((r) => [r.name, r.count]).sort()).toEqual([['cross', 1], ['ring', 1], ['zig', 1]]);
     expect(c.events).toBe(0);
+    // a learner ticked now is taught the stored drawings too: side by side, it answers from what the
+    // memory knows; unticked and ticked again, it is taught again (not left empty)
+    for (const step of ['ticked', 'again'] as const) {
+      await page.getByTestId('compare-kind-prototypes').check();
+      await app.flush();
+      await expect(page.getByTestId('compare-notice')).toContainText('Class prototypes joined the comparison, first taught the 3 stored drawings of the memory');
+      await app.tab('draw');
+      await app.draw(variant(SYMBOLS.zigzag, 2));
+      await expect(app.answer('prototypes')).toHaveAttribute('data-name', 'zig');
+      await app.openCompareTab();
+      if (step === 'ticked') {
+        await page.getByTestId('compare-kind-prototypes').uncheck();
+        await app.flush();
+        await expect(page.getByTestId('compare-notice')).toContainText('Class prototypes left the comparison with what it had learned');
+      }
+    }
   });
 
   test('names a smaller memory forgets stay in the learners, as evicted ones do (what the comparison is about)', async ({ page, backend }) => {

@@ -117,6 +117,31 @@ describe('CompareSession', () => {
     s.dispose();
   });
 
+  it('a learner added later is taught the stored drawings it missed: it answers as the others do, and counts what it saw itself', () => {
+    const rng = mulberry32(9);
+    const s = new CompareSession(D, ['hebbian']);
+    for (let t = 0; t < 3; t++) s.observe(around(0, rng), 'ring', true);
+    s.observe(around(1, rng), 'cross', false);
+    expect(s.setKinds(['hebbian', 'prototypes'])).toEqual(['prototypes']);
+    expect(s.predict(around(0, rng))[1].name).toBeNull(); // empty until taught
+    // the memory holds one (averaged) ring and one cross, and a drawing of a name the session never saw
+    const stored = [{ key: around(0, rng), name: 'ring' }, { key: around(1, rng), name: 'cross' }, { key: around(2, rng), name: 'zig' }];
+    expect(() => s.teachJoined('prototypes', [{ key: new Float32Array(3), name: 'ring' }])).toThrow(/key of size 8, got 3/);
+    expect(() => s.teachJoined('sgd-softmax', stored)).toThrow(/not in the comparison/);
+    expect(s.teachJoined('prototypes', stored)).toBe(2); // "zig" skipped: no learner knows it
+    expect(s.predict(around(0, rng)).map((a) => a.name)).toEqual(['ring', 'ring']);
+    expect(s.predict(around(2, rng))[1].name).not.toBe('zig');
+    // its own count: 1 ring taught, so the next ring is its sighting 1 (the session's 3)
+    expect(s.observe(around(0, rng), 'ring', true)).toEqual({ sightings: 3, by: { prototypes: 1 }, correct: { memory: true, hebbian: true, prototypes: true } });
+    // as many taught as the session saw: no separate count
+    expect(s.observe(around(1, rng), 'cross', true)).toEqual({ sightings: 1, correct: { memory: true, hebbian: true, prototypes: true } });
+    // left out, it goes with what it learned; added again, it starts empty
+    expect(s.setKinds(['hebbian'])).toEqual([]);
+    expect(s.setKinds(['hebbian', 'prototypes'])).toEqual(['prototypes']);
+    expect(s.predict(around(0, rng))[1].name).toBeNull();
+    s.dispose();
+  });
+
   it('studies stored drawings without scoring them: classes by name, no curve point; a bad item changes nothing', () => {
     const rng = mulberry32(5);
     const s = new CompareSession(D, ['hebbian', 'prototypes']);

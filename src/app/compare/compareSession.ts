@@ -131,10 +131,12 @@ export class CompareSession {
   }
 
   /**
-   * Learners to compare; a new one starts empty (it learns from the next drawing on, and is scored by
-   * the times it has seen a class itself).
+   * Learners to compare; a new one starts empty: the caller teaches it the memory's stored drawings
+   * (`teachJoined`), and it is scored by the times it has seen a class itself. A learner left out is
+   * dropped with what it learned.
+   * @returns the learners added
    */
-  setKinds(kinds: readonly CompareKind[]): void {
+  setKinds(kinds: readonly CompareKind[]): CompareKind[] {
     for (const k of kinds) if (!COMPARE_KINDS.includes(k)) throw new Error(`expected learners among ${COMPARE_KINDS.join(', ')}, got ${String(k)}`);
     this.beforeLast = null;
     for (const [k, l] of this.learners) {
@@ -144,11 +146,40 @@ export class CompareSession {
         this.joined.delete(k);
       }
     }
+    const added: CompareKind[] = [];
     for (const k of kinds) {
       if (this.learners.has(k)) continue;
       this.learners.set(k, createLearner({ kind: k, keySize: this.keySize }));
       if (this.classes.size > 0) this.joined.set(k, new Map([...this.classes].map(([name, c]) => [name, c.sightings])));
+      added.push(k);
     }
+    return added;
+  }
+
+  /**
+   * Teach a learner added by `setKinds` stored drawings (the memory's, oldest first; in chunks if
+   * need be), without scoring: it starts from what the memory knows, like the learners that were
+   * there. Each drawing counts as one of its sightings of the class. A drawing of a class the
+   * session does not know is skipped: the other learners do not know it either. Returns how many it
+   * learned. Every key is checked before the learner changes.
+   */
+  teachJoined(kind: CompareKind, items: readonly { key: Float32Array; name: string }[]): number {
+    const l = this.learners.get(kind);
+    if (!l) throw new Error(`the ${kind} learner is not in the comparison`);
+    const names = items.map(({ key, name }) => this.checked(key, name));
+    this.beforeLast = null;
+    const since = this.joined.get(kind);
+    let taught = 0;
+    items.forEach(({ key }, i) => {
+      const c = this.classes.get(names[i]);
+      if (!c) return;
+      l.observe(key, c.id);
+      taught++;
+      // its own count of the class: the session's minus what it did not see
+      const s = since?.get(names[i]);
+      if (s !== undefined) since!.set(names[i], Math.max(0, s - 1));
+    });
+    return taught;
   }
 
   private nameOf(id: number): string | null {

@@ -7,6 +7,7 @@
 import { create } from 'zustand';
 import { IMPORT_WORDS, getEngine, useApp, type AppState } from '../store';
 import type { PredictionView } from '../types';
+import { LEARNER_TITLES } from '../../learners';
 import { loadCompare, saveCompare } from './comparePersist';
 import { COMPARE_KINDS, CompareSession, type CompareAnswer, type CompareKind, type CurvePoint, type HebbianRowView } from './compareSession';
 
@@ -95,8 +96,11 @@ function refresh(extra: Partial<CompareState> = {}) {
   // c_i, lambda_i, |theta_i| only: the stored drawings nearest each row are found by the view, for
   // the rows it shows (every class against every stored key after each Remember took seconds)
   const hebbian: HebbianRowView[] = s.hebbianRows();
-  useCompare.setState({ enabled: s.enabled, kinds: s.kinds, curve: s.curve(), events: s.history.length, hebbian, ...extra });
+  useCompare.setState({ enabled: s.enabled, kinds: pendingKinds ?? s.kinds, curve: s.curve(), events: s.history.length, hebbian, ...extra });
 }
+
+/** the learners ticked, shown at once while the change waits in the queue (null: none waiting) */
+let pendingKinds: CompareKind[] | null = null;
 
 export const useCompare = create<CompareState>()((set) => ({
   loaded: false,
@@ -128,14 +132,42 @@ export const useCompare = create<CompareState>()((set) => ({
   },
   setKinds: (kinds) => {
     if (refusedHere()) return;
-    try {
-      sessionNow().setKinds(kinds.length ? kinds : ['hebbian']);
-      refresh({ error: null });
+    const want = kinds.length ? kinds : (['hebbian'] as CompareKind[]);
+    const bad = want.find((k) => !COMPARE_KINDS.includes(k));
+    if (bad !== undefined) {
+      set({ error: `expected learners among ${COMPARE_KINDS.join(', ')}, got ${String(bad)}` });
+      return;
+    }
+    // the memory's drawings as they are now (a Remember queued before is in them and in the
+    // learners already there; one queued after reaches every learner by its observe)
+    const stored = session && !session.isEmpty && want.some((k) => !session!.kinds.includes(k)) ? storedNow() : [];
+    pendingKinds = want;
+    set({ kinds: want });
+    enqueue(async () => {
+      if (pendingKinds === want) pendingKinds = null;
+      const s = sessionNow();
+      const dropped = s.kinds.filter((k) => !want.includes(k));
+      const added = s.setKinds(want);
+      // a learner added is taught what the memory knows first, as every learner was when Compare
+      // was turned on: side by side, the answers compare learners that saw the same drawings
+      const taught = await teachJoined(s, added, stored);
+      const words: string[] = [];
+      if (added.length) {
+        const who = added.map((k) => LEARNER_TITLES[k]).join(' and ');
+        words.push(
+          taught > 0
+            ? `${who} joined the comparison, first taught the ${taught === 1 ? 'one stored drawing' : `${taught} stored drawings`} of the memory (oldest first, not scored), so ${added.length === 1 ? 'it starts' : 'they start'} from what the memory knows`
+            : `${who} joined the comparison: ${added.length === 1 ? 'it learns' : 'they learn'} from the next remembered drawing on`,
+        );
+      }
+      if (dropped.length) {
+        const who = dropped.map((k) => LEARNER_TITLES[k]).join(' and ');
+        words.push(`${who} left the comparison with what ${dropped.length === 1 ? 'it' : 'they'} had learned (ticked again, ${dropped.length === 1 ? 'it is' : 'they are'} taught the memory's stored drawings)`);
+      }
+      refresh({ error: null, ...(words.length ? { notice: words.join('; ') } : {}) });
       scheduleSave();
       answerCurrent();
-    } catch (e) {
-      set({ error: e instanceof Error ? e.message : String(e) });
-    }
+    });
   },
   reset: () => {
     if (refusedHere()) return;
@@ -195,15 +227,30 @@ function dropBeforeMerge() {
  * queued before); `why` starts the notice. `merge`: a merge (the session replaced is kept for its
  * Undo) or its Undo (the session kept is brought back, when it is there, instead of new learners).
  */
+/** The memory's stored drawings with their names, oldest first (a copy of the keys). */
+function storedNow(): { key: Float32Array; name: string }[] {
+  const m = getEngine().saved();
+  const names = new Map(m.labels.map((l) => [l.id, l.name]));
+  return [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
+}
+
+/** Teach learners just added (setKinds) the stored drawings, a chunk per step; how many each learned. */
+async function teachJoined(s: CompareSession, added: readonly CompareKind[], stored: readonly { key: Float32Array; name: string }[]): Promise<number> {
+  let taught = 0;
+  for (const k of added) {
+    taught = 0;
+    for (let i = 0; i < stored.length; i += STUDY_CHUNK) {
+      taught += s.teachJoined(k, stored.slice(i, i + STUDY_CHUNK));
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  return taught;
+}
+
 function restart(why: string, merge?: { what: string; version: number; undo: boolean }) {
   // the memory's drawings as they are now (a Remember queued after this change must not be taught
   // twice), oldest first; none when Compare is off, the default (then no copy of the memory is made)
-  let all: { key: Float32Array; name: string }[] = [];
-  if (sessionNow().enabled) {
-    const m = getEngine().saved();
-    const names = new Map(m.labels.map((l) => [l.id, l.name]));
-    all = [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
-  }
+  const all = sessionNow().enabled ? storedNow() : [];
   enqueue(async () => {
     if (merge?.undo && beforeMerge?.version === merge.version) {
       // the memory is back as it was before the merge: so is the comparison (on/off and learners as now)
@@ -211,7 +258,8 @@ function restart(why: string, merge?: { what: string; version: number; undo: boo
       beforeMerge = null;
       const old = sessionNow();
       kept.enabled = old.enabled;
-      kept.setKinds(old.kinds);
+      // a learner ticked since the merge: taught the memory's drawings, as when it was ticked
+      await teachJoined(kept, kept.setKinds(old.kinds), all);
       old.dispose();
       session = kept;
       refresh({ answers: null, error: null, notice: `${merge.what}: the comparison is back as it was before the merge` });
@@ -230,8 +278,7 @@ function restart(why: string, merge?: { what: string; version: number; undo: boo
       fresh.dispose();
       throw e;
     }
-    // on or off, and the learners, as chosen now (they may have changed while the learners were
-    // taught): a learner added meanwhile starts empty, as setKinds always does
+    // on or off, and the learners, as chosen now (a change of learners is queued: none came meanwhile)
     const old = sessionNow();
     fresh.enabled = old.enabled;
     fresh.setKinds(old.kinds);
