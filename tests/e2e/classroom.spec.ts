@@ -32,9 +32,10 @@ function contrastOf(l: Locator) {
 
 for (const [device, viewport] of [
   ['phone 390x844', { width: 390, height: 844 }],
+  ['phone on its side 844x390', { width: 844, height: 390 }],
   ['tablet 768x1024', { width: 768, height: 1024 }],
 ] as const) {
-  test(`${device}: the canvas fits the screen and the answer is in view while drawing`, async ({ page, backend }) => {
+  test(`${device}: the canvas fits the screen, the answer is in view while drawing, and Remember stays put whatever the answer says`, async ({ page, backend }) => {
     // layout, wording and persistence of UI state: the same on every backend (SwiftShader WebGPU costs ~30 s a test)
     test.skip(backend === 'webgpu', 'backend-independent UI checks: the wasm project covers them');
     await page.setViewportSize(viewport);
@@ -42,17 +43,27 @@ for (const [device, viewport] of [
     await app.open(backend);
     const box = (await app.canvas.boundingBox())!;
     expect(box.width).toBeLessThanOrEqual(viewport.width);
+    expect(box.height).toBeLessThanOrEqual(viewport.height);
     expect(box.width).toBeGreaterThan(200);
+    // on its side the page is scrolled to the drawing box; upright, no scrolling: the canvas, the
+    // answer, the nearest stored drawing and Remember are all on screen
+    if (viewport.height < viewport.width && viewport.height < 500) await app.canvas.evaluate((e) => e.scrollIntoView({ block: 'start' }));
     await app.draw(SYMBOLS.ring);
     await app.remember('ring');
     await app.draw(SYMBOLS.cross);
     await app.remember('cross');
     await app.draw(variant(SYMBOLS.ring, 5));
     await expect(page.getByTestId('prediction-label')).toHaveText('ring');
-    // no scrolling: the canvas, the answer and the nearest stored drawing are all on screen
     expect(await inViewport(page, app.canvas)).toBe(true);
     expect(await inViewport(page, page.getByTestId('prediction-label'))).toBe(true);
     expect(await inViewport(page, page.getByTestId('neighbour').first())).toBe(true);
+    expect(await inViewport(page, app.rememberButton)).toBe(true);
+    // a longer answer ("not sure", with its best guess and what to do) does not push Remember away
+    const rememberAt = (await app.rememberButton.boundingBox())!.y;
+    await page.keyboard.press('Escape');
+    await app.draw(SYMBOLS.zigzag);
+    await expect(page.getByTestId('prediction-unknown')).toBeVisible();
+    expect((await app.rememberButton.boundingBox())!.y).toBeCloseTo(rememberAt, 0);
     expect(await inViewport(page, app.rememberButton)).toBe(true);
     // touch-friendly: the main buttons are at least 40 px high
     for (const id of ['remember', 'undo', 'clear']) expect((await page.getByTestId(id).boundingBox())!.height).toBeGreaterThanOrEqual(40);

@@ -71,10 +71,11 @@ function Answer({ p }: { p: PredictionView | null }) {
     return (
       <div className="unknown" data-testid="prediction-unknown" data-reason="no-candidates">
         <p className="verdict">Not sure — no stored drawing was compared</p>
-        <p className="muted">
+        <p className="muted long-note">
           The approximate lookup (LSH, Settings) looks only at stored drawings that share a hash bucket with this one, and none does. A new
           symbol? Give it a name below and press Remember. (The exact lookup compares every stored drawing.)
         </p>
+        <p className="muted phone-note">No stored drawing shares an LSH bucket with it. New? Name it below.</p>
       </div>
     );
   }
@@ -94,12 +95,16 @@ function Answer({ p }: { p: PredictionView | null }) {
         <p>
           Best guess: <strong data-testid="prediction-guess">{p.guess.name}</strong>
           {p.rival && <> or <strong data-testid="prediction-rival">{p.rival.name}</strong></>}
-          <span className="muted">
+          <span className="muted long-note">
             {' '}
             (similarity {p.guess.similarity.toFixed(2)}, below the cut-off {p.cutoff.toFixed(2)} set in Settings)
           </span>
+          <span className="muted phone-note">
+            {' '}
+            ({p.guess.similarity.toFixed(2)}, below the cut-off {p.cutoff.toFixed(2)}). New? Name it below.
+          </span>
         </p>
-        <p className="muted" data-testid="prediction-teach">
+        <p className="muted long-note" data-testid="prediction-teach">
           A new symbol? Give it a name below and press Remember. (The bars’ softmax share only compares the stored drawings,
           so it can be high when none of them is close.)
         </p>
@@ -112,9 +117,12 @@ function Answer({ p }: { p: PredictionView | null }) {
         <p className="verdict">
           <strong data-testid="prediction-label">{p.name}</strong> or <strong data-testid="prediction-rival">{p.rival.name}</strong>?
         </p>
-        <p className="muted">
+        <p className="muted long-note">
           Both are about as close ({p.guess.similarity.toFixed(3)} and {p.rival.similarity.toFixed(3)}). If it is a new drawing of one
           of them, remember it under that name: the memory learns the difference.
+        </p>
+        <p className="muted phone-note">
+          About as close ({p.guess.similarity.toFixed(2)}, {p.rival.similarity.toFixed(2)}): name it to teach the difference.
         </p>
       </div>
     );
