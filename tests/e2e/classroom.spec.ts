@@ -243,8 +243,12 @@ test('the view is kept on reload, banners stay on their view, a slot shows its d
   await app.waitReady();
   await expect(page.getByTestId('tab-memory')).toHaveAttribute('aria-selected', 'true');
   const slot = (await app.state()).values.findIndex((v) => v >= 0);
+  // on a phone, with the grid at the screen's bottom: the details (below the grid) come into view
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByTestId('slot-grid').evaluate((e) => e.scrollIntoView({ block: 'end' }));
   await page.locator(`[data-testid=slot][data-slot="${slot}"]`).tap().catch(() => page.locator(`[data-testid=slot][data-slot="${slot}"]`).click());
   await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
+  await expect.poll(() => inViewport(page, page.getByTestId('forget-slot'))).toBe(true);
   await expect(page.getByTestId('gallery-row')).toHaveAttribute('data-label', 'ring');
   // one drawing can be forgotten (its last one: the name goes too), and Undo brings it back
   const content = () => page.evaluate(() => JSON.stringify({ ...JSON.parse(window.__memoryLab!.exportText()), savedAt: null }));
@@ -256,6 +260,13 @@ test('the view is kept on reload, banners stay on their view, a slot shows its d
   await page.getByTestId('message-action').click();
   await expect(app.message).toContainText('"ring" is back with its 1 stored drawing'); // its last one: the name comes back with it
   await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
+  expect(await content()).toBe(before);
+  // the details say it too, with its Undo, where a phone's screen is (the banner is at the page's top)
+  await page.getByTestId('forget-slot').click();
+  await expect(page.getByTestId('forgot-said')).toContainText('Forgot a drawing of "ring"');
+  await page.getByTestId('forgot-undo').click();
+  await expect(page.getByTestId('slot-detail')).toContainText('“ring”');
+  await expect(page.getByTestId('forgot-said')).toHaveCount(0);
   expect(await content()).toBe(before);
   // by keyboard: a stored drawing in the gallery opens its slot's details, which take the focus;
   // Forget is the next Tab

@@ -32,6 +32,13 @@ export function MemoryView() {
   const detail = useRef<HTMLDivElement>(null);
   // (after React has shown the details of a new pick)
   const focusDetail = () => setTimeout(() => detail.current?.focus(), 0);
+  // a slot picked in the grid: its details (below the grid) come into view, without taking the focus
+  const showDetail = () => setTimeout(() => detail.current?.scrollIntoView({ block: 'nearest' }), 0);
+  // what "Forget this drawing" did, said in the slot's details with its Undo (the banner that says it
+  // too is at the top of the page, out of view on a phone)
+  const [forgot, setForgot] = useState<{ slot: number; text: string; undo: () => void; version?: number } | null>(null);
+  const message = useApp((s) => s.message);
+  const summaryVersion = summary?.version;
   if (!summary) return <p>starting…</p>;
   const { values, ages, size, filled } = summary;
   let maxAge = 0;
@@ -87,7 +94,10 @@ export function MemoryView() {
             );
             if (near !== null) slot = near;
           }
-          if (slot !== null) setSelected(slot);
+          if (slot !== null) {
+            setSelected(slot);
+            showDetail();
+          }
         }}
       >
         {Array.from({ length: shown }, (_, i) => {
@@ -128,10 +138,34 @@ export function MemoryView() {
               data-testid="forget-slot"
               disabled={busy}
               // the button goes with the drawing: the focus stays on the (now empty) slot's details
-              onClick={() => void forgetSlot(selected).then(focusDetail)}
+              onClick={() =>
+                void forgetSlot(selected).then((ok) => {
+                  const m = useApp.getState().message;
+                  if (ok && m?.action) setForgot({ slot: selected, text: m.text, undo: m.action.run, version: m.action.validFor });
+                  focusDetail();
+                })
+              }
             >
               Forget this drawing
             </button>
+          )}
+          {forgot?.slot === selected && values[selected] < 0 && (
+            <p className="forgot-said" role="status" data-testid="forgot-said">
+              {forgot.text.replace(/^forgot/, 'Forgot')}.{' '}
+              {(forgot.version === undefined || forgot.version === summaryVersion) && message?.text === forgot.text && (
+                <button
+                  type="button"
+                  data-testid="forgot-undo"
+                  onClick={() => {
+                    forgot.undo();
+                    setForgot(null);
+                    focusDetail();
+                  }}
+                >
+                  Undo
+                </button>
+              )}
+            </p>
           )}
           <button type="button" aria-label="close slot details" onClick={() => setSelected(null)}>
             ×
