@@ -131,7 +131,7 @@ function cleanNames(labels: readonly { id: number; name: string }[]): Map<number
   const taken = new Set(labels.map((l) => l.name));
   return new Map(labels.map((l) => {
     const clean = cleanLabelName(l.name);
-    if (clean === l.name || taken.has(clean)) return [l.id, l.name];
+    if (clean === l.name || clean === '' || taken.has(clean)) return [l.id, l.name];
     taken.add(clean);
     return [l.id, clean];
   }));

@@ -88,14 +88,21 @@ export const settingsSchema = z.object({
   nearCutoff: bounded('nearCutoff').optional(),
 });
 
+/** Characters that show nothing and join or break nothing a name needs: zero-width space, word joiner, BOM, soft hyphen, Mongolian vowel separator. */
+const INVISIBLE = /[\u200b\u2060\ufeff\u00ad\u180e]/g;
+/** At a name's ends, also the joiners (kept inside: emoji sequences, Persian and Indic words need them) and the direction marks. */
+const INVISIBLE_ENDS = /^[\s\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]+|[\s\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]+$/g;
+
 /**
  * A typed name as the memory keeps it: Unicode NFC (an accent typed as one character or as two is
  * the same name), no spaces at the ends, and runs of spaces inside made one (on screen "a  b" and
- * "a b" look the same, so they are one name). Upper and lower case stay apart ("A" and "a" are
- * different letters in many alphabets).
+ * "a b" look the same, so they are one name); characters that show nothing (a zero-width space
+ * pasted with a name) go, so that "sun" and "sun" followed by one are one name, and a name of them
+ * alone is empty. Upper and lower case stay apart ("A" and "a" are different letters in many
+ * alphabets).
  */
 export function cleanLabelName(name: string): string {
-  return name.normalize('NFC').trim().replace(/\s+/g, ' ');
+  return name.normalize('NFC').replace(INVISIBLE, '').replace(INVISIBLE_ENDS, '').replace(/\s+/g, ' ');
 }
 
 /** What is wrong with a label name (null: fine): trimmed, 1..80 characters, no control characters. */

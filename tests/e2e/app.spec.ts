@@ -346,6 +346,14 @@ test.describe('full flows', () => {
     await expect(page.getByTestId('undo-remember')).toBeVisible(); // nothing changed: the Remember can still be taken back
     await app.tab('labels');
     await row.getByTestId('rename').click();
+    // a name that cannot be one is said under its field, as it is typed and on Save (the banner can be out of view)
+    await page.getByTestId('rename-input').fill('x'.repeat(86));
+    await expect(page.getByTestId('rename-refusal')).toHaveText('a label name has at most 80 characters, this one has 86');
+    await page.getByTestId('rename-input').fill('\u200b ');
+    await expect(page.getByTestId('rename-refusal')).toHaveCount(0);
+    await page.getByTestId('rename-input').press('Enter');
+    await expect(page.getByTestId('rename-refusal')).toHaveText('not renamed: a label needs a name: type one or pick a known label');
+    expect((await app.state()).labels.map((l) => l.name)).toEqual(['a b', 'A B']);
     await page.getByTestId('rename-input').fill('plus');
     await page.getByTestId('rename-input').press('Enter');
     await expect(app.message).toContainText('renamed "A B" to "plus"');

@@ -95,6 +95,15 @@ describe('Engine (app session over the shared memory)', () => {
     expect(cleanLabelName(' a \t b ')).toBe('a b');
     expect(cleanLabelName('e\u0301te\u0301')).toBe('\u00e9t\u00e9');
     expect(cleanLabelName('A b')).toBe('A b');
+    // characters that show nothing (pasted with a name) go: "sun" and "sun" + a zero-width space are one name
+    expect(cleanLabelName('sun\u200b')).toBe('sun');
+    expect(cleanLabelName('\ufeffs\u00adu\u2060n\u200d ')).toBe('sun');
+    expect(cleanLabelName('\u{1F468}\u200d\u{1F469}')).toBe('\u{1F468}\u200d\u{1F469}'); // a joiner inside an emoji stays
+    expect(cleanLabelName('\u200b\u200d')).toBe('');
+    expect(() => engine.renameLabel(0, '\u200b')).toThrow(/needs a name/);
+    const pasted = await engine.remember(strokesToInput(CROSS), 'cross\u200b');
+    expect(pasted.write.name).toBe('cross');
+    await engine.undoRemember(pasted.undo!);
     expect(() => engine.renameLabel(0, '  ')).toThrow(/needs a name/);
     await expect(engine.remember(strokesToInput(RING), '   ')).rejects.toThrow(/needs a name/);
     await engine.deleteLabel(1);
@@ -120,6 +129,10 @@ describe('Engine (app session over the shared memory)', () => {
     await engine.restore({ ...spaced, labels: spaced.labels.map((l) => (l.name === 'ring' ? { ...l, name: 'ring  o' } : l)) });
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring o', 'cross']);
     expect(engine.labelIdFor('ring o')).toBe(engine.labelList()[0].id);
+    // an older file's name of invisible characters alone is kept as it was (never made empty), one
+    // with a zero-width space at its end becomes the typed name
+    await engine.restore({ ...spaced, labels: spaced.labels.map((l) => ({ ...l, name: l.name === 'ring' ? '\u200b' : 'cross\u200b' })) });
+    expect(engine.labelList().map((l) => l.name)).toEqual(['\u200b', 'cross']);
     await engine.restore(fromFile(file, engine.keySize));
     // a slot outside the memory passes nothing on
     const bad = { ...fromFile(file, engine.keySize) };

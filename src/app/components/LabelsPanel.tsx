@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { getEngine, nextPaint, useApp } from '../store';
-import { cleanLabelName } from '../persist';
+import { cleanLabelName, labelNameProblem } from '../persist';
 import { useCompare } from '../compare/compareStore';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
@@ -36,6 +36,9 @@ export function LabelsPanel() {
   const clearMemory = useApp((s) => s.clearMemory);
   const [editing, setEditing] = useState<number | null>(null);
   const [draft, setDraft] = useState('');
+  // why the name typed cannot be saved, said under its field (the banner is out of view on a phone)
+  const [renameRefused, setRenameRefused] = useState<string | null>(null);
+  const draftProblem = cleanLabelName(draft) === '' ? null : labelNameProblem(cleanLabelName(draft));
   const [confirming, setConfirming] = useState(false);
   // a rename to a name another label has: asked first, then the two names are made one
   const [merging, setMerging] = useState<{ from: LabelInfo; into: LabelInfo } | null>(null);
@@ -91,13 +94,21 @@ export function LabelsPanel() {
                     <form
                       onSubmit={(e) => {
                         e.preventDefault();
+                        const problem = labelNameProblem(cleanLabelName(draft));
+                        if (problem) {
+                          setRenameRefused(`not renamed: ${problem}`);
+                          return;
+                        }
                         const taken = labels.find((o) => o.id !== l.id && o.name === cleanLabelName(draft));
                         if (taken) {
                           setMerging({ from: l, into: taken });
                           return;
                         }
-                        // the field stays open with its text when the name is refused
-                        void rename(l.id, draft).then((ok) => ok && setEditing(null));
+                        // the field stays open with its text when the name is refused, and says why
+                        void rename(l.id, draft).then((ok) => {
+                          if (ok) setEditing(null);
+                          else setRenameRefused(useApp.getState().message?.text ?? 'not renamed');
+                        });
                       }}
                     >
                       <input
@@ -105,13 +116,21 @@ export function LabelsPanel() {
                         data-testid="rename-input"
                         value={draft}
                         autoFocus
+                        aria-invalid={(renameRefused ?? draftProblem) !== null}
+                        aria-describedby={(renameRefused ?? draftProblem) !== null ? 'rename-refusal' : undefined}
                         onChange={(e) => {
                           setDraft(e.target.value);
                           setMerging(null);
+                          setRenameRefused(null);
                         }}
                         onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), setEditing(null))}
                       />
                       <button type="submit">Save</button>
+                      {(renameRefused ?? draftProblem) !== null && (
+                        <p className="field-error inline-message" role="alert" id="rename-refusal" data-testid="rename-refusal">
+                          {renameRefused ?? draftProblem}
+                        </p>
+                      )}
                       {merging?.from.id === l.id && (
                         <Question
                           id="merge-h"
@@ -157,6 +176,7 @@ export function LabelsPanel() {
                       setEditing(l.id);
                       setDraft(l.name);
                       setMerging(null);
+                      setRenameRefused(null);
                     }}
                   >
                     Rename
