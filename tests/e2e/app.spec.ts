@@ -354,6 +354,11 @@ test.describe('full flows', () => {
     await page.getByTestId('rename-input').press('Enter');
     await expect(page.getByTestId('rename-refusal')).toHaveText('not renamed: a label needs a name: type one or pick a known label');
     expect((await app.state()).labels.map((l) => l.name)).toEqual(['a b', 'A B']);
+    // Cancel (a touch screen has no Escape) leaves the name as it was
+    await page.getByTestId('rename-cancel').click();
+    await expect(page.getByTestId('rename-input')).toHaveCount(0);
+    await expect(row).toContainText('A B');
+    await row.getByTestId('rename').click();
     await page.getByTestId('rename-input').fill('plus');
     await page.getByTestId('rename-input').press('Enter');
     await expect(app.message).toContainText('renamed "A B" to "plus"');

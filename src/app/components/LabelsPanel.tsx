@@ -89,9 +89,10 @@ export function LabelsPanel() {
                 <td className="label-thumb">
                   {youngest.has(l.id) && <Thumb image={getEngine().thumbnail(youngest.get(l.id)!)} size={32} title={`the latest drawing of ${l.name}`} testId="label-thumb" />}
                 </td>
-                <td>
+                <td colSpan={editing === l.id ? 3 : undefined}>
                   {editing === l.id ? (
                     <form
+                      className="rename-form"
                       onSubmit={(e) => {
                         e.preventDefault();
                         const problem = labelNameProblem(cleanLabelName(draft));
@@ -126,6 +127,9 @@ export function LabelsPanel() {
                         onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), setEditing(null))}
                       />
                       <button type="submit">Save</button>
+                      <button type="button" data-testid="rename-cancel" onClick={() => setEditing(null)}>
+                        Cancel
+                      </button>
                       {(renameRefused ?? draftProblem) !== null && (
                         <p className="field-error inline-message" role="alert" id="rename-refusal" data-testid="rename-refusal">
                           {renameRefused ?? draftProblem}
@@ -166,7 +170,9 @@ export function LabelsPanel() {
                     l.name
                   )}
                 </td>
-                <td>{l.count}</td>
+                {/* while a name is typed, its field and the question it may ask take the row's width */}
+                {editing !== l.id && <td>{l.count}</td>}
+                {editing !== l.id && (
                 <td>
                   <button
                     type="button"
@@ -185,6 +191,7 @@ export function LabelsPanel() {
                     Delete
                   </button>
                 </td>
+                )}
               </tr>
             ))}
           </tbody>
