@@ -7,9 +7,9 @@
     /usr/bin/python3 training/ablation.py short --seed=2   # the same runs with another seed (own folders)
     /usr/bin/python3 training/ablation.py long --only=mem-skip-w60 --seed=2   # one run of a group
     /usr/bin/python3 training/ablation.py long --only=mem-skip-w60-c96 --resume  # an interrupted run from its checkpoint
-    /usr/bin/python3 training/ablation.py final --only=mem-skip-w60-7k-trainval   # the shipped encoder's run (~2 h on one core)
+    /usr/bin/python3 training/ablation.py final --only=mem-skip-w60-7k-shift2-margin3-trainval   # the shipped encoder's network 1 (--seed=2: network 2)
     /usr/bin/python3 training/paired_val.py A.pt B.pt       # two train-only runs on the same 4,000 validation episodes
-    python3 training/ablation.py final --only=mem-skip-w60-7k-trainval --runs_dir=training/runs/gpu \
+    python3 training/ablation.py final --only=mem-skip-w60-7k-shift2-margin3-trainval --runs_dir=training/runs/gpu \
         --train_args="--eval_every=7000 --ckpt_every=500"     # a run elsewhere, train.py settings appended (training/gpu_runs.sh)
 
 `short` and `long` train on `images_background` without the validation alphabets and report N-way
@@ -96,7 +96,10 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "mem-skip-w60-7k-shift2-margin4": ("the shipped recipe (2-pixel shifts, margin 0.3) with the memory loss's margin alpha 0.4 "
                                            "(rule: bench/margin4-rule.md)",
                                            w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.4")),
-        "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 between the fully connected layers (as the paper)",
+        "mem-skip-w60-7k-shift2-margin3-keydrop7": ("the shipped recipe (2-pixel shifts, margin 0.3) with the reference code's dropout: 70% of the key "
+                                                    "before its normalisation while training (model.py keep_prob 0.3); untested",
+                                                    w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.3", "--key_dropout=0.7")),
+        "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 on the features before the key layer (the paper's text: between fc layers)",
                               w60_recipe(3500, 250, "--dropout=0.3")),
         "mem-skip-w60-c96": ("the shipped recipe, 1.5x wider (96,96,192,192 filters): ~2.2x the compute per step, about that of 7,000 steps",
                              w60_recipe(3500, 500, "--channels=96,96,192,192")),

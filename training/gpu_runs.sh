@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shipped encoder's recipe trained from scratch on a GPU (issue 8, item 5): the same train.py,
 # on CUDA. Three runs side by side, each its own process on the one GPU:
-#   final/mem-skip-w60-7k-trainval seeds 1 and 2  -- the two networks of models/omniglot-conv4-memory
+#   final/mem-skip-w60-7k-shift2-margin3-trainval seeds 1 and 2  -- the two networks of models/omniglot-conv4-memory
 #   long/mem-skip-w60-7k seed 1                   -- train-only twin: validation on held-out alphabets,
 #                                                    to compare with the CPU run of the same recipe
 # The wall-clock time of the two trainval runs together is the "full training from scratch" figure.
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 mkdir -p "$out" training/runs/gpu
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; "${PYTHON:-python3}" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"; } > "$out/gpu.txt" 2>&1
 cat "$out/gpu.txt"
-# the recipes are training/ablation.py's (final/mem-skip-w60-7k-trainval, long/mem-skip-w60-7k); here only
+# the recipes are training/ablation.py's (final/mem-skip-w60-7k-shift2-margin3-trainval, long/mem-skip-w60-7k-shift2-margin3); here only
 # validation at the end (each one costs CPU time beside the GPU) and a checkpoint every 500 steps
 TRAIN_ARGS="--eval_every=7000 --ckpt_every=500 ${EXTRA_ARGS:-}"
 run() {  # group, run, seed, folder name
@@ -31,7 +31,7 @@ run() {  # group, run, seed, folder name
 # session trains candidates' train-only runs instead, e.g.
 #   RUNS="long:mem-skip-w60-7k-aug175:1 long:mem-skip-w60-7k-aug175:2" bash training/gpu_runs.sh OUTDIR
 # then compares them with the recipe's twins by training/paired_val.py (on CPU, anywhere).
-RUNS=${RUNS:-"final:mem-skip-w60-7k-trainval:1 final:mem-skip-w60-7k-trainval:2 long:mem-skip-w60-7k:1"}
+RUNS=${RUNS:-"final:mem-skip-w60-7k-shift2-margin3-trainval:1 final:mem-skip-w60-7k-shift2-margin3-trainval:2 long:mem-skip-w60-7k-shift2-margin3:1"}
 for spec in $RUNS; do  # every entry checked before any run starts
   IFS=: read -r group name seed <<< "$spec"
   if [ -z "$group" ] || [ -z "$name" ] || ! [[ "$seed" =~ ^[0-9]+$ ]]; then echo "RUNS: bad entry '$spec' (want group:run:seed)" >&2; exit 2; fi

@@ -22,6 +22,7 @@ class ModelConfig:
     key_size: int = 128
     image_size: int = 28
     dropout: float = 0.0  # before the key layer, training only (exported models have none)
+    key_dropout: float = 0.0  # on the key before its normalisation, training only (the reference code's: 0.7, keep_prob 0.3)
 
 
 def block(cin: int, cout: int, pool: bool) -> nn.Sequential:
@@ -44,13 +45,14 @@ class Encoder(nn.Module):
         self.flat_side = side
         self.drop = nn.Dropout(cfg.dropout)
         self.fc = nn.Linear(cin * side * side, cfg.key_size)
+        self.key_drop = nn.Dropout(cfg.key_dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: [B, 1, 28, 28] (or [B, 28, 28]) ink = 1 -> raw embedding [B, key_size]."""
         if x.dim() == 3:
             x = x.unsqueeze(1)
         h = self.features(x)
-        return self.fc(self.drop(h.flatten(1)))
+        return self.key_drop(self.fc(self.drop(h.flatten(1))))
 
     def keys(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.forward(x), dim=1)
@@ -81,10 +83,13 @@ def parse_shape(channels: str, pools: str = "") -> tuple[tuple, tuple]:
     return ch, pl
 
 
-def training_shape(channels: str, pools: str, key_size: int, dropout: float = 0.0) -> ModelConfig:
-    """The encoder train.py builds from its settings (--channels, --pools, --key_size, --dropout)."""
+def training_shape(channels: str, pools: str, key_size: int, dropout: float = 0.0, key_dropout: float = 0.0) -> ModelConfig:
+    """The encoder train.py builds from its settings (--channels, --pools, --key_size, --dropout, --key_dropout)."""
     ch, pl = parse_shape(channels, pools)
-    return ModelConfig(channels=ch, pools=pl, key_size=key_size, dropout=dropout)
+    for name, p in (("--dropout", dropout), ("--key_dropout", key_dropout)):
+        if not 0.0 <= p < 1.0:
+            raise SystemExit(f"{name} must be in [0, 1): the share of numbers dropped while training; got {p}")
+    return ModelConfig(channels=ch, pools=pl, key_size=key_size, dropout=dropout, key_dropout=key_dropout)
 
 
 def checkpoint_config(state: dict) -> ModelConfig:
@@ -92,7 +97,7 @@ def checkpoint_config(state: dict) -> ModelConfig:
     ckpt.pt the training config (`channels`); checkpoints from before either hold the default shape."""
     if state.get("model_config"):
         known = {f for f in ModelConfig.__dataclass_fields__}
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in state["model_config"].items() if k in known and k != "dropout"}
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in state["model_config"].items() if k in known and k not in ("dropout", "key_dropout")}
         return ModelConfig(**kw)
     if state.get("config", {}).get("channels"):
         c = state["config"]

@@ -68,7 +68,8 @@ class TrainConfig:
     memory_lr: float = 1e-4  # after the cosface warm-up (reference train.py)
     scratch_lr: float = 1e-3  # objective 'memory' from scratch: peak of the cosine schedule
     missing_positive: str = "zero"  # no slot holds v: 'zero' (reference: similarity 0) or 'skip' the term
-    dropout: float = 0.0  # on the flattened features before the key layer (the paper: between its fc layers)
+    dropout: float = 0.0  # on the flattened features before the key layer (the paper's text: dropout between fc layers)
+    key_dropout: float = 0.0  # on the key before its normalisation (the reference code's model.py: keep_prob 0.3, i.e. 0.7)
     channels: str = "64,64,128,128"  # filters of each conv layer (model.ModelConfig); wider or deeper = slower to train and run
     pools: str = ""  # per conv layer, 1 = a 2x2 max-pool after it ('' = 1,1,1,0 for four layers; model.parse_shape)
     key_size: int = 128  # the key (output) size of the encoder's fully connected layer
@@ -420,7 +421,7 @@ def main():
         f"validation: {val_ds.n_chars} characters ({len(val_ds.char)} images)"
         + (" -- SEEN in training (--trainval), so its figures are not held out" if cfg.trainval else ""))
 
-    model = Encoder(training_shape(cfg.channels, cfg.pools, cfg.key_size, cfg.dropout)).to(cfg.device)
+    model = Encoder(training_shape(cfg.channels, cfg.pools, cfg.key_size, cfg.dropout, cfg.key_dropout)).to(cfg.device)
     head = torch.nn.Parameter(torch.randn(train_ds.n_classes, model.cfg.key_size, device=cfg.device) * 0.01)
     opt = torch.optim.AdamW(list(model.parameters()) + [head], lr=cfg.lr, weight_decay=cfg.weight_decay)
     mem_opt = torch.optim.Adam(model.parameters(), lr=cfg.memory_lr if cfg.objective != "memory" else cfg.scratch_lr)

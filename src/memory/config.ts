@@ -61,7 +61,7 @@ export type MemoryConfig = Partial<Omit<MemorySettings, 'lsh'>> & {
 /**
  * The reference implementation (tensorflow/models, learning_to_remember_rare_events/memory.py)
  * sets the softmax inverse temperature to max(1, ln(0.2 k) / alpha); for k = 256, alpha = 0.1 that
- * is 39.4, which the paper rounds to t = 40 (our default).
+ * is 39.4; our default is t = 40.
  */
 export function referenceInverseTemperature(k: number, alpha: number): number {
   return Math.max(1, Math.log(0.2 * k) / alpha);

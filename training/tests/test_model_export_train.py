@@ -23,6 +23,25 @@ def test_shapes_and_unit_keys():
     assert m(x[:, 0]).shape == (5, 128)  # [B, 28, 28] accepted too
 
 
+def test_key_dropout_drops_the_key_while_training_only():
+    # the reference code's dropout: keep_prob 0.3 on the embedding (the key before its normalisation)
+    torch.manual_seed(0)
+    m = Encoder(ModelConfig(key_dropout=0.7))
+    x = torch.rand(64, 1, 28, 28)
+    m.train()
+    zero = (m(x) == 0).float().mean().item()
+    assert 0.6 < zero < 0.8, zero
+    m.eval()
+    plain = Encoder(ModelConfig()).eval()
+    plain.load_state_dict(m.state_dict())  # no parameters of its own: the same weights export as before
+    torch.testing.assert_close(m(x), plain(x))
+    cfg, _ = train.parse_args(["--key_dropout=0.7"])
+    assert cfg.key_dropout == 0.7
+    with pytest.raises(SystemExit, match="key_dropout must be in"):
+        from model import training_shape
+        training_shape("64,64,128,128", "", 128, 0.0, 1.0)
+
+
 def tfjs_forward(model_dir, x):
     """Run the exported model.json + weights.bin with plain torch ops, as TF.js would (NHWC)."""
     doc = json.load(open(os.path.join(model_dir, "model.json")))

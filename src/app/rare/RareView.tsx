@@ -274,8 +274,9 @@ export function RareView() {
       {st.status === 'missing' ? (
         <div className="message warning" role="status" data-testid="rare-missing">
           <span>
-            The rare-event model is not in this build ({st.error}). Train and export it: <code>/usr/bin/python3 training/rare/train.py</code> then{' '}
-            <code>/usr/bin/python3 training/rare/export.py --ckpt=training/runs/rare-memory/final.pt --out=models/rare-seq2seq-memory</code>.
+            The rare-event model is not in this build ({st.error}). Train and export it as its model card says (<code>models/rare-seq2seq-memory/README.md</code>):{' '}
+            <code>/usr/bin/python3 training/rare/train.py --query_norm=batchnorm --memory_size=131072 --recon_weight=1 --out=training/runs/rare-bn-recon</code> then{' '}
+            <code>/usr/bin/python3 training/rare/export.py --ckpt=training/runs/rare-bn-recon/final.pt --out=models/rare-seq2seq-memory</code>.
           </span>
         </div>
       ) : null}
