@@ -44,27 +44,48 @@ test.describe('durability', () => {
     }
   });
 
-  test('two tabs: the second is read-only, follows the first, takes over when it closes; no write lost', async ({ page, context, backend }) => {
+  test('two tabs: the second is read-only, follows the first, takes over when it closes; no write lost', async ({ browser, backend, baseURL }) => {
     test.skip(backend === 'webgpu', 'the tab lock and following the saves are backend independent: checked on wasm (a start from the saves on WebGPU: the tab-close test; a rebuild of a live WebGPU memory: webgpuLookup.spec)');
     test.setTimeout(300_000); // ten remembers over two tabs and a reload
-    const a = await openApp(page, backend);
-    const b = await openApp(await context.newPage(), backend);
+    // no service worker: the second tab's encoder download must reach page.route below
+    const context = await browser.newContext({ serviceWorkers: 'block', baseURL, viewport: { width: 1280, height: 900 } });
+    const a = await openApp(await context.newPage(), backend);
+    // the second tab starts while the first saves a drawing (held at its encoder's download, after it
+    // read the saves): once ready, it shows that drawing too, not only from the first tab's next change
+    const bPage = await context.newPage();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atModel = new Promise<void>((r) => (reached = r));
+    await bPage.route('**/model.json', async (route) => {
+      reached();
+      await held;
+      await route.continue();
+    });
+    const opening = openApp(bPage, backend);
+    await atModel;
+    await rememberShown(a, 0, 'a0');
+    await a.page.evaluate(() => window.__memoryLab!.flushSave());
+    release();
+    const b = await opening;
     await expect(b.message).toContainText('open in another tab');
     await expect(b.rememberButton).toBeDisabled();
-    for (let i = 0; i < 5; i++) await rememberShown(a, i, `a${i}`);
+    await expect.poll(async () => (await b.state()).labels.map((l) => l.name)).toEqual(['a0']);
+    for (let i = 1; i < 5; i++) await rememberShown(a, i, `a${i}`);
     // the read-only tab shows the writer's memory
     await expect.poll(async () => (await b.state()).labels.length).toBe(5);
     // a Remember forced through the read-only tab is refused and changes nothing
     await b.page.evaluate(() => window.__memoryLab!.setStrokes([[{ x: 10, y: 10, pressure: 0.5, t: 0 }, { x: 200, y: 200, pressure: 0.5, t: 1 }]]));
     expect(await b.page.evaluate(() => window.__memoryLab!.remember('sneaky'))).toBe(false);
     await a.page.close();
-    await expect(b.message).toContainText('this tab now keeps the memory');
+    await expect(b.message).toContainText('this tab keeps the memory now: the tab that had it was closed or reloaded');
     await expect(b.rememberButton).toBeEnabled();
     for (let i = 5; i < 10; i++) await rememberShown(b, i, `b${i}`);
     await b.page.reload();
     await b.waitReady();
     const names = (await b.state()).labels.map((l) => l.name).sort();
     expect(names).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b5', 'b6', 'b7', 'b8', 'b9']);
+    await context.close();
   });
 
   test('a saved memory that cannot be restored is kept aside, offered as a file, and never overwritten', async ({ page, backend }, info) => {

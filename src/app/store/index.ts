@@ -685,6 +685,13 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
   start: (force) => (starting ??= (async () => {
     try {
       const claim = await claimWriter().catch(() => ({ writer: true, turn: null }));
+      // a read-only tab follows the writer's changes, from before it reads the autosave: a change
+      // saved while this tab starts (seconds) is read again once it is ready, not missed until the next
+      let changedWhileStarting = false;
+      channel = changeChannel(() => {
+        if (!useApp.getState().ready) changedWhileStarting = true;
+        else if (useApp.getState().readOnly) void reloadFromAutosave(false);
+      });
       let stored: StoredAutosave = { kind: 'none' };
       try {
         stored = await readAutosave();
@@ -751,13 +758,11 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
                 ? { kind: 'warning', text: fallbackNote }
                 : null),
       });
-      // a read-only tab follows the writer's changes, and takes over when the writer's tab closes
-      channel = changeChannel(() => {
-        if (useApp.getState().readOnly) void reloadFromAutosave(false);
-      });
+      if (!claim.writer && changedWhileStarting) void reloadFromAutosave(false);
+      // ... and takes over when the writer's tab closes (or reloads: that tab is then the read-only one)
       void claim.turn?.then(async () => {
         await reloadFromAutosave(true);
-        set({ readOnly: false, message: { kind: 'info', text: 'the other tab closed: this tab now keeps the memory', tab: null } });
+        set({ readOnly: false, message: { kind: 'info', text: 'this tab keeps the memory now: the tab that had it was closed or reloaded (reloaded, it only shows the memory)', tab: null } });
       });
     } catch (err) {
       // said until it is solved: the banner can be closed, this stays (the page cannot work without it)
