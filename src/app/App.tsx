@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, type ComponentType } from 'react';
 import { ViewBoundary } from './components/ViewBoundary';
+import { focusLater } from './components/keys';
 import { DrawPanel } from './components/DrawPanel';
 import { LabelsPanel } from './components/LabelsPanel';
 import { MemoryView } from './components/MemoryView';
@@ -110,6 +111,8 @@ export function App() {
   const message = useApp((s) => s.message);
   const ready = useApp((s) => s.ready);
   const startFailed = useApp((s) => s.startFailed);
+  // the memory on screen is not (all) kept in this browser: said until a save works again
+  const unsaved = useApp((s) => (s.unsaved && !s.readOnly && (s.summary?.filled ?? 0) > 0 ? s.unsaved : null));
   const setMessage = useApp((s) => s.setMessage);
   const summaryVersion = useApp((s) => s.summary?.version);
   useKeyboard();
@@ -202,6 +205,22 @@ export function App() {
       )}
       <RescueBanner />
       <SharedLinkPrompt />
+      {unsaved && (
+        <p className="message warning unsaved" role="status" data-testid="unsaved">
+          <span>
+            Not kept in this browser: {unsaved}. Closing the page would lose what is not saved; export a copy to keep it.
+          </span>
+          <button
+            type="button"
+            onClick={() => {
+              setTab('labels');
+              focusLater('export');
+            }}
+          >
+            Keep a copy…
+          </button>
+        </p>
+      )}
       {!ready && !message && !startFailed && <p data-testid="loading">Loading the encoder…</p>}
       {startFailed && !message && (
         <p className="message error" role="alert" data-testid="start-failed">

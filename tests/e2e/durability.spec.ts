@@ -88,6 +88,41 @@ test.describe('durability', () => {
     await context.close();
   });
 
+  test('a save the browser refuses is said until one works again, and closing the page asks first', async ({ page, backend }) => {
+    test.skip(backend === 'webgpu', 'saving is backend independent: checked on wasm');
+    // storage refuses writes while the page says so (a full disk, a browser error)
+    await page.addInitScript(() => {
+      const transaction = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+        if (args[1] === 'readwrite' && (window as unknown as { refuseWrites?: boolean }).refuseWrites) throw new DOMException('the disk is full', 'QuotaExceededError');
+        return transaction.apply(this, args);
+      } as typeof transaction;
+    });
+    const app = await openApp(page, backend);
+    await rememberShown(app, 0, 'kept');
+    await expect(page.getByTestId('unsaved')).toHaveCount(0);
+    await page.evaluate(() => ((window as unknown as { refuseWrites: boolean }).refuseWrites = true));
+    await rememberShown(app, 1, 'not kept');
+    await expect(app.message).toContainText('not saved');
+    await page.getByRole('button', { name: 'dismiss message' }).click();
+    await expect(page.getByTestId('unsaved')).toContainText('Not kept in this browser: could not save to IndexedDB');
+    const asked: string[] = [];
+    page.on('dialog', (d) => {
+      asked.push(d.type());
+      void d.dismiss();
+    });
+    await page.close({ runBeforeUnload: true });
+    await expect.poll(() => asked).toEqual(['beforeunload']);
+    expect(page.isClosed()).toBe(false);
+    // storage works again: the next change saves what was missed, and the warning goes
+    await page.evaluate(() => ((window as unknown as { refuseWrites: boolean }).refuseWrites = false));
+    await rememberShown(app, 2, 'kept too');
+    await expect(page.getByTestId('unsaved')).toHaveCount(0);
+    await page.reload();
+    await app.waitReady();
+    expect((await app.state()).labels.map((l) => l.name).sort()).toEqual(['kept', 'kept too', 'not kept']);
+  });
+
   test('a saved memory that cannot be restored is kept aside, offered as a file, and never overwritten', async ({ page, backend }, info) => {
     test.skip(backend === 'webgpu', 'restoring a save is backend independent (IndexedDB and the file checks): checked on wasm');
     let app = await openApp(page, backend);

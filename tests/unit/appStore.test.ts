@@ -209,6 +209,9 @@ describe('store: every change is saved before it is shown', () => {
     try {
       expect(await st().deleteLabel(engine.labelList()[1].id)).toBe(true);
       expect(st().message?.text).toMatch(/deleted "cross" .*but it is not saved: could not save to IndexedDB \(the disk is full\)/);
+      // said until a save works again (the banner can be closed): the page asks before it is closed
+      st().setMessage(null);
+      expect(st().unsaved).toBe('could not save to IndexedDB (the disk is full)');
     } finally {
       proto.transaction = transaction;
     }
@@ -229,6 +232,7 @@ describe('store: every change is saved before it is shown', () => {
     expect(clears).toBe(0);
     expect(st().lastWrite?.case).toBe('update');
     expect(st().message).toBeNull();
+    expect(st().unsaved).toBeNull();
     const saved = await savedNow();
     const now = engine.saved();
     expect(saved.labels).toEqual(now.labels);

@@ -161,6 +161,8 @@ export interface UiSlice {
   ready: boolean;
   /** why the app could not start (null: it started, or is starting) */
   startFailed: string | null;
+  /** why the memory on screen is not (all) kept in this browser: a save failed, or storage is refused (null: it is) */
+  unsaved: string | null;
   busy: boolean;
   tab: Tab;
   message: Message;
@@ -194,7 +196,7 @@ export function attachEngine(e: Engine): void {
   engine = e;
   saveBlocked = null;
   saveBehind = null;
-  useApp.setState({ ready: true, readOnly: false, busy: false, settings: { ...e.settings }, backend: e.backend, summary: e.summary(), message: null, encoder: e.encoderEntry.name });
+  useApp.setState({ unsaved: null, ready: true, readOnly: false, busy: false, settings: { ...e.settings }, backend: e.backend, summary: e.summary(), message: null, encoder: e.encoderEntry.name });
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -218,7 +220,10 @@ type Change = { whole: true } | { slots: number[]; removed?: number[] };
 function persist(change: Change): Promise<string | null> {
   const e = engine;
   if (!e) return Promise.resolve(null);
-  if (saveBlocked) return Promise.resolve(saveBlocked);
+  if (saveBlocked) {
+    if (useApp.getState().unsaved !== saveBlocked) useApp.setState({ unsaved: saveBlocked });
+    return Promise.resolve(saveBlocked);
+  }
   const slots = 'whole' in change ? null : [...change.slots, ...(change.removed ?? [])];
   const run = async () => {
     if (slots === null || saveBehind === 'whole') await writeWholeMemory(e.saved());
@@ -230,16 +235,45 @@ function persist(change: Change): Promise<string | null> {
       await writeSlotChange(metaOf(e.savedMeta()), put, removed);
     }
     saveBehind = null;
+    if (useApp.getState().unsaved) useApp.setState({ unsaved: null });
     channel?.post();
+    askToPersist(e);
     return null;
   };
   const p = saveChain.then(run, run).catch((err) => {
     saveBehind = slots === null || saveBehind === 'whole' ? 'whole' : new Set([...(saveBehind ?? []), ...slots]);
-    return `could not save to IndexedDB (${errorText(err)})`;
+    const why = `could not save to IndexedDB (${errorText(err)})`;
+    useApp.setState({ unsaved: why });
+    return why;
   });
   saveChain = p;
   return p;
 }
+/**
+ * Once a memory holds drawings, ask the browser to keep its storage (navigator.storage.persist):
+ * without it the browser may clear the memory under storage pressure. Asked once per page; a
+ * refusal changes nothing (the memory is still saved, as before).
+ */
+let persistAsked = false;
+function askToPersist(e: Engine) {
+  if (persistAsked || e.filled() === 0) return;
+  persistAsked = true;
+  const storage = (globalThis.navigator as { storage?: { persist?: () => Promise<boolean> } } | undefined)?.storage;
+  void storage?.persist?.().catch(() => false);
+}
+
+/**
+ * Closing or reloading the page while the memory on screen is not (all) kept asks first: the
+ * browser's own question, as for any page with unsaved work (the banner said so when it happened).
+ */
+function warnBeforeUnload(ev: BeforeUnloadEvent) {
+  const s = useApp.getState();
+  if (!s.unsaved || s.readOnly || (s.summary?.filled ?? 0) === 0) return;
+  ev.preventDefault();
+  ev.returnValue = '';
+}
+if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') window.addEventListener('beforeunload', warnBeforeUnload);
+
 /** Resolves when every change so far is written (test API). */
 export async function flushSave(): Promise<void> {
   await saveChain;
@@ -669,6 +703,7 @@ let starting: Promise<void> | null = null;
 const uiSlice: Slice<UiSlice> = (set, get) => ({
   ready: false,
   startFailed: null,
+  unsaved: null,
   busy: false,
   tab: tabFromAddress(),
   message: null,
