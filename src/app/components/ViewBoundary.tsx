@@ -15,6 +15,26 @@ export class ViewBoundary extends Component<{ view: string; onLeave?: () => void
   render() {
     const { error } = this.state;
     if (!error) return this.props.children;
+    if (isStaleCode(error)) {
+      // the app was updated while this page was open: the old page's code for this view is gone
+      return (
+        <section className="panel" role="alert" data-testid="view-failed" data-reason="updated">
+          <h2>Memory Lab was updated</h2>
+          <p>
+            A newer version was installed while this page was open, and the {this.props.view} view is only there in the new version. Reload the
+            page to use it: your memory is kept in this browser.
+          </p>
+          <button type="button" onClick={() => location.reload()}>
+            Reload
+          </button>{' '}
+          {this.props.onLeave && (
+            <button type="button" onClick={this.props.onLeave}>
+              Go to Draw &amp; predict
+            </button>
+          )}
+        </section>
+      );
+    }
     return (
       <section className="panel" role="alert" data-testid="view-failed">
         <h2>This view could not be shown</h2>
@@ -32,4 +52,9 @@ export class ViewBoundary extends Component<{ view: string; onLeave?: () => void
       </section>
     );
   }
+}
+
+/** A view's code could not be loaded (its file is gone: a new version replaced the old one's files), as each browser says it. */
+export function isStaleCode(error: Error): boolean {
+  return /dynamically imported module|Importing a module script failed|error loading dynamically imported module|ChunkLoadError/i.test(`${error.name} ${error.message}`);
 }
