@@ -185,7 +185,9 @@ export function sharedMemoryOfPayload(payload: string, expected: ExpectedEncoder
 export function payloadOfHash(hash: string): string | null {
   const h = hash.startsWith('#') ? hash.slice(1) : hash;
   const prefix = `${LINK_PARAM}=`;
-  return h.startsWith(prefix) ? h.slice(prefix.length) : null;
+  // punctuation a chat or an e-mail stuck to the link's end (".", ")", "!", a quote, also
+  // percent-encoded) is no part of it: a link's payload is base64url, which ends in none of them
+  return h.startsWith(prefix) ? h.slice(prefix.length).replace(/(?:[.,;:!?)\]}>'"»”’]|%2[12789ce]|%3[abef]|%5d|%7d|%e2%80%9[8-9a-d]|%c2%bb)+$/i, '') : null;
 }
 
 export type ShareLink =

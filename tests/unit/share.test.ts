@@ -119,6 +119,12 @@ describe('memory link: round trip', () => {
     expect(u.origin + u.pathname).toBe(PAGE);
     expect(u.search).toBe('');
     expect(payloadOfHash(u.hash)).toMatch(/^1\.[A-Za-z0-9_-]+$/);
+    // punctuation a chat stuck to its end (also percent-encoded) is no part of it; the memory opens
+    const payload = payloadOfHash(u.hash)!;
+    for (const tail of ['.', ').', '!', '"', '”', '%2E', '%29.', '»']) expect(payloadOfHash(`${u.hash}${tail}`)).toBe(payload);
+    expect(sharedMemoryOfPayload(payloadOfHash(`${u.hash}.)`)!, EXPECTED).saved.labels).toEqual(memory(1).labels);
+    // a payload ending in "-" or "_" (base64url) keeps them
+    expect(payloadOfHash('#memory=1.ab-_')).toBe('1.ab-_');
   });
 
   it('view names in the address are not memory links', () => {

@@ -152,6 +152,7 @@ export function SharedLinkPrompt() {
   const busy = useApp((s) => s.busy);
   const readOnly = useApp((s) => s.readOnly);
   const encoder = useApp((s) => s.encoder);
+  const mineNow = useApp((s) => s.summary?.filled ?? 0);
   const open = useApp((s) => s.openIncoming);
   const keepMine = useApp((s) => s.keepMine);
   const previousText = useApp((s) => s.previousText);
@@ -168,6 +169,8 @@ export function SharedLinkPrompt() {
   }, [incoming]);
 
   if (incoming) {
+    // the memory here as it is now (a write in another tab, taken over while this asks, counts)
+    const mine = mineNow;
     const shown = incoming.labels.slice(0, 12).map((l) => `“${l}”`).join(', ');
     return (
       <div ref={box} className="shared-prompt" role="dialog" aria-labelledby="shared-h" aria-describedby="shared-d" data-testid="shared-prompt">
@@ -181,8 +184,8 @@ export function SharedLinkPrompt() {
             {incoming.reencode && ` This device uses “${encoder}”: the drawings will be encoded again with it.`}
           </p>
           <p>
-            {incoming.mine > 0
-              ? `Your memory here holds ${plural(incoming.mine, 'drawing')}. Opening the shared one keeps yours aside in this browser: you can download it or bring it back.`
+            {mine > 0
+              ? `Your memory here holds ${plural(mine, 'drawing')}. Opening the shared one keeps yours aside in this browser: you can download it or bring it back.`
               : 'Your memory here is empty: nothing is replaced.'}
           </p>
           {readOnly && (
@@ -197,7 +200,7 @@ export function SharedLinkPrompt() {
             Open the shared memory
           </button>
           <button type="button" data-testid="shared-keep" onClick={keepMine}>
-            {incoming.mine > 0 ? 'Keep mine' : 'Do not open it'}
+            {mine > 0 ? 'Keep mine' : 'Do not open it'}
           </button>
         </div>
       </div>
