@@ -174,8 +174,13 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
  * Why a configuration cannot run (null: it can). An episode needs at least one support and one
  * query drawing of each class, so fewer than 2 drawings per class would skip every cell.
  */
+/** The most episodes per task a run takes: 100 times the published protocols' 1,000 (hours in a browser already). */
+export const MAX_EPISODES = 100_000;
+
 export function benchmarkConfigProblem(config: Pick<BenchmarkConfig, 'episodes' | 'queriesPerClass' | 'drawingsPerClass'>): string | null {
-  if (!Number.isInteger(config.episodes) || config.episodes < 1) return `expected episodes to be an integer >= 1, got ${config.episodes}`;
+  if (!Number.isInteger(config.episodes) || config.episodes < 1 || config.episodes > MAX_EPISODES) {
+    return `expected episodes to be an integer from 1 to ${MAX_EPISODES.toLocaleString('en-US')} (the published protocols use 1,000), got ${config.episodes}`;
+  }
   if (!Number.isInteger(config.queriesPerClass) || config.queriesPerClass < 1) return `expected queries per class to be an integer >= 1, got ${config.queriesPerClass}`;
   const d = config.drawingsPerClass;
   if (d !== undefined && (!Number.isInteger(d) || d < 2 || d > 20)) {
@@ -417,7 +422,7 @@ export function resultsToMarkdown(r: BenchmarkResults): string {
     L.push('');
     const ll = r.lifelong[0];
     L.push(
-      `${ll.episodes} online episodes of ${ll.ways} new classes (${ll.length} examples each, labels never reused) on \`${ll.testSet}\`, ` +
+      `${ll.episodes} online episodes of ${ll.ways} new classes (${ll.length} examples per episode, labels never reused) on \`${ll.testSet}\`, ` +
         `one memory of ${ll.memorySize} slots, so the oldest slots are evicted. Accuracy on examples whose class was seen before (shot >= 1), per window of ${r.config.lifelong.window} episodes.`,
     );
     L.push('');

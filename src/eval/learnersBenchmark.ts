@@ -154,7 +154,8 @@ export function learnersToMarkdown(r: LearnersResults, tasks: readonly { ways: n
     L.push(
       `${c.streams} seeded streams of ${c.length} drawings; ${c.initialClasses} classes at the start, then a new class every ${c.introduceEvery} steps ` +
         `(${c.classesIntroduced.toFixed(0)} classes per stream); every other step a drawing of a class drawn uniformly from those introduced so far, ` +
-        'each drawing shown at most once. Each learner predicts every drawing before observing it. Accuracy in % (± 95% CI).',
+        'each drawing shown at most once. Each learner predicts every drawing before observing it. Accuracy in % (± 95% CI over predictions, ' +
+        `taken as independent: they come from ${c.streams} streams, so the true uncertainty is larger).`,
     );
     L.push('');
     L.push('By the number of times the class was seen before:');

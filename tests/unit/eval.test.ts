@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend';
-import { fewShot, formatPercent, lifelong, meanCi, online, proportionCi, sampleDistinct } from '../../src/eval/protocols';
+import { fewShot, formatPercent, lifelong, meanCi, online, proportionCi, sampleDistinct, tQuantile975 } from '../../src/eval/protocols';
 import { mulberry32 } from '../../src/memory';
 import { clusters } from './evalSynthetic';
 
@@ -15,7 +15,7 @@ describe('N-way K-shot with the memory', () => {
     for (const [ways, shots] of [[5, 1], [5, 5], [20, 1], [20, 5]]) {
       const r = await fewShot(emb, classes, { ways, shots, episodes: 30, seed: 3 });
       expect(r.accuracy.mean).toBe(1);
-      expect(r.accuracy.ci95).toBe(0);
+      expect(r.accuracy.ci95).toBeNaN(); // every episode alike: no interval claimed
       // tight clusters: every further shot updates its class slot (case 1), one slot per class
       expect(r.meanSlotsUsed).toBe(ways);
     }
@@ -104,15 +104,23 @@ describe('life-long', () => {
 });
 
 describe('statistics helpers', () => {
-  it('meanCi: mean and 1.96 sd / sqrt(n)', () => {
+  it("meanCi: mean and Student's t(0.975, n - 1) sd / sqrt(n)", () => {
     const e = meanCi([0, 1, 0, 1]);
     expect(e.mean).toBe(0.5);
-    expect(e.ci95).toBeCloseTo((1.96 * Math.sqrt(1 / 3)) / 2, 12);
-    // one value: no spread to measure, no interval (not "± 0")
+    expect(e.ci95).toBeCloseTo((3.1824 * Math.sqrt(1 / 3)) / 2, 12); // 4 episodes: t = 3.18, not 1.96
+    // one value, or values all alike: no spread measured, no interval claimed (not "± 0.0")
     expect(meanCi([0.4]).ci95).toBeNaN();
     expect(formatPercent(meanCi([0.4]))).toBe('40.0 (n = 1)');
-    expect(formatPercent(e)).toBe('50.0 ± 56.6');
+    expect(formatPercent(meanCi([1, 1, 1, 1]))).toBe('100.0 (n = 4)');
+    expect(formatPercent(e)).toBe('50.0 ± 91.9');
     expect(formatPercent(meanCi([]))).toBe('–');
+    // the quantile: the table, then the expansion (exact values to 4 decimals), the normal one in the limit
+    expect(tQuantile975(1)).toBe(12.7062);
+    expect(tQuantile975(31)).toBeCloseTo(2.0395, 4);
+    expect(tQuantile975(60)).toBeCloseTo(2.0003, 4);
+    expect(tQuantile975(999)).toBeCloseTo(1.9623, 4);
+    expect(tQuantile975(1e9)).toBeCloseTo(1.96, 3);
+    expect(tQuantile975(0)).toBeNaN();
   });
   it('proportionCi', () => {
     const e = proportionCi(9, 10);

@@ -125,7 +125,7 @@ describe('runBenchmark with the learners', () => {
     expect(r.learners!.curriculum!.learners.map((l) => l.id)).toEqual(['memory-small', 'memory-large', 'hebbian', 'prototypes', 'sgd-softmax']);
     const md = resultsToMarkdown(r);
     expect(md).toContain('## Learners side by side');
-    expect(md).toMatch(/\| Hebbian softmax \(gamma 0\.1, T 100\)( \| \d+\.\d ± \d+\.\d \(\d\.\d\d\)){4} \|/);
+    expect(md).toMatch(/\| Hebbian softmax \(gamma 0\.1, T 100\)( \| \d+\.\d(?: ± \d+\.\d| \(n = \d+\)) \(\d\.\d\d\)){4} \|/);
     expect(md).toContain('### Curriculum');
     expect(md).toContain('| Learner | 0 | 1 | 2 | 3 | 4-5 | 6-10 | 11+ | seen >= 1 |');
   });

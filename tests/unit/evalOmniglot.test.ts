@@ -259,7 +259,8 @@ describe('runBenchmark end to end (synthetic zip, pixels as keys)', () => {
     const run = (patch: Partial<ReturnType<typeof defaultConfig>>) =>
       runBenchmark({ set, model: 'm', backend: 'wasm', embed: async (p) => (embedded++, p) }, { ...defaultConfig(), ...patch });
     for (const d of [1, 0, -4, 2.5, 21, NaN]) await expect(run({ drawingsPerClass: d })).rejects.toThrow(/expected drawings per class to be an integer from 2 to 20/);
-    await expect(run({ episodes: 0 })).rejects.toThrow(/expected episodes to be an integer >= 1, got 0/);
+    await expect(run({ episodes: 0 })).rejects.toThrow(/expected episodes to be an integer from 1 to 100,000 \(the published protocols use 1,000\), got 0/);
+    await expect(run({ episodes: 1e9 })).rejects.toThrow(/from 1 to 100,000 .*got 1000000000/);
     await expect(run({ queriesPerClass: 0 })).rejects.toThrow(/expected queries per class/);
     expect(embedded).toBe(0);
     expect(benchmarkConfigProblem({ episodes: 3, queriesPerClass: 5, drawingsPerClass: 2 })).toBeNull();

@@ -6,7 +6,7 @@
  */
 import { useCallback, useState, type ChangeEvent, type DragEvent } from 'react';
 import { PercentLines } from '../components/PercentLines';
-import { PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
+import { MAX_EPISODES, PUBLISHED, TASKS, type BenchmarkResults } from '../../eval/benchmark';
 import { OMNIGLOT_EVALUATION_URL } from '../../eval/omniglot';
 import { formatPercent } from '../../eval/protocols';
 import { encoderEntryInUse, useApp } from '../store';
@@ -229,6 +229,7 @@ export function BenchmarkView() {
           <input
             type="number"
             min={1}
+            max={MAX_EPISODES}
             step={1}
             value={s.options.episodes}
             onChange={(e) => s.setOptions({ episodes: Number(e.target.value) })}
