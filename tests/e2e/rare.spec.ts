@@ -63,6 +63,15 @@ test.describe('Rare events view', () => {
     await expect(page.getByTestId('rare-chart-row').nth(1)).toHaveAttribute('data-sightings', '1');
     // (bars of 0% have no rectangle: the axis has one tick per sightings value)
     await expect(page.getByTestId('rare-chart').locator('svg .recharts-xAxis .recharts-cartesian-axis-tick')).toHaveCount(2);
+    // another input of the number (new As and Bs) is another attempt; the same input run again with
+    // nothing taught in between is the same attempt, not another point for the chart
+    await page.getByTestId('rare-same-number').click();
+    await expect.poll(async () => (await rare.state()).attempts.length, { timeout: 240_000 }).toBe(3);
+    await rare.waitResult();
+    await rare.typeAndRun(first.input);
+    await rare.waitResult(first.input);
+    expect((await rare.state()).attempts.length).toBe(3);
+    await expect(page.getByTestId('rare-chart-row').nth(1)).toHaveAttribute('data-n', '2');
   });
 
   test('a second tab (Memory Lab open in another) never writes over the saved session, and says so', async ({ page, context, backend }) => {
