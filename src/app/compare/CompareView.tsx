@@ -70,7 +70,8 @@ function HebbianView() {
       <p className="muted">
         Per class i: θ<sub>i</sub> ← λ<sub>i</sub> h + (1 − λ<sub>i</sub>) θ<sub>i</sub> with λ<sub>i</sub> = max(1/c<sub>i</sub>, γ), c<sub>i</sub> counting this drawing, for
         the first T drawings of the class, then frozen (γ = {HEBBIAN_DEFAULTS.gamma}, T = {HEBBIAN_DEFAULTS.smoothingLimit}); answers softmax({HEBBIAN_DEFAULTS.scale}·θ<sub>i</sub>·h). λ<sub>i</sub> is the
-        blend the next drawing of the class would get (0: frozen).
+        blend the next drawing of the class would get (0: frozen). A variant without gradient steps: in Rae et al. the blend is with θ<sub>i</sub> after
+        an SGD step on the softmax loss, and after T drawings the row goes on learning by SGD (here the encoder is frozen and nothing else is trained).
       </p>
       {rows.length === 0 ? (
         <p className="muted">No class yet: remember a drawing with Compare mode on.</p>

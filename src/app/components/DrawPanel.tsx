@@ -193,7 +193,7 @@ function WriteReport() {
             {evicted ? `, evicting “${evicted.name}” (age ${Math.round(evicted.age)})` : ', which was empty'}
             {evicted &&
               (ageNoise > 0
-                ? `: the oldest by age plus a random 0 to ${ageNoise} writes (the paper’s rule; Settings → Age noise), so not always the very oldest; in a small memory it can be a young one`
+                ? `: the oldest by age plus a little random noise (the paper’s argmax(A + r); here r is 0 to ${ageNoise} writes, Settings → Age noise), so not always the very oldest; in a small memory it can be a young one`
                 : ': the oldest slot')}
             .
           </p>

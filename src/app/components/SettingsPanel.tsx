@@ -20,7 +20,7 @@ const HELP: Record<BoundedSetting, { label: string; help: string; step: number }
   k: { label: 'Neighbours k', help: 'How many stored drawings each new drawing is compared with (the paper uses 256).', step: 1 },
   t: { label: 'Inverse temperature t', help: 'How sharp the confidence is: higher gives the closest drawing more of the weight (paper: 40).', step: 0.1 },
   alpha: { label: 'Margin α', help: 'How much closer a drawing should be to its own label than to others, in the memory loss shown after each write (paper: 0.1; the Encoder section below says how the encoder was trained).', step: 0.01 },
-  ageNoise: { label: 'Age noise', help: 'When the memory is full, each age gets a random 0 to this many extra writes before the oldest is replaced (the paper’s rule), so ties do not always hit the same slot. In a small memory a young drawing can go; 0 always replaces the oldest.', step: 1 },
+  ageNoise: { label: 'Age noise', help: 'When the memory is full, the slot replaced is the oldest by age plus a little noise (the paper’s argmax(A + r)): here each age gets a random 0 to this many extra writes (the reference code draws −8 to 8, a spread of 16). In a small memory a young drawing can go; 0 always replaces the oldest.', step: 1 },
   nearCutoff: {
     label: '“Not sure” cut-off',
     help: 'Below this similarity the app says “not sure” and shows its best guess.',
