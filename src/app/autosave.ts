@@ -257,8 +257,19 @@ function indexEntryOf(value: unknown): AsideIndexEntry {
     at: typeof copy?.at === 'string' ? copy.at : '',
     reason: typeof copy?.reason === 'string' ? copy.reason : 'unknown',
     drawings: copy?.stored ? drawingsOf(copy.stored) : null,
+    names: copy?.stored ? namesOf(copy.stored) : undefined,
   };
 }
+
+/** The first names a copy holds (to tell copies apart in the list), from whatever its record holds. */
+function namesOf(stored: StoredAutosave): string[] | undefined {
+  const rec = stored?.kind === 'slots' ? stored.meta : stored?.kind === 'legacy' ? stored.record : null;
+  const labels = (rec as { labels?: unknown } | null)?.labels;
+  if (!Array.isArray(labels)) return undefined;
+  return labels.flatMap((l) => (typeof (l as { name?: unknown })?.name === 'string' ? [(l as { name: string }).name] : [])).slice(0, ASIDE_NAMES + 1);
+}
+/** names a copy's line shows (one more is kept: there are more) */
+export const ASIDE_NAMES = 8;
 
 /** Keep a saved memory that could not be restored (returns its key in the 'aside' store). */
 export async function putAside(stored: StoredAutosave, reason: string): Promise<number> {
@@ -283,6 +294,8 @@ export interface AsideSummary {
   reason: string;
   /** drawings it holds (null: its records are not readable enough to count) */
   drawings: number | null;
+  /** its first names, ASIDE_NAMES and one more when it has more (absent for a copy listed by an older version, or one whose names are not readable) */
+  names?: string[];
 }
 
 function drawingsOf(stored: StoredAutosave): number | null {

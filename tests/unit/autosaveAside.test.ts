@@ -66,7 +66,8 @@ describe('copies kept aside: an index of summaries', () => {
 
   it('listing reads the summaries, not the copies; a copy put aside is listed, a deleted one is gone', async () => {
     const slots = Array.from({ length: 5 }, (_, slot) => ({ slot, label: 2, time: 0, key: new Float32Array(4), thumb: new Uint8Array(4) }));
-    const key = await putAside({ kind: 'slots', meta: {}, slots }, 'replaced by a shared memory (link)');
+    const labels = Array.from({ length: 10 }, (_, id) => ({ id, name: `n${id}` }));
+    const key = await putAside({ kind: 'slots', meta: { labels }, slots }, 'replaced by a shared memory (link)');
     const spy = countCopyReads();
     let list;
     try {
@@ -75,7 +76,8 @@ describe('copies kept aside: an index of summaries', () => {
       spy.restore();
     }
     expect(spy.reads()).toBe(0);
-    expect(list[0]).toMatchObject({ key, drawings: 5, reason: 'replaced by a shared memory (link)' });
+    // its first names tell it apart from the others (and one more: there are more)
+    expect(list[0]).toMatchObject({ key, drawings: 5, reason: 'replaced by a shared memory (link)', names: labels.slice(0, 9).map((l) => l.name) });
     expect(list).toHaveLength(3);
     await deleteAside(key);
     expect((await listAside()).map((c) => c.key)).toEqual([2, 1]);

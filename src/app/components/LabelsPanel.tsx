@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { getEngine, nextPaint, useApp } from '../store';
 import { cleanLabelName, labelNameProblem } from '../persist';
+import { ASIDE_NAMES } from '../autosave';
 import { useCompare } from '../compare/compareStore';
 import type { LabelInfo } from '../types';
 import { downloadText } from './RescueBanner';
@@ -316,6 +317,15 @@ function AsideCopies() {
             <span className="aside-what">
               <strong>{when(c.at)}</strong>
               {c.drawings !== null && ` · ${c.drawings} drawing${c.drawings === 1 ? '' : 's'}`}
+              {c.names && c.names.length > 0 && (
+                <>
+                  <br />
+                  <span data-testid="aside-names">
+                    {c.names.slice(0, ASIDE_NAMES).map((n) => `“${n}”`).join(', ')}
+                    {c.names.length > ASIDE_NAMES ? ', …' : ''}
+                  </span>
+                </>
+              )}
               <br />
               <small className="muted">{c.reason}</small>
             </span>
