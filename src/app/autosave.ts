@@ -420,8 +420,10 @@ export function asideToText(copy: AsideCopy): string {
 export interface WriterClaim {
   /** this tab may write */
   writer: boolean;
-  /** resolves when this tab becomes the writer (the other tab closed); null when it is already */
+  /** resolves when this tab becomes the writer (the other tab closed, or handed it over); null when it is already */
   turn: Promise<void> | null;
+  /** let the memory go (a writer handing it over; a waiting tab leaving the queue): the next waiting tab gets it */
+  release: () => void;
 }
 
 interface LockManagerLike {
@@ -429,26 +431,53 @@ interface LockManagerLike {
   request(name: string, cb: (lock: unknown) => Promise<void>): Promise<void>;
 }
 
+const locksHere = () => (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
+
 /** Claim the memory for this tab (Web Locks); without Web Locks every tab is a writer. */
 export async function claimWriter(): Promise<WriterClaim> {
-  const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
-  if (!locks) return { writer: true, turn: null };
-  const forever = () => new Promise<void>(() => {});
+  const locks = locksHere();
+  if (!locks) return { writer: true, turn: null, release: () => {} };
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
   const got = await new Promise<boolean>((resolve) => {
     void locks.request(LOCK_NAME, { ifAvailable: true }, async (lock) => {
       resolve(lock !== null);
-      if (lock !== null) await forever(); // held for the life of the page
+      if (lock !== null) await held; // held until the page goes, or hands the memory over
     });
   });
-  if (got) return { writer: true, turn: null };
+  if (got) return { writer: true, turn: null, release };
+  return waitForWriter();
+}
+
+/** Queue for the memory (a read-only tab, or a writer that handed it over): `turn` resolves once this tab holds it. */
+export function waitForWriter(): WriterClaim {
+  const locks = locksHere();
+  if (!locks) return { writer: true, turn: null, release: () => {} };
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
   const turn = new Promise<void>((resolve) => {
     void locks.request(LOCK_NAME, async () => {
       resolve();
-      await forever();
+      await held;
     });
   });
-  return { writer: false, turn };
+  return { writer: false, turn, release };
 }
+
+/**
+ * Asking the writer tab for the memory ("Use it here" in a read-only tab), and hearing such a request
+ * (the writer). Only a request goes over this channel: the memory itself moves by the lock (a tab
+ * that lets it go releases it, the asking tab is first in the queue for it) and the autosave.
+ */
+export function handoverChannel(onAsked: () => void): { ask: () => void; close: () => void } {
+  if (typeof BroadcastChannel === 'undefined') return { ask: () => {}, close: () => {} };
+  const ch = new BroadcastChannel(HANDOVER_CHANNEL);
+  ch.onmessage = (ev) => {
+    if (ev.data === 'handover') onAsked();
+  };
+  return { ask: () => ch.postMessage('handover'), close: () => ch.close() };
+}
+const HANDOVER_CHANNEL = 'memory-lab-handover';
 
 /** Tell other tabs that the autosave changed; returns a function to stop listening. */
 export function changeChannel(onChange: () => void): { post: () => void; close: () => void } {

@@ -77,14 +77,26 @@ test.describe('durability', () => {
     // a Remember forced through the read-only tab is refused and changes nothing
     await b.page.evaluate(() => window.__memoryLab!.setStrokes([[{ x: 10, y: 10, pressure: 0.5, t: 0 }, { x: 200, y: 200, pressure: 0.5, t: 1 }]]));
     expect(await b.page.evaluate(() => window.__memoryLab!.remember('sneaky'))).toBe(false);
+    // "Use it here": the first tab hands the memory over (once saved) and only shows it from then on
+    await b.page.getByTestId('message-action').filter({ hasText: 'Use it here' }).click();
+    await expect(b.message).toContainText('this tab keeps the memory now');
+    await expect(b.rememberButton).toBeEnabled();
+    await expect(a.message).toContainText('another tab asked for the memory and keeps it now');
+    await expect(a.rememberButton).toBeDisabled();
+    await rememberShown(b, 0, 'b-here');
+    await expect.poll(async () => (await a.state()).labels.map((l) => l.name)).toContain('b-here');
+    // and back again
+    await a.page.getByTestId('message-action').filter({ hasText: 'Use it here' }).click();
+    await expect(a.message).toContainText('this tab keeps the memory now');
+    await expect(b.rememberButton).toBeDisabled();
     await a.page.close();
-    await expect(b.message).toContainText('this tab keeps the memory now: the tab that had it was closed or reloaded');
+    await expect(b.message).toContainText('this tab keeps the memory now (the tab that had it was closed, reloaded, or handed it over)');
     await expect(b.rememberButton).toBeEnabled();
     for (let i = 5; i < 10; i++) await rememberShown(b, i, `b${i}`);
     await b.page.reload();
     await b.waitReady();
     const names = (await b.state()).labels.map((l) => l.name).sort();
-    expect(names).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b5', 'b6', 'b7', 'b8', 'b9']);
+    expect(names).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b-here', 'b5', 'b6', 'b7', 'b8', 'b9']);
     await context.close();
   });
 

@@ -128,7 +128,7 @@ describe('store: every change is saved before it is shown', () => {
       ['settings not applied', () => st().applySettings({ memorySize: 64 })],
     ];
     const refusals = [
-      { state: { readOnly: true }, why: 'this memory is open in another tab: change it there, or close that tab to use this one' },
+      { state: { readOnly: true }, why: 'this memory is open in another tab: change it there, close that tab, or use it here' },
       { state: { busy: true }, why: 'wait a moment: the memory is busy with the previous change' },
     ];
     for (const { state, why } of refusals) {

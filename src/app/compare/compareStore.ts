@@ -5,7 +5,7 @@
  * forgotten, a Remember or a delete taken back is taken back from the learners. Installed once by the app (installCompare).
  */
 import { create } from 'zustand';
-import { IMPORT_WORDS, getEngine, useApp, type AppState } from '../store';
+import { IMPORT_WORDS, beforeHandover, getEngine, useApp, type AppState } from '../store';
 import type { PredictionView } from '../types';
 import { LEARNER_TITLES } from '../../learners';
 import { loadCompare, saveCompare } from './comparePersist';
@@ -457,6 +457,7 @@ let installed = false;
 export function installCompare(): void {
   if (installed) return;
   installed = true;
+  beforeHandover.push(flushCompare);
   useApp.subscribe(onAppChange);
   useCompare.setState({ readOnly: useApp.getState().readOnly });
   if (saved) {

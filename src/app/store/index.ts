@@ -11,6 +11,7 @@ import {
   asideToText,
   changeChannel,
   claimWriter,
+  handoverChannel,
   metaOf,
   putAside,
   readAside,
@@ -20,6 +21,8 @@ import {
   writeWholeMemory,
   type SlotRecord,
   type StoredAutosave,
+  type WriterClaim,
+  waitForWriter,
 } from '../autosave';
 import { fromFile, fromFileText, fromLinkText } from '../persist';
 import {
@@ -168,6 +171,8 @@ export interface UiSlice {
   message: Message;
   setTab: (t: Tab) => void;
   setMessage: (m: Message) => void;
+  /** a read-only tab asks the tab that keeps the memory to hand it over ("Use it here") */
+  useHere: () => void;
   /** how many times a guided tour was asked for from outside its button (the first steps' link) */
   tourRequests: number;
   /** the guided tour is drawing and naming: the canvas, the name field and Remember are its own until it ends */
@@ -309,7 +314,7 @@ const notSaved = (why: string | null) => (why ? ` — but it is not saved: ${why
 /** Why the memory cannot be changed now (null: it can). */
 function changeRefused(s: AppState): string | null {
   if (!engine) return 'the app is still starting';
-  if (s.readOnly) return 'this memory is open in another tab: change it there, or close that tab to use this one';
+  if (s.readOnly) return 'this memory is open in another tab: change it there, close that tab, or use it here';
   if (s.busy) return 'wait a moment: the memory is busy with the previous change';
   return null;
 }
@@ -328,7 +333,9 @@ async function memoryChange(
 ): Promise<boolean> {
   const refused = changeRefused(useApp.getState());
   if (refused) {
-    useApp.setState({ message: { kind: 'error', text: `${notDone}: ${refused}` } });
+    // in a read-only tab the way out stays on offer
+    const action = useApp.getState().readOnly ? readOnlyMessage()?.action : undefined;
+    useApp.setState({ message: { kind: 'error', text: `${notDone}: ${refused}`, ...(action ? { action } : {}) } });
     return false;
   }
   useApp.setState({ busy: true });
@@ -712,6 +719,22 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
     if (typeof history !== 'undefined') history.replaceState(history.state, '', `${location.pathname}${location.search}#${tab}`);
   },
   setMessage: (message) => set({ message }),
+  useHere: () => {
+    if (!get().readOnly || !handover) return;
+    handover.ask();
+    set({ message: { kind: 'info', text: 'asking the other tab for the memory…', tab: null } });
+    const asked = get().message;
+    setTimeout(() => {
+      if (!get().readOnly || get().message !== asked) return;
+      set({
+        message: {
+          kind: 'warning',
+          text: 'the other tab did not hand the memory over (it has changes it could not save, or is an older version of Memory Lab): close that tab, and this one takes over',
+          tab: null,
+        },
+      });
+    }, HANDOVER_WAIT_MS);
+  },
   tourRequests: 0,
   tourRunning: false,
   requestTour: () => set({ tourRequests: get().tourRequests + 1 }),
@@ -719,7 +742,9 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
   // start would find the first one's writer lock and open this very tab read-only
   start: (force) => (starting ??= (async () => {
     try {
-      const claim = await claimWriter().catch(() => ({ writer: true, turn: null }));
+      const claim = await claimWriter().catch((): WriterClaim => ({ writer: true, turn: null, release: () => {} }));
+      heldClaim = claim;
+      handover = handoverChannel(() => void handOver());
       // a read-only tab follows the writer's changes, from before it reads the autosave: a change
       // saved while this tab starts (seconds) is read again once it is ready, not missed until the next
       let changedWhileStarting = false;
@@ -786,7 +811,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
         message: everywhere(restored.message
           ? restored.message
           : !claim.writer
-            ? { kind: 'warning', text: READ_ONLY_TEXT }
+            ? readOnlyMessage()
             : saveBlocked
               ? { kind: 'warning', text: saveBlocked }
               : fallbackNote
@@ -794,11 +819,9 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
                 : null),
       });
       if (!claim.writer && changedWhileStarting) void reloadFromAutosave(false);
-      // ... and takes over when the writer's tab closes (or reloads: that tab is then the read-only one)
-      void claim.turn?.then(async () => {
-        await reloadFromAutosave(true);
-        set({ readOnly: false, message: { kind: 'info', text: 'this tab keeps the memory now: the tab that had it was closed or reloaded (reloaded, it only shows the memory)', tab: null } });
-      });
+      // ... and takes over when the writer's tab closes, reloads (that tab is then the read-only one)
+      // or hands the memory over
+      followTurn(claim);
     } catch (err) {
       // said until it is solved: the banner can be closed, this stays (the page cannot work without it)
       const cause = errorText(err);
@@ -810,7 +833,52 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
 });
 
 const READ_ONLY_TEXT =
-  'Memory Lab is open in another tab. This tab shows the same memory but cannot change it (two tabs writing would lose drawings): use the other tab, or close it and this one takes over.';
+  'Memory Lab is open in another tab. This tab shows the same memory but cannot change it (two tabs writing would lose drawings): use the other tab, close it, or use the memory here (the other tab then only shows it).';
+const readOnlyMessage = (): Message => ({ kind: 'warning', text: READ_ONLY_TEXT, action: { label: 'Use it here', run: () => useApp.getState().useHere() } });
+/** how long "Use it here" waits for the other tab before saying it did not answer */
+const HANDOVER_WAIT_MS = 5000;
+
+/** Saves that follow the memory's (the comparison's), finished before this tab hands the memory over. */
+export const beforeHandover: (() => Promise<void>)[] = [];
+
+/** this tab's hold on the memory (or its place in the queue for it) */
+let heldClaim: WriterClaim | null = null;
+let handover: ReturnType<typeof handoverChannel> | null = null;
+
+/** When this tab's turn comes (the writer closed, reloaded or handed the memory over), it takes the memory: read from the autosave. */
+function followTurn(claim: WriterClaim) {
+  void claim.turn?.then(async () => {
+    if (heldClaim !== claim) return;
+    await reloadFromAutosave(true);
+    useApp.setState({ readOnly: false, message: { kind: 'info', text: 'this tab keeps the memory now (the tab that had it was closed, reloaded, or handed it over)', tab: null } });
+  });
+}
+
+/**
+ * Another tab asked for the memory ("Use it here"): the writer lets it go once its last change is
+ * saved, and shows the memory read-only from then on (it can ask for it back the same way). A tab
+ * whose changes could not be saved keeps it: handing it over would lose them.
+ */
+async function handOver() {
+  const s0 = useApp.getState();
+  if (!s0.ready || s0.readOnly || !heldClaim) return;
+  // the change in flight first, then every save (the memory's, and what follows it: the comparison)
+  while (useApp.getState().busy) await new Promise((r) => setTimeout(r, 50));
+  await saveChain.catch(() => undefined);
+  for (const flush of beforeHandover) await flush().catch(() => undefined);
+  const s = useApp.getState();
+  if (s.readOnly || s.unsaved || s.tourRunning) {
+    if (s.unsaved) useApp.setState({ message: { kind: 'warning', text: 'another tab asked for the memory; this tab kept it: its changes are not saved (keep a copy first, Labels → Keep a copy)', tab: null } });
+    return;
+  }
+  const held = heldClaim;
+  const next = waitForWriter();
+  heldClaim = next;
+  // read-only first (no change starts any more), then the lock goes to the asking tab
+  useApp.setState({ readOnly: true, message: { ...(readOnlyMessage() as NonNullable<Message>), text: `another tab asked for the memory and keeps it now. ${READ_ONLY_TEXT}`, tab: null } });
+  held.release();
+  followTurn(next);
+}
 
 function savedBackendOf(stored: StoredAutosave): Settings['backend'] | null {
   const rec = stored.kind === 'slots' ? stored.meta : stored.kind === 'legacy' ? stored.record : null;
