@@ -79,7 +79,8 @@ export function joinKeys(members: Embeddings[]): Embeddings {
 
 /** Mean and 95% interval in %, and its table text. */
 export const pct = (x: Float64Array) => meanCi(x.map((a) => 100 * a));
-export const fmt = (e: { mean: number; ci95: number }) => `${e.mean.toFixed(2)} ± ${e.ci95.toFixed(2)}`;
+export const fmt = (e: { mean: number; ci95: number; n?: number }) =>
+  Number.isNaN(e.ci95) ? `${e.mean.toFixed(2)} (n = ${e.n ?? '?'}, all alike)` : `${e.mean.toFixed(2)} ± ${e.ci95.toFixed(2)}`;
 
 /** Write `<out>.md` and `<out>.json`, print the table; a failure prints its message and exits 1. */
 export function writeReport(out: string, lines: string[], report: unknown): void {

@@ -440,6 +440,8 @@ export class Engine {
 
   /** Label id of a name, creating it when new. */
   labelIdFor(name: string): number {
+    // a name held exactly as given (an older memory's, kept as it was: cleanNames) is that name
+    for (const [id, n] of this.labels) if (n === name) return id;
     const clean = cleanLabelName(name);
     const problem = labelNameProblem(clean);
     if (problem) throw new Error(problem);

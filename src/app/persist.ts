@@ -88,8 +88,8 @@ export const settingsSchema = z.object({
   nearCutoff: bounded('nearCutoff').optional(),
 });
 
-/** Characters that show nothing and join or break nothing a name needs: zero-width space, word joiner, BOM, soft hyphen, Mongolian vowel separator. */
-const INVISIBLE = /[\u200b\u2060\ufeff\u00ad\u180e]/g;
+/** Characters that show nothing and join or break nothing a name needs: zero-width space, word joiner, BOM, soft hyphen. */
+const INVISIBLE = /[\u200b\u2060\ufeff\u00ad]/g;
 /** At a name's ends, also the joiners (kept inside: emoji sequences, Persian and Indic words need them) and the direction marks. */
 const INVISIBLE_ENDS = /^[\s\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]+|[\s\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]+$/g;
 
@@ -102,7 +102,8 @@ const INVISIBLE_ENDS = /^[\s\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]+
  * alphabets).
  */
 export function cleanLabelName(name: string): string {
-  return name.normalize('NFC').replace(INVISIBLE, '').replace(INVISIBLE_ENDS, '').replace(/\s+/g, ' ');
+  // NFC last: a removed character may have stood between a letter and its accent
+  return name.replace(INVISIBLE, '').replace(INVISIBLE_ENDS, '').replace(/\s+/g, ' ').normalize('NFC');
 }
 
 /** What is wrong with a label name (null: fine): trimmed, 1..80 characters, no control characters. */

@@ -66,8 +66,13 @@ export function meanCi(values: ArrayLike<number>): Estimate {
   for (let i = 0; i < n; i++) s += values[i];
   const mean = s / n;
   let v = 0;
-  for (let i = 0; i < n; i++) v += (values[i] - mean) ** 2;
-  if (n === 1 || v === 0) return { mean, ci95: NaN, n };
+  let alike = true;
+  for (let i = 0; i < n; i++) {
+    v += (values[i] - mean) ** 2;
+    if (values[i] !== values[0]) alike = false;
+  }
+  // all alike: the rounding of the mean can leave v at ~1e-16, which is no spread either
+  if (n === 1 || alike) return { mean, ci95: NaN, n };
   return { mean, ci95: (tQuantile975(n - 1) * Math.sqrt(v / (n - 1))) / Math.sqrt(n), n };
 }
 

@@ -30,13 +30,13 @@ test('an update installed while the page was open: a view whose code is gone say
   // the new version's service worker removed the old files: the old page's Rare events code is gone
   const context = await browser.newContext({ serviceWorkers: 'block', baseURL, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
-  await page.route(/\/assets\/RareView-[^/]*\.js$/, (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await page.route(/\/assets\/RareView-[^/]*\.(js|css)$/, (route) => route.fulfill({ status: 404, body: 'not found' }));
   const app = new MemoryLabPage(page);
   await app.open(backend);
   await page.getByTestId('tab-rare').click();
   const failed = page.getByTestId('view-failed');
   await expect(failed).toHaveAttribute('data-reason', 'updated');
-  await expect(failed).toContainText('Memory Lab was updated');
+  await expect(failed).toContainText('Memory Lab was updated since this page opened');
   await expect(failed.getByRole('button', { name: 'Reload' })).toBeVisible();
   await failed.getByRole('button', { name: 'Go to Draw & predict' }).click();
   await app.draw(SYMBOLS.ring);

@@ -100,6 +100,7 @@ describe('Engine (app session over the shared memory)', () => {
     expect(cleanLabelName('\ufeffs\u00adu\u2060n\u200d ')).toBe('sun');
     expect(cleanLabelName('\u{1F468}\u200d\u{1F469}')).toBe('\u{1F468}\u200d\u{1F469}'); // a joiner inside an emoji stays
     expect(cleanLabelName('\u200b\u200d')).toBe('');
+    expect(cleanLabelName('e\u00ad\u0301')).toBe('\u00e9'); // NFC after the removal: one "é", however it was typed
     expect(() => engine.renameLabel(0, '\u200b')).toThrow(/needs a name/);
     const pasted = await engine.remember(strokesToInput(CROSS), 'cross\u200b');
     expect(pasted.write.name).toBe('cross');
@@ -133,6 +134,8 @@ describe('Engine (app session over the shared memory)', () => {
     // with a zero-width space at its end becomes the typed name
     await engine.restore({ ...spaced, labels: spaced.labels.map((l) => ({ ...l, name: l.name === 'ring' ? '\u200b' : 'cross\u200b' })) });
     expect(engine.labelList().map((l) => l.name)).toEqual(['\u200b', 'cross']);
+    // that name, picked as held (its chip), is that label: not refused as empty, not another name
+    expect(engine.labelIdFor('\u200b')).toBe(engine.labelList()[0].id);
     await engine.restore(fromFile(file, engine.keySize));
     // a slot outside the memory passes nothing on
     const bad = { ...fromFile(file, engine.keySize) };

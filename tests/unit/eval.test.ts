@@ -112,6 +112,7 @@ describe('statistics helpers', () => {
     expect(meanCi([0.4]).ci95).toBeNaN();
     expect(formatPercent(meanCi([0.4]))).toBe('40.0 (n = 1)');
     expect(formatPercent(meanCi([1, 1, 1, 1]))).toBe('100.0 (n = 4)');
+    expect(formatPercent(meanCi([0.96, 0.96, 0.96]))).toBe('96.0 (n = 3)'); // a mean not exact in floats: still no "± 0.0"
     expect(formatPercent(e)).toBe('50.0 ± 91.9');
     expect(formatPercent(meanCi([]))).toBe('–');
     // the quantile: the table, then the expansion (exact values to 4 decimals), the normal one in the limit

@@ -140,7 +140,9 @@ export const useCompare = create<CompareState>()((set) => ({
     }
     // the memory's drawings as they are now (a Remember queued before is in them and in the
     // learners already there; one queued after reaches every learner by its observe)
-    const stored = session && !session.isEmpty && want.some((k) => !session!.kinds.includes(k)) ? storedNow() : [];
+    // read whenever a learner is added and the memory holds drawings (the session may be empty now
+    // and taught by a restart queued before this change; a learner unticked just before is still in it)
+    const stored = getEngine().filled() > 0 && want.some((k) => !(pendingKinds ?? sessionNow().kinds).includes(k)) ? storedNow() : [];
     pendingKinds = want;
     set({ kinds: want });
     enqueue(async () => {

@@ -27,7 +27,11 @@ export function DrawPanel() {
   const chars = [...clean].length;
   // why the last Remember was refused (nothing drawn, no name): said here, by the field and the button
   const refusal = useApp(refusalNow);
-  const problem = clean === '' ? null : labelNameProblem(clean);
+  // the name a Remember would use: a known name exactly as held (an older memory may hold one that
+  // cleans to another, or to nothing), else the cleaned one (Engine.labelIdFor does the same)
+  const exact = labels.find((l) => l.name === label);
+  const chosen = exact ? exact.name : clean;
+  const problem = exact || clean === '' ? null : labelNameProblem(clean);
 
   const submit = async () => {
     if (problem) return;
@@ -104,7 +108,7 @@ export function DrawPanel() {
                 type="button"
                 className="chip"
                 data-testid="label-chip"
-                aria-pressed={clean === cleanLabelName(l.name)}
+                aria-pressed={chosen === l.name}
                 disabled={touring}
                 onClick={() => setLabel(l.name)}
               >

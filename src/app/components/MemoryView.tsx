@@ -37,7 +37,6 @@ export function MemoryView() {
   // what "Forget this drawing" did, said in the slot's details with its Undo (the banner that says it
   // too is at the top of the page, out of view on a phone)
   const [forgot, setForgot] = useState<{ slot: number; text: string; undo: () => void; version?: number } | null>(null);
-  const message = useApp((s) => s.message);
   const summaryVersion = summary?.version;
   if (!summary) return <p>starting…</p>;
   const { values, ages, size, filled } = summary;
@@ -152,7 +151,7 @@ export function MemoryView() {
           {forgot?.slot === selected && values[selected] < 0 && (
             <p className="forgot-said" role="status" data-testid="forgot-said">
               {forgot.text.replace(/^forgot/, 'Forgot')}.{' '}
-              {(forgot.version === undefined || forgot.version === summaryVersion) && message?.text === forgot.text && (
+              {(forgot.version === undefined || forgot.version === summaryVersion) && (
                 <button
                   type="button"
                   data-testid="forgot-undo"

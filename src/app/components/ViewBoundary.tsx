@@ -19,10 +19,10 @@ export class ViewBoundary extends Component<{ view: string; onLeave?: () => void
       // the app was updated while this page was open: the old page's code for this view is gone
       return (
         <section className="panel" role="alert" data-testid="view-failed" data-reason="updated">
-          <h2>Memory Lab was updated</h2>
+          <h2>This view could not be loaded</h2>
           <p>
-            A newer version was installed while this page was open, and the {this.props.view} view is only there in the new version. Reload the
-            page to use it: your memory is kept in this browser.
+            The {this.props.view} view’s code could not be loaded: Memory Lab was updated since this page opened (the new version replaced it), or
+            the connection dropped. Reload the page to use it: your memory is kept in this browser.
           </p>
           <button type="button" onClick={() => location.reload()}>
             Reload
@@ -54,7 +54,7 @@ export class ViewBoundary extends Component<{ view: string; onLeave?: () => void
   }
 }
 
-/** A view's code could not be loaded (its file is gone: a new version replaced the old one's files), as each browser says it. */
+/** A view's code could not be loaded (its file is gone: a new version replaced the old one's files; or the network), as each browser and Vite's preloader say it. */
 export function isStaleCode(error: Error): boolean {
-  return /dynamically imported module|Importing a module script failed|error loading dynamically imported module|ChunkLoadError/i.test(`${error.name} ${error.message}`);
+  return /dynamically imported module|Importing a module script failed|error loading dynamically imported module|Unable to preload CSS|ChunkLoadError/i.test(`${error.name} ${error.message}`);
 }

@@ -91,8 +91,10 @@ export interface Attempt {
   /** training sightings + session teaches of the number at the time of the attempt */
   sightings: number;
   correct: boolean;
-  /** the input run (absent in sessions saved before it was kept): the same input run again at the same sightings is one attempt */
+  /** the input run (absent in sessions saved before it was kept): the same input run again with nothing taught in between is one attempt */
   input?: string;
+  /** labelled passes of the session before it (any number's: each writes to the memory) */
+  taughtAt?: number;
 }
 
 export interface RareState {
@@ -142,7 +144,7 @@ const sessionSchema = z.object({
   version: z.literal(1),
   model: z.string(),
   taught: z.array(z.string().max(100)).max(10000),
-  attempts: z.array(z.object({ number: z.number().int().min(LOW).max(HIGH), sightings: z.number().int().min(0), correct: z.boolean(), input: z.string().max(200).optional() })).max(100000),
+  attempts: z.array(z.object({ number: z.number().int().min(LOW).max(HIGH), sightings: z.number().int().min(0), correct: z.boolean(), input: z.string().max(200).optional(), taughtAt: z.number().int().min(0).optional() })).max(100000),
 });
 
 const sym = (t: number) => (t >= 0 && t < 8 ? ['·', '^', 'A', 'B', '0', '1', '2', '3'][t] : '?');
@@ -322,11 +324,11 @@ export const useRare = create<RareState>()((set, get) => ({
     try {
       const e = await model.explain(p.tokens, 8);
       const view = runView(e, p.number, get().taught);
-      const attempt: Attempt = { number: p.number, sightings: view.seenInTraining + view.taughtInSession, correct: view.correct, input: view.input };
+      const attempt: Attempt = { number: p.number, sightings: view.seenInTraining + view.taughtInSession, correct: view.correct, input: view.input, taughtAt: get().taught.length };
       // the same input run again with nothing taught in between gives the same answer: one attempt,
       // not another point for the chart (another input of the number, new As and Bs, is another)
       const before = get().attempts;
-      const again = before.findIndex((a) => a.input === attempt.input && a.sightings === attempt.sightings);
+      const again = before.findIndex((a) => a.input === attempt.input && a.taughtAt === attempt.taughtAt);
       const attempts = again >= 0 ? before.map((a, i) => (i === again ? attempt : a)) : [...before, attempt];
       const first = view.steps.find((st) => st.memoryStep);
       set({ run: view, inputText: view.input, selectedStep: first ? first.t : 0, attempts });

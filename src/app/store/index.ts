@@ -263,8 +263,19 @@ let persistAsked = false;
 function askToPersist(e: Engine) {
   if (persistAsked || e.filled() === 0) return;
   persistAsked = true;
-  const storage = (globalThis.navigator as { storage?: { persist?: () => Promise<boolean> } } | undefined)?.storage;
-  void storage?.persist?.().catch(() => false);
+  // only where the browser grants it without a question (Chrome: an installed or often-used site);
+  // a question the page did not explain (Firefox asks) is not asked
+  const nav = globalThis.navigator as
+    | { storage?: { persist?: () => Promise<boolean> }; permissions?: { query?: (d: { name: string }) => Promise<{ state: string }> } }
+    | undefined;
+  void (async () => {
+    try {
+      const perm = await nav?.permissions?.query?.({ name: 'persistent-storage' });
+      if (perm?.state === 'granted') await nav?.storage?.persist?.();
+    } catch {
+      /* not supported here: the memory is saved as before */
+    }
+  })();
 }
 
 /**
