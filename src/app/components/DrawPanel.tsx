@@ -33,9 +33,17 @@ export function DrawPanel() {
   const chosen = exact ? exact.name : clean;
   const problem = exact || clean === '' ? null : labelNameProblem(clean);
 
-  const submit = async () => {
+  // a button that goes disabled under the keyboard (Clear and Undo once nothing is drawn, Remember
+  // while the memory writes) would drop the focus to the page: it goes where the next step is instead
+  const keepFocus = (from: EventTarget | null, to: string) =>
+    requestAnimationFrame(() => {
+      if (document.activeElement === from || document.activeElement === document.body) document.getElementById(to)?.focus();
+    });
+  const submit = async (from: EventTarget | null = null) => {
     if (problem) return;
-    if (await remember(label)) {
+    const ok = await remember(label);
+    keepFocus(from, 'label-input');
+    if (ok) {
       clear();
       setLabel('');
     }
@@ -59,10 +67,26 @@ export function DrawPanel() {
         </figure>
       </div>
       <div className="controls">
-        <button type="button" onClick={undo} disabled={!strokes.length || touring} data-testid="undo" aria-keyshortcuts="Control+Z" aria-label="Undo the last stroke" title="Undo the last stroke (Ctrl+Z)">
+        <button
+          type="button"
+          onClick={(e) => {
+            undo();
+            if (strokes.length === 1) keepFocus(e.currentTarget, 'drawing-canvas');
+          }}
+          disabled={!strokes.length || touring}
+          data-testid="undo" aria-keyshortcuts="Control+Z" aria-label="Undo the last stroke" title="Undo the last stroke (Ctrl+Z)">
           Undo
         </button>
-        <button type="button" onClick={clear} disabled={!strokes.length || touring} data-testid="clear" aria-keyshortcuts="Escape">
+        <button
+          type="button"
+          onClick={(e) => {
+            clear();
+            keepFocus(e.currentTarget, 'drawing-canvas');
+          }}
+          disabled={!strokes.length || touring}
+          data-testid="clear"
+          aria-keyshortcuts="Escape"
+        >
           Clear
         </button>
         <span className="hint" data-testid="stroke-count">
@@ -73,7 +97,7 @@ export function DrawPanel() {
         className="remember"
         onSubmit={(e) => {
           e.preventDefault();
-          void submit();
+          void submit(document.activeElement);
         }}
       >
         <label htmlFor="label-input">Name</label>

@@ -46,6 +46,11 @@ export function LabelsPanel() {
   // the memory changed while it was asked (an import, an Undo): its names may mean others now
   const version = summary?.version;
   useEffect(() => setMerging(null), [version]);
+  // the field goes: the keyboard goes back to the row's Rename button (not to the page)
+  const stopEditing = (id: number) => {
+    setEditing(null);
+    focusLater('rename', `[data-testid="label-row"][data-label-id="${id}"]`);
+  };
   const cancelMerge = () => {
     setMerging(null);
     focusLater('rename-input');
@@ -86,7 +91,7 @@ export function LabelsPanel() {
           </thead>
           <tbody>
             {visible.map((l) => (
-              <tr key={l.id} data-testid="label-row" data-label={l.name} data-count={l.count}>
+              <tr key={l.id} data-testid="label-row" data-label={l.name} data-label-id={l.id} data-count={l.count}>
                 <td className="label-thumb">
                   {youngest.has(l.id) && <Thumb image={getEngine().thumbnail(youngest.get(l.id)!)} size={32} title={`the latest drawing of ${l.name}`} testId="label-thumb" />}
                 </td>
@@ -108,7 +113,7 @@ export function LabelsPanel() {
                         }
                         // the field stays open with its text when the name is refused, and says why
                         void rename(l.id, draft).then((ok) => {
-                          if (ok) setEditing(null);
+                          if (ok) stopEditing(l.id);
                           else setRenameRefused(useApp.getState().message?.text ?? 'not renamed');
                         });
                       }}
@@ -125,10 +130,10 @@ export function LabelsPanel() {
                           setMerging(null);
                           setRenameRefused(null);
                         }}
-                        onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), setEditing(null))}
+                        onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), stopEditing(l.id))}
                       />
                       <button type="submit">Save</button>
-                      <button type="button" data-testid="rename-cancel" onClick={() => setEditing(null)}>
+                      <button type="button" data-testid="rename-cancel" onClick={() => stopEditing(l.id)}>
                         Cancel
                       </button>
                       {(renameRefused ?? draftProblem) !== null && (

@@ -128,7 +128,15 @@ export function SettingsPanel() {
           setConfirmShrink(false);
           // said while it runs: a backend switch or a large memory takes a few seconds
           setApplying(draft.backend !== settings.backend ? `switching to ${BACKEND_WORDS[draft.backend]}…` : 'applying…');
-          void apply(draft).finally(() => setApplying(null));
+          void apply(draft).finally(() => {
+            setApplying(null);
+            // Apply goes disabled (nothing left to apply): the keyboard goes to what was said about it
+            requestAnimationFrame(() => {
+              if (document.activeElement === document.body || (document.activeElement as HTMLButtonElement | null)?.disabled) {
+                document.querySelector<HTMLElement>('[data-testid="message"]')?.focus();
+              }
+            });
+          });
         }}
         aria-busy={applying !== null}
       >
