@@ -52,8 +52,11 @@ for (const [device, viewport] of [
     await app.remember('ring');
     await app.draw(SYMBOLS.cross);
     await app.remember('cross');
+    // nothing drawn yet (the closest drawings' row keeps its room): the first stroke moves nothing
+    const rememberBlank = (await app.rememberButton.boundingBox())!.y;
     await app.draw(variant(SYMBOLS.ring, 5));
     await expect(page.getByTestId('prediction-label')).toHaveText('ring');
+    expect((await app.rememberButton.boundingBox())!.y).toBeCloseTo(rememberBlank, 0);
     expect(await inViewport(page, app.canvas)).toBe(true);
     expect(await inViewport(page, page.getByTestId('prediction-label'))).toBe(true);
     expect(await inViewport(page, page.getByTestId('neighbour').first())).toBe(true);

@@ -10,6 +10,7 @@ export function PredictionPanel() {
   const seq = useApp((s) => s.predictionSeq);
   const hasInput = useApp((s) => s.input !== null);
   const predicting = useApp((s) => s.predicting);
+  const filled = useApp((s) => s.summary?.filled);
   // the label and neighbours paint first; the charts (recharts, the costly part) render after that frame
   const [chartP, setChartP] = useState<PredictionView | null>(null);
   useEffect(() => {
@@ -38,6 +39,7 @@ export function PredictionPanel() {
   }, [seq]);
 
   const shown = hasInput && p ? p : null;
+  const memoryHolds = (filled ?? 0) > 0;
   return (
     <section className="panel prediction" aria-labelledby="pred-h" aria-busy={predicting}>
       <h2 id="pred-h">Answer</h2>
@@ -61,6 +63,9 @@ export function PredictionPanel() {
           <Charts p={chartP} />
         </>
       )}
+      {/* on a phone the closest drawings' row keeps its room while nothing is drawn: the first
+          stroke does not push Undo, Clear and Remember down */}
+      {!(shown && shown.neighbours.length > 0) && memoryHolds && <div className="neighbours-room" aria-hidden="true" />}
     </section>
   );
 }
@@ -91,7 +96,10 @@ function Answer({ p }: { p: PredictionView | null }) {
   if (p.label === null) {
     return (
       <div className="unknown" data-testid="prediction-unknown" data-guess={p.guess.name}>
-        <p className="verdict">Not sure — I don’t know this yet</p>
+        <p className="verdict">
+          <span className="long-note">Not sure — I don’t know this yet</span>
+          <span className="phone-note">Not sure — is it new?</span>
+        </p>
         <p>
           Best guess: <strong data-testid="prediction-guess">{p.guess.name}</strong>
           {p.rival && <> or <strong data-testid="prediction-rival">{p.rival.name}</strong></>}
