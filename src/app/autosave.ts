@@ -465,17 +465,23 @@ export function waitForWriter(): WriterClaim {
 }
 
 /**
- * Asking the writer tab for the memory ("Use it here" in a read-only tab), and hearing such a request
- * (the writer). Only a request goes over this channel: the memory itself moves by the lock (a tab
- * that lets it go releases it, the asking tab is first in the queue for it) and the autosave.
+ * Asking the writer tab for the memory ("Use it here" in a read-only tab), hearing such a request
+ * (the writer), and the writer's answer ('handed': it let the memory go; 'kept': it could not). The
+ * memory itself moves by the lock (the tab that lets it go releases it; the tab first in the queue,
+ * the one of the waiting tabs that opened first, gets it) and the autosave.
  */
-export function handoverChannel(onAsked: () => void): { ask: () => void; close: () => void } {
-  if (typeof BroadcastChannel === 'undefined') return { ask: () => {}, close: () => {} };
+export type HandoverNews = 'handed' | 'kept';
+export function handoverChannel(
+  onAsked: () => void,
+  onNews: (news: HandoverNews) => void = () => {},
+): { ask: () => void; tell: (news: HandoverNews) => void; close: () => void } {
+  if (typeof BroadcastChannel === 'undefined') return { ask: () => {}, tell: () => {}, close: () => {} };
   const ch = new BroadcastChannel(HANDOVER_CHANNEL);
   ch.onmessage = (ev) => {
     if (ev.data === 'handover') onAsked();
+    else if (ev.data === 'handed' || ev.data === 'kept') onNews(ev.data);
   };
-  return { ask: () => ch.postMessage('handover'), close: () => ch.close() };
+  return { ask: () => ch.postMessage('handover'), tell: (news) => ch.postMessage(news), close: () => ch.close() };
 }
 const HANDOVER_CHANNEL = 'memory-lab-handover';
 

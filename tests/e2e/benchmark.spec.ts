@@ -40,14 +40,16 @@ test.describe('Benchmark view', () => {
     await expect(ours).toContainText(`Memory Lab: ${encoder} + memory`);
     const cells = ours.locator('td.num');
     await expect(cells).toHaveCount(4);
-    for (const text of await cells.allTextContents()) expect(text).toMatch(/^\d+\.\d ± \d+\.\d$/);
+    // mean ± 95% CI over the episodes; a cell whose 6 episodes all scored the same (100% on these easy
+    // synthetic classes) claims no interval: "100.0 (n = 6)"
+    for (const text of await cells.allTextContents()) expect(text).toMatch(/^\d+\.\d(?: ± \d+\.\d| \(n = 6\))$/);
     await expect(page.getByTestId('benchmark-table')).toContainText('Kaiser et al. (conv + memory) (published)');
     await expect(page.getByTestId('benchmark-table')).toContainText('98.4');
     await expect(page.getByTestId('benchmark-shot-chart').locator('svg path.recharts-curve').first()).toBeVisible();
     await expect(page.getByTestId('benchmark-lifelong-chart')).toBeVisible();
     // every learner side by side (issue 10): the table and the curriculum curves
     await expect(page.getByTestId('benchmark-learner-row')).toHaveCount(4);
-    for (const text of await page.locator('[data-testid=benchmark-learner-row][data-learner=hebbian] td.num').allTextContents()) expect(text).toMatch(/^\d+\.\d ± \d+\.\d$/);
+    for (const text of await page.locator('[data-testid=benchmark-learner-row][data-learner=hebbian] td.num').allTextContents()) expect(text).toMatch(/^\d+\.\d(?: ± \d+\.\d| \(n = \d+\))$/);
     await expect(page.getByTestId('benchmark-curriculum-sightings').locator('svg path.recharts-curve').first()).toBeVisible();
     await expect(page.getByTestId('benchmark-curriculum-gap')).toBeVisible();
     const progress = page.getByTestId('benchmark-progress');

@@ -159,7 +159,7 @@ test('settings explain, check inline and reset; a low-confidence answer is "not 
   await page.getByTestId('setting-nearCutoff').fill('1');
   await page.getByTestId('apply-settings').click();
   await expect.poll(async () => (await app.state()).settings.nearCutoff).toBe(1);
-  await expect(app.message).toHaveText(/settings applied; the last Remember can no longer be undone/);
+  await expect(app.message).toHaveText(/settings applied; the last Remember \(“ring”\) can no longer be undone/);
   await app.tab('draw');
   await app.draw(variant(SYMBOLS.ring, 3));
   await expect(page.getByTestId('prediction-unknown')).toContainText('Not sure');

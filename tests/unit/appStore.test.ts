@@ -279,7 +279,7 @@ describe('store: every change is saved before it is shown', () => {
     const [upper, lower] = engine.labelList();
     const relabelledBefore = st().relabelled;
     expect(await st().mergeLabels(upper.id, lower.id)).toBe(true);
-    expect(st().message?.text).toBe('"Ring" merged into "ring": its 1 stored drawing is named "ring" now (2 drawings in all); the last Remember can no longer be undone');
+    expect(st().message?.text).toBe('"Ring" merged into "ring": its 1 stored drawing is named "ring" now (2 drawings in all); the last Remember (“ring”) can no longer be undone');
     expect(st().relabelled).not.toBe(relabelledBefore);
     expect(st().lastUndo).toBeNull();
     let saved = await savedNow();
@@ -353,7 +353,7 @@ describe('store: every change is saved before it is shown', () => {
     const slot = ringSlots[0];
     expect(await st().forgetSlot(slot)).toBe(true);
     // (the Remember just before could be undone until now: said)
-    expect(st().message?.text).toBe(`forgot a drawing of "ring" (slot ${slot}); the last Remember can no longer be undone`);
+    expect(st().message?.text).toBe(`forgot a drawing of "ring" (slot ${slot}); the last Remember (“ring”) can no longer be undone`);
     expect(engine.summary().values[slot]).toBe(-1);
     expect(engine.labelList().find((l) => l.name === 'ring')?.count).toBe(1);
     // the other slots keep their ages and keys
@@ -376,7 +376,7 @@ describe('store: every change is saved before it is shown', () => {
     await rememberDrawing(RING, 'ring');
     await rememberDrawing(CROSS, 'cross');
     await st().deleteLabel(engine.labelList()[0].id);
-    expect(st().message?.text).toBe('deleted "ring" and its 1 stored drawing; the last Remember can no longer be undone');
+    expect(st().message?.text).toBe('deleted "ring" and its 1 stored drawing; the last Remember (“cross”) can no longer be undone');
     await st().deleteLabel(engine.labelList()[0].id);
     expect(st().message?.text).toBe('deleted "cross" and its 1 stored drawing; the Undo offered before is gone');
     expect(st().message?.action?.label).toBe('Undo');

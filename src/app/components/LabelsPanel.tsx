@@ -132,10 +132,15 @@ export function LabelsPanel() {
                         }}
                         onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), stopEditing(l.id))}
                       />
-                      <button type="submit">Save</button>
-                      <button type="button" data-testid="rename-cancel" onClick={() => stopEditing(l.id)}>
-                        Cancel
-                      </button>
+                      {/* while the merge is asked, its own answers are the ones to give */}
+                      {merging?.from.id !== l.id && (
+                        <>
+                          <button type="submit">Save</button>
+                          <button type="button" data-testid="rename-cancel" onClick={() => stopEditing(l.id)}>
+                            Cancel
+                          </button>
+                        </>
+                      )}
                       {(renameRefused ?? draftProblem) !== null && (
                         <p className="field-error inline-message" role="alert" id="rename-refusal" data-testid="rename-refusal">
                           {renameRefused ?? draftProblem}

@@ -84,7 +84,10 @@ function Answer({ p }: { p: PredictionView | null }) {
       </div>
     );
   }
-  if (p.unknownReason === 'empty-memory' || !p.guess) {
+  // the memory is empty: the three first steps stay, the first one done (on a phone the name field
+  // and Remember below do not move as the first stroke is drawn)
+  if (p.unknownReason === 'empty-memory') return <FirstSteps drawn />;
+  if (!p.guess) {
     return (
       <p className="unknown" data-testid="prediction-unknown">
         I don’t know this yet
@@ -187,26 +190,34 @@ const Charts = memo(function Charts({ p }: { p: PredictionView | null }) {
 });
 
 /** Before any drawing: what to do, in three steps, and the guided tour (its tab-bar button is off-screen on phones). */
-function FirstSteps() {
+function FirstSteps({ drawn = false }: { drawn?: boolean }) {
   const empty = useApp((s) => (s.summary?.filled ?? 0) === 0);
   const requestTour = useApp((s) => s.requestTour);
   const ready = useApp((s) => s.ready);
   const readOnly = useApp((s) => s.readOnly);
   if (!empty) return <p className="muted">Draw a symbol: the memory answers after each stroke.</p>;
   return (
-    <div className="first-steps" data-testid="first-steps">
-      <p>New here? Teach it a symbol in three steps:</p>
+    <div className="first-steps" data-testid="first-steps" data-drawn={drawn}>
+      {drawn ? (
+        <p className="unknown" data-testid="prediction-unknown">
+          I don’t know this yet<span className="muted"> — the memory is empty. Next:</span>
+        </p>
+      ) : (
+        <p>New here? Teach it a symbol in three steps:</p>
+      )}
       <ol>
-        <li>Draw any symbol in the box.</li>
-        <li>Give it a name and press Remember.</li>
+        <li>Draw any symbol in the box.{drawn && <span aria-label="done"> ✓</span>}</li>
+        <li>{drawn ? <strong>Give it a name below and press Remember.</strong> : 'Give it a name and press Remember.'}</li>
         <li>Draw it again: the answer appears here after each stroke.</li>
       </ol>
+      {!drawn && (
       <p className="muted first-steps-tour">
         Or let the app show you:{' '}
         <button type="button" data-testid="first-steps-tour" onClick={requestTour} disabled={!ready || readOnly}>
           Watch a guided tour
         </button>
       </p>
+      )}
     </div>
   );
 }

@@ -300,7 +300,7 @@ export async function flushSave(): Promise<void> {
  * of a delete or a forgotten drawing still on the banner. '' when there was none. Read before the change.
  */
 function undoEndsNote(s: AppState): string {
-  if (canUndoRemember(s)) return '; the last Remember can no longer be undone';
+  if (canUndoRemember(s)) return `; the last Remember (“${s.lastWrite?.name ?? s.lastUndo!.name.trim()}”) can no longer be undone`;
   if (bannerUndoOnOffer(s)) return '; the Undo offered before is gone';
   return '';
 }
@@ -735,13 +735,16 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
     handover.ask();
     set({ message: { kind: 'info', text: 'asking the other tab for the memory…', tab: null } });
     const asked = get().message;
+    askedNow = asked;
     setTimeout(() => {
       if (!get().readOnly || get().message !== asked) return;
+      askedNow = null;
       set({
         message: {
           kind: 'warning',
-          text: 'the other tab did not hand the memory over (it has changes it could not save, or is an older version of Memory Lab): close that tab, and this one takes over',
+          text: 'no tab answered (the tab that keeps the memory may be an older version of Memory Lab): close it, and this tab takes over',
           tab: null,
+          action: readOnlyMessage()?.action,
         },
       });
     }, HANDOVER_WAIT_MS);
@@ -755,7 +758,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
     try {
       const claim = await claimWriter().catch((): WriterClaim => ({ writer: true, turn: null, release: () => {} }));
       heldClaim = claim;
-      handover = handoverChannel(() => void handOver());
+      handover = handoverChannel(() => void handOver(), heardAnswer);
       // a read-only tab follows the writer's changes, from before it reads the autosave: a change
       // saved while this tab starts (seconds) is read again once it is ready, not missed until the next
       let changedWhileStarting = false;
@@ -852,6 +855,37 @@ const HANDOVER_WAIT_MS = 5000;
 /** Saves that follow the memory's (the comparison's), finished before this tab hands the memory over. */
 export const beforeHandover: (() => Promise<void>)[] = [];
 
+/** the message of this tab's "Use it here" while it waits for an answer (null: it did not ask) */
+let askedNow: Message = null;
+
+/**
+ * The writer answered a "Use it here" (maybe another tab's): when this tab asked and is still
+ * read-only, it says what happened, with the offer to ask again.
+ */
+function heardAnswer(news: 'handed' | 'kept') {
+  const asked = askedNow;
+  if (!asked) return;
+  const say = () => {
+    const s = useApp.getState();
+    if (!s.readOnly || s.message !== asked) return;
+    askedNow = null;
+    useApp.setState({
+      message: {
+        kind: 'warning',
+        text:
+          news === 'kept'
+            ? 'the other tab kept the memory: its last changes are not saved there (keep a copy there first, Labels → Keep a copy)'
+            : 'the memory went to another tab that was waiting for it before this one (the first opened): ask again ("Use it here"), or close the other tabs',
+        tab: null,
+        action: readOnlyMessage()?.action,
+      },
+    });
+  };
+  // handed: this tab's turn, if it is first in the queue, comes a moment later
+  if (news === 'kept') say();
+  else setTimeout(say, 1500);
+}
+
 /** this tab's hold on the memory (or its place in the queue for it) */
 let heldClaim: WriterClaim | null = null;
 let handover: ReturnType<typeof handoverChannel> | null = null;
@@ -861,6 +895,7 @@ function followTurn(claim: WriterClaim) {
   void claim.turn?.then(async () => {
     if (heldClaim !== claim) return;
     await reloadFromAutosave(true);
+    askedNow = null;
     useApp.setState({ readOnly: false, message: { kind: 'info', text: 'this tab keeps the memory now (the tab that had it was closed, reloaded, or handed it over)', tab: null } });
   });
 }
@@ -874,12 +909,15 @@ async function handOver() {
   const s0 = useApp.getState();
   if (!s0.ready || s0.readOnly || !heldClaim) return;
   // the change in flight first, then every save (the memory's, and what follows it: the comparison)
-  while (useApp.getState().busy) await new Promise((r) => setTimeout(r, 50));
+  while (useApp.getState().busy || useApp.getState().tourRunning) await new Promise((r) => setTimeout(r, 50));
   await saveChain.catch(() => undefined);
   for (const flush of beforeHandover) await flush().catch(() => undefined);
   const s = useApp.getState();
-  if (s.readOnly || s.unsaved || s.tourRunning) {
-    if (s.unsaved) useApp.setState({ message: { kind: 'warning', text: 'another tab asked for the memory; this tab kept it: its changes are not saved (keep a copy first, Labels → Keep a copy)', tab: null } });
+  if (s.readOnly || s.unsaved) {
+    if (s.unsaved) {
+      useApp.setState({ message: { kind: 'warning', text: 'another tab asked for the memory; this tab kept it: its changes are not saved (keep a copy first, Labels → Keep a copy)', tab: null } });
+      handover?.tell('kept');
+    }
     return;
   }
   const held = heldClaim;
@@ -888,6 +926,7 @@ async function handOver() {
   // read-only first (no change starts any more), then the lock goes to the asking tab
   useApp.setState({ readOnly: true, message: { ...(readOnlyMessage() as NonNullable<Message>), text: `another tab asked for the memory and keeps it now. ${READ_ONLY_TEXT}`, tab: null } });
   held.release();
+  handover?.tell('handed');
   followTurn(next);
 }
 
