@@ -100,6 +100,25 @@ test.describe('durability', () => {
     await context.close();
   });
 
+  test('three tabs: "Use it here" from the tab that waited last says where the memory went, and works when asked again', async ({ browser, backend, baseURL }) => {
+    test.skip(backend === 'webgpu', 'the tab lock is backend independent: checked on wasm');
+    const context = await browser.newContext({ serviceWorkers: 'block', baseURL, viewport: { width: 1280, height: 900 } });
+    const a = await openApp(await context.newPage(), backend);
+    await rememberShown(a, 0, 'one');
+    const b = await openApp(await context.newPage(), backend);
+    const c = await openApp(await context.newPage(), backend);
+    // the memory goes to the tab that waited first (b), and c is told so, with the offer to ask again
+    await c.page.getByTestId('message-action').filter({ hasText: 'Use it here' }).click();
+    await expect(b.message).toContainText('this tab keeps the memory now');
+    await expect(c.message).toContainText('the memory went to another tab that was waiting for it before this one');
+    await c.page.getByTestId('message-action').filter({ hasText: 'Use it here' }).click();
+    await expect(c.message).toContainText('this tab keeps the memory now');
+    await expect(c.rememberButton).toBeEnabled();
+    await rememberShown(c, 1, 'two');
+    await expect.poll(async () => (await a.state()).labels.map((l) => l.name).sort()).toEqual(['one', 'two']);
+    await context.close();
+  });
+
   test('a save the browser refuses is said until one works again, and closing the page asks first', async ({ page, backend }) => {
     test.skip(backend === 'webgpu', 'saving is backend independent: checked on wasm');
     // storage refuses writes while the page says so (a full disk, a browser error)
