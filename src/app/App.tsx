@@ -13,7 +13,7 @@ import { SettingsPanel, UnderTheHood } from './components/SettingsPanel';
 import { SharedLinkPrompt } from './components/SharePanel';
 import { EncoderChoice } from './components/EncoderChoice';
 import { installTestApi } from './testApi';
-import { useApp, type Tab } from './store';
+import { unsavedNow, useApp, type Tab } from './store';
 import { backendFromUrl } from './tfjsBackend';
 import { ExampleSymbol, Tour } from './tour/Tour';
 
@@ -112,7 +112,7 @@ export function App() {
   const ready = useApp((s) => s.ready);
   const startFailed = useApp((s) => s.startFailed);
   // the memory on screen is not (all) kept in this browser: said until a save works again
-  const unsaved = useApp((s) => (s.unsaved && !s.readOnly && (s.summary?.filled ?? 0) > 0 ? s.unsaved : null));
+  const unsaved = useApp(unsavedNow);
   const setMessage = useApp((s) => s.setMessage);
   const summaryVersion = useApp((s) => s.summary?.version);
   useKeyboard();

@@ -464,13 +464,15 @@ export function waitForWriter(): WriterClaim {
   return { writer: false, turn, release };
 }
 
+/** The writer's answer to "Use it here": it let the memory go, or kept it (unsaved changes). */
+export type HandoverNews = 'handed' | 'kept';
+
 /**
  * Asking the writer tab for the memory ("Use it here" in a read-only tab), hearing such a request
  * (the writer), and the writer's answer ('handed': it let the memory go; 'kept': it could not). The
  * memory itself moves by the lock (the tab that lets it go releases it; the tab first in the queue,
  * the one of the waiting tabs that opened first, gets it) and the autosave.
  */
-export type HandoverNews = 'handed' | 'kept';
 export function handoverChannel(
   onAsked: () => void,
   onNews: (news: HandoverNews) => void = () => {},

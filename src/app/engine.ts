@@ -14,7 +14,7 @@ import { hasInk, reencodeSlots, type ReencodeReport } from './reencode';
 import { youngestSlots } from './shrink';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
-import { cleanLabelName, keysAreCurrent, labelNameProblem, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
+import { cleanLabelName, keysAreCurrent, labelNameProblem, nameToUse, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
 import { cutoffAfterMove, cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
@@ -440,10 +440,8 @@ export class Engine {
 
   /** Label id of a name, creating it when new. */
   labelIdFor(name: string): number {
-    // a name held exactly as given (an older memory's, kept as it was: cleanNames) is that name
-    for (const [id, n] of this.labels) if (n === name) return id;
-    const clean = cleanLabelName(name);
-    const problem = labelNameProblem(clean);
+    const { name: clean, held } = nameToUse(name, this.labels.values());
+    const problem = held ? null : labelNameProblem(clean);
     if (problem) throw new Error(problem);
     for (const [id, n] of this.labels) if (n === clean) return id;
     // a loop, not Math.max(...keys): spreading ~125,000+ labels overflows the call stack

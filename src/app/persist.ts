@@ -106,6 +106,16 @@ export function cleanLabelName(name: string): string {
   return name.replace(INVISIBLE, '').replace(INVISIBLE_ENDS, '').replace(/\s+/g, ' ').normalize('NFC');
 }
 
+/**
+ * The name a typed one stands for among the names held: a held name exactly as typed (an older
+ * memory may hold one that cleans to another, or to nothing: cleanNames keeps it), else the typed
+ * name cleaned. Engine.labelIdFor files a drawing under it; the name field shows which chip it is.
+ */
+export function nameToUse(typed: string, held: Iterable<string>): { name: string; held: boolean } {
+  for (const n of held) if (n === typed) return { name: n, held: true };
+  return { name: cleanLabelName(typed), held: false };
+}
+
 /** What is wrong with a label name (null: fine): trimmed, 1..80 characters, no control characters. */
 export function labelNameProblem(name: string): string | null {
   if (name.trim() === '') return 'a label needs a name: type one or pick a known label';

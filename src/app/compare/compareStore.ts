@@ -138,10 +138,10 @@ export const useCompare = create<CompareState>()((set) => ({
       set({ error: `expected learners among ${COMPARE_KINDS.join(', ')}, got ${String(bad)}` });
       return;
     }
-    // the memory's drawings as they are now (a Remember queued before is in them and in the
-    // learners already there; one queued after reaches every learner by its observe)
-    // read whenever a learner is added and the memory holds drawings (the session may be empty now
-    // and taught by a restart queued before this change; a learner unticked just before is still in it)
+    // the memory's drawings as they are now (a Remember queued before is in them and in the learners
+    // already there; one queued after reaches every learner by its observe), read whenever a learner
+    // is added and the memory holds drawings: the session may be empty now and taught by a restart
+    // queued before this change, and a learner unticked just before is still in it
     const stored = getEngine().filled() > 0 && want.some((k) => !(pendingKinds ?? sessionNow().kinds).includes(k)) ? storedNow() : [];
     pendingKinds = want;
     set({ kinds: want });
@@ -222,13 +222,6 @@ function dropBeforeMerge() {
   beforeMerge = null;
 }
 
-/**
- * Start the comparison again: new learners (the same kinds, on or off as before) taught the
- * memory's stored drawings oldest first, without scoring them, so that they know what the memory
- * knows, by name. The drawings are read now, the learners built in the queue (after any change
- * queued before); `why` starts the notice. `merge`: a merge (the session replaced is kept for its
- * Undo) or its Undo (the session kept is brought back, when it is there, instead of new learners).
- */
 /** The memory's stored drawings with their names, oldest first (a copy of the keys). */
 function storedNow(): { key: Float32Array; name: string }[] {
   const m = getEngine().saved();
@@ -236,19 +229,31 @@ function storedNow(): { key: Float32Array; name: string }[] {
   return [...m.slots].sort((a, b) => b.age - a.age).flatMap((x) => (names.has(x.label) ? [{ key: x.key, name: names.get(x.label)! }] : []));
 }
 
-/** Teach learners just added (setKinds) the stored drawings, a chunk per step; how many each learned. */
+/** Hand `items` to `learn` STUDY_CHUNK at a time, the page getting a turn between chunks. */
+async function inChunks<T>(items: readonly T[], learn: (chunk: readonly T[]) => void): Promise<void> {
+  for (let i = 0; i < items.length; i += STUDY_CHUNK) {
+    learn(items.slice(i, i + STUDY_CHUNK));
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+/** Teach learners just added (setKinds) the stored drawings; how many each learned. */
 async function teachJoined(s: CompareSession, added: readonly CompareKind[], stored: readonly { key: Float32Array; name: string }[]): Promise<number> {
   let taught = 0;
   for (const k of added) {
     taught = 0;
-    for (let i = 0; i < stored.length; i += STUDY_CHUNK) {
-      taught += s.teachJoined(k, stored.slice(i, i + STUDY_CHUNK));
-      await new Promise((r) => setTimeout(r, 0));
-    }
+    await inChunks(stored, (chunk) => (taught += s.teachJoined(k, chunk)));
   }
   return taught;
 }
 
+/**
+ * Start the comparison again: new learners (the same kinds, on or off as before) taught the
+ * memory's stored drawings oldest first, without scoring them, so that they know what the memory
+ * knows, by name. The drawings are read now, the learners built in the queue (after any change
+ * queued before); `why` starts the notice. `merge`: a merge (the session replaced is kept for its
+ * Undo) or its Undo (the session kept is brought back, when it is there, instead of new learners).
+ */
 function restart(why: string, merge?: { what: string; version: number; undo: boolean }) {
   // the memory's drawings as they are now (a Remember queued after this change must not be taught
   // twice), oldest first; none when Compare is off, the default (then no copy of the memory is made)
@@ -272,10 +277,7 @@ function restart(why: string, merge?: { what: string; version: number; undo: boo
     const fresh = new CompareSession(getEngine().keySize, sessionNow().kinds);
     try {
       fresh.encoder = useApp.getState().encoder ?? null;
-      for (let i = 0; i < all.length; i += STUDY_CHUNK) {
-        fresh.study(all.slice(i, i + STUDY_CHUNK));
-        await new Promise((r) => setTimeout(r, 0));
-      }
+      await inChunks(all, (chunk) => fresh.study(chunk));
     } catch (e) {
       fresh.dispose();
       throw e;

@@ -1,7 +1,9 @@
+import { useMemo } from 'react';
 import { canUndoRemember, refusalNow, useApp } from '../store';
-import { cleanLabelName, labelNameProblem } from '../persist';
+import { cleanLabelName, labelNameProblem, nameToUse } from '../persist';
 import { MAX_LABEL_LENGTH, type LabelInfo } from '../types';
 import { DrawingCanvas } from './DrawingCanvas';
+import { keepFocus } from './keys';
 import { Thumb } from './Thumb';
 
 const NO_LABELS: LabelInfo[] = [];
@@ -27,22 +29,16 @@ export function DrawPanel() {
   const chars = [...clean].length;
   // why the last Remember was refused (nothing drawn, no name): said here, by the field and the button
   const refusal = useApp(refusalNow);
-  // the name a Remember would use: a known name exactly as held (an older memory may hold one that
-  // cleans to another, or to nothing), else the cleaned one (Engine.labelIdFor does the same)
-  const exact = labels.find((l) => l.name === label);
-  const chosen = exact ? exact.name : clean;
-  const problem = exact || clean === '' ? null : labelNameProblem(clean);
+  // the name a Remember would use (as Engine.labelIdFor), looked up once per name typed, not per stroke
+  const chosen = useMemo(() => nameToUse(label, labels.map((l) => l.name)), [label, labels]);
+  const problem = chosen.held || clean === '' ? null : labelNameProblem(clean);
 
-  // a button that goes disabled under the keyboard (Clear and Undo once nothing is drawn, Remember
-  // while the memory writes) would drop the focus to the page: it goes where the next step is instead
-  const keepFocus = (from: EventTarget | null, to: string) =>
-    requestAnimationFrame(() => {
-      if (document.activeElement === from || document.activeElement === document.body) document.getElementById(to)?.focus();
-    });
-  const submit = async (from: EventTarget | null = null) => {
+  // Clear and Undo go disabled once nothing is drawn, Remember while the memory writes: the focus
+  // goes where the next step is (keepFocus), not to the page
+  const submit = async () => {
     if (problem) return;
     const ok = await remember(label);
-    keepFocus(from, 'label-input');
+    keepFocus('label-input');
     if (ok) {
       clear();
       setLabel('');
@@ -69,9 +65,9 @@ export function DrawPanel() {
       <div className="controls">
         <button
           type="button"
-          onClick={(e) => {
+          onClick={() => {
             undo();
-            if (strokes.length === 1) keepFocus(e.currentTarget, 'drawing-canvas');
+            if (strokes.length === 1) keepFocus('drawing-canvas');
           }}
           disabled={!strokes.length || touring}
           data-testid="undo" aria-keyshortcuts="Control+Z" aria-label="Undo the last stroke" title="Undo the last stroke (Ctrl+Z)">
@@ -79,9 +75,9 @@ export function DrawPanel() {
         </button>
         <button
           type="button"
-          onClick={(e) => {
+          onClick={() => {
             clear();
-            keepFocus(e.currentTarget, 'drawing-canvas');
+            keepFocus('drawing-canvas');
           }}
           disabled={!strokes.length || touring}
           data-testid="clear"
@@ -97,7 +93,7 @@ export function DrawPanel() {
         className="remember"
         onSubmit={(e) => {
           e.preventDefault();
-          void submit(document.activeElement);
+          void submit();
         }}
       >
         <label htmlFor="label-input">Name</label>
@@ -132,7 +128,7 @@ export function DrawPanel() {
                 type="button"
                 className="chip"
                 data-testid="label-chip"
-                aria-pressed={chosen === l.name}
+                aria-pressed={chosen.name === l.name}
                 disabled={touring}
                 onClick={() => setLabel(l.name)}
               >

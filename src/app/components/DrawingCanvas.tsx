@@ -142,7 +142,6 @@ export function DrawingCanvas({ strokes, onStroke, lineWidth = 10, disabled = fa
     <canvas
       ref={ref}
       className="drawing-canvas"
-      id="drawing-canvas"
       data-testid="drawing-canvas"
       role="img"
       aria-label="Drawing area: draw a symbol with mouse, pen or finger"

@@ -84,17 +84,9 @@ function Answer({ p }: { p: PredictionView | null }) {
       </div>
     );
   }
-  // the memory is empty: the three first steps stay, the first one done (on a phone the name field
-  // and Remember below do not move as the first stroke is drawn)
-  if (p.unknownReason === 'empty-memory') return <FirstSteps drawn />;
-  if (!p.guess) {
-    return (
-      <p className="unknown" data-testid="prediction-unknown">
-        I don’t know this yet
-        <span className="muted"> — the memory is empty. Give your drawing a name below and press Remember.</span>
-      </p>
-    );
-  }
+  // the memory is empty (the only answer without a guess once LSH's is said above): the three first
+  // steps stay, the first one done (on a phone the name field and Remember do not move as it is drawn)
+  if (p.unknownReason === 'empty-memory' || !p.guess) return <FirstSteps drawn />;
   const sim = <span className="muted"> (similarity {p.guess.similarity.toFixed(2)})</span>;
   if (p.label === null) {
     return (

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { encoderEntryInUse, useApp } from '../store';
-import { focusLater } from './keys';
+import { focusLater, keepFocus } from './keys';
 import { Question } from './Question';
 import { shrinkLoss } from '../shrink';
 import { backendInWords, lookupInWords, skipInWords } from '../tfjsBackend';
@@ -131,11 +131,7 @@ export function SettingsPanel() {
           void apply(draft).finally(() => {
             setApplying(null);
             // Apply goes disabled (nothing left to apply): the keyboard goes to what was said about it
-            requestAnimationFrame(() => {
-              if (document.activeElement === document.body || (document.activeElement as HTMLButtonElement | null)?.disabled) {
-                document.querySelector<HTMLElement>('[data-testid="message"]')?.focus();
-              }
-            });
+            keepFocus('message');
           });
         }}
         aria-busy={applying !== null}

@@ -15,34 +15,19 @@ export class ViewBoundary extends Component<{ view: string; onLeave?: () => void
   render() {
     const { error } = this.state;
     if (!error) return this.props.children;
-    if (isStaleCode(error)) {
-      // the app was updated while this page was open: the old page's code for this view is gone
-      return (
-        <section className="panel" role="alert" data-testid="view-failed" data-reason="updated">
-          <h2>This view could not be loaded</h2>
-          <p>
-            The {this.props.view} view’s code could not be loaded: Memory Lab was updated since this page opened (the new version replaced it), or
-            the connection dropped. Reload the page to use it: your memory is kept in this browser.
-          </p>
-          <button type="button" onClick={() => location.reload()}>
-            Reload
-          </button>{' '}
-          {this.props.onLeave && (
-            <button type="button" onClick={this.props.onLeave}>
-              Go to Draw &amp; predict
-            </button>
-          )}
-        </section>
-      );
-    }
+    // the app was updated while this page was open (or the network dropped): the view's code is
+    // gone, and only a reload brings it; any other error may pass on a second try
+    const stale = isStaleCode(error);
     return (
-      <section className="panel" role="alert" data-testid="view-failed">
-        <h2>This view could not be shown</h2>
+      <section className="panel" role="alert" data-testid="view-failed" data-reason={stale ? 'updated' : undefined}>
+        <h2>{stale ? 'This view could not be loaded' : 'This view could not be shown'}</h2>
         <p>
-          The {this.props.view} view failed: {error.message}. The memory is not affected, and the other views still work.
+          {stale
+            ? `The ${this.props.view} view’s code could not be loaded: Memory Lab was updated since this page opened (the new version replaced it), or the connection dropped. Reload the page to use it: your memory is kept in this browser.`
+            : `The ${this.props.view} view failed: ${error.message}. The memory is not affected, and the other views still work.`}
         </p>
-        <button type="button" onClick={() => this.setState({ error: null })}>
-          Try again
+        <button type="button" onClick={() => (stale ? location.reload() : this.setState({ error: null }))}>
+          {stale ? 'Reload' : 'Try again'}
         </button>{' '}
         {this.props.onLeave && (
           <button type="button" onClick={this.props.onLeave}>

@@ -19,3 +19,15 @@ export function cancelOnEscape(cancel: () => void) {
 export function focusLater(testId: string, within = '') {
   requestAnimationFrame(() => document.querySelector<HTMLElement>(`${within} [data-testid="${testId}"]`.trim())?.focus());
 }
+
+/**
+ * A button that goes disabled under the keyboard (nothing left to clear, a write in progress,
+ * nothing left to apply) drops the focus to the page: once the page has drawn, the focus goes to
+ * the element `testId` names instead, when it is nowhere or on a disabled control.
+ */
+export function keepFocus(testId: string) {
+  requestAnimationFrame(() => {
+    const now = document.activeElement;
+    if (!now || now === document.body || (now as HTMLButtonElement).disabled) focusLater(testId);
+  });
+}

@@ -21,6 +21,7 @@ import {
   writeWholeMemory,
   type SlotRecord,
   type StoredAutosave,
+  type HandoverNews,
   type WriterClaim,
   waitForWriter,
 } from '../autosave';
@@ -278,13 +279,17 @@ function askToPersist(e: Engine) {
   })();
 }
 
+/** Why drawings on screen would be lost with the page (null: none would): the tab keeps the memory, holds some, and a save failed or storage is refused. */
+export function unsavedNow(s: AppState): string | null {
+  return s.unsaved && !s.readOnly && (s.summary?.filled ?? 0) > 0 ? s.unsaved : null;
+}
+
 /**
  * Closing or reloading the page while the memory on screen is not (all) kept asks first: the
  * browser's own question, as for any page with unsaved work (the banner said so when it happened).
  */
 function warnBeforeUnload(ev: BeforeUnloadEvent) {
-  const s = useApp.getState();
-  if (!s.unsaved || s.readOnly || (s.summary?.filled ?? 0) === 0) return;
+  if (!unsavedNow(useApp.getState())) return;
   ev.preventDefault();
   ev.returnValue = '';
 }
@@ -345,7 +350,7 @@ async function memoryChange(
   const refused = changeRefused(useApp.getState());
   if (refused) {
     // in a read-only tab the way out stays on offer
-    const action = useApp.getState().readOnly ? readOnlyMessage()?.action : undefined;
+    const action = useApp.getState().readOnly ? USE_HERE : undefined;
     useApp.setState({ message: { kind: 'error', text: `${notDone}: ${refused}`, ...(action ? { action } : {}) } });
     return false;
   }
@@ -744,7 +749,7 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
           kind: 'warning',
           text: 'no tab answered (the tab that keeps the memory may be an older version of Memory Lab): close it, and this tab takes over',
           tab: null,
-          action: readOnlyMessage()?.action,
+          action: USE_HERE,
         },
       });
     }, HANDOVER_WAIT_MS);
@@ -848,7 +853,9 @@ const uiSlice: Slice<UiSlice> = (set, get) => ({
 
 const READ_ONLY_TEXT =
   'Memory Lab is open in another tab. This tab shows the same memory but cannot change it (two tabs writing would lose drawings): use the other tab, close it, or use the memory here (the other tab then only shows it).';
-const readOnlyMessage = (): Message => ({ kind: 'warning', text: READ_ONLY_TEXT, action: { label: 'Use it here', run: () => useApp.getState().useHere() } });
+/** the offer a read-only tab makes wherever it says it cannot change the memory */
+const USE_HERE = { label: 'Use it here', run: () => useApp.getState().useHere() };
+const readOnlyMessage = (): NonNullable<Message> => ({ kind: 'warning', text: READ_ONLY_TEXT, action: USE_HERE });
 /** how long "Use it here" waits for the other tab before saying it did not answer */
 const HANDOVER_WAIT_MS = 5000;
 
@@ -862,7 +869,7 @@ let askedNow: Message = null;
  * The writer answered a "Use it here" (maybe another tab's): when this tab asked and is still
  * read-only, it says what happened, with the offer to ask again.
  */
-function heardAnswer(news: 'handed' | 'kept') {
+function heardAnswer(news: HandoverNews) {
   const asked = askedNow;
   if (!asked) return;
   const say = () => {
@@ -877,7 +884,7 @@ function heardAnswer(news: 'handed' | 'kept') {
             ? 'the other tab kept the memory: its last changes are not saved there (keep a copy there first, Labels → Keep a copy)'
             : 'the memory went to another tab that was waiting for it before this one (the first opened): ask again ("Use it here"), or close the other tabs',
         tab: null,
-        action: readOnlyMessage()?.action,
+        action: USE_HERE,
       },
     });
   };
@@ -924,7 +931,7 @@ async function handOver() {
   const next = waitForWriter();
   heldClaim = next;
   // read-only first (no change starts any more), then the lock goes to the asking tab
-  useApp.setState({ readOnly: true, message: { ...(readOnlyMessage() as NonNullable<Message>), text: `another tab asked for the memory and keeps it now. ${READ_ONLY_TEXT}`, tab: null } });
+  useApp.setState({ readOnly: true, message: { ...readOnlyMessage(), text: `another tab asked for the memory and keeps it now. ${READ_ONLY_TEXT}`, tab: null } });
   held.release();
   handover?.tell('handed');
   followTurn(next);
