@@ -35,10 +35,10 @@ export function DrawPanel() {
 
   // Clear and Undo go disabled once nothing is drawn, Remember while the memory writes: the focus
   // goes where the next step is (keepFocus), not to the page
-  const submit = async () => {
+  const submit = async (from: Element | null) => {
     if (problem) return;
     const ok = await remember(label);
-    keepFocus('label-input');
+    keepFocus('label-input', from);
     if (ok) {
       clear();
       setLabel('');
@@ -65,9 +65,9 @@ export function DrawPanel() {
       <div className="controls">
         <button
           type="button"
-          onClick={() => {
+          onClick={(e) => {
             undo();
-            if (strokes.length === 1) keepFocus('drawing-canvas');
+            if (strokes.length === 1) keepFocus('drawing-canvas', e.currentTarget);
           }}
           disabled={!strokes.length || touring}
           data-testid="undo" aria-keyshortcuts="Control+Z" aria-label="Undo the last stroke" title="Undo the last stroke (Ctrl+Z)">
@@ -75,9 +75,9 @@ export function DrawPanel() {
         </button>
         <button
           type="button"
-          onClick={() => {
+          onClick={(e) => {
             clear();
-            keepFocus('drawing-canvas');
+            keepFocus('drawing-canvas', e.currentTarget);
           }}
           disabled={!strokes.length || touring}
           data-testid="clear"
@@ -93,7 +93,7 @@ export function DrawPanel() {
         className="remember"
         onSubmit={(e) => {
           e.preventDefault();
-          void submit();
+          void submit(document.activeElement);
         }}
       >
         <label htmlFor="label-input">Name</label>

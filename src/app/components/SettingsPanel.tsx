@@ -128,10 +128,11 @@ export function SettingsPanel() {
           setConfirmShrink(false);
           // said while it runs: a backend switch or a large memory takes a few seconds
           setApplying(draft.backend !== settings.backend ? `switching to ${BACKEND_WORDS[draft.backend]}…` : 'applying…');
+          const from = document.activeElement;
           void apply(draft).finally(() => {
             setApplying(null);
             // Apply goes disabled (nothing left to apply): the keyboard goes to what was said about it
-            keepFocus('message');
+            keepFocus('message', from);
           });
         }}
         aria-busy={applying !== null}

@@ -23,11 +23,14 @@ export function focusLater(testId: string, within = '') {
 /**
  * A button that goes disabled under the keyboard (nothing left to clear, a write in progress,
  * nothing left to apply) drops the focus to the page: once the page has drawn, the focus goes to
- * the element `testId` names instead, when it is nowhere or on a disabled control.
+ * the element `testId` names instead, when it is nowhere, on a disabled control, or still on the
+ * button `from` that was pressed (the browser may not have moved it yet, or it came back enabled).
+ * A field the keyboard was in (Enter in a text field) keeps it.
  */
-export function keepFocus(testId: string) {
+export function keepFocus(testId: string, from: Element | null = null) {
   requestAnimationFrame(() => {
     const now = document.activeElement;
-    if (!now || now === document.body || (now as HTMLButtonElement).disabled) focusLater(testId);
+    const pressed = from instanceof HTMLButtonElement && now === from;
+    if (!now || now === document.body || (now as HTMLButtonElement).disabled || pressed) focusLater(testId);
   });
 }
