@@ -97,8 +97,11 @@ GROUPS: dict[str, dict[str, tuple[str, list[str]]]] = {
                                            "(rule: bench/margin4-rule.md)",
                                            w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.4")),
         "mem-skip-w60-7k-shift2-margin3-keydrop7": ("the shipped recipe (2-pixel shifts, margin 0.3) with the reference code's dropout: 70% of the key "
-                                                    "before its normalisation while training (model.py keep_prob 0.3); untested",
+                                                    "before its normalisation while training (model.py keep_prob 0.3; rule: bench/key-dropout-rule.md)",
                                                     w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.3", "--key_dropout=0.7")),
+        "mem-skip-w60-7k-shift2-margin3-keydrop3": ("the shipped recipe (2-pixel shifts, margin 0.3) with a milder key dropout: 30% of the key "
+                                                    "before its normalisation while training (rule: bench/key-dropout-rule.md)",
+                                                    w60_recipe(7000, 1000, "--shift_px=2", "--alpha=0.3", "--key_dropout=0.3")),
         "mem-skip-w60-drop": ("the shipped recipe with dropout 0.3 on the features before the key layer (the paper's text: between fc layers)",
                               w60_recipe(3500, 250, "--dropout=0.3")),
         "mem-skip-w60-c96": ("the shipped recipe, 1.5x wider (96,96,192,192 filters): ~2.2x the compute per step, about that of 7,000 steps",
