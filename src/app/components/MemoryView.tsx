@@ -1,7 +1,8 @@
 import { ageBins } from '../ageBins';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { pca2 } from '../pca';
+import { layoutKeyMap, type MapPoint } from '../keyMapLayout';
 import { getEngine, useApp } from '../store';
 import { Thumb } from './Thumb';
 import { nearestFilledSlot, TOUCH_SNAP_PX } from '../slotPick';
@@ -16,6 +17,7 @@ export function labelColour(label: number, age: number, maxAge: number): string 
 
 const MAX_GRID = 4096; // beyond this the grid shows the first slots and says so
 const MAP_POINTS = 300;
+const MAP_HEIGHT = 320;
 
 /** Every slot at a glance, the age histogram, the 2-D key map and the LSH buckets. */
 export function MemoryView() {
@@ -227,7 +229,7 @@ function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Flo
 }
 
 function KeyMap({ version }: { version: number }) {
-  const points = useMemo(() => {
+  const points = useMemo((): MapPoint[] => {
     const e = getEngine();
     const { slots, keys } = e.filledKeys();
     if (slots.length < 2) return [];
@@ -245,34 +247,59 @@ function KeyMap({ version }: { version: number }) {
     }
     // an axis without spread (all keys alike along it) puts every point in its middle, not at an edge
     const at = (v: number, lo: number, hi: number) => (hi - lo > 1e-9 ? (v - lo) / (hi - lo) : 0.5);
-    const pts = order.map((o, i) => ({
+    return order.map((o, i) => ({
       slot: o.s,
-      label: e.labelName(values[o.s]),
+      label: values[o.s],
+      name: e.labelName(values[o.s]),
       x: at(xy[2 * i], x0, x1),
       y: at(xy[2 * i + 1], y0, y1),
-      stack: 0,
+      age: ages[o.s],
     }));
-    // points on the same spot (identical keys) are stacked, one point's height apart, so each name can be read
-    const seen = new Map<string, number>();
-    for (const p of pts) {
-      const spot = `${Math.round(p.x * 50)},${Math.round(p.y * 50)}`;
-      p.stack = seen.get(spot) ?? 0;
-      seen.set(spot, p.stack + 1);
-    }
-    return pts;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [version]);
+  const area = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = area.current;
+    if (!el) return;
+    setWidth(el.clientWidth);
+    if (typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const placed = useMemo(() => (width > 0 && points.length > 0 ? layoutKeyMap(points, width, MAP_HEIGHT) : []), [points, width]);
+  const carded = placed.filter((p) => p.card).length;
   return (
     <figure className="key-map" data-testid="key-map">
-      <figcaption>2-D map of the stored keys (PCA)</figcaption>
-      <div className="key-map-area">
+      <figcaption>
+        2-D map of the stored keys (PCA){' '}
+        {placed.length > carded && (
+          <span className="muted" data-testid="key-map-note">
+            · a dot for each of the {placed.length} drawings, a picture where there is room; point at a dot for its name
+          </span>
+        )}
+      </figcaption>
+      <div className="key-map-area" ref={area} style={{ height: MAP_HEIGHT }}>
         {points.length === 0 && <p className="muted">remember at least two drawings</p>}
-        {points.map((p) => (
-          <div key={p.slot} className="key-map-point" style={{ left: `calc(44px + ${p.x} * (100% - 88px))`, top: `calc(6px + ${p.y} * (100% - 52px) ${p.y > 0.5 ? '-' : '+'} ${p.stack * 44}px)` }} title={`slot ${p.slot}: ${p.label}`}>
-            <Thumb image={getEngine().thumbnail(p.slot)} size={26} />
-            <span>{p.label}</span>
-          </div>
+        <svg className="key-map-lines" width="100%" height="100%" aria-hidden="true">
+          {placed.map((p) =>
+            p.card && Math.hypot(p.card.left + p.card.width / 2 - p.dotX, p.card.top + 13 - p.dotY) > 1 ? (
+              <line key={p.slot} x1={p.dotX} y1={p.dotY} x2={p.card.left + p.card.width / 2} y2={p.card.top + 13} />
+            ) : null,
+          )}
+        </svg>
+        {placed.map((p) => (
+          <span key={`d${p.slot}`} className="key-map-dot" style={{ left: p.dotX, top: p.dotY, background: labelColour(p.label, 0, 0) }} title={`slot ${p.slot}: ${p.name}`} />
         ))}
+        {placed.map((p) =>
+          p.card ? (
+            <div key={p.slot} className="key-map-point" data-slot={p.slot} style={{ left: p.card.left, top: p.card.top, width: p.card.width }} title={`slot ${p.slot}: ${p.name}`}>
+              <Thumb image={getEngine().thumbnail(p.slot)} size={26} />
+              <span>{p.name}</span>
+            </div>
+          ) : null,
+        )}
       </div>
     </figure>
   );
