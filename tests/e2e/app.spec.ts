@@ -359,7 +359,11 @@ test.describe('full flows', () => {
     await expect(page.getByTestId('rename-input')).toHaveCount(0);
     await expect(row).toContainText('A B');
     await row.getByTestId('rename').click();
+    // the same letters in another case: said before Save that it is another name
+    await page.getByTestId('rename-input').fill('A b');
+    await expect(page.getByTestId('rename-other-case')).toContainText('“a b” is another name');
     await page.getByTestId('rename-input').fill('plus');
+    await expect(page.getByTestId('rename-other-case')).toHaveCount(0);
     await page.getByTestId('rename-input').press('Enter');
     await expect(app.message).toContainText('renamed "A B" to "plus"');
     await app.tab('draw');

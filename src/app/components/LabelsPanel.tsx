@@ -146,6 +146,16 @@ export function LabelsPanel() {
                           {renameRefused ?? draftProblem}
                         </p>
                       )}
+                      {(() => {
+                        // the same letters in another case are another name: said before Save, not after
+                        const clean = cleanLabelName(draft);
+                        const other = labels.find((o) => o.id !== l.id && o.name !== clean && o.name.toLowerCase() === clean.toLowerCase());
+                        return other && !merging && (renameRefused ?? draftProblem) === null ? (
+                          <p className="muted inline-message" data-testid="rename-other-case">
+                            “{other.name}” is another name: upper and lower case make different names. To make the two one, type “{other.name}” exactly.
+                          </p>
+                        ) : null;
+                      })()}
                       {merging?.from.id === l.id && (
                         <Question
                           id="merge-h"
