@@ -14,7 +14,7 @@ import { hasInk, reencodeSlots, type ReencodeReport } from './reencode';
 import { youngestSlots } from './shrink';
 import type { MemoryPort, PortQuery } from './memoryPort';
 import type { SlotRecord } from './autosave';
-import { cleanLabelName, keysAreCurrent, labelNameProblem, nameToUse, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
+import { cleanLabelName, keysAreCurrent, labelNameProblem, fileTooLarge, nameToUse, toFile, type IncomingSlot, type SavedMemory, type SavedSlot } from './persist';
 import { startBackend, onBackendLost, type BackendReport } from './tfjsBackend';
 import { cutoffAfterMove, cutoffOf, MAX_LABEL_ID, type BackendChoice, type LabelInfo, type MemorySummary, type PredictionView, type Settings, type WriteView } from './types';
 
@@ -778,7 +778,16 @@ export class Engine {
 
   /** A memory (by default this one) as an export file's JSON text (src/app/persist.ts toFile). */
   fileText(m: SavedMemory<IncomingSlot> = this.saved()): string {
-    return JSON.stringify(toFile(m));
+    // refused before the work (seconds, and then a string past the browser's limit), with what to do
+    const tooLarge = fileTooLarge(m.slots.length, m.keySize, m.labels.reduce((n, l) => n + l.name.length + 24, 0));
+    if (tooLarge) throw new Error(tooLarge);
+    try {
+      return JSON.stringify(toFile(m));
+    } catch (err) {
+      // (the estimate errs low: names of many escaped characters, a browser with a shorter limit)
+      if (err instanceof RangeError) throw new Error(`this memory (${m.slots.length.toLocaleString('en')} drawings) is too large for one file in this browser (${err.message}); make it smaller first`);
+      throw err;
+    }
   }
 
   /**

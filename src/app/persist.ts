@@ -14,8 +14,30 @@ import { DEFAULT_SETTINGS, MAX_AGE, MAX_LABEL_ID, MAX_LABEL_LENGTH, SETTING_BOUN
 
 export const FILE_FORMAT = 'memory-lab/memory';
 export const FILE_VERSION = 1;
-/** Largest file the app reads (500,000 slots of key + drawing in base64 are ~0.9 GB: larger is not a memory file). */
-export const MAX_FILE_BYTES = 1_000_000_000;
+/**
+ * The longest memory file, in characters: a file is one JSON text, and the longest string every
+ * browser holds is V8's (Chrome, Edge: 536,870,888 UTF-16 units; Firefox's and Safari's are longer).
+ * About 280,000 drawings with keys of 128 numbers; a larger memory is kept in this browser only.
+ */
+export const MAX_FILE_CHARS = 500_000_000;
+
+/** About how many characters a memory's file has: per slot its key's and drawing's bytes in base64 and ~60 of JSON, plus the names. */
+export function fileCharsEstimate(slots: number, keySize: number, namesChars = 0): number {
+  const base64 = (bytes: number) => 4 * Math.ceil(bytes / 3);
+  return 2_000 + slots * (base64(4 * keySize) + base64(28 * 28) + 60) + namesChars;
+}
+
+/** Why a memory cannot be written as one file (null: it can). */
+export function fileTooLarge(slots: number, keySize: number, namesChars = 0): string | null {
+  const chars = fileCharsEstimate(slots, keySize, namesChars);
+  if (chars <= MAX_FILE_CHARS) return null;
+  const most = Math.floor((MAX_FILE_CHARS - 2_000 - namesChars) / fileCharsEstimate(1, keySize, -2_000));
+  return (
+    `this memory (${slots.toLocaleString('en')} drawings) is too large for one file: about ${Math.round(chars / 1e6).toLocaleString('en')} million characters, ` +
+    `and a browser reads at most ${MAX_FILE_CHARS / 1e6} million as one text (about ${most.toLocaleString('en')} drawings at this key size). ` +
+    'It stays kept in this browser; to make a file, make the memory smaller (Settings) or delete names first'
+  );
+}
 
 /** One stored slot in plain typed arrays. */
 export interface SavedSlot {
@@ -298,7 +320,7 @@ export function fromLinkText(text: string, expected: ExpectedEncoder): SavedMemo
 }
 
 function parseFileText(text: string): unknown {
-  if (text.length > MAX_FILE_BYTES) throw new Error(`the file is too large for a memory file (${text.length} characters)`);
+  if (text.length > MAX_FILE_CHARS) throw new Error(`the file is too large for a memory file (${text.length.toLocaleString('en')} characters; at most ${MAX_FILE_CHARS.toLocaleString('en')})`);
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -114,6 +114,37 @@ describe('store: the encoder choice', () => {
     expect(await autosaveEncoder()).toBe('e2e-permuted');
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);
   });
+  it('a re-encoded autosave whose save then fails stays on screen, said unsaved, and is saved whole with the next change', async () => {
+    const legacy = { ...engine.saved(), encoder: 'omniglot-conv4' };
+    await writeWholeMemory(legacy);
+    const stored = await readAutosave();
+    const proto = globalThis.IDBDatabase.prototype;
+    const transaction = proto.transaction;
+    proto.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      if (args[1] === 'readwrite') throw new DOMException('the disk is full', 'QuotaExceededError');
+      return transaction.apply(this, args);
+    } as typeof transaction;
+    let r: Awaited<ReturnType<typeof restoreSaved>>;
+    try {
+      r = await restoreSaved(engine, stored, true);
+    } finally {
+      proto.transaction = transaction;
+    }
+    // the memory restored is kept (it was wiped and "could not be restored" said before)
+    expect(r.rescued).toBeNull();
+    expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);
+    expect(r.message).toMatchObject({ kind: 'warning' });
+    expect(r.message!.text).toMatch(/re-encoded for "e2e-permuted": 2 drawings re-encoded\. It is not saved: could not save to IndexedDB \(the disk is full\)\.$/);
+    expect(useApp.getState().unsaved).toBe('could not save to IndexedDB (the disk is full)');
+    expect(await autosaveEncoder()).toBe('omniglot-conv4'); // the old save is untouched
+    // the next change saves the whole memory with the new keys
+    await useApp.getState().renameLabel(engine.labelList()[0].id, 'ring 2');
+    await flushSave();
+    expect(useApp.getState().unsaved).toBeNull();
+    expect(await autosaveEncoder()).toBe('e2e-permuted');
+    await useApp.getState().renameLabel(engine.labelList()[0].id, 'ring');
+    await flushSave();
+  });
   it('a memory file another encoder made is re-encoded on import and takes the calibrated cut-off of the encoder in use', async () => {
     // made by the bundled encoder, which kept its own calibrated cut-off
     const file = toFile({ ...engine.saved(), encoder: FALLBACK_ENCODER.name, encoderCutoff: 0.45, settings: { ...engine.settings, nearCutoff: 0.45 } });

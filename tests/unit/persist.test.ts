@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { fromFile, fromFileText, fromLinkFile, toFile, type SavedMemory } from '../../src/app/persist';
+import { fileCharsEstimate, fileTooLarge, fromFile, fromFileText, fromLinkFile, MAX_FILE_CHARS, toFile, type SavedMemory } from '../../src/app/persist';
 import { readAutosave, savedFromAutosave, writeWholeMemory } from '../../src/app/autosave';
 import { DEFAULT_SETTINGS } from '../../src/app/types';
 
@@ -118,5 +118,30 @@ describe('crafted but schema-shaped files are refused with a message that says w
   it('text that is not JSON says so', () => {
     expect(() => fromFileText('{"format": "memory-lab/mem', 8)).toThrow(/^the file is not JSON/);
     expect(() => fromFileText('[1,2]', 8)).toThrow(/expected a JSON object/);
+  });
+});
+
+describe('a memory too large for one file', () => {
+  it('estimates a file\'s length to within 2% and refuses, with what to do, only past what a browser reads as one text', () => {
+    for (const keySize of [64, 128, 256]) {
+      const slots = Array.from({ length: 300 }, (_, i) => {
+        const key = new Float32Array(keySize).map(() => Math.random() - 0.5);
+        return { slot: i, label: i % 7, age: i * 1000, key, thumb: new Uint8Array(784).map(() => (Math.random() < 0.2 ? 255 : 0)) };
+      });
+      const labels = Array.from({ length: 7 }, (_, id) => ({ id, name: `name ${id}` }));
+      const m = { settings: { ...DEFAULT_SETTINGS, memorySize: 300 }, size: 300, keySize, labels, slots };
+      const chars = JSON.stringify(toFile(m)).length;
+      const est = fileCharsEstimate(300, keySize, labels.reduce((n, l) => n + l.name.length + 24, 0));
+      expect(Math.abs(est - chars) / chars, `key size ${keySize}: estimate ${est}, file ${chars}`).toBeLessThan(0.02);
+    }
+    expect(fileTooLarge(100_000, 128)).toBeNull();
+    const most = Math.floor((MAX_FILE_CHARS - 2_000) / (fileCharsEstimate(1, 128) - 2_000));
+    expect(fileTooLarge(most, 128)).toBeNull();
+    const why = fileTooLarge(most + 1, 128)!;
+    expect(why).toMatch(/too large for one file/);
+    expect(why).toMatch(/make the memory smaller \(Settings\) or delete names/);
+    expect(why).toContain(`about ${most.toLocaleString('en')} drawings`);
+    // V8's longest string is 536,870,888 units: the limit stays below it
+    expect(MAX_FILE_CHARS).toBeLessThan(536_870_888);
   });
 });

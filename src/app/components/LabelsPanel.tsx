@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useState } from 'react';
-import { getEngine, nextPaint, useApp } from '../store';
-import { cleanLabelName, labelNameProblem } from '../persist';
+import { getEngine, IMPORT_WORDS, nextPaint, useApp } from '../store';
+import { cleanLabelName, labelNameProblem, MAX_FILE_CHARS } from '../persist';
 import { ASIDE_NAMES } from '../autosave';
 import { useCompare } from '../compare/compareStore';
 import type { LabelInfo } from '../types';
-import { downloadText } from './RescueBanner';
+import { downloadMemoryFile, downloadText } from './RescueBanner';
 import { cancelOnEscape, focusLater } from './keys';
 import { Question } from './Question';
 import { SharePanel } from './SharePanel';
@@ -254,6 +254,7 @@ export function LabelsPanel() {
 function ImportExport() {
   const exportText = useApp((s) => s.exportText);
   const importKeepingMine = useApp((s) => s.importKeepingMine);
+  const setMessage = useApp((s) => s.setMessage);
   const ready = useApp((s) => s.ready);
   const canChange = useApp((s) => s.ready && !s.readOnly && !s.busy);
   const filled = useApp((s) => s.summary?.filled ?? 0);
@@ -265,7 +266,7 @@ function ImportExport() {
       await nextPaint();
     }
     try {
-      downloadText(exportText(), `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`);
+      downloadMemoryFile(exportText, `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`);
     } finally {
       setPreparing(false);
     }
@@ -286,7 +287,21 @@ function ImportExport() {
           onChange={async (e) => {
             const f = e.target.files?.[0];
             e.target.value = '';
-            if (f) await importKeepingMine(await f.text(), 'file');
+            if (!f) return;
+            // a file past what a browser reads as one text is refused by its size, before reading it
+            const refused = `${IMPORT_WORDS.file.refused}: `;
+            if (f.size > MAX_FILE_CHARS) {
+              setMessage({ kind: 'error', text: `${refused}the file has ${(f.size / 1e6).toFixed(0)} MB, and a memory file has at most ${MAX_FILE_CHARS / 1e6} MB (the most a browser reads as one text)`, tab: null });
+              return;
+            }
+            let text: string;
+            try {
+              text = await f.text();
+            } catch (err) {
+              setMessage({ kind: 'error', text: `${refused}the file could not be read (${err instanceof Error ? err.message : String(err)})`, tab: null });
+              return;
+            }
+            await importKeepingMine(text, 'file');
           }}
         />
       </label>

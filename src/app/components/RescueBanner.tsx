@@ -11,6 +11,20 @@ export function downloadText(text: string, name: string): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
+/**
+ * Download this memory's file (`make` writes its text): a memory too large for one file, or any
+ * other failure, is said on the banner instead of a button that silently does nothing.
+ */
+export function downloadMemoryFile(make: () => string, name: string): boolean {
+  try {
+    downloadText(make(), name);
+    return true;
+  } catch (e) {
+    useApp.getState().setMessage({ kind: 'error', text: `no file was written: ${e instanceof Error ? e.message : String(e)}`, tab: null });
+    return false;
+  }
+}
+
 /** A saved memory that could not be restored was kept aside: say so and offer it as a file. */
 export function RescueBanner() {
   const rescued = useApp((s) => s.rescued);

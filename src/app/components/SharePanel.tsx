@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp } from '../store';
 import { MAX_LINK_CHARS, QR_MAX_BYTES, qrModulesOf, type ShareLink } from '../share';
-import { downloadText } from './RescueBanner';
+import { downloadMemoryFile, downloadText } from './RescueBanner';
 
 const exportName = () => `memory-lab-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`;
 const plural = (n: number, w: string) => `${n.toLocaleString('en')} ${w}${n === 1 ? '' : 's'}`;
@@ -88,7 +88,7 @@ export function SharePanel() {
             , and a link holds at most {MAX_LINK_CHARS.toLocaleString('en')}. Share it as a file instead: the other device opens it with
             “Import a memory file” (Labels).
           </p>
-          <button type="button" data-testid="share-file" onClick={() => downloadText(exportText(), exportName())}>
+          <button type="button" data-testid="share-file" onClick={() => downloadMemoryFile(exportText, exportName())}>
             Save the memory as a file
           </button>
         </div>
@@ -130,7 +130,7 @@ export function SharePanel() {
             <button type="button" data-testid="share-copy" onClick={() => void copy(link.url)}>
               Copy the link
             </button>
-            <button type="button" data-testid="share-file" onClick={() => downloadText(exportText(), exportName())}>
+            <button type="button" data-testid="share-file" onClick={() => downloadMemoryFile(exportText, exportName())}>
               Save as a file instead
             </button>
           </div>

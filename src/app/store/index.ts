@@ -961,40 +961,71 @@ export async function restoreSaved(
   encoders: EncoderEntry[] = useApp.getState().encoders,
 ): Promise<{ rescued: { key: number; reason: string } | null; message: Message }> {
   if (stored.kind === 'none') return { rescued: null, message: null };
+  let restored: { report: Awaited<ReturnType<Engine['restore']>>; reencoded: Message };
   try {
     const expected = { keySize: e.keySize, encoder: e.encoderEntry.name, entry: e.encoderEntry };
     const saved = stored.kind === 'slots' ? savedFromAutosave(stored.meta, stored.slots, expected) : fromFile(stored.record, expected, 'drop');
     // a memory another encoder made (that encoder is no longer shipped, or did not load) is re-encoded
     const report = await e.restore(saved, undefined, makerCutoffOf(saved.encoder, encoders));
-    const reencoded = restoredReencodedMessage(savedEncoderOf(stored) ?? '?', e, report, new Map(saved.labels.map((l) => [l.id, l.name])));
-    if (report && writer && !saveBlocked) {
-      // the old keys are replaced in the autosave; drawings that could not be re-encoded are kept aside first
-      const rescued = report.dropped.length ? { key: await putAside(stored, reencoded!.text), reason: reencoded!.text } : null;
-      await writeWholeMemory(e.saved());
-      return { rescued, message: reencoded };
-    }
-    if (stored.kind === 'legacy' && writer && !saveBlocked) await writeWholeMemory(e.saved()); // to one record per slot
-    return { rescued: null, message: reencoded };
+    restored = { report, reencoded: restoredReencodedMessage(savedEncoderOf(stored) ?? '?', e, report, new Map(saved.labels.map((l) => [l.id, l.name]))) };
   } catch (err) {
-    const reason = errorText(err);
-    if (!writer) return { rescued: null, message: { kind: 'warning', text: `the saved memory could not be shown here (${reason})` } };
+    return rescueUnrestored(e, stored, writer, errorText(err));
+  }
+  // restored: the memory on screen is the saved one. What follows only brings the autosave up to
+  // date (new keys, one record per slot); a failure there keeps the memory and says it is not saved
+  const { report, reencoded } = restored;
+  if (!writer || saveBlocked || (!report && stored.kind !== 'legacy')) return { rescued: null, message: reencoded };
+  let rescued: { key: number; reason: string } | null = null;
+  if (report?.dropped.length) {
+    // drawings that could not be re-encoded are kept aside before the autosave loses them
     try {
-      const key = await putAside(stored, reason);
-      await e.clear();
-      await useEncoderCutoff(e);
-      await writeWholeMemory(e.saved());
-      return {
-        rescued: { key, reason },
-        message: {
-          kind: 'warning',
-          text: `Your saved memory could not be restored (${reason}). It is kept aside, untouched: download it below. The app starts with an empty memory.`,
-        },
-      };
-    } catch (err2) {
-      saveBlocked = `the saved memory could not be restored nor kept aside (${errorText(err2)}), so nothing is saved in this session to leave it untouched`;
-      return { rescued: null, message: { kind: 'warning', text: `Your saved memory could not be restored (${reason}); ${saveBlocked}.` } };
+      rescued = { key: await putAside(stored, reencoded!.text), reason: reencoded!.text };
+    } catch (err) {
+      saveBlocked = `the drawings that could not be re-encoded could not be kept aside (${errorText(err)}), so nothing is saved in this session to leave the saved memory untouched`;
+      useApp.setState({ unsaved: saveBlocked });
+      return { rescued: null, message: { kind: 'warning', text: `${reencoded!.text}; ${saveBlocked}.` } };
     }
   }
+  try {
+    await writeWholeMemory(e.saved()); // the new keys, or one record per slot for an older save
+  } catch (err) {
+    saveBehind = 'whole'; // the next change saves it whole
+    const why = `could not save to IndexedDB (${errorText(err)})`;
+    useApp.setState({ unsaved: why });
+    return { rescued, message: { kind: 'warning', text: `${reencoded ? reencoded.text.replace(/\.$/, '') : 'Your memory is back'}. It is not saved: ${why}.` } };
+  }
+  return { rescued, message: reencoded };
+}
+
+/** A saved memory that did not restore: kept aside untouched (by the writer tab), and the app starts empty. */
+async function rescueUnrestored(
+  e: Engine,
+  stored: StoredAutosave,
+  writer: boolean,
+  reason: string,
+): Promise<{ rescued: { key: number; reason: string } | null; message: Message }> {
+  if (!writer) return { rescued: null, message: { kind: 'warning', text: `the saved memory could not be shown here (${reason})` } };
+  let key: number;
+  try {
+    key = await putAside(stored, reason);
+  } catch (err) {
+    saveBlocked = `the saved memory could not be restored nor kept aside (${errorText(err)}), so nothing is saved in this session to leave it untouched`;
+    return { rescued: null, message: { kind: 'warning', text: `Your saved memory could not be restored (${reason}); ${saveBlocked}.` } };
+  }
+  const rescued = { key, reason };
+  const text = `Your saved memory could not be restored (${reason}). It is kept aside, untouched: download it below. The app starts with an empty memory.`;
+  try {
+    await e.clear();
+    await useEncoderCutoff(e);
+    await writeWholeMemory(e.saved());
+  } catch (err) {
+    // the copy is kept aside all the same: it is offered; the empty memory is saved with the next change
+    saveBehind = 'whole';
+    const why = `could not save to IndexedDB (${errorText(err)})`;
+    useApp.setState({ unsaved: why });
+    return { rescued, message: { kind: 'warning', text: `${text} The new memory ${why}.` } };
+  }
+  return { rescued, message: { kind: 'warning', text } };
 }
 
 /** Load the autosave again (a read-only tab following the writer, or taking over from it). */
