@@ -331,6 +331,7 @@ const notSaved = (why: string | null) => (why ? ` — but it is not saved: ${why
 function changeRefused(s: AppState): string | null {
   if (!engine) return 'the app is still starting';
   if (s.readOnly) return 'this memory is open in another tab: change it there, close that tab, or use it here';
+  if (handingOver) return 'another tab asked for the memory: this tab is handing it over';
   if (s.busy) return 'wait a moment: the memory is busy with the previous change';
   return null;
 }
@@ -896,6 +897,8 @@ function heardAnswer(news: HandoverNews) {
 /** this tab's hold on the memory (or its place in the queue for it) */
 let heldClaim: WriterClaim | null = null;
 let handover: ReturnType<typeof handoverChannel> | null = null;
+/** while handOver saves the last changes before it lets the memory go (changeRefused refuses new ones) */
+let handingOver = false;
 
 /** When this tab's turn comes (the writer closed, reloaded or handed the memory over), it takes the memory: read from the autosave. */
 function followTurn(claim: WriterClaim) {
@@ -917,24 +920,32 @@ async function handOver() {
   if (!s0.ready || s0.readOnly || !heldClaim) return;
   // the change in flight first, then every save (the memory's, and what follows it: the comparison)
   while (useApp.getState().busy || useApp.getState().tourRunning) await new Promise((r) => setTimeout(r, 50));
-  await saveChain.catch(() => undefined);
-  for (const flush of beforeHandover) await flush().catch(() => undefined);
-  const s = useApp.getState();
-  if (s.readOnly || s.unsaved) {
-    if (s.unsaved) {
-      useApp.setState({ message: { kind: 'warning', text: 'another tab asked for the memory; this tab kept it: its changes are not saved (keep a copy first, Labels → Keep a copy)', tab: null } });
-      handover?.tell('kept');
+  if (handingOver) return; // asked twice: the first answer is on its way
+  // no change starts from here (changeRefused): one started while the saves below are awaited
+  // would be saved after the asking tab read the memory, and it would not know that drawing
+  handingOver = true;
+  try {
+    await saveChain.catch(() => undefined);
+    for (const flush of beforeHandover) await flush().catch(() => undefined);
+    const s = useApp.getState();
+    if (s.readOnly || s.unsaved || !heldClaim) {
+      if (s.unsaved) {
+        useApp.setState({ message: { kind: 'warning', text: 'another tab asked for the memory; this tab kept it: its changes are not saved (keep a copy first, Labels → Keep a copy)', tab: null } });
+        handover?.tell('kept');
+      }
+      return;
     }
-    return;
+    const held = heldClaim;
+    const next = waitForWriter();
+    heldClaim = next;
+    // read-only first (no change starts any more), then the lock goes to the asking tab
+    useApp.setState({ readOnly: true, message: { ...readOnlyMessage(), text: `another tab asked for the memory and keeps it now. ${READ_ONLY_TEXT}`, tab: null } });
+    held.release();
+    handover?.tell('handed');
+    followTurn(next);
+  } finally {
+    handingOver = false;
   }
-  const held = heldClaim;
-  const next = waitForWriter();
-  heldClaim = next;
-  // read-only first (no change starts any more), then the lock goes to the asking tab
-  useApp.setState({ readOnly: true, message: { ...readOnlyMessage(), text: `another tab asked for the memory and keeps it now. ${READ_ONLY_TEXT}`, tab: null } });
-  held.release();
-  handover?.tell('handed');
-  followTurn(next);
 }
 
 function savedBackendOf(stored: StoredAutosave): Settings['backend'] | null {
