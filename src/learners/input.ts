@@ -1,5 +1,6 @@
 /** Input checks shared by the learners: every bad input is an Error saying what was expected and what came. */
 import type { Key, LabelScore } from './types';
+import { unitInto } from '../memory/unit';
 
 export const MAX_LABEL = 2 ** 31 - 1;
 
@@ -10,16 +11,8 @@ export function unitKey(key: Key, keySize: number, what = 'the key'): Float32Arr
   }
   if (key.length !== keySize) throw new Error(`expected a key of size ${keySize}, got ${key.length} (${what})`);
   const out = new Float32Array(keySize);
-  let ss = 0;
-  for (let i = 0; i < keySize; i++) {
-    const x = key[i];
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`expected finite key values, got ${String(x)} at column ${i} of ${what}`);
-    out[i] = x;
-    ss += x * x;
-  }
-  if (ss === 0) throw new Error(`expected a non-zero key, got a zero vector (${what})`);
-  const inv = 1 / Math.sqrt(ss);
-  for (let i = 0; i < keySize; i++) out[i] *= inv;
+  // in 64-bit before the 32-bit copy: 1e39 or 1e-50 is a direction, not Infinity or a zero vector
+  unitInto(key, out, 0, keySize, (i) => `column ${i} of ${what}`, `(${what})`);
   return out;
 }
 

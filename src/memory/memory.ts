@@ -19,6 +19,7 @@ import { resolveSettings, type LookupKind, type MemoryConfig, type MemorySetting
 import { ExactLookup } from './lookup';
 import { LshLookup, type LshProbe } from './lsh';
 import { dot, type Lookup, type Ranked } from './ranking';
+import { unitInto } from './unit';
 import { SimdGather, SimdScanLookup, simdScanAvailable } from './simdScan';
 import { WebGpuLookup, webGpuLookupSupported } from './webgpuLookup';
 import { ageNoiseUniform } from './random';
@@ -275,8 +276,10 @@ export class KeyValueMemory {
           throw new Error(`expected ${what} row ${r} to be an array of ${this.d} numbers, got ${String(row)}`);
         }
         if (row.length !== this.d) throw new Error(`expected a key of size ${this.d}, got ${row.length} (row ${r} of ${what})`);
-        for (let c = 0; c < this.d; c++) data[r * this.d + c] = row[c];
       }
+      // normalised from the numbers given (64-bit), not from their 32-bit copies (src/memory/unit.ts)
+      for (let r = 0; r < b; r++) unitInto(rows[r], data, r * this.d, this.d, (c) => `row ${r}, column ${c} of ${what}`, `at row ${r} of ${what}`);
+      return { data, b };
     }
     for (let r = 0; r < b; r++) {
       let ss = 0;

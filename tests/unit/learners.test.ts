@@ -116,6 +116,23 @@ describe('Hebbian softmax (Rae et al. 2018)', () => {
     expect(() => h.predict([1, 2])).toThrow(/size 3/);
     expect(() => h.deleteLabel(5)).toThrow(/expected a known label, got 5/);
     expect(JSON.stringify(h.snapshot())).toBe(before);
+  });
+
+  it('takes keys past or below the 32-bit float range as the directions they are (not Infinity, not zero)', () => {
+    for (const kind of ['hebbian', 'prototypes', 'sgd-softmax'] as const) {
+      const l = createLearner({ kind, keySize: 4 });
+      l.observe([1, 0, 0, 0], 0);
+      l.observe([1e39, 0, 0, 0], 1); // Infinity in a Float32Array; the direction of [1, 0, 0, 0]
+      l.observe([0, 1e-50, 0, 0], 2); // 0 in a Float32Array; the direction of [0, 1, 0, 0]
+      l.observe([3e300, 4e300, 0, 0], 3); // its square overflows a double: [0.6, 0.8, 0, 0]
+      const p = l.predict([0, 1, 0, 0]);
+      if (kind !== 'sgd-softmax') expect(p.label, kind).toBe(2); // (one SGD step per drawing need not fit them yet)
+      for (const s of p.scores) expect(Number.isFinite(s.p), `${kind}: every score is a number`).toBe(true);
+      expect(JSON.stringify(l.snapshot())).not.toMatch(/null|Infinity|NaN/);
+    }
+  });
+
+  it('refuses impossible settings', () => {
     expect(() => new HebbianSoftmax({ keySize: 3, gamma: 2 })).toThrow(/gamma in \[0, 1\], got 2/);
     expect(() => new HebbianSoftmax({ keySize: 3, smoothingLimit: 0 })).toThrow(/smoothing limit T/);
     expect(() => new HebbianSoftmax({ keySize: 0 })).toThrow(/keySize/);

@@ -237,6 +237,18 @@ describe('labels', () => {
   });
 });
 
+describe('keys past or below the 32-bit float range', () => {
+  it('are normalised from the numbers given: 1e39 and 1e-50 are directions, not Infinity or a zero vector', () => {
+    const m = mem();
+    m.write([[1e39, 0, 0, 0], [0, 1e-50, 0, 0], [3e300, 4e300, 0, 0]], [1, 2, 3]);
+    expect(Array.from(m.getKey(0))).toEqual([1, 0, 0, 0]);
+    expect(Array.from(m.getKey(1))).toEqual([0, 1, 0, 0]);
+    expect(Array.from(m.getKey(2))).toEqual([Math.fround(0.6), Math.fround(0.8), 0, 0]);
+    expect(m.query([[0, 1e-45, 0, 0]]).indices[0][0]).toBe(1);
+    m.dispose();
+  });
+});
+
 describe('bad input: an Error that says what was expected, state unchanged', () => {
   const bad: [string, (m: KeyValueMemory) => unknown, RegExp][] = [
     ['wrong key size', (m) => m.query([[1, 0]]), /expected a key of size 4, got 2/],
@@ -244,6 +256,7 @@ describe('bad input: an Error that says what was expected, state unchanged', () 
     ['NaN', (m) => m.write([[1, NaN, 0, 0]], [1]), /expected finite key values, got NaN/],
     ['Infinity', (m) => m.query([[1, Infinity, 0, 0]]), /expected finite key values, got Infinity/],
     ['zero vector', (m) => m.write([[0, 0, 0, 0]], [1]), /expected a non-zero key, got a zero vector/],
+    ['a string for a number', (m) => m.write([[1, '0' as unknown as number, 0, 0]], [1]), /expected finite key values, got 0 at row 0, column 1/],
     ['non-integer label', (m) => m.write([e(0, D)], [1.5]), /expected labels to be integers.*got 1.5/],
     ['negative label', (m) => m.write([e(0, D)], [-2]), /got -2/],
     ['batch mismatch', (m) => m.write([e(0, D), e(1, D)], [1]), /expected 2 labels \(one per key\), got 1/],
