@@ -359,9 +359,14 @@ test.describe('full flows', () => {
     await expect(page.getByTestId('rename-input')).toHaveCount(0);
     await expect(row).toContainText('A B');
     await row.getByTestId('rename').click();
-    // the same letters in another case: said before Save that it is another name
+    // the same letters in another case: said before Save that it is another name (not for its own
+    // name, nor for a name already there: Save asks to merge into that one)
+    await expect(page.getByTestId('rename-other-case')).toHaveCount(0);
     await page.getByTestId('rename-input').fill('A b');
     await expect(page.getByTestId('rename-other-case')).toContainText('“a b” is another name');
+    await expect(page.getByTestId('rename-input')).toHaveAttribute('aria-describedby', 'rename-other-case');
+    await page.getByTestId('rename-input').fill('a b');
+    await expect(page.getByTestId('rename-other-case')).toHaveCount(0);
     await page.getByTestId('rename-input').fill('plus');
     await expect(page.getByTestId('rename-other-case')).toHaveCount(0);
     await page.getByTestId('rename-input').press('Enter');

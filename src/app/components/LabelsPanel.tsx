@@ -43,6 +43,14 @@ export function LabelsPanel() {
   const [confirming, setConfirming] = useState(false);
   // a rename to a name another label has: asked first, then the two names are made one
   const [merging, setMerging] = useState<{ from: LabelInfo; into: LabelInfo } | null>(null);
+  // the name typed is another name's letters in another case: said before Save (two names, not one),
+  // but not when it is a name already (Save asks to merge into it) or the label's own
+  const caseTwin = (() => {
+    if (editing === null || merging || (renameRefused ?? draftProblem) !== null) return undefined;
+    const clean = cleanLabelName(draft);
+    if (labels.some((o) => o.name === clean)) return undefined;
+    return labels.find((o) => o.id !== editing && o.name.toLowerCase() === clean.toLowerCase());
+  })();
   // the memory changed while it was asked (an import, an Undo): its names may mean others now
   const version = summary?.version;
   useEffect(() => setMerging(null), [version]);
@@ -124,7 +132,7 @@ export function LabelsPanel() {
                         value={draft}
                         autoFocus
                         aria-invalid={(renameRefused ?? draftProblem) !== null}
-                        aria-describedby={(renameRefused ?? draftProblem) !== null ? 'rename-refusal' : undefined}
+                        aria-describedby={(renameRefused ?? draftProblem) !== null ? 'rename-refusal' : caseTwin ? 'rename-other-case' : undefined}
                         onChange={(e) => {
                           setDraft(e.target.value);
                           setMerging(null);
@@ -146,16 +154,11 @@ export function LabelsPanel() {
                           {renameRefused ?? draftProblem}
                         </p>
                       )}
-                      {(() => {
-                        // the same letters in another case are another name: said before Save, not after
-                        const clean = cleanLabelName(draft);
-                        const other = labels.find((o) => o.id !== l.id && o.name !== clean && o.name.toLowerCase() === clean.toLowerCase());
-                        return other && !merging && (renameRefused ?? draftProblem) === null ? (
-                          <p className="muted inline-message" data-testid="rename-other-case">
-                            “{other.name}” is another name: upper and lower case make different names. To make the two one, type “{other.name}” exactly.
-                          </p>
-                        ) : null;
-                      })()}
+                      {caseTwin && (
+                        <p className="muted inline-message" id="rename-other-case" data-testid="rename-other-case">
+                          “{caseTwin.name}” is another name: upper and lower case make different names. To make the two one, type “{caseTwin.name}” exactly.
+                        </p>
+                      )}
                       {merging?.from.id === l.id && (
                         <Question
                           id="merge-h"

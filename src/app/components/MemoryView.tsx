@@ -179,7 +179,7 @@ export function MemoryView() {
       </p>
       <div className="charts">
         <AgeHistogram values={values} ages={ages} version={summary.version} />
-        <KeyMap version={summary.version} />
+        <KeyMap version={summary.version} total={filled} />
       </div>
       {lookup === 'lsh' && (
         <div data-testid="lsh-buckets">
@@ -228,7 +228,7 @@ function AgeHistogram({ values, ages, version }: { values: Int32Array; ages: Flo
   );
 }
 
-function KeyMap({ version }: { version: number }) {
+function KeyMap({ version, total }: { version: number; total: number }) {
   const points = useMemo((): MapPoint[] => {
     const e = getEngine();
     const { slots, keys } = e.filledKeys();
@@ -276,7 +276,7 @@ function KeyMap({ version }: { version: number }) {
         2-D map of the stored keys (PCA){' '}
         {placed.length > carded && (
           <span className="muted" data-testid="key-map-note">
-            · a dot for each of the {placed.length} drawings, a picture where there is room; point at a dot for its name
+            · a dot for each {total > placed.length ? `of the newest ${placed.length} of ${total.toLocaleString('en')} drawings` : 'drawing'}, its picture and name where there is room
           </span>
         )}
       </figcaption>
