@@ -110,8 +110,15 @@ export const settingsSchema = z.object({
   nearCutoff: bounded('nearCutoff').optional(),
 });
 
-/** Characters that show nothing and join or break nothing a name needs: zero-width space, word joiner, BOM, soft hyphen. */
-const INVISIBLE = /[\u200b\u2060\ufeff\u00ad]/g;
+/**
+ * Characters that show nothing and join or break nothing a name needs: zero-width space, word
+ * joiner, BOM, soft hyphen, the invisible math operators, the Mongolian vowel separator, the
+ * combining grapheme joiner, the Hangul fillers and the Braille blank (a name of them looked empty);
+ * and the direction embeddings and overrides (U+202A-U+202E: an override shows "nus" as "sun", so two
+ * names would look alike). Kept: the joiners, the direction marks and isolates inside a name, and
+ * the variation selectors and tags of emoji.
+ */
+const INVISIBLE = /[\u200b\u2060-\u2064\ufeff\u00ad\u180e\u034f\u115f\u1160\u3164\uffa0\u2800\u202a-\u202e]/g;
 /** At a name's ends, also the joiners (kept inside: emoji sequences, Persian and Indic words need them) and the direction marks. */
 const INVISIBLE_ENDS = /^[\s\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]+|[\s\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069]+$/g;
 

@@ -101,6 +101,14 @@ describe('Engine (app session over the shared memory)', () => {
     expect(cleanLabelName('\u{1F468}\u200d\u{1F469}')).toBe('\u{1F468}\u200d\u{1F469}'); // a joiner inside an emoji stays
     expect(cleanLabelName('\u200b\u200d')).toBe('');
     expect(cleanLabelName('e\u00ad\u0301')).toBe('\u00e9'); // NFC after the removal: one "é", however it was typed
+    // names that looked empty, or like another name
+    for (const blank of ['\u3164', '\u2800', '\u034f', '\u115f\u1160', '\uffa0', '\u180e']) expect(cleanLabelName(blank)).toBe('');
+    expect(cleanLabelName('sun\u2061')).toBe('sun');
+    expect(cleanLabelName('\u202enus')).toBe('nus'); // an override showed it as "sun"
+    expect(cleanLabelName('a\u202db')).toBe('ab');
+    expect(cleanLabelName('\u05e9\u200f1')).toBe('\u05e9\u200f1'); // a direction mark inside stays
+    expect(cleanLabelName('\u2764\ufe0f')).toBe('\u2764\ufe0f'); // an emoji's variation selector stays
+    expect(() => engine.renameLabel(0, '\u3164')).toThrow(/needs a name/);
     expect(() => engine.renameLabel(0, '\u200b')).toThrow(/needs a name/);
     const pasted = await engine.remember(strokesToInput(CROSS), 'cross\u200b');
     expect(pasted.write.name).toBe('cross');
