@@ -1,3 +1,6 @@
+/** Two cosine similarities this close may differ by float rounding alone (32-bit sums of 4,096 products at most). */
+const NEAR_TIE = 1e-5;
+
 /**
  * The key-value memory of Kaiser, Nachum, Roy, Bengio, "Learning to Remember Rare Events"
  * (ICLR 2017), section 2: keys K [memorySize, keySize] (unit length), values V (integer label ids),
@@ -482,15 +485,23 @@ export class KeyValueMemory {
     }
     // An approximate lookup re-scores them as its own search would (NaN: not a candidate there).
     const rescored = touched.length > 0 ? this.lookup.rescore?.(q, qo, touched) : undefined;
+    let nearTie = false;
     for (let j = 0; j < touched.length; j++) {
       const slot = touched[j];
       if (!this.filled[slot]) continue;
       const sim = rescored !== undefined ? rescored[j] : Math.fround(dot(this.keys, slot * this.d, q, qo, this.d));
       if (Number.isNaN(sim)) continue;
+      // an exact search's kernel rounds its sums otherwise than dot(): within rounding, the two
+      // scores cannot be compared, and a fresh search decides as a row-by-row write would
+      if (rescored === undefined && best >= 0 && Math.abs(sim - bestSim) <= NEAR_TIE) nearTie = true;
       if (sim > bestSim || (sim === bestSim && slot < best)) {
         best = slot;
         bestSim = sim;
       }
+    }
+    if (nearTie) {
+      const fresh = this.lookup.search(q.subarray(qo, qo + this.d), 1, 1)[0];
+      return fresh.indices.length > 0 ? fresh.indices[0] : -1;
     }
     return best;
   }
