@@ -280,21 +280,12 @@ export class KeyValueMemory {
         }
         if (row.length !== this.d) throw new Error(`expected a key of size ${this.d}, got ${row.length} (row ${r} of ${what})`);
       }
-      // normalised from the numbers given (64-bit), not from their 32-bit copies (src/memory/unit.ts)
-      for (let r = 0; r < b; r++) unitInto(rows[r], data, r * this.d, this.d, (c) => `row ${r}, column ${c} of ${what}`, `at row ${r} of ${what}`);
-      return { data, b };
     }
+    // Keys that are not unit length are normalised (cosine similarity is the paper's metric), as
+    // their 32-bit numbers unless those lose the direction (src/memory/unit.ts)
     for (let r = 0; r < b; r++) {
-      let ss = 0;
-      for (let c = 0; c < this.d; c++) {
-        const x = data[r * this.d + c];
-        if (!Number.isFinite(x)) throw new Error(`expected finite key values, got ${x} at row ${r}, column ${c} of ${what}`);
-        ss += x * x;
-      }
-      if (ss === 0) throw new Error(`expected a non-zero key, got a zero vector at row ${r} of ${what}`);
-      // Keys that are not unit length are normalised (cosine similarity is the paper's metric).
-      const inv = 1 / Math.sqrt(ss);
-      for (let c = 0; c < this.d; c++) data[r * this.d + c] *= inv;
+      const src = flat ? flat.subarray(r * this.d, (r + 1) * this.d) : rows[r];
+      unitInto(src, data, r * this.d, this.d, (c) => `row ${r}, column ${c} of ${what}`, `at row ${r} of ${what}`);
     }
     return { data, b };
   }

@@ -1,8 +1,10 @@
 /**
- * A key scaled to unit length, computed in 64-bit before it is stored in 32 bits: a value past the
- * 32-bit range (1e39) or below it (1e-50) is a valid direction, and a copy into a Float32Array
- * first would make it Infinity or 0 (an accepted key that poisons every later similarity, or a
- * valid one refused as zero). The largest value divides first, so no square overflows or underflows.
+ * A key scaled to unit length into `out[offset..offset+d)`. As the 32-bit numbers it holds, like a
+ * tensor of it would (a row given as numbers and as a tensor are the same key, to the bit), except
+ * where the 32-bit copy loses the direction: a value past the 32-bit range (1e39 becomes Infinity)
+ * or a row of values below it (1e-50 becomes 0). Those are scaled in 64-bit, the largest value
+ * dividing first so that no square overflows or underflows: an accepted key that poisoned every
+ * later similarity, or a valid direction refused as a zero vector, before.
  */
 export function unitInto(
   src: ArrayLike<number>,
@@ -13,13 +15,23 @@ export function unitInto(
   whatZero: string,
 ): void {
   let m = 0;
+  let m32 = 0;
   for (let c = 0; c < d; c++) {
     const x = src[c];
     if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`expected finite key values, got ${String(x)} at ${where(c)}`);
-    const a = Math.abs(x);
-    if (a > m) m = a;
+    out[offset + c] = x;
+    m = Math.max(m, Math.abs(x));
+    m32 = Math.max(m32, Math.abs(out[offset + c]));
   }
   if (m === 0) throw new Error(`expected a non-zero key, got a zero vector ${whatZero}`);
+  if (Number.isFinite(m32) && m32 > 0) {
+    // the 32-bit numbers keep the direction: normalised as they are
+    let ss = 0;
+    for (let c = 0; c < d; c++) ss += out[offset + c] * out[offset + c];
+    const inv = 1 / Math.sqrt(ss);
+    for (let c = 0; c < d; c++) out[offset + c] *= inv;
+    return;
+  }
   let ss = 0;
   for (let c = 0; c < d; c++) {
     const y = src[c] / m;
