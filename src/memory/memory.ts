@@ -707,7 +707,11 @@ export class KeyValueMemory {
         if (!Number.isFinite(x)) throw new Error(`expected finite keys, got ${x} at slot ${i}`);
         ss += x * x;
       }
-      if (Math.abs(Math.sqrt(ss) - 1) > 1e-3) throw new Error(`expected unit-length keys, got norm ${Math.sqrt(ss)} at slot ${i}`);
+      const norm = Math.sqrt(ss);
+      if (Math.abs(norm - 1) > 1e-3) throw new Error(`expected unit-length keys, got norm ${norm} at slot ${i}`);
+      // within the tolerance but past 32-bit rounding (a key made elsewhere, rounded in a file):
+      // made unit, so that no similarity passes 1; a key this memory wrote stays as it is, to the bit
+      if (Math.abs(norm - 1) > 1e-6) for (let c = 0; c < d; c++) keys[i * d + c] /= norm;
     }
     for (const [id, name] of Object.entries(snap.labelNames)) {
       if (Number(id) > MAX_LABEL) throw new Error(`expected label ids <= ${MAX_LABEL}, got ${id} in labelNames (${name})`);

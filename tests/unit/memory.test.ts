@@ -249,6 +249,24 @@ describe('keys past or below the 32-bit float range', () => {
   });
 });
 
+describe('restore: keys near unit length', () => {
+  it('a key within the tolerance is made unit (no similarity past 1); one this memory wrote comes back to the bit', () => {
+    const m = mem();
+    m.write([[1, 2, 3, 4], [4, 3, 2, 1]], [1, 2]);
+    const snap = m.snapshot();
+    const own = Array.from(snap.keys);
+    m.restore(snap);
+    expect(Array.from(m.getKey(0)).concat(Array.from(m.getKey(1)))).toEqual(own.slice(0, 8));
+    const longer = m.snapshot();
+    for (let c = 0; c < D; c++) longer.keys[c] *= 1.0008;
+    m.restore(longer);
+    const k = Array.from(m.getKey(0));
+    expect(Math.abs(Math.hypot(...k) - 1)).toBeLessThan(1e-6);
+    expect(m.query([k]).similarities[0][0]).toBeLessThanOrEqual(1 + 1e-6);
+    m.dispose();
+  });
+});
+
 describe('bad input: an Error that says what was expected, state unchanged', () => {
   const bad: [string, (m: KeyValueMemory) => unknown, RegExp][] = [
     ['wrong key size', (m) => m.query([[1, 0]]), /expected a key of size 4, got 2/],
