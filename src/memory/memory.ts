@@ -148,7 +148,12 @@ export class KeyValueMemory {
   /** Make a memory with the snapshot's settings and contents (lookup settings may be overridden). */
   static fromSnapshot(snapshot: unknown, override: Pick<MemoryConfig, 'lookup' | 'lsh' | 'storage' | 'blockRows'> = {}): KeyValueMemory {
     const snap = parseSnapshot(snapshot);
-    const m = KeyValueMemory.create({ ...snap.settings, ...override, lsh: { ...snap.settings.lsh, ...override.lsh } });
+    // the snapshot's pool of planes and hit count follow its tables and bits: new tables or bits
+    // take their defaults unless the override gives them too
+    const { planes, minHits, ...shape } = snap.settings.lsh;
+    const reshaped = override.lsh !== undefined && (override.lsh.tables !== undefined || override.lsh.bits !== undefined);
+    const lsh = { ...(reshaped ? shape : { ...shape, planes, minHits }), ...override.lsh };
+    const m = KeyValueMemory.create({ ...snap.settings, ...override, lsh });
     try {
       m.restore(snap);
     } catch (e) {

@@ -361,6 +361,18 @@ describe('tensors', () => {
 });
 
 describe('snapshot / restore', () => {
+  it('fromSnapshot with other LSH tables or bits: the plane pool and hit count follow them, unless given', () => {
+    const m = mem({ memorySize: 6, lookup: 'lsh', lsh: { tables: 13, bits: 8 } });
+    m.write([e(0, D), e(1, D)], [1, 2]);
+    const snap = m.snapshot();
+    const r = KeyValueMemory.fromSnapshot(snap, { lsh: { bits: 3 } }); // the snapshot's pool (13 x 8 planes) is past 13 x 3
+    expect(r.query([e(1, D)]).indices[0][0]).toBe(1);
+    r.dispose();
+    const same = KeyValueMemory.fromSnapshot(snap, { lookup: 'exact' });
+    expect(same.snapshot().settings.lsh).toEqual(snap.settings.lsh);
+    same.dispose();
+    m.dispose();
+  });
   it('round trip (typed arrays and through JSON)', () => {
     const m = mem({ memorySize: 6, ageNoise: 2, seed: 9 });
     m.write([e(0, D), e(1, D), unit([1, 1, 0, 0]), e(3, D)], [1, 2, 1, 3]);
