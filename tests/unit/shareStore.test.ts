@@ -217,6 +217,27 @@ describe('copies kept aside: listed, downloaded, opened again, deleted on the us
     expect(JSON.stringify(engine.saved())).toBe(memoryBefore); // the memory itself never changed
     expect(st().asideCopies!.map((c) => c.key)).toEqual(rest.map((c) => c.key));
   });
+
+  it('an import that fails after the copy was made, leaving the memory as it was, leaves no "replaced by" copy', async () => {
+    const text = st().exportText();
+    const copiesBefore = (await listAside()).map((c) => c.key);
+    const memoryBefore = JSON.stringify(engine.saved());
+    const previousBefore = st().previous;
+    // the engine fails to take the file in (e.g. out of memory), after the memory was kept aside
+    const restore = engine.restore;
+    engine.restore = async () => {
+      throw new Error('out of memory');
+    };
+    try {
+      expect(await st().importKeepingMine(text, 'file')).toBe(false);
+    } finally {
+      engine.restore = restore;
+    }
+    expect(st().message?.text).toMatch(/out of memory/);
+    expect(JSON.stringify(engine.saved())).toBe(memoryBefore);
+    expect((await listAside()).map((c) => c.key)).toEqual(copiesBefore);
+    expect(st().previous).toEqual(previousBefore);
+  });
 });
 
 describe('a link leaves out the keys the other device makes again from their drawings', () => {

@@ -160,9 +160,16 @@ export const createShareSlice =
           throw new Error(`your own memory could not be kept aside first (${errorText(err)}). Export it to a file (Labels → Keep a copy), then try again`);
         }
       };
+      const versionBefore = e?.summary().version;
       const ok = await get().importText(text, source, keepMine);
       if (ok && previous) set({ previous });
-      if (previous) void get().refreshAside();
+      const kept = previous as ShareSlice['previous'];
+      if (!ok && kept && e && e.summary().version === versionBefore) {
+        // the import failed after the copy and left the memory as it was: the copy, "replaced by",
+        // would say what did not happen; it goes (the memory on screen is the same drawings)
+        await deleteAside(kept.key).catch(() => undefined);
+      }
+      if (kept) void get().refreshAside();
       return ok;
     },
     keepMine: () => {
