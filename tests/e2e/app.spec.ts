@@ -190,20 +190,6 @@ test.describe('full flows', () => {
     expect((await app.state()).strokes).toBe(0); // cleared for the next drawing
   });
 
-  test('Remembers in a row are taken back in turn: the banner offers the one before', async ({ page }) => {
-    await app.draw(SYMBOLS.ring);
-    await app.remember('a');
-    await app.draw(SYMBOLS.cross);
-    await app.remember('b');
-    await page.getByTestId('undo-remember').click();
-    await expect(app.message).toContainText('took back the last Remember ("b")');
-    await expect(page.getByTestId('message-action')).toHaveText('Take back “a” too');
-    await page.getByTestId('message-action').click();
-    await expect(app.message).toContainText('took back the last Remember ("a")');
-    await expect(page.getByTestId('message-action')).toHaveCount(0);
-    expect((await app.state()).filled).toBe(0);
-  });
-
   test('a Remember under a wrong name is taken back; labels: each with its drawing; rename; delete frees the slots, and Undo puts them back', async ({ page }) => {
     // the memory's content as its export file holds it (every slot's label, age, key and drawing)
     const content = () => page.evaluate(() => JSON.stringify({ ...JSON.parse(window.__memoryLab!.exportText()), savedAt: null }));

@@ -94,7 +94,7 @@ export const createEncoderSlice =
           encoder: e.encoderEntry.name,
           settings: { ...e.settings },
           summary: e.summary(),
-          lastWrite: null, lastUndo: null, earlierUndos: [],
+          lastWrite: null, lastUndo: null,
           message: {
             kind: lost || why ? 'warning' : 'info',
             text: `now using the encoder "${entry.name}": ${reencodeInWords(report, names)}${aside}${cutoffWords}${why ? ` — but it is not saved: ${why}` : ''}`,

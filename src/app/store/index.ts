@@ -104,11 +104,6 @@ export interface PredictionSlice {
   requestPrediction: () => void;
 }
 
-/** How to take one Remember back (Engine.undoRemember), with its drawing and name. */
-export type UndoEntry = { write: WriteUndo; strokes: StrokePoint[][]; name: string };
-/** How many Remembers in a row can be taken back. */
-export const MAX_UNDO = 20;
-
 export interface MemorySlice {
   summary: MemorySummary | null;
   lastWrite: WriteView | null;
@@ -121,10 +116,8 @@ export interface MemorySlice {
   rescuedText: () => Promise<string>;
   remember: (name: string) => Promise<boolean>;
   /** how to take the last Remember back (Engine.undoRemember), with its drawing and name; null when there is none */
-  lastUndo: UndoEntry | null;
-  /** the Remembers before it, each made right after the one before (oldest first): taken back in turn, newest first */
-  earlierUndos: UndoEntry[];
-  /** Take the last Remember back, if the memory has not changed since; the one before it becomes the last. */
+  lastUndo: { write: WriteUndo; strokes: StrokePoint[][]; name: string } | null;
+  /** Take the last Remember back, if the memory has not changed since. */
   undoRemember: () => Promise<boolean>;
   /**
    * how many times names went other than by the user's Delete (a Remember taken back, a drawing
@@ -413,11 +406,6 @@ const drawingSlice: Slice<DrawingSlice> = (set, get) => ({
 });
 
 /** The refusal of the last Remember while it still applies: the same drawing and name (else null). */
-/** The name a Remember's slot holds now (a rename since is followed), else the name it was given. */
-function nameOfSlot(e: Engine, slot: number, given: string): string {
-  return e.slotFilled(slot) ? e.labelName(e.slotRecord(slot).label) : given.trim();
-}
-
 /** Whether the last Remember can be taken back now: nothing else changed the memory since (else the engine refuses it). */
 export function canUndoRemember(s: Pick<AppState, 'lastUndo' | 'summary'>): boolean {
   return s.lastUndo !== null && s.summary?.version === s.lastUndo.write.version;
@@ -486,7 +474,7 @@ const predictionSlice: Slice<PredictionSlice> = (set, get) => ({
 const memorySlice: Slice<MemorySlice> = (set, get) => ({
   summary: null,
   lastWrite: null,
-  lastUndo: null, earlierUndos: [],
+  lastUndo: null,
   namesGoneNotDeleted: 0,
   takenBack: null,
   replaced: null,
@@ -512,9 +500,6 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     }
     const strokes = get().strokes;
     return memoryChange('not remembered', async (e) => {
-      // the Remembers before, while each can still be taken back in turn (nothing else changed the memory)
-      const before = get();
-      const chain = canUndoRemember(before) ? [...before.earlierUndos, before.lastUndo!].slice(-(MAX_UNDO - 1)) : [];
       const r = await e.remember(input, name);
       // shown only once saved: a Remember on screen (the write report, lastWrite) survives a crash or
       // reload. It says what was remembered, so no banner repeats it; a banner only when not saved.
@@ -522,7 +507,6 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({
         lastWrite: r.write,
         lastUndo: r.undo ? { write: r.undo, strokes, name } : null,
-        earlierUndos: r.undo ? chain : [],
         refusal: null,
         summary: e.summary(),
         latency: { ...get().latency, encodeMs: r.encodeMs, writeMs: r.writeMs },
@@ -534,31 +518,23 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
   undoRemember: async () => {
     const u = get().lastUndo;
     if (!u) return false;
-    const name = get().lastWrite?.name ?? (engine ? nameOfSlot(engine, u.write.slot, u.name) : u.name.trim());
+    const name = get().lastWrite?.name ?? u.name.trim();
     return memoryChange(
       'not taken back',
       async (e) => {
-        const earlier = get().earlierUndos;
         const r = await e.undoRemember(u.write);
         const why = await persist(r.refilled ? { slots: [r.slot] } : { slots: [], removed: [r.slot] });
         // the drawing and its name go back on an empty canvas, to name it again; a new drawing stays
         const giveBack = get().strokes.length === 0;
-        // the memory is as it was right after the Remember before: that one can be taken back next
-        const summary = e.summary();
-        const prev = earlier.length > 0 ? earlier[earlier.length - 1] : null;
-        const next = prev ? { ...prev, write: { ...prev.write, version: summary.version } } : null;
-        const nextName = next ? nameOfSlot(e, next.write.slot, next.name) : '';
         set({
           lastWrite: null,
-          lastUndo: next,
-          earlierUndos: earlier.slice(0, -1),
+          lastUndo: null,
           namesGoneNotDeleted: get().namesGoneNotDeleted + 1,
           takenBack: { version: u.write.version },
-          summary,
+          summary: e.summary(),
           message: {
             kind: why ? 'warning' : 'info',
-            text: `took back the last Remember ("${name}"): the memory is as it was before it${giveBack ? '; the drawing is back on the canvas' : '; its drawing is gone (the canvas holds another)'}${notSaved(why)}`,
-            ...(next ? { action: { label: `Take back “${nextName}” too`, run: () => void get().undoRemember(), validFor: summary.version } } : {}),
+            text: `took back the last Remember ("${name}"): the memory is as it was before it${giveBack ? '; the drawing is back on the canvas' : '; its drawing is gone (the canvas holds a new one)'}${notSaved(why)}`,
           },
         });
         if (giveBack) {
@@ -566,7 +542,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
           get().setStrokes(u.strokes);
         } else get().requestPrediction();
       },
-      () => ({ lastUndo: null, earlierUndos: [] }),
+      () => ({ lastUndo: null }),
     );
   },
   renameLabel: (id, name) =>
@@ -592,7 +568,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({
         summary: e.summary(),
         lastWrite: null,
-        lastUndo: null, earlierUndos: [],
+        lastUndo: null,
         message: {
           kind: why ? 'warning' : 'info',
           text: `deleted "${deleted.name}" and its ${count(deleted.slots.length, 'stored drawing')}${undoEnds}${notSaved(why)}`,
@@ -612,7 +588,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
       set({
         summary: e.summary(),
         lastWrite: null,
-        lastUndo: null, earlierUndos: [],
+        lastUndo: null,
         relabelled: { what, version: m.version, undo: false },
         message: {
           kind: why ? 'warning' : 'info',
@@ -639,7 +615,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         namesGoneNotDeleted: get().namesGoneNotDeleted + 1,
         summary: e.summary(),
         lastWrite: null,
-        lastUndo: null, earlierUndos: [],
+        lastUndo: null,
         message: {
           kind: why ? 'warning' : 'info',
           text: `forgot a drawing of "${forgotten.name}" (slot ${slot})${forgotten.labelGone ? `, its last one: the name went too` : ''}${undoEnds}${notSaved(why)}`,
@@ -666,7 +642,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
     memoryChange('not cleared', async (e) => {
       await e.clear();
       const why = await persist({ whole: true });
-      set({ summary: e.summary(), lastWrite: null, lastUndo: null, earlierUndos: [], prediction: null, message: { kind: why ? 'warning' : 'info', text: `the memory is empty${notSaved(why)}` } });
+      set({ summary: e.summary(), lastWrite: null, lastUndo: null, prediction: null, message: { kind: why ? 'warning' : 'info', text: `the memory is empty${notSaved(why)}` } });
       get().requestPrediction();
     }),
   exportText: () => getEngine().fileText(),
@@ -693,7 +669,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
           summary: e.summary(),
           settings: { ...e.settings },
           lastWrite: null,
-          lastUndo: null, earlierUndos: [],
+          lastUndo: null,
           replaced: { by: source },
           message: {
             kind: why || reencoded?.kind === 'warning' ? 'warning' : 'info',
@@ -702,7 +678,7 @@ const memorySlice: Slice<MemorySlice> = (set, get) => ({
         });
         get().requestPrediction();
       } catch (err) {
-        set({ summary: e.summary(), settings: { ...e.settings }, lastWrite: null, lastUndo: null, earlierUndos: [], replaced: { by: source }, message: { kind: 'error', text: `${words.done}, but not all of it went well: ${errorText(err)}` } });
+        set({ summary: e.summary(), settings: { ...e.settings }, lastWrite: null, lastUndo: null, replaced: { by: source }, message: { kind: 'error', text: `${words.done}, but not all of it went well: ${errorText(err)}` } });
       }
     });
   },
