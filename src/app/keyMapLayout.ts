@@ -31,10 +31,14 @@ const THUMB = 26;
 const MAX_CARD_WIDTH = 80;
 const EDGE = 2;
 
-/** A card's width for a name, without measuring text (about 6.5 px a character at 0.65rem, and a little room; capped). */
+/** A card's width for a name, without measuring text (about 6.5 px a character at 0.65rem, 10.5 for a wide one, and a little room; capped). */
 export function cardWidth(name: string): number {
-  return Math.max(THUMB + 4, Math.min(MAX_CARD_WIDTH, Math.ceil([...name].length * 6.5) + 10));
+  let px = 0;
+  // a wide character (Chinese, Japanese, Korean, most emoji) takes about a full em, ~10.5 px
+  for (const ch of name) px += WIDE.test(ch) ? 10.5 : 6.5;
+  return Math.max(THUMB + 4, Math.min(MAX_CARD_WIDTH, Math.ceil(px) + 10));
 }
+const WIDE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Extended_Pictographic}\u3000-\u303f\uff00-\uffef]/u;
 
 interface Box { left: number; top: number; width: number; height: number }
 const overlaps = (a: Box, b: Box) =>

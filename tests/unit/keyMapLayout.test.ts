@@ -103,7 +103,8 @@ describe('key map layout', () => {
   it('sizes cards by their names, within bounds', () => {
     expect(cardWidth('a')).toBe(30);
     expect(cardWidth('x'.repeat(200))).toBe(80);
-    expect(cardWidth('🐱🐱')).toBe(cardWidth('ab')); // characters, not UTF-16 units
+    expect(cardWidth('🐱🐱🐱')).toBe(cardWidth('汉字字')); // characters, not UTF-16 units
+    expect(cardWidth('汉字汉字')).toBeGreaterThan(cardWidth('abcd') + 12); // wide characters take about an em
   });
 
   it('refuses an area without size', () => {

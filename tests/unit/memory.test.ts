@@ -245,6 +245,9 @@ describe('keys past or below the 32-bit float range', () => {
     expect(Array.from(m.getKey(1))).toEqual([0, 1, 0, 0]);
     expect(Array.from(m.getKey(2))).toEqual([Math.fround(0.6), Math.fround(0.8), 0, 0]);
     expect(m.query([[0, 1e-45, 0, 0]]).indices[0][0]).toBe(1);
+    // subnormal 32-bit values keep a bit or two: 3e-45 : 1e-45 would become 3 : 1 (0.949, 0.316), not 2 : 1
+    const q = m.query([[3e-45, 1e-45, 0, 0]]);
+    expect(q.similarities[0][0]).toBeCloseTo(3 / Math.sqrt(10), 5);
     m.dispose();
   });
 });

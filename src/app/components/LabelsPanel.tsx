@@ -45,11 +45,25 @@ export function LabelsPanel() {
   const [merging, setMerging] = useState<{ from: LabelInfo; into: LabelInfo } | null>(null);
   // the name typed is another name's letters in another case: said before Save (two names, not one),
   // but not when it is a name already (Save asks to merge into it) or the label's own
+  // (names by their lower case, made once per memory change while a name is edited: not a scan of
+  // every name per keystroke in a memory of many thousands)
+  const byLower = useMemo(() => {
+    const m = new Map<string, LabelInfo[]>();
+    if (editing === null) return m;
+    for (const l of labels) {
+      const k = l.name.toLowerCase();
+      const list = m.get(k);
+      if (list) list.push(l);
+      else m.set(k, [l]);
+    }
+    return m;
+  }, [labels, editing === null]); // eslint-disable-line react-hooks/exhaustive-deps
   const caseTwin = (() => {
     if (editing === null || merging || (renameRefused ?? draftProblem) !== null) return undefined;
     const clean = cleanLabelName(draft);
-    if (labels.some((o) => o.name === clean)) return undefined;
-    return labels.find((o) => o.id !== editing && o.name.toLowerCase() === clean.toLowerCase());
+    const same = byLower.get(clean.toLowerCase()) ?? [];
+    if (same.some((o) => o.name === clean)) return undefined;
+    return same.find((o) => o.id !== editing);
   })();
   // the memory changed while it was asked (an import, an Undo): its names may mean others now
   const version = summary?.version;
@@ -293,8 +307,9 @@ function ImportExport() {
             if (!f) return;
             // a file past what a browser reads as one text is refused by its size, before reading it
             const refused = `${IMPORT_WORDS.file.refused}: `;
-            if (f.size > MAX_FILE_CHARS) {
-              setMessage({ kind: 'error', text: `${refused}the file has ${(f.size / 1e6).toFixed(0)} MB, and a memory file has at most ${MAX_FILE_CHARS / 1e6} MB (the most a browser reads as one text)`, tab: null });
+            // (bytes, not characters: a name's letter may take up to 3 bytes; the text's length is checked once read)
+            if (f.size > 3 * MAX_FILE_CHARS) {
+              setMessage({ kind: 'error', text: `${refused}the file has ${(f.size / 1e6).toFixed(0)} MB, and a memory file has at most ${MAX_FILE_CHARS / 1e6} million characters (the most a browser reads as one text)`, tab: null });
               return;
             }
             let text: string;

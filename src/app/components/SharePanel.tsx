@@ -47,7 +47,9 @@ export function SharePanel() {
       setMade({ link: await makeShareLink(`${location.origin}${location.pathname}`), of: summary });
     } catch (err) {
       setMade(null);
-      setFailed(`The link could not be made (${err instanceof Error ? err.message : String(err)}): save the memory as a file instead.`);
+      const why = err instanceof Error ? err.message : String(err);
+      // (a memory too large for one file is too large for a link too: a file is no way out then)
+      setFailed(/too large for one file/.test(why) ? `The link could not be made: ${why}.` : `The link could not be made (${why}): save the memory as a file instead.`);
     } finally {
       setMaking(false);
     }

@@ -1001,6 +1001,8 @@ export async function restoreSaved(
     await writeWholeMemory(e.saved()); // the new keys, or one record per slot for an older save
   } catch (err) {
     saveBehind = 'whole'; // the next change saves it whole
+    // an older save not yet made one record per slot still holds the whole memory: nothing is unsaved
+    if (!report) return { rescued, message: reencoded };
     const why = `could not save to IndexedDB (${errorText(err)})`;
     useApp.setState({ unsaved: why });
     return { rescued, message: { kind: 'warning', text: `${reencoded ? reencoded.text.replace(/\.$/, '') : 'Your memory is back'}. It is not saved: ${why}.` } };
