@@ -16,8 +16,13 @@ export function cancelOnEscape(cancel: () => void) {
  * Keyboard focus on the element `testId` names (within `within`, a CSS selector, when given) once the
  * page has drawn: a question answered goes back to its opener, a row deleted to the banner's Undo.
  */
-export function focusLater(testId: string, within = '') {
-  requestAnimationFrame(() => document.querySelector<HTMLElement>(`${within} [data-testid="${testId}"]`.trim())?.focus());
+export function focusLater(testId: string, within = '', frames = 30) {
+  requestAnimationFrame(() => {
+    const el = document.querySelector<HTMLElement>(`${within} [data-testid="${testId}"]`.trim());
+    // not drawn yet (a slow device: React's render came after this frame): the next frames, for up to ~half a second
+    if (el) el.focus();
+    else if (frames > 1) focusLater(testId, within, frames - 1);
+  });
 }
 
 /**
