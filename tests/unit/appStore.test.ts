@@ -10,7 +10,7 @@ import { flushSave, refusalNow, restoreSaved, useApp } from '../../src/app/store
 import { DEFAULT_SETTINGS, SETTING_BOUNDS } from '../../src/app/types';
 import { shrinkLoss, youngestSlots } from '../../src/app/shrink';
 import { mulberry32 } from '../../src/memory/random';
-import { CROSS, RING, startStoreEngine } from './storeHarness';
+import { CROSS, RING, startStoreEngine, withWritesRefused } from './storeHarness';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
 
 
@@ -200,21 +200,13 @@ describe('store: every change is saved before it is shown', () => {
     await rememberDrawing(RING, 'ring');
     await rememberDrawing(CROSS, 'cross');
     // storage refuses every write for a while (a full disk, a browser error)
-    const proto = globalThis.IDBDatabase.prototype;
-    const transaction = proto.transaction;
-    proto.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-      if (args[1] === 'readwrite') throw new DOMException('the disk is full', 'QuotaExceededError');
-      return transaction.apply(this, args);
-    } as typeof transaction;
-    try {
+    await withWritesRefused(async () => {
       expect(await st().deleteLabel(engine.labelList()[1].id)).toBe(true);
       expect(st().message?.text).toMatch(/deleted "cross" .*but it is not saved: could not save to IndexedDB \(the disk is full\)/);
       // said until a save works again (the banner can be closed): the page asks before it is closed
       st().setMessage(null);
       expect(st().unsaved).toBe('could not save to IndexedDB (the disk is full)');
-    } finally {
-      proto.transaction = transaction;
-    }
+    });
     // the ring again: averaged into its slot, a change of that slot alone; the stored copy must not
     // keep the deleted cross's record (a label it no longer has: "the autosave is damaged")
     // caught up as a slot change (the slots not saved, as they are now), not a rewrite of every slot

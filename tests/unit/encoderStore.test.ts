@@ -16,6 +16,7 @@ import { DEFAULT_SETTINGS } from '../../src/app/types';
 import { toFile } from '../../src/app/persist';
 import { strokesToInput, type StrokePoint } from '../../src/strokes';
 import { encoderVariant } from '../shared/encoderVariant';
+import { withWritesRefused } from './storeHarness';
 
 const line = (pts: [number, number][]): StrokePoint[] => pts.map(([x, y], i) => ({ x, y, pressure: 0.5, t: i }));
 const RING = [line(Array.from({ length: 25 }, (_, i) => [150 + 90 * Math.cos((i / 24) * 2 * Math.PI), 150 + 90 * Math.sin((i / 24) * 2 * Math.PI)]))];
@@ -118,18 +119,7 @@ describe('store: the encoder choice', () => {
     const legacy = { ...engine.saved(), encoder: 'omniglot-conv4' };
     await writeWholeMemory(legacy);
     const stored = await readAutosave();
-    const proto = globalThis.IDBDatabase.prototype;
-    const transaction = proto.transaction;
-    proto.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-      if (args[1] === 'readwrite') throw new DOMException('the disk is full', 'QuotaExceededError');
-      return transaction.apply(this, args);
-    } as typeof transaction;
-    let r: Awaited<ReturnType<typeof restoreSaved>>;
-    try {
-      r = await restoreSaved(engine, stored, true);
-    } finally {
-      proto.transaction = transaction;
-    }
+    const r = await withWritesRefused(() => restoreSaved(engine, stored, true));
     // the memory restored is kept (it was wiped and "could not be restored" said before)
     expect(r.rescued).toBeNull();
     expect(engine.labelList().map((l) => l.name)).toEqual(['ring', 'cross']);

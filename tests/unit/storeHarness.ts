@@ -34,3 +34,21 @@ export async function startStoreEngine(registered = false): Promise<Engine> {
   attachEngine(engine);
   return engine;
 }
+
+/**
+ * Run `f` while IndexedDB refuses every write (a full disk, a browser error: QuotaExceededError
+ * "the disk is full"); reads still work. The refusal ends with `f`, whatever it does.
+ */
+export async function withWritesRefused<T>(f: () => Promise<T>): Promise<T> {
+  const proto = globalThis.IDBDatabase.prototype;
+  const transaction = proto.transaction;
+  proto.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    if (args[1] === 'readwrite') throw new DOMException('the disk is full', 'QuotaExceededError');
+    return transaction.apply(this, args);
+  } as typeof transaction;
+  try {
+    return await f();
+  } finally {
+    proto.transaction = transaction;
+  }
+}
